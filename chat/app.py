@@ -1,0 +1,181 @@
+"""The application: one place that wires every part together.
+
+``create_app(settings)`` returns the Starlette app. Resources (database engine,
+broker, hub) live in the lifespan: nothing connects at import time, both the
+database and the broker are pinged at start, and a background task that dies
+makes ``/readyz`` fail.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from volunteer import api as volunteer_api
+
+from . import db
+from .broker import Broker, create_broker
+from .endpoints import visitor_socket, volunteer_socket
+from .exceptions import ConfigurationError
+from .hub import Hub
+from .logs import get_logger
+from .settings import Settings
+
+log = get_logger("chat.app")
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class EdgeMiddleware:
+    """Pure ASGI: security headers, no-store on the API, one log line per request.
+
+    Only paths of known routes are logged; anything else is logged as "-", so a
+    path a client made up cannot carry text into the log.
+    """
+
+    def __init__(self, app: ASGIApp, known_paths: frozenset[str]) -> None:
+        self.app = app
+        self.known_paths = known_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        path = scope["path"]
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.extend(SECURITY_HEADERS)
+                if path.startswith("/api/") or path in ("/healthz", "/readyz"):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info("http.request", method=scope["method"],
+                     path=path if path in self.known_paths else "-", status=status,
+                     duration_ms=round((time.perf_counter() - start) * 1000, 1))
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state = request.app.state
+    checks: dict[str, str] = {}
+    try:
+        await db.ping(state.engine)
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    try:
+        await state.broker.ping()
+        checks["broker"] = "ok"
+    except Exception as exc:
+        checks["broker"] = f"unavailable: {type(exc).__name__}"
+    checks["hub"] = "ok" if state.hub.healthy() else "background task stopped"
+    if state.draining:
+        checks["node"] = "draining"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                        status_code=200 if ready else 503)
+
+
+async def index(_request: Request) -> Response:
+    return FileResponse(STATIC / "index.html")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return JSONResponse({"error": codes.get(exc.status_code, "http_error"), "detail": exc.detail},
+                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.error("http.failed", exc_info=exc)
+    return JSONResponse({"error": "internal_error", "detail": "something went wrong on our side"},
+                        status_code=500)
+
+
+def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:
+    """Build the app; ``broker`` lets tests and embedders pass their own."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = db.create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.db = db.sessionmaker(engine)
+        try:
+            await db.ping(engine)
+            current, head = await db.current_revision(engine), db.head_revision()
+            if current != head:
+                raise ConfigurationError(
+                    f"the database schema is at {current or 'nothing'}, not {head}: run 'jourchatt db upgrade'"
+                )
+            app.state.broker = broker or create_broker(settings.broker_url)
+            await app.state.broker.start()
+            await app.state.broker.ping()
+            app.state.hub = Hub(settings, app.state.broker, app.state.db)
+            await app.state.hub.start()
+        except BaseException:
+            await engine.dispose()
+            raise
+        log.info("app.started", database=db.describe(settings.database_url),
+                 broker=settings.broker_url.split("://")[0])
+        try:
+            yield
+        finally:
+            app.state.draining = True
+            await app.state.hub.stop()
+            await app.state.broker.close()
+            await engine.dispose()
+            log.info("app.stopped")
+
+    routes: list[Any] = [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *volunteer_api.routes,
+        WebSocketRoute("/ws/visitor", visitor_socket),
+        WebSocketRoute("/ws/volunteer", volunteer_socket),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    known = frozenset(r.path for r in routes if isinstance(r, Route))
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    app.state.settings = settings
+    app.state.draining = False
+    app.state.sockets = {"open": 0}
+    app.add_middleware(EdgeMiddleware, known_paths=known)
+    return app

@@ -1,0 +1,121 @@
+"""The database: URL handling, the async engine, the declarative base, migrations.
+
+One schema serves every package; each package declares its tables on ``Base``
+and the Alembic scripts under ``chat/migrations`` create them. Plain URLs are
+accepted and given an async driver: ``sqlite:///path`` becomes aiosqlite,
+``postgresql://`` (or ``postgres://``) becomes asyncpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine, AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+from .exceptions import ConfigurationError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every package's tables."""
+
+
+def async_url(url: str) -> str:
+    """Give a plain or sync database URL the async driver this program uses."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigurationError(
+            f"JOURCHATT_DATABASE_URL {url!r} is not a URL; use sqlite:///path or postgresql://user@host/db"
+        )
+    scheme = _ASYNC_DRIVERS.get(scheme, scheme)
+    if not scheme.startswith(("sqlite", "postgresql")):
+        raise ConfigurationError("JOURCHATT_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    return f"{scheme}://{rest}"
+
+
+def describe(url: str) -> str:
+    """The URL without credentials, for logs."""
+    return make_url(async_url(url)).render_as_string(hide_password=True).split("?")[0]
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; for SQLite, WAL, foreign keys and secure_delete are switched on."""
+    aurl = make_url(async_url(url))
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if aurl.get_backend_name() == "sqlite":
+        if aurl.database and aurl.database != ":memory:":
+            Path(aurl.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {"connect_args": {"timeout": 30}}
+    engine = create_async_engine(aurl, **kwargs)
+    if aurl.get_backend_name() == "sqlite":
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            # Overwrite deleted content (ended sessions, purged records) with zeros.
+            cur.execute("PRAGMA secure_delete=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["database_url"] = async_url(url)
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (synchronous; call outside an event loop)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+async def upgrade_async(url: str) -> None:
+    """``upgrade`` from inside an event loop (runs Alembic in a worker thread)."""
+    await asyncio.to_thread(upgrade, url)

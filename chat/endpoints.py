@@ -1,0 +1,232 @@
+"""The WebSocket endpoints: sockets in, hub calls out.
+
+One shape for both: check the Origin (before ``accept()``, which answers 403),
+check capacity, accept, bind the log context, then run a receive loop and a send
+loop; the first to finish cancels the other, and the socket is closed with an
+explicit code. Every frame is validated (``chat.frames``) before the hub sees it;
+a bad frame gets an ``error`` frame and the chat goes on.
+
+Close codes of our own (4000-4999):
+    4400 too many bad frames       4401 not signed in        4403 may not take chats
+    4408 fell too far behind (resume)   4409 replaced by a newer connection
+    4429 too many frames           4008 hello not received in time
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any, Awaitable, Callable
+
+import structlog
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .exceptions import FatalFrameError, FrameError
+from .frames import parse_visitor, parse_volunteer
+from .hub import FALLBACK_SERVICES, Chat, Hub, Outbox, Volunteer
+from .logs import get_logger
+from . import texts
+
+log = get_logger("chat.endpoints")
+
+# A visitor must say hello this soon after connecting, or the socket is closed:
+# an open socket that never speaks only holds a file descriptor.
+HELLO_TIMEOUT_S = 15.0
+# Bad frames tolerated on one connection before it is closed (4400): enough for
+# a buggy client to be told what is wrong, not enough to be a way to burn CPU.
+MAX_BAD_FRAMES = 50
+
+
+def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
+    """The server's own origin and JOURCHATT_ALLOWED_ORIGINS may connect.
+
+    A request without an Origin header does not come from a browser page, so no
+    other site can have sent it on a visitor's behalf; it is let through.
+    """
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    host = ws.headers.get("host", "").lower()
+    if host and origin in (f"http://{host}", f"https://{host}"):
+        return True
+    return origin in (o.lower() for o in allowed)
+
+
+def _dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
+    while True:
+        frame = await outbox.queue.get()
+        if frame is None:
+            await ws.close(outbox.close_code or 1000)
+            return
+        await ws.send_text(_dumps(frame))
+
+
+async def _receive_loop(ws: WebSocket, outbox: Outbox,
+                        handle: Callable[[str | bytes | None], Awaitable[None]],
+                        first_timeout: float | None) -> None:
+    bad = 0
+    timeout = first_timeout
+    while True:
+        try:
+            if timeout is not None:
+                message = await asyncio.wait_for(ws.receive(), timeout)
+                timeout = None
+            else:
+                message = await ws.receive()
+        except asyncio.TimeoutError:
+            outbox.send({"type": "error", "code": "hello_timeout",
+                         "detail": f"send hello within {HELLO_TIMEOUT_S:.0f} seconds"})
+            outbox.close(4008)
+            return
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text")
+        if raw is None:
+            raw = message.get("bytes")
+        try:
+            await handle(raw)
+        except FatalFrameError as exc:
+            outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
+            outbox.close(exc.close_code)
+            return
+        except FrameError as exc:
+            bad += 1
+            outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
+            if bad >= MAX_BAD_FRAMES:
+                outbox.send({"type": "error", "code": "too_many_errors",
+                             "detail": "too many bad frames; the connection is closed"})
+                outbox.close(4400)
+                return
+        except Exception:
+            # A bug of ours, not the client's: say so without detail, keep the chat.
+            log.exception("frame.failed")
+            outbox.send({"type": "error", "code": "internal_error",
+                         "detail": "the server could not handle that frame; please try again"})
+
+
+async def _run(ws: WebSocket, outbox: Outbox,
+               handle: Callable[[str | bytes | None], Awaitable[None]],
+               first_timeout: float | None = None) -> None:
+    receiver = asyncio.create_task(_receive_loop(ws, outbox, handle, first_timeout))
+    sender = asyncio.create_task(_send_loop(ws, outbox))
+    try:
+        done, pending = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+        if sender in done and not receiver.done():
+            # The send loop closed the socket; let the receiver see the disconnect.
+            try:
+                await asyncio.wait_for(receiver, 5)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        for task in (receiver, sender):
+            if not task.done():
+                task.cancel()
+        results = await asyncio.gather(receiver, sender, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(
+                    result, (WebSocketDisconnect, RuntimeError, asyncio.CancelledError, OSError)):
+                log.error("socket.failed", error=type(result).__name__)
+    finally:
+        for task in (receiver, sender):
+            task.cancel()
+
+
+def _open_sockets(ws: WebSocket) -> dict[str, int]:
+    return ws.app.state.sockets  # type: ignore[no-any-return]
+
+
+async def _admit(ws: WebSocket, side: str) -> Outbox | None:
+    """Origin and capacity checks; accept; return the connection's outbox, or None if refused."""
+    state = ws.app.state
+    if not origin_allowed(ws, state.settings.allowed_origins):
+        log.info("socket.refused", side=side, reason="origin")
+        await ws.close(code=1008)    # before accept(): the handshake gets HTTP 403
+        return None
+    counts = _open_sockets(ws)
+    over = counts["open"] >= state.settings.max_sockets or state.draining
+    await ws.accept()
+    if over:
+        log.warning("socket.refused", side=side, reason="full")
+        if side == "visitor":
+            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": FALLBACK_SERVICES,
+                                       "text": texts.text("queue_full", "sv")}))
+        else:
+            await ws.send_text(_dumps({"type": "error", "code": "full", "detail": "the server is full"}))
+        await ws.close(1013)
+        return None
+    conn = secrets.token_hex(6)
+    structlog.contextvars.bind_contextvars(conn=conn, side=side)
+    return Outbox(conn)
+
+
+async def visitor_socket(ws: WebSocket) -> None:
+    outbox = await _admit(ws, "visitor")
+    if outbox is None:
+        return
+    hub: Hub = ws.app.state.hub
+    counts = _open_sockets(ws)
+    counts["open"] += 1
+    chat: Chat | None = None
+    turned_away = False
+
+    async def handle(raw: str | bytes | None) -> None:
+        nonlocal chat, turned_away
+        frame = parse_visitor(raw)
+        if chat is None:
+            if turned_away:
+                raise FrameError("chat_ended", "the chat is over")
+            if frame["type"] != "hello":
+                raise FrameError("out_of_order", "send hello first")
+            chat = await hub.visitor_hello(outbox, frame)
+            turned_away = chat is None
+            if chat is not None:
+                structlog.contextvars.bind_contextvars(chat=chat.id)
+        else:
+            await hub.visitor_frame(chat, outbox, frame)
+
+    try:
+        await _run(ws, outbox, handle, first_timeout=HELLO_TIMEOUT_S)
+    finally:
+        counts["open"] -= 1
+        if chat is not None:
+            await hub.visitor_disconnected(chat, outbox)
+        log.info("socket.closed", close_code=outbox.close_code)
+        structlog.contextvars.clear_contextvars()
+
+
+async def volunteer_socket(ws: WebSocket) -> None:
+    from volunteer.api import current_profile
+
+    outbox = await _admit(ws, "volunteer")
+    if outbox is None:
+        return
+    profile = await current_profile(ws)
+    if profile is None or not profile.may_take_chats:
+        code, close = (("not_authenticated", 4401) if profile is None else ("not_allowed", 4403))
+        detail = ("sign in first (POST /api/login)" if profile is None
+                  else "this account may not take chats (it needs valid basic training)")
+        await ws.send_text(_dumps({"type": "error", "code": code, "detail": detail}))
+        await ws.close(close)
+        log.info("socket.refused", side="volunteer", reason=code)
+        return
+    hub: Hub = ws.app.state.hub
+    counts = _open_sockets(ws)
+    counts["open"] += 1
+    structlog.contextvars.bind_contextvars(volunteer=profile.id[:8])
+    vol: Volunteer = await hub.volunteer_connected(profile, outbox)
+
+    async def handle(raw: str | bytes | None) -> None:
+        await hub.volunteer_frame(vol, outbox, parse_volunteer(raw))
+
+    try:
+        await _run(ws, outbox, handle)
+    finally:
+        counts["open"] -= 1
+        hub.volunteer_disconnected(vol, outbox)
+        log.info("socket.closed", close_code=outbox.close_code)
+        structlog.contextvars.clear_contextvars()

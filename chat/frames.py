@@ -1,0 +1,265 @@
+"""Validation of client frames: the edge of the socket protocol.
+
+``parse_visitor`` and ``parse_volunteer`` take the raw text of a WebSocket frame
+and return a plain dict with exactly the fields the hub may use, every one of
+the right type and within its limits; anything else raises ``FrameError`` with a
+stable code (docs/protocol.md lists them). Unknown *fields* are ignored, for
+forward compatibility; unknown *types* are errors. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable
+
+from referral import geography, vocab
+
+from .exceptions import FrameError
+
+MAX_TEXT_CHARS = 4000       # one chat line; a long paragraph, far short of abuse
+MAX_CLIENT_ID_CHARS = 64    # the client's own message id, echoed in ack
+MAX_FRAME_BYTES = 64 * 1024  # uvicorn's ws_max_size; OWASP suggests <= 64 KiB
+MAX_SERVICES = 10           # services in one refer frame
+MAX_AGE = 120
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_CHAT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+Frame = dict[str, Any]
+
+
+def decode(raw: str | bytes | None) -> Frame:
+    """JSON text → an object with a string ``type``; raise FrameError otherwise."""
+    if raw is None or isinstance(raw, (bytes, bytearray)):
+        raise FrameError("invalid_frame", "send JSON text frames, not binary ones")
+    if len(raw) > MAX_FRAME_BYTES:
+        raise FrameError("frame_too_large", f"a frame may be at most {MAX_FRAME_BYTES} bytes")
+    try:
+        obj = json.loads(raw)
+    except RecursionError:
+        raise FrameError("invalid_json", "the frame is nested too deeply") from None
+    except ValueError:
+        raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise FrameError("invalid_frame", "a frame must be a JSON object with a \"type\"")
+    kind = obj.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise FrameError("invalid_frame", "a frame must have a string \"type\"")
+    return obj
+
+
+# -- field checkers -------------------------------------------------------------
+
+def _bad(field: str, why: str) -> FrameError:
+    return FrameError("invalid_field", f"{field}: {why}")
+
+
+def _opt_str(obj: Frame, field: str, check: Callable[[str], bool], why: str) -> str | None:
+    value = obj.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not check(value):
+        raise _bad(field, why)
+    return value
+
+
+def _bool(obj: Frame, field: str) -> bool:
+    value = obj.get(field)
+    if not isinstance(value, bool):
+        raise _bad(field, "must be true or false")
+    return value
+
+
+def _text(obj: Frame) -> str:
+    value = obj.get("text")
+    if not isinstance(value, str):
+        raise _bad("text", "must be a string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise FrameError("text_too_long", f"a message may be at most {MAX_TEXT_CHARS} characters")
+    if not value.strip():
+        raise _bad("text", "must not be empty")
+    return value
+
+
+def _client_id(obj: Frame) -> str | int:
+    value = obj.get("id")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _bad("id", "must be a string or an integer of your choice")
+    if isinstance(value, str) and not (0 < len(value) <= MAX_CLIENT_ID_CHARS):
+        raise _bad("id", f"must be 1 to {MAX_CLIENT_ID_CHARS} characters")
+    if isinstance(value, int) and not (0 <= value < 2**53):
+        raise _bad("id", "must be between 0 and 2^53")
+    return value
+
+
+def _chat(obj: Frame) -> str:
+    value = obj.get("chat")
+    if not isinstance(value, str) or not _CHAT_ID.match(value):
+        raise _bad("chat", "must be a chat id from an assigned frame")
+    return value
+
+
+def _seq(obj: Frame, field: str) -> int:
+    value = obj.get(field, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value >= 2**53:
+        raise _bad(field, "must be a non-negative integer")
+    return value
+
+
+def intake_fields(obj: Frame) -> dict[str, Any]:
+    """The optional intake answers present in ``obj`` (absent fields are left out).
+
+    ``null`` means "vill inte svara" and is kept as None / not_stated.
+    """
+    out: dict[str, Any] = {}
+    if "age" in obj:
+        age = obj["age"]
+        if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 1 <= age <= MAX_AGE):
+            raise _bad("age", f"must be a whole number from 1 to {MAX_AGE}, or null")
+        out["age"] = age
+    if "gender" in obj:
+        g = obj["gender"]
+        if g is None:
+            g = "not_stated"
+        if g not in vocab.GENDERS:
+            raise _bad("gender", f"must be one of {', '.join(vocab.GENDERS)}")
+        out["gender"] = g
+    if "municipality" in obj:
+        out["municipality"] = _opt_str(
+            obj, "municipality", geography.valid_municipality,
+            "must be a four-digit SCB code such as \"0180\", \"other\" or null",
+        )
+    if "district" in obj:
+        district = obj["district"]
+        if district is not None:
+            municipality = out.get("municipality", obj.get("municipality"))
+            if not isinstance(district, str) or not geography.valid_district(municipality, district):
+                raise _bad("district", "must be a district id of the given municipality, or null")
+        out["district"] = district
+    if "first_contact" in obj:
+        fc = obj["first_contact"]
+        fc = {True: "yes", False: "no", None: "not_stated"}.get(fc, fc) if not isinstance(fc, str) else fc
+        if fc not in vocab.FIRST_CONTACT:
+            raise _bad("first_contact", "must be true, false, null, or yes/no/not_stated")
+        out["first_contact"] = fc
+    return out
+
+
+# -- visitor frames -------------------------------------------------------------
+
+def _v_hello(obj: Frame) -> Frame:
+    lang = obj.get("lang") or "sv"
+    if lang not in vocab.LANGUAGES:
+        raise _bad("lang", f"must be one of {', '.join(vocab.LANGUAGES)}")
+    channel = _opt_str(obj, "channel", lambda s: bool(_SLUG.match(s)), "must be a short lower-case id") or "web"
+    resume = _opt_str(obj, "resume", lambda s: bool(_TOKEN.match(s)), "must be a resume_token from welcome")
+    return {"type": "hello", "lang": lang, "channel": channel, "resume": resume,
+            "last_seq": _seq(obj, "last_seq")}
+
+
+def _v_intake(obj: Frame) -> Frame:
+    return {"type": "intake", **intake_fields(obj)}
+
+
+def _v_message(obj: Frame) -> Frame:
+    return {"type": "message", "id": _client_id(obj), "text": _text(obj)}
+
+
+def _v_typing(obj: Frame) -> Frame:
+    return {"type": "typing", "active": _bool(obj, "active")}
+
+
+def _v_leave(_obj: Frame) -> Frame:
+    return {"type": "leave"}
+
+
+_VISITOR: dict[str, Callable[[Frame], Frame]] = {
+    "hello": _v_hello, "intake": _v_intake, "message": _v_message,
+    "typing": _v_typing, "leave": _v_leave,
+}
+
+
+# -- volunteer frames -----------------------------------------------------------
+
+def _o_status(obj: Frame) -> Frame:
+    state = obj.get("state")
+    if state not in ("available", "paused"):
+        raise _bad("state", "must be available or paused")
+    return {"type": "status", "state": state}
+
+
+def _o_message(obj: Frame) -> Frame:
+    return {"type": "message", "chat": _chat(obj), "id": _client_id(obj), "text": _text(obj)}
+
+
+def _o_typing(obj: Frame) -> Frame:
+    return {"type": "typing", "chat": _chat(obj), "active": _bool(obj, "active")}
+
+
+def _o_refer(obj: Frame) -> Frame:
+    services = obj.get("services")
+    if (not isinstance(services, list) or not 0 < len(services) <= MAX_SERVICES
+            or not all(isinstance(s, str) and _SLUG.match(s) for s in services)):
+        raise _bad("services", f"must be a list of 1 to {MAX_SERVICES} service ids")
+    return {"type": "refer", "chat": _chat(obj), "services": list(dict.fromkeys(services))}
+
+
+def _o_end(obj: Frame) -> Frame:
+    return {"type": "end", "chat": _chat(obj)}
+
+
+def _o_wrapup(obj: Frame) -> Frame:
+    report = obj.get("report")
+    if not isinstance(report, dict):
+        raise _bad("report", "must be an object with topic, violence and any intake correction")
+    out: dict[str, Any] = {}
+    non_data = report.get("non_data")
+    if non_data is not None and non_data not in vocab.NON_DATA:
+        raise _bad("report.non_data", f"must be one of {', '.join(vocab.NON_DATA)} or null")
+    out["non_data"] = non_data
+    topic = report.get("topic")
+    if topic is None and non_data is None:
+        raise _bad("report.topic", f"is required: one of {', '.join(vocab.ROLES)}")
+    if topic is not None and topic not in vocab.ROLES:
+        raise _bad("report.topic", f"must be one of {', '.join(vocab.ROLES)}")
+    out["topic"] = topic
+    violence = report.get("violence", [])
+    if (not isinstance(violence, list) or len(violence) > len(vocab.VIOLENCE)
+            or not all(isinstance(v, str) and v in vocab.VIOLENCE for v in violence)):
+        raise _bad("report.violence", f"must be a list drawn from {', '.join(vocab.VIOLENCE)}")
+    out["violence"] = sorted(set(violence))
+    try:
+        out["corrections"] = intake_fields(report)
+    except FrameError as exc:
+        raise FrameError(exc.code, "report." + exc.detail) from None
+    return {"type": "wrapup", "chat": _chat(obj), "report": out}
+
+
+_VOLUNTEER: dict[str, Callable[[Frame], Frame]] = {
+    "status": _o_status, "message": _o_message, "typing": _o_typing,
+    "refer": _o_refer, "end": _o_end, "wrapup": _o_wrapup,
+}
+
+
+def _parse(raw: str | bytes | None, table: dict[str, Callable[[Frame], Frame]]) -> Frame:
+    obj = decode(raw)
+    handler = table.get(obj["type"])
+    if handler is None:
+        raise FrameError("unknown_type", f"unknown frame type; expected one of {', '.join(table)}")
+    return handler(obj)
+
+
+def parse_visitor(raw: str | bytes | None) -> Frame:
+    return _parse(raw, _VISITOR)
+
+
+def parse_volunteer(raw: str | bytes | None) -> Frame:
+    return _parse(raw, _VOLUNTEER)
+
+
+VISITOR_TYPES = tuple(_VISITOR)
+VOLUNTEER_TYPES = tuple(_VOLUNTEER)

@@ -1,0 +1,143 @@
+"""Logging, configured once: structlog for our events, stdlib records routed through it.
+
+Privacy is enforced here rather than trusted to every call site:
+
+* ``keep_allowed`` drops every field that is not on ``ALLOWED_FIELDS`` and clips
+  the ones it keeps, so a message's text, an address or a user agent cannot reach
+  a log line even if a caller passes one by mistake;
+* ``safe_exc_info`` replaces a traceback by the exception's type and where it was
+  raised; exception *messages* are dropped, since they may quote client input;
+* records from other libraries (uvicorn, websockets, sqlalchemy) have anything
+  that looks like an IP address scrubbed, and uvicorn's per-connection lines
+  (which carry the client's address) are not emitted at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import traceback
+from typing import Any, MutableMapping
+
+import structlog
+
+ALLOWED_FIELDS = frozenset(
+    {
+        "event", "level", "timestamp", "logger",
+        # connection and chat bookkeeping: random ids and counters only
+        "conn", "chat", "node", "side", "volunteer", "seq", "count", "position",
+        "state", "reason", "outcome", "by", "code", "close_code", "lang", "channel",
+        "non_data", "replayed", "capacity", "active",
+        # HTTP: the route's path (never a query string), method and status
+        "method", "path", "status", "duration_ms",
+        # process and configuration facts
+        "host", "port", "database", "broker", "version", "revision", "pid",
+        # errors: the type and where it happened, never the message
+        "error", "where",
+    }
+)
+MAX_VALUE_CHARS = 200
+
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+_IPV6 = re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}\b|::1\b|\[[0-9a-fA-F:]+\]")
+
+
+def keep_allowed(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Keep only allow-listed fields; clip long values."""
+    out: dict[str, Any] = {}
+    for key, value in event_dict.items():
+        if key not in ALLOWED_FIELDS:
+            continue
+        if not isinstance(value, (int, float, bool)) and value is not None:
+            value = str(value)[:MAX_VALUE_CHARS]
+        out[key] = value
+    return out
+
+
+def safe_exc_info(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Turn exc_info into ``error`` (type name) and ``where`` (frames), without the message."""
+    exc_info = event_dict.pop("exc_info", None)
+    event_dict.pop("stack_info", None)
+    exc: BaseException | None = None
+    if exc_info is True:
+        exc = sys.exc_info()[1]
+    elif isinstance(exc_info, BaseException):
+        exc = exc_info
+    elif isinstance(exc_info, tuple) and len(exc_info) == 3:
+        exc = exc_info[1]
+    if exc is not None:
+        frames = traceback.extract_tb(exc.__traceback__)[-6:]
+        event_dict["error"] = type(exc).__qualname__
+        event_dict["where"] = " < ".join(
+            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in reversed(frames)
+        )
+    return event_dict
+
+
+def scrub_foreign(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Records from other libraries: scrub addresses from the rendered message."""
+    event = str(event_dict.get("event", ""))
+    event = _IPV6.sub("[addr]", _IPV4.sub("[addr]", event))
+    event_dict["event"] = event[:MAX_VALUE_CHARS]
+    return event_dict
+
+
+class _DropConnectionLines(logging.Filter):
+    """uvicorn logs every WebSocket handshake with the client's address: never emit those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        return not ('"WebSocket ' in msg or "connection open" in msg or "connection closed" in msg)
+
+
+def configure_logging(fmt: str = "console", level: str = "info", stream: Any = None) -> None:
+    """Configure structlog and the stdlib root logger; safe to call more than once."""
+    numeric = getattr(logging, level.upper(), logging.INFO)
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        timestamper,
+    ]
+    structlog.configure(
+        processors=[*shared, safe_exc_info, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, scrub_foreign, safe_exc_info],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            keep_allowed,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    handler.addFilter(_DropConnectionLines())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    # uvicorn's INFO lines name client addresses; its access log is turned off in server.py.
+    for name, lvl in (("uvicorn.error", logging.WARNING), ("uvicorn.access", logging.CRITICAL + 1),
+                      ("websockets", logging.WARNING), ("sqlalchemy", logging.WARNING),
+                      ("aiosqlite", logging.WARNING), ("asyncio", logging.WARNING),
+                      ("alembic", logging.WARNING)):
+        lg = logging.getLogger(name)
+        lg.setLevel(max(lvl, numeric))
+        lg.handlers.clear()
+        lg.propagate = True
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

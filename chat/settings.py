@@ -1,0 +1,180 @@
+"""Settings, read once from the environment into a frozen object.
+
+Every setting is a ``JOURCHATT_*`` environment variable (a ``.env`` file in the
+working directory is read too, without overriding the real environment).
+``SETTINGS_HELP`` documents each one; ``docs/configuration.md`` lists them all and
+a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+from .exceptions import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/jourchatt.sqlite3"
+DEFAULT_BROKER_URL = "memory://"
+
+SETTINGS_HELP: dict[str, str] = {
+    "JOURCHATT_DATABASE_URL": "Database URL. Default: a SQLite file under ./var/. "
+    "sqlite:///path and postgresql://user@host/db are accepted as they are.",
+    "JOURCHATT_BROKER_URL": "memory:// (one process, default) or redis://host:port/db.",
+    "JOURCHATT_SECRET_KEY": "Server secret (at least 32 characters). Required unless on the "
+    "embedded defaults, where one is generated once and kept in ./var/secret_key.",
+    "JOURCHATT_ALLOWED_ORIGINS": "Comma-separated origins the widget may connect from; "
+    "the server's own origin is always allowed.",
+    "JOURCHATT_VAR_DIR": "Directory for the embedded database and the development secret. Default ./var.",
+    "JOURCHATT_LOG_FORMAT": "json or console. Default: console on the embedded defaults, json otherwise.",
+    "JOURCHATT_LOG_LEVEL": "debug, info, warning or error. Default info.",
+    "JOURCHATT_TIMEZONE": "IANA time zone for a record's day and time band. Default Europe/Stockholm.",
+    "JOURCHATT_MAX_SOCKETS": "Most WebSocket connections this process holds at once. Default 20000.",
+    "JOURCHATT_MAX_QUEUE": "Most visitors waiting in the queue at once. Default 2000.",
+    "JOURCHATT_VISITOR_GRACE_S": "Seconds a dropped visitor may take to resume before the chat ends. Default 120.",
+    "JOURCHATT_VOLUNTEER_GRACE_S": "Seconds a dropped volunteer may take to come back before "
+    "their chats return to the front of the queue. Default 20.",
+    "JOURCHATT_IDLE_WARN_S": "Seconds of silence in a chat before both sides are warned. Default 600.",
+    "JOURCHATT_IDLE_CLOSE_S": "Seconds after the warning before a silent chat is closed. Default 300.",
+    "JOURCHATT_WRAPUP_TIMEOUT_S": "Seconds a volunteer has to file the wrap-up before the record "
+    "is written without it. Default 1800.",
+    "JOURCHATT_SESSION_IDLE_S": "A volunteer login ends after this many seconds without use. Default 7200.",
+    "JOURCHATT_SESSION_MAX_S": "A volunteer login ends this many seconds after it began. Default 43200.",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application needs from its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    broker_url: str = DEFAULT_BROKER_URL
+    secret_key: str = field(default="", repr=False)
+    allowed_origins: tuple[str, ...] = ()
+    var_dir: Path = Path("var")
+    log_format: str = "console"
+    log_level: str = "info"
+    timezone: str = "Europe/Stockholm"
+    max_sockets: int = 20000
+    max_queue: int = 2000
+    visitor_grace_s: float = 120.0
+    volunteer_grace_s: float = 20.0
+    idle_warn_s: float = 600.0
+    idle_close_s: float = 300.0
+    wrapup_timeout_s: float = 1800.0
+    session_idle_s: float = 7200.0
+    session_max_s: float = 43200.0
+
+    @property
+    def embedded(self) -> bool:
+        """True on the embedded defaults (SQLite and the in-memory broker)."""
+        return self.database_url.startswith("sqlite") and self.broker_url.startswith("memory")
+
+    @property
+    def secret(self) -> bytes:
+        return self.secret_key.encode()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> "Settings":
+        """Read the settings; raise ConfigurationError naming the variable that is wrong."""
+        env: dict[str, str] = {}
+        if dotenv:
+            env.update(_read_dotenv(Path(".env")))
+        env.update(os.environ if environ is None else environ)
+        unknown = sorted(k for k in env if k.startswith("JOURCHATT_") and k not in SETTINGS_HELP)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting {unknown[0]}; the settings are: {', '.join(sorted(SETTINGS_HELP))}"
+            )
+
+        def get(name: str, default: str) -> str:
+            return env.get(name, "").strip() or default
+
+        var_dir = Path(get("JOURCHATT_VAR_DIR", "var"))
+        database_url = get("JOURCHATT_DATABASE_URL", "")
+        if not database_url:
+            database_url = f"sqlite:///{var_dir / 'jourchatt.sqlite3'}"
+        broker_url = get("JOURCHATT_BROKER_URL", DEFAULT_BROKER_URL)
+        if not broker_url.startswith(("memory://", "redis://", "rediss://")):
+            raise ConfigurationError(
+                "JOURCHATT_BROKER_URL must start with memory://, redis:// or rediss://"
+            )
+        origins = tuple(
+            o.strip().rstrip("/") for o in get("JOURCHATT_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        )
+        for origin in origins:
+            if not origin.startswith(("http://", "https://")):
+                raise ConfigurationError(
+                    f"JOURCHATT_ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.org"
+                )
+        embedded = database_url.startswith("sqlite") and broker_url.startswith("memory")
+        log_format = get("JOURCHATT_LOG_FORMAT", "console" if embedded else "json")
+        if log_format not in ("json", "console"):
+            raise ConfigurationError("JOURCHATT_LOG_FORMAT must be json or console")
+        log_level = get("JOURCHATT_LOG_LEVEL", "info").lower()
+        if log_level not in ("debug", "info", "warning", "error"):
+            raise ConfigurationError("JOURCHATT_LOG_LEVEL must be debug, info, warning or error")
+
+        secret = env.get("JOURCHATT_SECRET_KEY", "").strip()
+        if secret and len(secret) < 32:
+            raise ConfigurationError("JOURCHATT_SECRET_KEY must be at least 32 characters")
+        if not secret:
+            if not embedded:
+                raise ConfigurationError(
+                    "JOURCHATT_SECRET_KEY is required when not on the embedded defaults "
+                    "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            secret = _development_secret(var_dir)
+
+        numbers: dict[str, float] = {}
+        for f in fields(cls):
+            if f.type in ("int", "float"):
+                name = "JOURCHATT_" + f.name.upper()
+                raw = get(name, str(f.default))
+                try:
+                    value = float(raw)
+                except ValueError:
+                    raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
+                if value <= 0:
+                    raise ConfigurationError(f"{name} must be greater than zero")
+                numbers[f.name] = int(value) if f.type == "int" else value
+
+        return cls(
+            database_url=database_url,
+            broker_url=broker_url,
+            secret_key=secret,
+            allowed_origins=origins,
+            var_dir=var_dir,
+            log_format=log_format,
+            log_level=log_level,
+            timezone=get("JOURCHATT_TIMEZONE", "Europe/Stockholm"),
+            **numbers,  # type: ignore[arg-type]
+        )
+
+
+def _development_secret(var_dir: Path) -> str:
+    """Generate the development secret once and keep it (mode 0600) under var/."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        out[key.strip()] = value.strip().strip("'\"")
+    return out

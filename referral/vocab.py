@@ -1,0 +1,22 @@
+"""The contract's controlled vocabularies (contract.md "Vocabularies").
+
+Everything a record or a frame may carry is a word from one of these sets: no
+free text ever reaches the de-identified record.
+"""
+
+from __future__ import annotations
+
+GENDERS = ("girl", "boy", "nonbinary", "not_stated")
+ROLES = ("exposed", "uses_violence", "both", "friend_relative", "professional", "other")
+VIOLENCE = ("physical", "psychological", "sexual", "digital", "economic", "honour")
+SERVICE_KINDS = (
+    "counselling", "rvc", "stodcentrum", "victim_support", "social_services",
+    "youth_clinic", "perpetrator_programme", "womens_shelter", "emergency",
+)
+FIRST_CONTACT = ("yes", "no", "not_stated")
+# How a chat ended, as the record keeps it (domain.md "The de-identified record").
+OUTCOMES = ("completed", "left_queued", "visitor_left", "dropped", "closed")
+# Contacts a volunteer marks as not real conversations: counted for volume only.
+NON_DATA = ("test", "silent", "prank", "abusive")
+ENDED_BY = ("visitor", "volunteer", "timeout", "supervisor")
+LANGUAGES = ("sv", "en")
