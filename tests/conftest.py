@@ -1,0 +1,195 @@
+"""Shared fixtures: a real uvicorn server on a free port, real WebSocket clients.
+
+Integration tests run the app exactly as ``jourchatt serve`` does (same uvicorn
+settings from ``chat.server.uvicorn_config``) inside the test's event loop, and
+talk to it over real sockets with the ``websockets`` client and httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from chat import db, hub as hub_module
+from chat.logs import configure_logging
+from chat.server import uvicorn_config
+from chat.settings import Settings
+from volunteer.accounts import create_account
+
+RECV_TIMEOUT_S = 5.0
+# Unread frames must not stop a test client from reading the server's close frame.
+CLIENT_OPTIONS: dict[str, Any] = {"max_queue": None, "close_timeout": 2}
+PASSWORD = "correct horse battery staple"
+
+
+configure_logging("console", "warning")
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    env = {"JOURCHATT_VAR_DIR": str(tmp_path / "var"), "JOURCHATT_LOG_LEVEL": "warning"}
+    env.update({f"JOURCHATT_{k.upper()}": str(v) for k, v in overrides.items()})
+    return Settings.from_env(environ=env, dotenv=False)
+
+
+class WS:
+    """A thin JSON wrapper over a websockets client connection."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def recv(self, timeout: float = RECV_TIMEOUT_S) -> dict[str, Any]:
+        return json.loads(await asyncio.wait_for(self.conn.recv(), timeout))  # type: ignore[no-any-return]
+
+    async def expect(self, kind: str, timeout: float = RECV_TIMEOUT_S) -> dict[str, Any]:
+        """The next frame of type ``kind``, skipping others (queued updates, typing...)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - loop.time()))
+            if frame["type"] == kind:
+                return frame
+
+    async def nothing(self, timeout: float = 0.3) -> None:
+        """Assert that no frame arrives within ``timeout``."""
+        try:
+            frame = await asyncio.wait_for(self.conn.recv(), timeout)
+        except asyncio.TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame {frame}")
+
+    async def none_of(self, kind: str, timeout: float = 0.3) -> list[dict[str, Any]]:
+        """Assert that no frame of type ``kind`` arrives within ``timeout``; return the others."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        others: list[dict[str, Any]] = []
+        while (left := deadline - loop.time()) > 0:
+            try:
+                frame = await self.recv(left)
+            except asyncio.TimeoutError:
+                break
+            assert frame["type"] != kind, f"unexpected {frame}"
+            others.append(frame)
+        return others
+
+    async def closed(self, timeout: float = RECV_TIMEOUT_S) -> int | None:
+        """Drain until the server closes; return its close code."""
+        try:
+            while True:
+                await asyncio.wait_for(self.conn.recv(), timeout)
+        except websockets.ConnectionClosed as exc:
+            return exc.rcvd.code if exc.rcvd else None
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+@dataclass
+class Running:
+    settings: Settings
+    app: Any
+    port: int
+    clients: list[WS] = field(default_factory=list)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def hub(self) -> hub_module.Hub:
+        return self.app.state.hub  # type: ignore[no-any-return]
+
+    async def add_account(self, username: str, *, role: str = "volunteer", trained: bool = True,
+                          languages: str = "sv", capacity: int = 1, display_name: str | None = None) -> None:
+        await create_account(self.app.state.db, username=username,
+                             display_name=display_name or username.capitalize(), password=PASSWORD,
+                             role=role, languages=languages, capacity=capacity, trained=trained,
+                             today=date.today())
+
+    async def login(self, username: str) -> str:
+        async with httpx.AsyncClient(base_url=self.http) as client:
+            r = await client.post("/api/login", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            return r.headers["set-cookie"].split(";")[0]
+
+    async def visitor(self, hello: dict[str, Any] | None = None, *, origin: str | None = None) -> WS:
+        headers = {"Origin": origin} if origin else {}
+        ws = WS(await websockets.connect(f"ws://127.0.0.1:{self.port}/ws/visitor",
+                                         additional_headers=headers, **CLIENT_OPTIONS))
+        self.clients.append(ws)
+        if hello is not None:
+            await ws.send({"type": "hello", **hello})
+        return ws
+
+    async def volunteer(self, username: str, *, available: bool = True) -> WS:
+        cookie = await self.login(username)
+        ws = WS(await websockets.connect(f"ws://127.0.0.1:{self.port}/ws/volunteer",
+                                         additional_headers={"Cookie": cookie}, **CLIENT_OPTIONS))
+        self.clients.append(ws)
+        assert (await ws.recv())["type"] == "welcome"
+        if available:
+            await ws.send({"type": "status", "state": "available"})
+            assert (await ws.expect("status"))["state"] == "available"
+        return ws
+
+
+async def start_server(settings: Settings) -> tuple[Running, Callable[[], Awaitable[None]]]:
+    await db.upgrade_async(settings.database_url)
+    config = uvicorn_config(settings, "127.0.0.1", 0)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if task.done():
+        task.result()
+    port = server.servers[0].sockets[0].getsockname()[1]
+    running = Running(settings=settings, app=config.app, port=port)
+
+    async def stop() -> None:
+        for ws in running.clients:
+            try:
+                await ws.close()
+            except Exception:
+                pass
+        server.should_exit = True
+        await asyncio.wait_for(task, 20)
+
+    return running, stop
+
+
+@pytest.fixture
+def fast_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check the hub's timers every 50 ms instead of every second."""
+    monkeypatch.setattr(hub_module, "HOUSEKEEPING_TICK_S", 0.05)
+
+
+@pytest.fixture
+async def server_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
+    stops: list[Callable[[], Awaitable[None]]] = []
+
+    async def factory(**overrides: Any) -> Running:
+        running, stop = await start_server(make_settings(tmp_path, **overrides))
+        stops.append(stop)
+        return running
+
+    yield factory
+    for stop in reversed(stops):
+        await stop()
+
+
+@pytest.fixture
+async def server(server_factory: Callable[..., Awaitable[Running]]) -> Running:
+    return await server_factory()

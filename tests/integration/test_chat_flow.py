@@ -1,0 +1,378 @@
+"""A chat through the real server: queue, assignment, lines, end, wrap-up, record."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from chat.record import ChatRecord
+
+from ..conftest import Running
+
+
+async def records(server: Running) -> list[ChatRecord]:
+    async with server.app.state.db() as session:
+        return list((await session.scalars(select(ChatRecord))).all())
+
+
+async def wait_for_records(server: Running, n: int, timeout: float = 5.0) -> list[ChatRecord]:
+    for _ in range(int(timeout / 0.05)):
+        rows = await records(server)
+        if len(rows) >= n:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {n} records, found {len(await records(server))}")
+
+
+async def open_chat(server: Running, vol_name: str = "anna", hello: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    await server.add_account(vol_name)
+    vol = await server.volunteer(vol_name)
+    vis = await server.visitor(hello or {"lang": "sv"})
+    welcome = await vis.expect("welcome")
+    assigned_v = await vis.expect("assigned")
+    assigned = await vol.expect("assigned")
+    return vol, vis, welcome, assigned_v, assigned
+
+
+async def test_whole_chat_leaves_only_a_record(server: Running) -> None:
+    await server.add_account("anna", display_name="Anna")
+    vol = await server.volunteer("anna")
+    vis = await server.visitor({"lang": "sv", "channel": "web"})
+    welcome = await vis.expect("welcome")
+    assert welcome["open"] is True and len(welcome["resume_token"]) >= 40
+    await vis.send({"type": "intake", "age": 16, "gender": "girl", "municipality": "0180",
+                    "district": "sodermalm", "first_contact": True})
+    assert (await vis.expect("assigned"))["volunteer"] == "Anna"
+    assigned = await vol.expect("assigned")
+    chat = assigned["chat"]
+    assert assigned["lang"] == "sv"
+
+    await vis.send({"type": "message", "id": "m1", "text": "hej"})
+    ack = await vis.expect("ack")
+    assert ack == {"type": "ack", "id": "m1", "seq": 1}
+    line = await vol.expect("message")
+    assert line == {"type": "message", "chat": chat, "seq": 1, "from": "visitor", "text": "hej"}
+
+    await vol.send({"type": "typing", "chat": chat, "active": True})
+    assert (await vis.expect("typing"))["active"] is True
+    await vol.send({"type": "message", "chat": chat, "id": 7, "text": "Hej! Vad vill du prata om?"})
+    assert await vol.expect("ack") == {"type": "ack", "chat": chat, "id": 7, "seq": 2}
+    got = await vis.expect("message")
+    assert got == {"type": "message", "seq": 2, "from": "volunteer", "text": "Hej! Vad vill du prata om?"}
+
+    await vol.send({"type": "end", "chat": chat})
+    assert (await vis.expect("ended"))["by"] == "volunteer"
+    assert await vis.closed() == 1000
+    ended = await vol.expect("ended")
+    assert ended["chat"] == chat and ended["by"] == "volunteer" and ended["wrapup_due"] is True
+    assert await records(server) == []          # written once, after the wrap-up
+
+    await vol.send({"type": "wrapup", "chat": chat, "report": {
+        "topic": "exposed", "violence": ["psychological", "digital"], "age": 17}})
+    assert await vol.expect("wrapup_saved") == {"type": "wrapup_saved", "chat": chat}
+    [row] = await wait_for_records(server, 1)
+    assert (row.outcome, row.ended_by, row.topic) == ("completed", "volunteer", "exposed")
+    assert (row.age, row.gender, row.municipality, row.district) == (17, "girl", "0180", "sodermalm")
+    assert row.first_contact == "yes" and row.wrapup_filed
+    assert row.v_psychological and row.v_digital and not row.v_physical
+    assert row.wait_s % 10 == 0 and row.duration_s % 10 == 0
+    assert row.volunteer and "anna" not in row.volunteer.lower()
+    assert server.app.state.broker._logs == {}     # the live log is gone with the chat
+
+
+async def test_seq_strictly_increases_across_both_sides(server: Running) -> None:
+    vol, vis, _, _, assigned = await open_chat(server)
+    chat = assigned["chat"]
+    for i in range(20):
+        if i % 2:
+            await vol.send({"type": "message", "chat": chat, "id": f"v{i}", "text": f"v {i}"})
+        else:
+            await vis.send({"type": "message", "id": f"c{i}", "text": f"c {i}"})
+    seen: list[int] = []
+    while len(seen) < 20:
+        frame = await vis.recv()
+        if frame["type"] in ("ack", "message"):
+            seen.append(frame["seq"])
+    assert sorted(seen) == list(range(1, 21))
+    vol_seen: list[int] = []
+    while len(vol_seen) < 20:
+        frame = await vol.recv()
+        if frame["type"] in ("ack", "message"):
+            vol_seen.append(frame["seq"])
+    assert sorted(vol_seen) == list(range(1, 21))
+
+
+
+async def test_resent_message_id_is_acked_once_not_doubled(server: Running) -> None:
+    vol, vis, *_ = await open_chat(server)
+    await vis.send({"type": "message", "id": "dup", "text": "en gång"})
+    first = await vis.expect("ack")
+    await vis.send({"type": "message", "id": "dup", "text": "en gång"})
+    assert await vis.expect("ack") == first
+    assert (await vol.expect("message"))["seq"] == first["seq"]
+    await vol.nothing()
+
+
+async def test_messages_written_while_queued_reach_the_volunteer(server: Running) -> None:
+    await server.add_account("anna")
+    vis = await server.visitor({"lang": "sv"})
+    await vis.expect("queued")
+    await vis.send({"type": "message", "id": 1, "text": "jag väntar"})
+    assert (await vis.expect("ack"))["seq"] == 1
+    vol = await server.volunteer("anna")
+    await vol.expect("assigned")
+    assert (await vol.expect("message"))["text"] == "jag väntar"
+
+
+async def test_queue_is_fifo_and_positions_follow_the_queue(server: Running) -> None:
+    await server.add_account("anna")
+    visitors = []
+    for _ in range(3):
+        v = await server.visitor({"lang": "sv"})
+        await v.expect("welcome")
+        visitors.append(v)
+    positions = [(await v.expect("queued"))["position"] for v in visitors]
+    assert positions == [1, 2, 3]
+    # The first leaves; the others move up.
+    await visitors[0].send({"type": "leave"})
+    assert (await visitors[0].expect("ended"))["by"] == "visitor"
+    assert (await visitors[1].expect("queued"))["position"] == 1
+    assert (await visitors[2].expect("queued"))["position"] == 2
+    # A volunteer comes: the one who came first is answered first.
+    vol = await server.volunteer("anna")
+    await visitors[1].expect("assigned")
+    await vol.expect("assigned")
+    await visitors[2].none_of("assigned")
+    rows = await wait_for_records(server, 1)
+    assert [r.outcome for r in rows] == ["left_queued"]
+
+
+async def test_estimated_wait_is_given_and_positive(server: Running) -> None:
+    vis = await server.visitor({"lang": "en"})
+    queued = await vis.expect("queued")
+    assert queued["position"] == 1 and queued["estimated_wait_s"] > 0
+    assert queued["estimated_wait_s"] % 30 == 0
+
+
+async def test_capacity_two_takes_two_chats_and_no_third(server: Running) -> None:
+    await server.add_account("anna", capacity=2)
+    vol = await server.volunteer("anna")
+    vis = [await server.visitor({"lang": "sv"}) for _ in range(3)]
+    await vis[0].expect("assigned")
+    await vis[1].expect("assigned")
+    q = await vis[2].expect("queued")
+    assert q["position"] == 1
+    chats = {(await vol.expect("assigned"))["chat"], (await vol.expect("assigned"))["chat"]}
+    assert len(chats) == 2
+    await vis[2].none_of("assigned")
+
+
+async def test_wrapup_must_be_filed_before_the_next_chat(server: Running) -> None:
+    vol, vis, _, _, assigned = await open_chat(server)
+    chat = assigned["chat"]
+    await vol.send({"type": "end", "chat": chat})
+    await vol.expect("ended")
+    nxt = await server.visitor({"lang": "sv"})
+    await nxt.expect("queued")
+    await nxt.none_of("assigned")                # the slot is held by the wrap-up
+    await vol.send({"type": "wrapup", "chat": chat, "report": {"topic": "friend_relative"}})
+    await vol.expect("wrapup_saved")
+    await nxt.expect("assigned")
+
+
+async def test_language_is_respected_when_possible(server: Running) -> None:
+    await server.add_account("sven", languages="sv")
+    await server.add_account("emma", languages="sv,en")
+    sven = await server.volunteer("sven")
+    emma = await server.volunteer("emma")
+    vis = await server.visitor({"lang": "en"})
+    await vis.expect("assigned")
+    assert (await emma.expect("assigned"))["lang"] == "en"
+    await sven.nothing(0.3)
+
+
+async def test_pausing_stops_new_chats_but_keeps_current_ones(server: Running) -> None:
+    vol, vis, _, _, assigned = await open_chat(server)
+    await vol.send({"type": "status", "state": "paused"})
+    await vol.expect("status")
+    await vis.send({"type": "message", "id": 1, "text": "är du kvar?"})
+    assert (await vol.expect("message"))["text"] == "är du kvar?"
+    other = await server.visitor({"lang": "sv"})
+    await other.expect("queued")
+    await other.none_of("assigned")
+
+
+async def test_visitor_leaving_mid_chat_is_recorded_as_visitor_left(server: Running) -> None:
+    vol, vis, *_ = await open_chat(server)
+    await vis.send({"type": "leave"})
+    assert (await vis.expect("ended"))["by"] == "visitor"
+    ended = await vol.expect("ended")
+    assert ended["by"] == "visitor"
+    await vol.send({"type": "wrapup", "chat": ended["chat"], "report": {"non_data": "silent"}})
+    await vol.expect("wrapup_saved")
+    [row] = await wait_for_records(server, 1)
+    assert (row.outcome, row.non_data, row.topic) == ("visitor_left", "silent", None)
+
+
+async def test_intake_reaches_the_volunteer_live(server: Running) -> None:
+    vol, vis, *_ = await open_chat(server)
+    await vis.send({"type": "intake", "age": 19, "gender": "boy"})
+    frame = await vol.expect("intake")
+    assert frame["intake"] == {"age": 19, "gender": "boy"}
+
+
+@pytest.mark.usefixtures("fast_timers")
+async def test_visitor_who_vanishes_frees_the_volunteer_after_grace(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = await server_factory(visitor_grace_s=0.5)
+    vol, vis, *_ = await open_chat(server)
+    await vis.close()
+    assert (await vol.expect("presence"))["visitor"] == "away"
+    ended = await vol.expect("ended", timeout=5)
+    assert ended["by"] == "timeout"
+    await vol.send({"type": "wrapup", "chat": ended["chat"], "report": {"topic": "other"}})
+    [row] = await wait_for_records(server, 1)
+    assert row.outcome == "dropped"
+
+
+@pytest.mark.usefixtures("fast_timers")
+async def test_volunteer_who_disconnects_sends_the_chat_to_the_front(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = await server_factory(volunteer_grace_s=0.3)
+    await server.add_account("bo")
+    vol, vis, _, _, assigned = await open_chat(server)
+    waiting = await server.visitor({"lang": "sv"})
+    assert (await waiting.expect("queued"))["position"] == 1
+    await vis.send({"type": "message", "id": 1, "text": "innan avbrottet"})
+    await vis.expect("ack")
+    await vol.close()
+    lost = await vis.expect("message", timeout=5)
+    assert lost["from"] == "system" and lost["key"] == "volunteer_lost"
+    assert "kön" in lost["text"]
+    assert (await vis.expect("queued"))["position"] == 1      # ahead of the one who came later
+    assert (await waiting.expect("queued"))["position"] == 2
+    bo = await server.volunteer("bo")
+    again = await bo.expect("assigned")
+    assert again["chat"] == assigned["chat"]
+    assert (await bo.expect("message"))["text"] == "innan avbrottet"   # the new volunteer sees the chat
+    assert (await vis.expect("assigned"))["volunteer"] == "Bo"
+
+
+async def test_volunteer_reconnecting_within_grace_keeps_the_chat(server: Running) -> None:
+    vol, vis, _, _, assigned = await open_chat(server)
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    await vol.expect("message")
+    await vol.close()
+    await vis.send({"type": "message", "id": 2, "text": "två"})
+    vol2 = await server.volunteer("anna", available=False)
+    resumed = await vol2.expect("assigned")
+    assert resumed["chat"] == assigned["chat"] and resumed["resumed"] is True
+    texts = [(await vol2.expect("message"))["text"] for _ in range(2)]
+    assert texts == ["ett", "två"]
+    await vis.none_of("message")      # the visitor never noticed the blip
+
+
+async def test_visitor_resumes_and_gets_exactly_what_was_missed(server: Running) -> None:
+    vol, vis, welcome, _, assigned = await open_chat(server)
+    chat = assigned["chat"]
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    last_seq = (await vis.expect("ack"))["seq"]
+    await vis.close()
+    await vol.expect("presence")
+    for i in range(3):
+        await vol.send({"type": "message", "chat": chat, "id": i, "text": f"missat {i}"})
+        await vol.expect("ack")
+    vis2 = await server.visitor({"lang": "sv", "resume": welcome["resume_token"], "last_seq": last_seq})
+    w2 = await vis2.expect("welcome")
+    assert w2["resumed"] is True
+    got = []
+    while True:
+        frame = await vis2.recv()
+        if frame["type"] == "assigned":
+            break
+        if frame["type"] == "message":
+            got.append((frame["seq"], frame["from"], frame["text"]))
+    assert [g[2] for g in got if g[1] == "volunteer"] == ["missat 0", "missat 1", "missat 2"]
+    assert [g[0] for g in got] == sorted(g[0] for g in got) and all(g[0] > last_seq for g in got)
+    back = await vol.expect("presence")
+    assert back["visitor"] == "here"
+    await vis2.send({"type": "message", "id": 2, "text": "tillbaka"})
+    assert (await vol.expect("message"))["text"] == "tillbaka"
+
+
+async def test_resume_after_the_chat_ended_says_ended(server: Running) -> None:
+    vol, vis, welcome, _, assigned = await open_chat(server)
+    await vis.close()
+    await vol.send({"type": "end", "chat": assigned["chat"]})
+    await vol.expect("ended")
+    vis2 = await server.visitor({"resume": welcome["resume_token"], "last_seq": 0})
+    await vis2.expect("welcome")
+    assert (await vis2.expect("ended"))["by"] == "volunteer"
+
+
+async def test_unknown_resume_token_starts_a_new_chat(server: Running) -> None:
+    vis = await server.visitor({"resume": "x" * 43, "last_seq": 3})
+    err = await vis.expect("error")
+    assert err["code"] == "resume_failed"
+    welcome = await vis.expect("welcome")
+    assert welcome["resume_token"] != "x" * 43
+    await vis.expect("queued")
+
+
+@pytest.mark.usefixtures("fast_timers")
+async def test_quiet_chat_is_warned_then_closed(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = await server_factory(idle_warn_s=0.3, idle_close_s=0.3)
+    vol, vis, *_ = await open_chat(server)
+    warn = await vis.expect("message")
+    assert warn["from"] == "system" and warn["key"] == "idle_warning"
+    assert (await vol.expect("message"))["key"] == "idle_warning"
+    assert (await vis.expect("ended"))["by"] == "timeout"
+    assert (await vol.expect("ended"))["by"] == "timeout"
+
+
+async def test_full_queue_turns_visitors_away_with_services(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = await server_factory(max_queue=1)
+    first = await server.visitor({"lang": "sv"})
+    await first.expect("queued")
+    second = await server.visitor({"lang": "sv"})
+    closed = await second.expect("closed")
+    assert closed["reason"] == "full"
+    assert any(s["kind"] == "emergency" for s in closed["services"])
+    assert await second.closed() == 1000
+    [row] = await wait_for_records(server, 1)
+    assert row.outcome == "closed"
+
+
+async def test_socket_cap_answers_closed_full(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = await server_factory(max_sockets=2)
+    a = await server.visitor({"lang": "sv"})
+    b = await server.visitor({"lang": "sv"})
+    await a.expect("queued")
+    await b.expect("queued")
+    c = await server.visitor()
+    closed = await c.expect("closed")
+    assert closed["reason"] == "full"
+    assert await c.closed() == 1013
+
+
+async def test_stopping_the_server_writes_records_for_open_chats(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ..conftest import make_settings, start_server
+
+    server, stop = await start_server(make_settings(tmp_path))
+    await server.add_account("anna")
+    vol = await server.volunteer("anna")
+    vis = await server.visitor({"lang": "sv"})
+    await vis.expect("assigned")
+    queued = await server.visitor({"lang": "sv"})
+    await queued.expect("queued")
+    await stop()
+    from chat import db
+
+    engine = db.create_engine(server.settings.database_url)
+    try:
+        async with db.sessionmaker(engine)() as session:
+            rows = list((await session.scalars(select(ChatRecord))).all())
+    finally:
+        await engine.dispose()
+    assert sorted(r.outcome for r in rows) == ["dropped", "left_queued"]
