@@ -2,6 +2,7 @@
 
 Privacy is enforced here rather than trusted to every call site:
 
+* ``check_event_name`` lets only constant event names (``chat.assigned``) through;
 * ``keep_allowed`` drops every field that is not on ``ALLOWED_FIELDS`` and clips
   the ones it keeps, so a message's text, an address or a user agent cannot reach
   a log line even if a caller passes one by mistake;
@@ -53,6 +54,21 @@ def keep_allowed(_logger: Any, _method: str, event_dict: MutableMapping[str, Any
             value = str(value)[:MAX_VALUE_CHARS]
         out[key] = value
     return out
+
+
+_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+
+
+def check_event_name(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Our own events are constant names like ``chat.assigned``; anything else is withheld.
+
+    The allow-list keeps the ``event`` field, so an event built from a string a
+    client sent (an f-string) would otherwise slip through.
+    """
+    event = event_dict.get("event")
+    if not isinstance(event, str) or not _EVENT_NAME.match(event):
+        event_dict["event"] = "event.withheld"
+    return event_dict
 
 
 def safe_exc_info(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -107,7 +123,8 @@ def configure_logging(fmt: str = "console", level: str = "info", stream: Any = N
         timestamper,
     ]
     structlog.configure(
-        processors=[*shared, safe_exc_info, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, check_event_name, safe_exc_info,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=True,

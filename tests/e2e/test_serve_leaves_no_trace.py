@@ -1,0 +1,189 @@
+"""The real ``jourchatt serve``, a real chat from both sides, then a search of every byte it wrote.
+
+Marker strings go through every path a visitor's words can take (intake,
+messages both ways, a resent line, a resume, bad frames, a login attempt); the
+clients connect from 127.0.0.7 with a marker user agent. Afterwards no file
+under the server's working directory (database, WAL, secret, logs) may contain
+any marker, the client's address or its user agent, and the record must exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+pytestmark = pytest.mark.slow
+
+CLIENT_ADDR = "127.0.0.7"       # any loopback address routes to the server on 127.0.0.1
+PASSWORD = "ett långt lösenord för test"
+
+
+def _jourchatt() -> list[str]:
+    exe = Path(sys.executable).parent / "jourchatt"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "chat.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
+    env["JOURCHATT_LOG_LEVEL"] = "debug"     # the most a log can say, and still nothing
+    return env
+
+
+async def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base) as c:
+        for _ in range(200):
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited with {proc.returncode}")
+            try:
+                if (await c.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("server never became ready")
+
+
+async def _recv(ws, kind: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        if frame["type"] == kind:
+            return frame  # type: ignore[no-any-return]
+
+
+async def _line(ws, sender: str) -> str:  # type: ignore[no-untyped-def]
+    """The text of the next chat line from ``sender`` (system notices are skipped)."""
+    while True:
+        frame = await _recv(ws, "message")
+        if frame["from"] == sender:
+            return frame["text"]  # type: ignore[no-any-return]
+
+
+async def _hold_chat(port: int, markers: dict[str, str], ua: str) -> None:
+    base = f"http://127.0.0.1:{port}"
+    transport = httpx.AsyncHTTPTransport(local_address=CLIENT_ADDR)
+    async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
+        bad = await c.post("/api/login", json={"username": markers["login"], "password": markers["login"]})
+        assert bad.status_code == 401
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
+        assert r.status_code == 200
+        cookie = r.headers["set-cookie"].split(";")[0]
+    opts = {"local_addr": (CLIENT_ADDR, 0), "user_agent_header": ua, "max_queue": None}
+    vol = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer",
+                                   additional_headers={"Cookie": cookie}, **opts)
+    await _recv(vol, "welcome")
+    await vol.send(json.dumps({"type": "status", "state": "available"}))
+    vis = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor",
+                                   additional_headers={"Origin": base}, **opts)
+    await vis.send(json.dumps({"type": "hello", "lang": "sv"}))
+    welcome = await _recv(vis, "welcome")
+    await vis.send(json.dumps({"type": "intake", "age": 16, "gender": "girl",
+                               "municipality": "0180", "district": "bromma", "first_contact": False}))
+    await _recv(vis, "assigned")
+    chat = (await _recv(vol, "assigned"))["chat"]
+
+    await vis.send(json.dumps({"type": "message", "id": markers["id"], "text": markers["visitor"]}))
+    ack = await _recv(vis, "ack")
+    assert await _line(vol, "visitor") == markers["visitor"]
+    await vis.send(json.dumps({"type": "message", "id": markers["id"], "text": markers["visitor"]}))
+    assert await _recv(vis, "ack") == ack          # resent, not doubled
+    await vol.send(json.dumps({"type": "message", "chat": chat, "id": 1, "text": markers["volunteer"]}))
+    assert await _line(vis, "volunteer") == markers["volunteer"]
+
+    # Bad frames that carry markers get errors and must not be logged either.
+    await vis.send(json.dumps({"type": "message", "id": 2, "text": markers["bad"] * 500}))
+    assert (await _recv(vis, "error"))["code"] == "text_too_long"
+    await vis.send(json.dumps({"type": markers["bad"]}))
+    assert (await _recv(vis, "error"))["code"] == "unknown_type"
+    await vis.send(markers["bad"] + "{")
+    assert (await _recv(vis, "error"))["code"] == "invalid_json"
+    await vis.send(json.dumps({"type": "intake", "municipality": markers["bad"]}))
+    assert (await _recv(vis, "error"))["code"] == "invalid_field"
+
+    # Drop the visitor's connection, keep writing, resume with last_seq.
+    await vis.close()
+    await vol.send(json.dumps({"type": "message", "chat": chat, "id": 2, "text": markers["missed"]}))
+    await _recv(vol, "ack")
+    vis = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor", **opts)
+    await vis.send(json.dumps({"type": "hello", "resume": welcome["resume_token"], "last_seq": ack["seq"] + 1}))
+    assert await _line(vis, "volunteer") == markers["missed"]
+    await vis.send(json.dumps({"type": "message", "id": "z", "text": markers["after"]}))
+    assert await _line(vol, "visitor") == markers["after"]
+
+    await vol.send(json.dumps({"type": "end", "chat": chat}))
+    assert (await _recv(vis, "ended"))["by"] == "volunteer"
+    await _recv(vol, "ended")
+    await vol.send(json.dumps({"type": "wrapup", "chat": chat,
+                               "report": {"topic": "uses_violence", "violence": ["physical"]}}))
+    await _recv(vol, "wrapup_saved")
+    await vol.close()
+    await vis.close()
+
+
+def _files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
+    hits = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits += [f"{name} in {path.relative_to(root)}" for name, needle in needles.items() if needle in data]
+    return hits
+
+
+async def test_a_served_chat_leaves_only_the_record(tmp_path: Path) -> None:
+    tag = secrets.token_hex(4)
+    markers = {k: f"MARKER{k.upper()}{tag}" for k in
+               ("visitor", "volunteer", "missed", "after", "bad", "id", "login")}
+    markers["visitor"] = f"Han tog min telefon igen {markers['visitor']} åäö"
+    ua = f"MarkerAgent/{tag}"
+    add = subprocess.run([*_jourchatt(), "volunteer", "add", "anna", "--display-name", "Anna",
+                          "--trained", "--password-stdin"], input=f"{PASSWORD}\n".encode(),
+                         cwd=tmp_path, env=_env(), capture_output=True, timeout=60)
+    assert add.returncode == 0, add.stderr.decode()
+
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([*_jourchatt(), "serve", "--port", str(port)], cwd=tmp_path,
+                                env=_env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            await _wait_ready(f"http://127.0.0.1:{port}", proc)
+            await _hold_chat(port, markers, ua)
+            await asyncio.sleep(0.3)       # the record writer is asynchronous
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
+            assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+
+    log_text = log_path.read_text()
+    assert "chat.assigned" in log_text and "chat.wrapup" in log_text   # the log did run
+    assert "app.stopped" in log_text                                    # and shut down cleanly
+    needles = {name: value.encode() for name, value in markers.items()}
+    needles.update({name + "(json)": json.dumps(value).encode() for name, value in markers.items()})
+    needles["user agent"] = ua.encode()
+    needles["client address"] = CLIENT_ADDR.encode()
+    assert _files_containing(tmp_path, needles) == []
+
+    db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
+    try:
+        rows = db.execute("SELECT outcome, age, gender, municipality, district, topic, v_physical, "
+                          "first_contact, wrapup_filed FROM chat_records").fetchall()
+    finally:
+        db.close()
+    assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]
