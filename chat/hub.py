@@ -254,6 +254,7 @@ class Hub:
                              "volunteer": vol.profile.display_name if vol else ""})
         if was_away and chat.state == "active":
             self._to_volunteer(chat, {"type": "presence", "chat": chat.id, "visitor": "here"})
+            await self._system(chat, "visitor_back", to="volunteer")
         log.info("chat.resumed", chat=chat.id, side="visitor", replayed=replayed)
 
     async def visitor_frame(self, chat: Chat, outbox: Outbox, frame: dict[str, Any]) -> None:

@@ -29,8 +29,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The chat is full right now. Please try again in a while. If you are in danger, call 112.",
     },
     "referrals_unavailable": {
-        "sv": "Hänvisningskatalogen är inte installerad på den här servern.",
-        "en": "The referral directory is not installed on this server.",
+        "sv": "Hänvisningar kan inte skickas ännu: hänvisningskatalogen finns inte på den här servern.",
+        "en": "Referrals cannot be sent yet: this server has no referral directory.",
     },
 }
 

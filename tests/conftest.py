@@ -61,6 +61,13 @@ class WS:
             if frame["type"] == kind:
                 return frame
 
+    async def line(self, sender: str, timeout: float = RECV_TIMEOUT_S) -> dict[str, Any]:
+        """The next chat line from ``sender`` (visitor, volunteer or system)."""
+        while True:
+            frame = await self.expect("message", timeout)
+            if frame["from"] == sender:
+                return frame
+
     async def nothing(self, timeout: float = 0.3) -> None:
         """Assert that no frame arrives within ``timeout``."""
         try:

@@ -297,8 +297,9 @@ async def test_visitor_resumes_and_gets_exactly_what_was_missed(server: Running)
     assert [g[0] for g in got] == sorted(g[0] for g in got) and all(g[0] > last_seq for g in got)
     back = await vol.expect("presence")
     assert back["visitor"] == "here"
+    assert (await vol.line("system"))["key"] == "visitor_back"
     await vis2.send({"type": "message", "id": 2, "text": "tillbaka"})
-    assert (await vol.expect("message"))["text"] == "tillbaka"
+    assert (await vol.line("visitor"))["text"] == "tillbaka"
 
 
 async def test_resume_after_the_chat_ended_says_ended(server: Running) -> None:
