@@ -7,9 +7,9 @@ explicit code. Every frame is validated (``chat.frames``) before the hub sees it
 a bad frame gets an ``error`` frame and the chat goes on.
 
 Close codes of our own (4000-4999):
-    4400 too many bad frames       4401 not signed in        4403 may not take chats
-    4408 fell too far behind (resume)   4409 replaced by a newer connection
-    4429 too many frames           4008 hello not received in time
+    4400 too many bad frames       4401 not signed in (or signed out)
+    4403 may not take chats        4408 fell too far behind; resume with last_seq
+    4409 replaced by a newer connection                4008 hello not received in time
 """
 
 from __future__ import annotations
@@ -69,14 +69,14 @@ async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
 
 async def _receive_loop(ws: WebSocket, outbox: Outbox,
                         handle: Callable[[str | bytes | None], Awaitable[None]],
-                        first_timeout: float | None) -> None:
+                        hello_within: float | None, established: Callable[[], bool]) -> None:
     bad = 0
-    timeout = first_timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + hello_within if hello_within is not None else None
     while True:
         try:
-            if timeout is not None:
-                message = await asyncio.wait_for(ws.receive(), timeout)
-                timeout = None
+            if deadline is not None and not established():
+                message = await asyncio.wait_for(ws.receive(), max(0.0, deadline - loop.time()))
             else:
                 message = await ws.receive()
         except asyncio.TimeoutError:
@@ -112,8 +112,9 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
 
 async def _run(ws: WebSocket, outbox: Outbox,
                handle: Callable[[str | bytes | None], Awaitable[None]],
-               first_timeout: float | None = None) -> None:
-    receiver = asyncio.create_task(_receive_loop(ws, outbox, handle, first_timeout))
+               hello_within: float | None = None,
+               established: Callable[[], bool] = lambda: True) -> None:
+    receiver = asyncio.create_task(_receive_loop(ws, outbox, handle, hello_within, established))
     sender = asyncio.create_task(_send_loop(ws, outbox))
     try:
         done, pending = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
@@ -190,7 +191,8 @@ async def visitor_socket(ws: WebSocket) -> None:
             await hub.visitor_frame(chat, outbox, frame)
 
     try:
-        await _run(ws, outbox, handle, first_timeout=HELLO_TIMEOUT_S)
+        await _run(ws, outbox, handle, hello_within=HELLO_TIMEOUT_S,
+                   established=lambda: chat is not None or turned_away)
     finally:
         counts["open"] -= 1
         if chat is not None:

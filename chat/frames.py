@@ -65,6 +65,15 @@ def _opt_str(obj: Frame, field: str, check: Callable[[str], bool], why: str) -> 
     return value
 
 
+def _encodable(value: str) -> bool:
+    """JSON may carry lone surrogates (\\ud800); they cannot be sent on, so refuse them here."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _bool(obj: Frame, field: str) -> bool:
     value = obj.get(field)
     if not isinstance(value, bool):
@@ -80,6 +89,8 @@ def _text(obj: Frame) -> str:
         raise FrameError("text_too_long", f"a message may be at most {MAX_TEXT_CHARS} characters")
     if not value.strip():
         raise _bad("text", "must not be empty")
+    if not _encodable(value):
+        raise _bad("text", "must be valid Unicode text")
     return value
 
 
@@ -87,8 +98,8 @@ def _client_id(obj: Frame) -> str | int:
     value = obj.get("id")
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _bad("id", "must be a string or an integer of your choice")
-    if isinstance(value, str) and not (0 < len(value) <= MAX_CLIENT_ID_CHARS):
-        raise _bad("id", f"must be 1 to {MAX_CLIENT_ID_CHARS} characters")
+    if isinstance(value, str) and not (0 < len(value) <= MAX_CLIENT_ID_CHARS and _encodable(value)):
+        raise _bad("id", f"must be 1 to {MAX_CLIENT_ID_CHARS} characters of valid Unicode")
     if isinstance(value, int) and not (0 <= value < 2**53):
         raise _bad("id", "must be between 0 and 2^53")
     return value
@@ -136,14 +147,23 @@ def intake_fields(obj: Frame) -> dict[str, Any]:
     if "district" in obj:
         district = obj["district"]
         if district is not None:
-            municipality = out.get("municipality", obj.get("municipality"))
-            if not isinstance(district, str) or not geography.valid_district(municipality, district):
-                raise _bad("district", "must be a district id of the given municipality, or null")
+            # Checked against a municipality in the same frame; alone, it must be a
+            # known district (the hub checks it against the chat's municipality).
+            municipality = out.get("municipality")
+            if not isinstance(district, str) or not (
+                    geography.valid_district(municipality, district) if "municipality" in out
+                    else geography.known_district(district)):
+                raise _bad("district", "must be a district id (of the given municipality), or null")
         out["district"] = district
     if "first_contact" in obj:
         fc = obj["first_contact"]
-        fc = {True: "yes", False: "no", None: "not_stated"}.get(fc, fc) if not isinstance(fc, str) else fc
-        if fc not in vocab.FIRST_CONTACT:
+        if fc is True:
+            fc = "yes"
+        elif fc is False:
+            fc = "no"
+        elif fc is None:
+            fc = "not_stated"
+        if not isinstance(fc, str) or fc not in vocab.FIRST_CONTACT:
             raise _bad("first_contact", "must be true, false, null, or yes/no/not_stated")
         out["first_contact"] = fc
     return out
@@ -152,8 +172,10 @@ def intake_fields(obj: Frame) -> dict[str, Any]:
 # -- visitor frames -------------------------------------------------------------
 
 def _v_hello(obj: Frame) -> Frame:
-    lang = obj.get("lang") or "sv"
-    if lang not in vocab.LANGUAGES:
+    lang = obj.get("lang")
+    if lang is None or lang == "":
+        lang = "sv"
+    if not isinstance(lang, str) or lang not in vocab.LANGUAGES:
         raise _bad("lang", f"must be one of {', '.join(vocab.LANGUAGES)}")
     channel = _opt_str(obj, "channel", lambda s: bool(_SLUG.match(s)), "must be a short lower-case id") or "web"
     resume = _opt_str(obj, "resume", lambda s: bool(_TOKEN.match(s)), "must be a resume_token from welcome")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import secrets
 import time
@@ -30,6 +31,7 @@ from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from referral import geography
 from volunteer.accounts import Profile
 
 from . import texts
@@ -53,11 +55,12 @@ POSITION_FLUSH_S = 0.1
 OUTBOX_FRAMES = 512
 # Client message ids remembered per chat, so a resent line is acked, not doubled.
 CLIENT_IDS_KEPT = 1024
-# Records waiting for the database; a full queue makes chat end wait, not drop.
+# Records waiting for the database. Overflow policy: the record waits in a task
+# of its own for room (memory grows, nothing is dropped) and a warning is logged.
 RECORD_QUEUE = 10000
-# Retries for a record the database refused, with this pause between them.
-RECORD_RETRY_S = 2.0
-RECORD_RETRIES = 5
+# A record the database refused is retried after 0.5 s, 1 s, 2 s ... up to this
+# pause, for as long as the process runs: a database restart loses no record.
+RECORD_RETRY_MAX_S = 30.0
 
 # The only service a visitor is told of when the chat cannot take them; the
 # referral directory adds the rest.
@@ -85,7 +88,7 @@ class Outbox:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             log.warning("outbox.overflow", conn=self.conn)
-            self.close(4008)
+            self.close(4408)
 
     def close(self, code: int = 1000) -> None:
         """Ask the send loop to close the socket after what is queued (or at once on overflow)."""
@@ -121,7 +124,8 @@ class Chat:
     ended_by: str | None = None
     outcome: str | None = None
     last_queued: tuple[int, int] | None = None
-    client_ids: OrderedDict[tuple[str, str | int], int] = field(default_factory=OrderedDict)
+    # (sender, client id) -> (seq, digest of the text): a resend is recognised by both
+    client_ids: OrderedDict[tuple[str, str | int], tuple[int, bytes]] = field(default_factory=OrderedDict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -158,6 +162,7 @@ class Hub:
         self.volunteers: dict[str, Volunteer] = {}
         self._records: asyncio.Queue[dict[str, Any]] = asyncio.Queue(RECORD_QUEUE)
         self._tasks: list[asyncio.Task[None]] = []
+        self._waiting_puts: set[asyncio.Task[None]] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._log_ttl = settings.visitor_grace_s + settings.idle_warn_s + settings.idle_close_s + 3600
 
@@ -271,6 +276,9 @@ class Hub:
             fields = {k: v for k, v in frame.items() if k != "type"}
             if "municipality" in fields and "district" not in fields:
                 fields["district"] = None   # a district belongs to its municipality
+            municipality = fields.get("municipality", chat.intake.get("municipality"))
+            if fields.get("district") and not geography.valid_district(municipality, fields["district"]):
+                raise FrameError("invalid_field", "district: must be a district of your municipality")
             chat.intake.update(fields)
             if chat.state == "active":
                 self._to_volunteer(chat, {"type": "intake", "chat": chat.id, "intake": dict(chat.intake)})
@@ -339,7 +347,8 @@ class Hub:
             return
         chat = self._own_chat(vol, frame["chat"])
         if kind == "message":
-            await self._line(chat, "volunteer", frame["id"], frame["text"], ack_to=outbox)
+            await self._line(chat, "volunteer", frame["id"], frame["text"], ack_to=outbox,
+                             sender=vol.profile.id)
         elif kind == "typing":
             if chat.visitor is not None:
                 chat.visitor.send({"type": "typing", "active": frame["active"]})
@@ -357,6 +366,13 @@ class Hub:
         self._positions_changed()
         log.info("volunteer.away", volunteer=vol.profile.id[:8], active=len(vol.chats))
 
+    def signed_out(self, account_id: str) -> None:
+        """The account signed out: its console socket closes (its chats get the grace period)."""
+        vol = self.volunteers.get(account_id)
+        if vol is not None and vol.outbox is not None:
+            vol.outbox.send({"type": "error", "code": "signed_out", "detail": "you signed out"})
+            vol.outbox.close(4401)
+
     def _own_chat(self, vol: Volunteer, chat_id: str) -> Chat:
         """The volunteer's active chat; anything else answers as if it did not exist."""
         if chat_id in vol.wrapups:
@@ -366,19 +382,29 @@ class Hub:
         return self.chats[chat_id]
 
     # -- lines -------------------------------------------------------------------------
-    async def _line(self, chat: Chat, side: str, client_id: str | int, body: str, ack_to: Outbox) -> None:
+    async def _line(self, chat: Chat, side: str, client_id: str | int, body: str, ack_to: Outbox,
+                    sender: str = "visitor") -> None:
+        """A chat line: number it, log it sealed, ack it, deliver it.
+
+        ``sender`` identifies who wrote it within its side (the volunteer's
+        account id), so that two volunteers of one chat never share client ids.
+        A line with an id *and* text already seen is a resend after a lost ack:
+        it gets the same seq again and is not delivered twice.
+        """
         async with chat.lock:
-            key = (side, client_id)
+            key = (sender, client_id)
+            digest = hashlib.sha256(body.encode()).digest()[:8]
             seen = chat.client_ids.get(key)
-            if seen is not None:        # a resend after a lost ack: same seq, no new line
-                ack_to.send(self._ack(chat, side, client_id, seen))
+            if seen is not None and seen[1] == digest:
+                ack_to.send(self._ack(chat, side, client_id, seen[0]))
                 return
             chat.seq += 1
             seq = chat.seq
             payload = {"from": side, "text": body}
             await self.broker.append(chat.id, seq, chat.sealer.seal(seq, json.dumps(payload).encode()),
                                      self._log_ttl)
-            chat.client_ids[key] = seq
+            chat.client_ids[key] = (seq, digest)
+            chat.client_ids.move_to_end(key)
             if len(chat.client_ids) > CLIENT_IDS_KEPT:
                 chat.client_ids.popitem(last=False)
             chat.last_activity, chat.idle_warned = self.clock(), False
@@ -562,19 +588,24 @@ class Hub:
         try:
             self._records.put_nowait(row)
         except asyncio.QueueFull:
-            log.error("records.queue_full", chat=chat.id)
+            log.warning("records.queue_full", chat=chat.id)
+            task = asyncio.get_running_loop().create_task(self._records.put(row))
+            self._waiting_puts.add(task)
+            task.add_done_callback(self._waiting_puts.discard)
 
     async def _record_writer(self) -> None:
         while True:
             row = await self._records.get()
             try:
-                for attempt in range(1, RECORD_RETRIES + 1):
+                pause = 0.5
+                for attempt in itertools.count(1):
                     try:
                         await write_record(self.sessions, row)
                         break
                     except Exception:
                         log.exception("records.write_failed", count=attempt)
-                        await asyncio.sleep(RECORD_RETRY_S)
+                        await asyncio.sleep(pause)
+                        pause = min(pause * 2, RECORD_RETRY_MAX_S)
             finally:
                 self._records.task_done()
 

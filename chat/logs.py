@@ -15,6 +15,7 @@ Privacy is enforced here rather than trusted to every call site:
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import sys
@@ -41,7 +42,21 @@ ALLOWED_FIELDS = frozenset(
 MAX_VALUE_CHARS = 200
 
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
-_IPV6 = re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}\b|::1\b|\[[0-9a-fA-F:]+\]")
+# Candidates for IPv6 (two colons at least); each is checked with ipaddress, also
+# without a trailing ":port", so times like 00:02:11 are left alone.
+_IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
+
+
+def _scrub_ipv6(match: re.Match[str]) -> str:
+    token = match.group(0)
+    candidates = [token, token.rsplit(":", 1)[0]]
+    for candidate in candidates:
+        try:
+            ipaddress.IPv6Address(candidate.strip("[]"))
+            return "[addr]"
+        except ValueError:
+            continue
+    return token
 
 
 def keep_allowed(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -94,7 +109,7 @@ def safe_exc_info(_logger: Any, _method: str, event_dict: MutableMapping[str, An
 def scrub_foreign(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Records from other libraries: scrub addresses from the rendered message."""
     event = str(event_dict.get("event", ""))
-    event = _IPV6.sub("[addr]", _IPV4.sub("[addr]", event))
+    event = _IPV6_CANDIDATE.sub(_scrub_ipv6, _IPV4.sub("[addr]", event))
     event_dict["event"] = event[:MAX_VALUE_CHARS]
     return event_dict
 

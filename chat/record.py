@@ -21,7 +21,7 @@ from sqlalchemy import Boolean, Date, Integer, SmallInteger, String
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from referral import vocab
+from referral import geography, vocab
 
 from .db import Base
 
@@ -108,7 +108,7 @@ def build_record(facts: ChatFacts, wrapup: dict[str, Any] | None, *, tz: str, se
         "age": intake.get("age"),
         "gender": intake.get("gender") or "not_stated",
         "municipality": municipality,
-        "district": intake.get("district") if municipality else None,
+        "district": geography.consistent(municipality, intake.get("district")),
         "topic": (wrapup or {}).get("topic"),
         "first_contact": intake.get("first_contact") or "not_stated",
         "volunteer": volunteer_pseudonym(secret, facts.volunteer_id) if facts.volunteer_id else None,

@@ -8,11 +8,14 @@ a test keeps the two in step.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import ConfigurationError
 
@@ -137,9 +140,19 @@ class Settings:
                     value = float(raw)
                 except ValueError:
                     raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
-                if value <= 0:
-                    raise ConfigurationError(f"{name} must be greater than zero")
+                if not math.isfinite(value) or value <= 0:
+                    raise ConfigurationError(f"{name} must be a finite number greater than zero")
+                if f.type == "int" and value != int(value):
+                    raise ConfigurationError(f"{name} must be a whole number")
                 numbers[f.name] = int(value) if f.type == "int" else value
+
+        timezone = get("JOURCHATT_TIMEZONE", "Europe/Stockholm")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"JOURCHATT_TIMEZONE {timezone!r} is not an IANA time zone such as Europe/Stockholm"
+            ) from None
 
         return cls(
             database_url=database_url,
@@ -149,7 +162,7 @@ class Settings:
             var_dir=var_dir,
             log_format=log_format,
             log_level=log_level,
-            timezone=get("JOURCHATT_TIMEZONE", "Europe/Stockholm"),
+            timezone=timezone,
             **numbers,  # type: ignore[arg-type]
         )
 
@@ -157,16 +170,23 @@ class Settings:
 def _development_secret(var_dir: Path) -> str:
     """Generate the development secret once and keep it (mode 0600) under var/."""
     path = var_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:      # another process made it first: use theirs
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        # Write it whole under a temporary name, then link it into place: another
+        # process never reads a half-written file, and the first to link wins.
+        fd, tmp = tempfile.mkstemp(dir=var_dir, prefix=".secret_key.")   # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    value = path.read_text().strip()
+    if len(value) < 32:
+        raise ConfigurationError(f"{path} holds no usable secret (under 32 characters): delete it")
     return value
 
 

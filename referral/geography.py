@@ -45,3 +45,12 @@ def valid_municipality(code: str) -> bool:
 
 def valid_district(municipality: str | None, district: str) -> bool:
     return municipality is not None and district in DISTRICTS.get(municipality, {})
+
+
+def known_district(district: str) -> bool:
+    return any(district in districts for districts in DISTRICTS.values())
+
+
+def consistent(municipality: str | None, district: str | None) -> str | None:
+    """The district if it lies in the municipality, else None."""
+    return district if district and valid_district(municipality, district) else None

@@ -119,7 +119,9 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     token = _session_token(request)
     if token:
-        await sessions.end(request.app.state.db, token)
+        account_id = await sessions.end(request.app.state.db, token)
+        if account_id is not None:
+            request.app.state.hub.signed_out(account_id)
     response = JSONResponse({"ok": True})
     response.delete_cookie(cookie_name(request), path="/", secure=not _is_local(request),
                            httponly=True, samesite="strict")

@@ -63,9 +63,14 @@ async def lookup(sessions: async_sessionmaker[AsyncSession], token: str, *, idle
         return await load_profile(session, account, now.date())
 
 
-async def end(sessions: async_sessionmaker[AsyncSession], token: str) -> None:
+async def end(sessions: async_sessionmaker[AsyncSession], token: str) -> str | None:
+    """End the session; return its account id (None if there was no such session)."""
     async with sessions() as session, session.begin():
-        await session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(token)))
+        row = await session.get(LoginSession, _hash(token))
+        if row is None:
+            return None
+        await session.delete(row)
+        return row.account_id
 
 
 async def end_all(sessions: async_sessionmaker[AsyncSession], account_id: str) -> None:

@@ -217,6 +217,17 @@ async def test_visitor_leaving_mid_chat_is_recorded_as_visitor_left(server: Runn
     assert (row.outcome, row.non_data, row.topic) == ("visitor_left", "silent", None)
 
 
+async def test_a_district_must_lie_in_the_chats_municipality(server: Running) -> None:
+    vis = await server.visitor({"lang": "sv"})
+    await vis.expect("queued")
+    await vis.send({"type": "intake", "municipality": "0182"})
+    await vis.send({"type": "intake", "district": "bromma"})      # Bromma is in Stockholm
+    assert (await vis.expect("error"))["code"] == "invalid_field"
+    await vis.send({"type": "intake", "municipality": "0180"})
+    await vis.send({"type": "intake", "district": "bromma"})
+    await vis.none_of("error")
+
+
 async def test_intake_reaches_the_volunteer_live(server: Running) -> None:
     vol, vis, *_ = await open_chat(server)
     await vis.send({"type": "intake", "age": 19, "gender": "boy"})
