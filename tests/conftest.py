@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -34,8 +38,37 @@ PASSWORD = "correct horse battery staple"
 configure_logging("console", "warning")
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+# The real PostgreSQL the tests use (CI makes sure it runs); each test gets a
+# database of its own, created here and dropped afterwards.
+POSTGRES_ADMIN_URL = os.environ.get("JOURCHATT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test; fails (never skips) if unreachable."""
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise RuntimeError(
+            f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable ({exc!r}); start it (see .ci/run)"
+        ) from exc
+    name = f"jc_test_{secrets.token_hex(6)}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
     env = {"JOURCHATT_VAR_DIR": str(tmp_path / "var"), "JOURCHATT_LOG_LEVEL": "warning"}
+    if database_url is not None:
+        env["JOURCHATT_DATABASE_URL"] = database_url
+        if not database_url.startswith("sqlite"):
+            env["JOURCHATT_SECRET_KEY"] = TEST_SECRET
     env.update({f"JOURCHATT_{k.upper()}": str(v) for k, v in overrides.items()})
     return Settings.from_env(environ=env, dotenv=False)
 
@@ -183,12 +216,22 @@ def fast_timers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub_module, "HOUSEKEEPING_TICK_S", 0.05)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every test that uses a database runs once on SQLite and once on real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'var' / 'jourchatt.sqlite3'}"
+        return
+    async with postgres_database() as url:
+        yield url
+
+
 @pytest.fixture
-async def server_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
+async def server_factory(tmp_path: Path, database_url: str) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
     stops: list[Callable[[], Awaitable[None]]] = []
 
     async def factory(**overrides: Any) -> Running:
-        running, stop = await start_server(make_settings(tmp_path, **overrides))
+        running, stop = await start_server(make_settings(tmp_path, database_url, **overrides))
         stops.append(stop)
         return running
 

@@ -24,6 +24,8 @@ import httpx
 import pytest
 import websockets
 
+from ..conftest import TEST_SECRET
+
 pytestmark = pytest.mark.slow
 
 CLIENT_ADDR = "127.0.0.7"       # any loopback address routes to the server on 127.0.0.1
@@ -41,10 +43,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env() -> dict[str, str]:
+def _env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
     env["JOURCHATT_LOG_LEVEL"] = "debug"     # the most a log can say, and still nothing
+    if not database_url.startswith("sqlite"):
+        env["JOURCHATT_DATABASE_URL"] = database_url
+        env["JOURCHATT_SECRET_KEY"] = TEST_SECRET
     return env
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> None:
+    done = subprocess.run(args, input=stdin, cwd=cwd, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def _record_rows(database_url: str, tmp_path: Path) -> list[tuple]:  # type: ignore[type-arg]
+    query = ("SELECT outcome, age, gender, municipality, district, topic, v_physical, "
+             "first_contact, wrapup_filed FROM chat_records")
+    if database_url.startswith("sqlite"):
+        db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
+        try:
+            return [tuple(r) for r in db.execute(query).fetchall()]
+        finally:
+            db.close()
+    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", query],
+                         capture_output=True, timeout=60, check=True).stdout.decode()
+    rows = []
+    for line in out.splitlines():
+        v: list[object] = list(line.split("|"))
+        v[1] = int(v[1])                              # age
+        v[6], v[8] = v[6] == "t", v[8] == "t"         # booleans as SQLite gives them (1/0)
+        rows.append(tuple(int(x) if isinstance(x, bool) else x for x in v))
+    return rows
 
 
 async def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -146,22 +176,23 @@ def _files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
     return hits
 
 
-async def test_a_served_chat_leaves_only_the_record(tmp_path: Path) -> None:
+async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url: str) -> None:
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
                ("visitor", "volunteer", "missed", "after", "bad", "id", "login")}
     markers["visitor"] = f"Han tog min telefon igen {markers['visitor']} åäö"
     ua = f"MarkerAgent/{tag}"
-    add = subprocess.run([*_jourchatt(), "volunteer", "add", "anna", "--display-name", "Anna",
-                          "--trained", "--password-stdin"], input=f"{PASSWORD}\n".encode(),
-                         cwd=tmp_path, env=_env(), capture_output=True, timeout=60)
-    assert add.returncode == 0, add.stderr.decode()
+    env = _env(database_url)
+    if not database_url.startswith("sqlite"):
+        _run([*_jourchatt(), "db", "upgrade"], tmp_path, env)
+    _run([*_jourchatt(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
+          "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
 
     port = _free_port()
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([*_jourchatt(), "serve", "--port", str(port)], cwd=tmp_path,
-                                env=_env(), stdout=log, stderr=subprocess.STDOUT)
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             await _wait_ready(f"http://127.0.0.1:{port}", proc)
             await _hold_chat(port, markers, ua)
@@ -171,6 +202,12 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path) -> None:
             # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
             assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
 
+    if not database_url.startswith("sqlite"):
+        # The database's whole content goes under the searched directory.
+        dump = subprocess.run(["pg_dump", "--no-owner", database_url], capture_output=True, timeout=120)
+        assert dump.returncode == 0, dump.stderr.decode()
+        (tmp_path / "pg_dump.sql").write_bytes(dump.stdout)
+        assert b"chat_records" in dump.stdout
     log_text = log_path.read_text()
     assert "chat.assigned" in log_text and "chat.wrapup" in log_text   # the log did run
     assert "app.stopped" in log_text                                    # and shut down cleanly
@@ -180,10 +217,5 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path) -> None:
     needles["client address"] = CLIENT_ADDR.encode()
     assert _files_containing(tmp_path, needles) == []
 
-    db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
-    try:
-        rows = db.execute("SELECT outcome, age, gender, municipality, district, topic, v_physical, "
-                          "first_contact, wrapup_filed FROM chat_records").fetchall()
-    finally:
-        db.close()
+    rows = _record_rows(database_url, tmp_path)
     assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]

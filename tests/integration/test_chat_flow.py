@@ -368,10 +368,10 @@ async def test_socket_cap_answers_closed_full(server_factory) -> None:  # type: 
     assert await c.closed() == 1013
 
 
-async def test_stopping_the_server_writes_records_for_open_chats(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_stopping_the_server_writes_records_for_open_chats(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
     from ..conftest import make_settings, start_server
 
-    server, stop = await start_server(make_settings(tmp_path))
+    server, stop = await start_server(make_settings(tmp_path, database_url))
     await server.add_account("anna")
     vol = await server.volunteer("anna")
     vis = await server.visitor({"lang": "sv"})
