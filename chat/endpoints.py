@@ -61,6 +61,7 @@ def _dumps(frame: dict[str, Any]) -> str:
 async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
     while True:
         frame = await outbox.queue.get()
+        outbox.taken()
         if frame is None:
             await ws.close(outbox.close_code or 1000)
             return
@@ -91,6 +92,9 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             raw = message.get("bytes")
         try:
             await handle(raw)
+            # Let send loops run between frames: a client whose frames arrive in a
+            # burst must not starve other sockets or fill its peer's outbox.
+            await asyncio.sleep(0)
         except FatalFrameError as exc:
             outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
             outbox.close(exc.close_code)

@@ -72,30 +72,44 @@ FALLBACK_SERVICES: list[dict[str, Any]] = [
 
 
 class Outbox:
-    """Frames waiting to go out on one socket (bounded; see OUTBOX_FRAMES)."""
+    """Frames waiting to go out on one socket.
 
-    __slots__ = ("queue", "close_code", "conn")
+    Live frames are bounded (OUTBOX_FRAMES). A replay may add a burst beyond
+    that: it is bounded by the replay log itself, and the allowance it grants
+    shrinks again as the send loop takes frames out.
+    """
 
-    def __init__(self, conn: str, size: int = OUTBOX_FRAMES) -> None:
+    __slots__ = ("queue", "close_code", "conn", "limit", "allowance")
+
+    def __init__(self, conn: str, limit: int = OUTBOX_FRAMES) -> None:
         self.conn = conn
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(size)
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.close_code: int | None = None
+        self.limit = limit
+        self.allowance = 0
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: dict[str, Any], *, replay: bool = False) -> None:
         if self.close_code is not None:
             return
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if replay:
+            self.allowance += 1
+        elif self.queue.qsize() >= self.limit + self.allowance:
             log.warning("outbox.overflow", conn=self.conn)
             self.close(4408)
+            return
+        self.queue.put_nowait(frame)
+
+    def taken(self) -> None:
+        """The send loop took a frame out."""
+        if self.allowance:
+            self.allowance -= 1
 
     def close(self, code: int = 1000) -> None:
         """Ask the send loop to close the socket after what is queued (or at once on overflow)."""
         if self.close_code is not None:
             return
         self.close_code = code
-        if self.queue.full():
+        if code == 4408:     # behind anyway: drop what is queued, the client resumes
             while not self.queue.empty():
                 self.queue.get_nowait()
         self.queue.put_nowait(None)
@@ -459,7 +473,7 @@ class Hub:
             entry = json.loads(chat.sealer.open(seq, sealed))
             if entry.get("to", "both") not in ("both", side):
                 continue
-            outbox.send(self._render(chat, seq, entry, side))
+            outbox.send(self._render(chat, seq, entry, side), replay=True)
         return len(entries)
 
     def _to_volunteer(self, chat: Chat, frame: dict[str, Any]) -> None:

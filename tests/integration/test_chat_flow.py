@@ -388,3 +388,20 @@ async def test_stopping_the_server_writes_records_for_open_chats(tmp_path, datab
     finally:
         await engine.dispose()
     assert sorted(r.outcome for r in rows) == ["dropped", "left_queued"]
+
+
+async def test_a_long_chat_replays_whole_to_a_returning_volunteer(server: Running) -> None:
+    from chat.hub import OUTBOX_FRAMES
+
+    vol, vis, _, _, assigned = await open_chat(server)
+    n = OUTBOX_FRAMES + 100
+    for i in range(n):
+        await vis.send({"type": "message", "id": i, "text": f"rad {i}"})
+        await vis.expect("ack")
+    for _ in range(n):
+        await vol.line("visitor")
+    await vol.close()
+    vol2 = await server.volunteer("anna", available=False)
+    assert (await vol2.expect("assigned"))["resumed"] is True
+    got = [(await vol2.line("visitor"))["text"] for _ in range(n)]
+    assert got == [f"rad {i}" for i in range(n)]

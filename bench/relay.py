@@ -1,0 +1,248 @@
+"""Relay throughput: jourchatt against a bare websockets relay, in one invocation.
+
+    python -m bench.relay [--chats 20] [--window 8] [--seconds 3] [--rounds 7]
+
+C chats; in each, the visitor streams lines to its volunteer keeping at most
+``window`` lines in flight (sent, not yet received by the volunteer). The same
+load runs against (A) a bare relay: a few lines of ``websockets`` that forward
+each frame to the partner and nothing else, and (B) ``jourchatt serve``, which
+also validates, numbers, seals, logs for replay and acks each line. A and B are
+interleaved ``rounds`` times; the figure is the median of the paired ratios
+B/A. Servers are pinned to core 0, the load generator to core 1, and the CPU
+time each side used is reported so one can see which side saturated.
+Prints a table and writes bench/results/relay.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "bench password long enough"
+
+BARE_RELAY = textwrap.dedent('''
+    import asyncio, sys
+    import websockets
+    waiting = {}
+    async def handler(ws):
+        key = ws.request.path
+        if key in waiting:
+            peer = waiting.pop(key)
+            peer_ready = peer[1]
+            peer_ready.set_result(ws)
+            other = peer[0]
+        else:
+            fut = asyncio.get_running_loop().create_future()
+            waiting[key] = (ws, fut)
+            other = await fut
+        async for frame in ws:
+            await other.send(frame)
+    async def main():
+        async with websockets.serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None,
+                                    max_size=65536):
+            await asyncio.Future()
+    asyncio.run(main())
+''')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _jourchatt() -> str:
+    return str(Path(sys.executable).parent / "jourchatt")
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(400):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.025)
+    raise SystemExit("server did not start")
+
+
+def _cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _pump(send, recv_count, window: int, stop_at: float, received: list[int], idx: int) -> None:  # type: ignore[no-untyped-def]
+    sent = 0
+    while time.perf_counter() < stop_at:
+        while sent - received[idx] >= window:
+            await recv_count.wait()
+            recv_count.clear()
+        sent += 1
+        await send(sent)
+
+
+async def _run_bare(port: int, chats: int, window: int, seconds: float) -> int:
+    pairs = []
+    for i in range(chats):
+        a = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
+        b = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
+        pairs.append((a, b))
+    await asyncio.sleep(0.2)
+    total = await _drive(pairs, window, seconds,
+                         lambda a, n: a.send(json.dumps({"type": "message", "id": n, "text": "hej hej " * 4})),
+                         lambda frame: True)
+    for a, b in pairs:
+        await a.close()
+        await b.close()
+    return total
+
+
+async def _drive(pairs, window, seconds, send, counts) -> int:  # type: ignore[no-untyped-def]
+    received = [0] * len(pairs)
+    events = [asyncio.Event() for _ in pairs]
+    stop_at = time.perf_counter() + seconds
+
+    async def reader(i: int, ws) -> None:  # type: ignore[no-untyped-def]
+        async for frame in ws:
+            if counts(frame):
+                received[i] += 1
+                events[i].set()
+
+    readers = [asyncio.create_task(reader(i, b)) for i, (_, b) in enumerate(pairs)]
+    pumps = [asyncio.create_task(_pump(lambda n, a=a: send(a, n), events[i], window, stop_at, received, i))
+             for i, (a, _) in enumerate(pairs)]
+    await asyncio.gather(*pumps)
+    for t in readers:
+        t.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return sum(received)
+
+
+async def _run_jourchatt(port: int, chats: int, window: int, seconds: float) -> int:
+    pairs = []
+    for i in range(chats):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/login", method="POST",
+                                     data=json.dumps({"username": f"v{i}", "password": PASSWORD}).encode(),
+                                     headers={"content-type": "application/json"})
+        cookie = urllib.request.urlopen(req).headers["set-cookie"].split(";")[0]
+        vol = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer",
+                                       additional_headers={"Cookie": cookie}, compression=None)
+        await vol.recv()
+        await vol.send(json.dumps({"type": "status", "state": "available"}))
+        vis = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor", compression=None)
+        await vis.send(json.dumps({"type": "hello", "lang": "sv"}))
+        while json.loads(await vis.recv())["type"] != "assigned":
+            pass
+        while json.loads(await vol.recv())["type"] != "assigned":
+            pass
+        pairs.append((vis, vol))
+    # the visitor also receives acks: drain them so its socket never backs up
+    drains = [asyncio.create_task(_drain(vis)) for vis, _ in pairs]
+    total = await _drive(pairs, window, seconds,
+                         lambda a, n: a.send(json.dumps({"type": "message", "id": n, "text": "hej hej " * 4})),
+                         lambda frame: '"type":"message"' in frame)
+    for d in drains:
+        d.cancel()
+    await asyncio.gather(*drains, return_exceptions=True)
+    # End every chat properly so the volunteers are free for the next round.
+    for vis, vol in pairs:
+        await vis.send(json.dumps({"type": "leave"}))
+        while True:
+            frame = json.loads(await vol.recv())
+            if frame["type"] == "ended":
+                break
+        await vol.send(json.dumps({"type": "wrapup", "chat": frame["chat"], "report": {"non_data": "test"}}))
+        while json.loads(await vol.recv())["type"] != "wrapup_saved":
+            pass
+        await vis.close()
+        await vol.close()
+    return total
+
+
+async def _drain(ws) -> None:  # type: ignore[no-untyped-def]
+    try:
+        async for _ in ws:
+            pass
+    except Exception:
+        pass
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--chats", type=int, default=20)
+    p.add_argument("--window", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--rounds", type=int, default=7)
+    args = p.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
+        os.sched_setaffinity(0, {1})
+    pin = ["taskset", "-c", "0"] if os.cpu_count() and os.cpu_count() >= 2 else []  # type: ignore[operator]
+
+    work = Path(tempfile.mkdtemp(prefix="jourchatt-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
+    env.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600"})
+    for i in range(args.chats):
+        subprocess.run([_jourchatt(), "volunteer", "add", f"v{i}", "--display-name", f"V{i}", "--trained",
+                        "--password-stdin"], input=PASSWORD.encode() + b"\n", cwd=work, env=env,
+                       check=True, capture_output=True)
+    bare_port, jc_port = _free_port(), _free_port()
+    bare = subprocess.Popen([*pin, sys.executable, "-c", BARE_RELAY, str(bare_port)])
+    jc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(jc_port)], cwd=work, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        _wait_port(bare_port, bare)
+        _wait_port(jc_port, jc)
+        for r in range(args.rounds):
+            c0, l0 = _cpu(bare.pid), time.process_time()
+            a = asyncio.run(_run_bare(bare_port, args.chats, args.window, args.seconds))
+            ca, la = _cpu(bare.pid) - c0, time.process_time() - l0
+            c0, l0 = _cpu(jc.pid), time.process_time()
+            b = asyncio.run(_run_jourchatt(jc_port, args.chats, args.window, args.seconds))
+            cb, lb = _cpu(jc.pid) - c0, time.process_time() - l0
+            row = {"round": r + 1, "bare_lines_s": a / args.seconds, "jourchatt_lines_s": b / args.seconds,
+                   "ratio": b / a if a else 0.0, "bare_server_cpu_s": ca, "jourchatt_server_cpu_s": cb,
+                   "load_cpu_bare_s": la, "load_cpu_jourchatt_s": lb}
+            rows.append(row)
+            print(f"round {r + 1}: bare {row['bare_lines_s']:8.0f} lines/s (server cpu {ca:4.2f}s, load {la:4.2f}s)"
+                  f"   jourchatt {row['jourchatt_lines_s']:8.0f} lines/s (server cpu {cb:4.2f}s, load {lb:4.2f}s)"
+                  f"   ratio {row['ratio']:.2f}", flush=True)
+    finally:
+        bare.terminate()
+        jc.terminate()
+        bare.wait()
+        jc.wait()
+    result = {
+        "chats": args.chats, "window": args.window, "seconds": args.seconds, "rounds": rows,
+        "median_ratio": statistics.median(r["ratio"] for r in rows),
+        "median_bare_lines_s": statistics.median(r["bare_lines_s"] for r in rows),
+        "median_jourchatt_lines_s": statistics.median(r["jourchatt_lines_s"] for r in rows),
+    }
+    print(f"\nmedian: bare {result['median_bare_lines_s']:.0f} lines/s, jourchatt "
+          f"{result['median_jourchatt_lines_s']:.0f} lines/s, paired ratio {result['median_ratio']:.2f}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "relay.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
