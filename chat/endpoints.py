@@ -24,7 +24,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
-from .hub import FALLBACK_SERVICES, Chat, Hub, Outbox, Volunteer
+from .broker import BrokerError
+from .hub import FALLBACK_SERVICES, Console, Hub, Outbox, Visitor
 from .logs import get_logger
 from . import texts
 
@@ -99,6 +100,10 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
             outbox.close(exc.close_code)
             return
+        except BrokerError:
+            # Not the client's fault: the frame was not carried out; it may try again.
+            outbox.send({"type": "error", "code": "unavailable",
+                         "detail": "the chat service is briefly unavailable; please try again"})
         except FrameError as exc:
             bad += 1
             outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
@@ -176,7 +181,7 @@ async def visitor_socket(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
     counts = _open_sockets(ws)
     counts["open"] += 1
-    chat: Chat | None = None
+    chat: Visitor | None = None
     turned_away = False
 
     async def handle(raw: str | bytes | None) -> None:
@@ -224,7 +229,15 @@ async def volunteer_socket(ws: WebSocket) -> None:
     counts = _open_sockets(ws)
     counts["open"] += 1
     structlog.contextvars.bind_contextvars(volunteer=profile.id[:8])
-    vol: Volunteer = await hub.volunteer_connected(profile, outbox)
+    try:
+        vol: Console = await hub.volunteer_connected(profile, outbox)
+    except BrokerError:
+        counts["open"] -= 1
+        await ws.send_text(_dumps({"type": "error", "code": "unavailable",
+                                   "detail": "the chat service is briefly unavailable; reconnect in a moment"}))
+        await ws.close(1013)
+        structlog.contextvars.clear_contextvars()
+        return
 
     async def handle(raw: str | bytes | None) -> None:
         await hub.volunteer_frame(vol, outbox, parse_volunteer(raw))
@@ -233,6 +246,6 @@ async def volunteer_socket(ws: WebSocket) -> None:
         await _run(ws, outbox, handle)
     finally:
         counts["open"] -= 1
-        hub.volunteer_disconnected(vol, outbox)
+        await hub.volunteer_disconnected(vol, outbox)
         log.info("socket.closed", close_code=outbox.close_code)
         structlog.contextvars.clear_contextvars()

@@ -1,9 +1,12 @@
 """The hub: live chats, who is in them, and the rules that move them along.
 
-The endpoints (``chat.endpoints``) turn sockets into calls on the hub and give it
-an ``Outbox`` per socket; the hub never touches a socket. Routing decisions come
-from the pure ``Router``; chat lines are sealed into the broker's replay log;
-the de-identified record is written by a supervised background writer.
+One hub runs in each node (process). The endpoints (``chat.endpoints``) turn
+sockets into calls on the hub and give it an ``Outbox`` per socket; the hub
+never touches a socket. Everything another node may need (the queue, who is
+present, who holds which chat, the sealed replay logs, timers) lives in the
+broker (``chat.state`` lists the keys) and changes only in broker
+transactions; the hub itself keeps nothing but its own sockets. Any node can
+therefore serve any visitor or volunteer, and a node that dies loses no chat.
 
 Life of a chat::
 
@@ -11,56 +14,82 @@ Life of a chat::
       ▲                 │ volunteer gone past grace
       └──(front)────────┘
 
-Everything here runs on the event loop. State changes are synchronous; the only
-awaits are the broker's log and replay, done under the chat's lock so that lines
-reach every reader in ``seq`` order.
+Delivery. Every line gets the chat's next ``seq`` in the same transaction that
+appends it (sealed) to the replay log. The line goes to the other side's node
+with that transaction (Pub/Sub), or straight to the socket when both sides are
+here. Pub/Sub may drop messages, so each socket's ``Feed`` knows the last seq it
+accounted for and fills any hole from the replay log, in order, before it
+delivers anything newer; after the broker link comes back every feed is
+refilled from the log.
+
+Timers (idle chats, grace periods, wrap-up deadlines) are entries in a shared
+sorted set; any node's housekeeping claims those that are due, with a lease so
+that a node dying mid-way leaves them to another. Nodes beat every second; a
+node silent for ``NODE_TIMEOUT_S`` is reaped by the others: its visitors and
+volunteers are marked gone, and get their grace periods to resume elsewhere.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
 import itertools
 import json
+import math
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from referral import geography
 from volunteer.accounts import Profile
 
+from . import state as S
 from . import texts
-from .broker import Broker
+from .broker import MAX_LOG_ENTRIES, Broker, BrokerError, Tx
 from .exceptions import FrameError
 from .logs import get_logger
 from .record import ChatFacts, build_record, write_record
-from .routing import QueueFull, Router
+from .routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA, Router
 from .sealing import Sealer
 from .settings import Settings
 
 log = get_logger("chat.hub")
 
-# How often timers (idle chats, grace periods, wrap-up deadlines) are checked.
+# How often timers are claimed and the node beats.
 HOUSEKEEPING_TICK_S = 1.0
+# A node whose heartbeat is older than this is dead: its sockets are marked gone.
+NODE_TIMEOUT_S = 5.0
+# A claimed timer comes back after this long unless its handler settled it.
+TIMER_LEASE_S = 30.0
+# Timers claimed per tick and node.
+TIMERS_PER_TICK = 200
 # Queue positions are sent at most this often, whatever the churn: coalescing
 # turns a burst of arrivals and departures into one update per waiting visitor.
 POSITION_FLUSH_S = 0.1
+# Positions also follow changes made on other nodes, this often.
+POSITION_POLL_S = 1.0
 # Frames buffered for one socket. Overflow policy: close the socket; the client
 # resumes with last_seq and loses nothing (the lines are in the replay log).
 OUTBOX_FRAMES = 512
-# Client message ids remembered per chat, so a resent line is acked, not doubled.
-CLIENT_IDS_KEPT = 1024
 # Records waiting for the database. Overflow policy: the record waits in a task
 # of its own for room (memory grows, nothing is dropped) and a warning is logged.
 RECORD_QUEUE = 10000
 # A record the database refused is retried after 0.5 s, 1 s, 2 s ... up to this
 # pause, for as long as the process runs: a database restart loses no record.
 RECORD_RETRY_MAX_S = 30.0
+# Shared keys of a live chat or volunteer expire this long after their last write
+# (refreshed while in use); a crash of every node leaves nothing behind for long.
+STATE_TTL_S = 6 * 3600
+# How often the TTLs of this node's chats and volunteers are refreshed.
+REFRESH_EVERY_TICKS = 600
+# Seq used as associated data for sealed notices and sealed intake answers.
+NOTE_SEQ, INTAKE_SEQ = 0, -1
 
 # The only service a visitor is told of when the chat cannot take them; the
 # referral directory adds the rest.
@@ -115,42 +144,61 @@ class Outbox:
         self.queue.put_nowait(None)
 
 
+class Feed:
+    """What one socket has of one chat's lines: every seq up to ``last`` is settled.
+
+    A seq is settled when it was delivered, acknowledged to this side as its own
+    line, or read from the log and found not meant for this side. Own lines
+    acknowledged ahead of ``last`` wait in ``own`` until the hole below closes.
+    """
+
+    __slots__ = ("last", "own", "lock")
+
+    def __init__(self, last: int = 0) -> None:
+        self.last = last
+        self.own: set[int] = set()
+        self.lock = asyncio.Lock()
+
+    def settle(self, seq: int) -> None:
+        if seq == self.last + 1:
+            self.last = seq
+            while self.last + 1 in self.own:
+                self.last += 1
+                self.own.discard(self.last)
+        elif seq > self.last:
+            self.own.add(seq)
+
+    def settle_through(self, seq: int) -> None:
+        if seq > self.last:
+            self.last = seq
+            self.own = {s for s in self.own if s > seq}
+            while self.last + 1 in self.own:
+                self.last += 1
+                self.own.discard(self.last)
+
+
 @dataclass(eq=False)
-class Chat:
-    id: str
-    token_hash: str
+class Visitor:
+    """A visitor's socket on this node, for one chat."""
+
+    id: str                     # the chat
+    outbox: Outbox
     lang: str
-    channel: str
-    started_wall: datetime
+    feed: Feed
     started: float
-    sealer: Sealer
-    last_activity: float
-    intake: dict[str, Any] = field(default_factory=dict)
-    state: str = "queued"                 # queued | active | ended
-    seq: int = 0
-    volunteer: str | None = None          # account id of whoever holds it now
-    last_volunteer: str | None = None     # for the record, after a hand-back
-    waited_s: float | None = None
-    visitor: Outbox | None = None
-    visitor_gone_since: float | None = None
-    idle_warned: bool = False
-    ended_at: float | None = None
-    ended_by: str | None = None
-    outcome: str | None = None
+    channel: str
+    state: str = "queued"       # queued | active | ended (as last heard)
     last_queued: tuple[int, int] | None = None
-    # (sender, client id) -> (seq, digest of the text): a resend is recognised by both
-    client_ids: OrderedDict[tuple[str, str | int], tuple[int, bytes]] = field(default_factory=OrderedDict)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass(eq=False)
-class Volunteer:
+class Console:
+    """A volunteer's console socket on this node."""
+
     profile: Profile
-    outbox: Outbox | None = None
-    wants_available: bool = False
-    gone_since: float | None = None
-    chats: set[str] = field(default_factory=set)
-    wrapups: dict[str, float] = field(default_factory=dict)   # chat -> deadline
+    outbox: Outbox
+    feeds: dict[str, Feed] = field(default_factory=dict)   # active chats
+    wrapups: set[str] = field(default_factory=set)
 
     @property
     def lang(self) -> str:
@@ -161,243 +209,515 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _parse_wraps(raw: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in raw.split(",") if raw else []:
+        chat, _, deadline = item.partition("@")
+        out[chat] = float(deadline)
+    return out
+
+
+def _vol_fields(chats: set[str], wraps: dict[str, float]) -> dict[str, str]:
+    return {"chats": ",".join(sorted(chats)),
+            "wraps": ",".join(f"{c}@{d!r}" for c, d in sorted(wraps.items()))}
+
+
+def _vol_chats(raw: dict[str, str]) -> set[str]:
+    return {c for c in raw.get("chats", "").split(",") if c}
+
+
+Local = list[dict[str, Any]]
+
+
 class Hub:
     def __init__(self, settings: Settings, broker: Broker,
                  sessions: async_sessionmaker[AsyncSession],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time, node: str | None = None) -> None:
         self.settings = settings
         self.broker = broker
         self.sessions = sessions
         self.clock = clock
-        self.router = Router(max_queue=settings.max_queue)
-        self.chats: dict[str, Chat] = {}
-        self.by_token: dict[str, str] = {}
-        self.tombstones: dict[str, tuple[str, float]] = {}   # token hash -> (ended by, expiry)
-        self.volunteers: dict[str, Volunteer] = {}
+        self.node = node or secrets.token_hex(6)
+        self.visitors: dict[str, Visitor] = {}          # chat -> its visitor's socket here
+        self.consoles: dict[str, Console] = {}          # account -> its console here
+        self.outboxes: dict[str, Outbox] = {}           # conn -> outbox, for remote closes
+        self._sealers: dict[str, Sealer] = {}
         self._records: asyncio.Queue[dict[str, Any]] = asyncio.Queue(RECORD_QUEUE)
         self._tasks: list[asyncio.Task[None]] = []
         self._waiting_puts: set[asyncio.Task[None]] = set()
+        self._flushes: set[asyncio.Task[None]] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._log_ttl = settings.visitor_grace_s + settings.idle_warn_s + settings.idle_close_s + 3600
+        self._matching = False
+        self._match_again = False
+        self._epoch: str | None = None
+        self._ticks = 0
+        self._last_poll = 0.0
+        self.draining = False
+        self._log_ttl = max(STATE_TTL_S, settings.visitor_grace_s + settings.idle_warn_s
+                            + settings.idle_close_s + 3600)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
+        self._epoch = await self.broker.epoch()
+        await self._beat()
+        self.broker.on_reconnect(self._resync)
         self._tasks = [asyncio.create_task(self._housekeeping(), name="hub.housekeeping"),
-                       asyncio.create_task(self._record_writer(), name="hub.records")]
+                       asyncio.create_task(self._record_writer(), name="hub.records"),
+                       asyncio.create_task(self._listen(), name="hub.notices")]
 
     def healthy(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
 
+    async def drain(self) -> None:
+        """Stop taking chats here; tell every client to reconnect (elsewhere) and let go."""
+        self.draining = True
+        for vis in list(self.visitors.values()):
+            vis.outbox.send({"type": "reconnect", "after_ms": secrets.randbelow(2000)})
+            vis.outbox.close(1012)
+        for con in list(self.consoles.values()):
+            con.outbox.send({"type": "reconnect", "after_ms": secrets.randbelow(2000)})
+            con.outbox.close(1012)
+        log.info("node.draining", visitors=len(self.visitors), consoles=len(self.consoles))
+
     async def stop(self) -> None:
-        """Write a record for every chat still open, then stop the background tasks."""
-        now = self.clock()
-        for chat in list(self.chats.values()):
-            if chat.state != "ended":
-                self._mark_ended(chat, None, "left_queued" if chat.state == "queued" else "dropped", now)
-            await self.broker.delete(chat.id)
-            self._finalize(chat, None)
+        """Leave the shared state consistent, write what records are due, stop the tasks.
+
+        With a shared broker the chats go on: this node's sockets are marked gone
+        (each gets its grace period to resume on another node). With the memory
+        broker the state dies with the process, so every chat ends and is recorded.
+        """
         if self._flush_handle:
             self._flush_handle.cancel()
-        # Let the writer drain what is queued, then stop it.
+        try:
+            if getattr(self.broker, "shared", False):
+                for chat_id, vis in list(self.visitors.items()):
+                    await self.visitor_disconnected(vis, vis.outbox)
+                for con in list(self.consoles.values()):
+                    await self.volunteer_disconnected(con, con.outbox)
+                await self.broker.transact(self._tx_leave)
+            else:
+                await self._end_everything()
+        except BrokerError as exc:
+            log.error("node.stop_failed", error=str(exc))
         try:
             await asyncio.wait_for(self._records.join(), timeout=10)
         except asyncio.TimeoutError:
             log.error("records.unwritten", count=self._records.qsize())
-        for task in self._tasks:
+        flushes = list(self._flushes)
+        for task in [*self._tasks, *flushes]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *flushes, return_exceptions=True)
+
+    async def _tx_leave(self, tx: Tx) -> None:
+        tx.zrem(S.NODES, self.node)
+
+    async def _end_everything(self) -> None:
+        now = self.clock()
+        keys = getattr(self.broker, "keys", None)
+        chat_ids = [k.removeprefix("jc:chat:") for k in keys("jc:chat:")] if keys else []
+        for chat_id in chat_ids:
+            async def fn(tx: Tx, chat_id: str = chat_id) -> S.ChatState | None:
+                st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
+                if st is None:
+                    return None
+                if st.state in ("queued", "active"):
+                    st.outcome = "left_queued" if st.state == "queued" else "dropped"
+                    st.ended_at, st.ended_by = now, ""
+                st.state = "ended"
+                tx.delete(S.chat_key(chat_id), S.log_key(chat_id), S.ids_key(chat_id))
+                return st
+            st = await self.broker.transact(fn)
+            if st is not None:
+                self._record(st, None)
+
+    # -- helpers ---------------------------------------------------------------------
+    def sealer(self, chat_id: str) -> Sealer:
+        sealer = self._sealers.get(chat_id)
+        if sealer is None:
+            if len(self._sealers) > 20000:
+                self._sealers.clear()
+            sealer = self._sealers[chat_id] = Sealer(self.settings.secret, chat_id)
+        return sealer
+
+    def _seal(self, chat_id: str, payload: Any, seq: int = NOTE_SEQ) -> str:
+        return _b64(self.sealer(chat_id).seal(seq, json.dumps(payload, ensure_ascii=False).encode()))
+
+    def _open(self, chat_id: str, blob: str, seq: int = NOTE_SEQ) -> Any:
+        return json.loads(self.sealer(chat_id).open(seq, base64.b64decode(blob)))
+
+    def _intake(self, st: S.ChatState) -> dict[str, Any]:
+        return self._open(st.id, st.intake, INTAKE_SEQ) if st.intake else {}
+
+    def _notify(self, tx: Tx, node: str, notice: dict[str, Any], local: Local,
+                payload: Any = None) -> None:
+        """Send ``notice`` to ``node``: here at once after the commit, elsewhere by Pub/Sub."""
+        if not node:
+            return
+        if node == self.node:
+            local.append({**notice, "payload": payload})
+        else:
+            if payload is not None:
+                notice = {**notice, "blob": self._seal(notice["chat"], payload)}
+            tx.publish(node, json.dumps(notice, separators=(",", ":")))
+
+    async def _vol_node(self, tx: Tx, vid: str) -> str:
+        if not vid:
+            return ""
+        return (await tx.hgetall(S.vol_key(vid), watch=False)).get("node", "")
+
+    async def _commit(self, fn: Callable[[Tx, Local], Awaitable[Any]]) -> Any:
+        """Run a transaction that may notify sockets; deliver the local notices after it."""
+        local: Local = []
+
+        async def run(tx: Tx) -> Any:
+            local.clear()
+            return await fn(tx, local)
+
+        result = await self.broker.transact(run)
+        for notice in local:
+            await self._on_notice(notice)
+        return result
 
     # -- visitor ---------------------------------------------------------------------
-    async def visitor_hello(self, outbox: Outbox, hello: dict[str, Any]) -> Chat | None:
+    async def visitor_hello(self, outbox: Outbox, hello: dict[str, Any]) -> Visitor | None:
         """Open or resume a chat for a visitor socket; None when it was turned away."""
         now = self.clock()
         if hello["resume"]:
             token_hash = _hash_token(hello["resume"])
-            chat_id = self.by_token.get(token_hash)
-            chat = self.chats.get(chat_id) if chat_id else None
-            if chat is not None and chat.state != "ended":
-                await self._visitor_resume(chat, outbox, hello["resume"], hello["last_seq"], now)
-                return chat
-            tomb = self.tombstones.get(token_hash)
+            found = await self._commit(lambda tx, local: self._tx_attach(tx, local, token_hash,
+                                                                        outbox.conn, now))
+            st, tomb, was_away, old = found
+            if st is not None:
+                return await self._visitor_resumed(st, outbox, hello["resume"], hello["last_seq"],
+                                                   was_away, old)
             if tomb is not None:
                 outbox.send({"type": "welcome", "resume_token": hello["resume"], "open": True,
                              "resumed": True})
-                outbox.send({"type": "ended", "by": tomb[0]})
+                outbox.send({"type": "ended", "by": tomb})
                 outbox.close(1000)
                 return None
             outbox.send({"type": "error", "code": "resume_failed",
                          "detail": "that chat is no longer open; a new chat starts"})
         token, chat_id = secrets.token_urlsafe(32), secrets.token_urlsafe(12)
-        chat = Chat(
-            id=chat_id, token_hash=_hash_token(token), lang=hello["lang"],
-            channel=hello["channel"], started_wall=datetime.now(timezone.utc), started=now,
-            sealer=Sealer(self.settings.secret, chat_id), last_activity=now, visitor=outbox,
-        )
-        try:
-            self.router.enqueue(chat.id, chat.lang, now)
-        except QueueFull:
+        st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
+                         started=now, token=_hash_token(token), vnode=self.node, vconn=outbox.conn,
+                         last_act=now)
+        opened = await self.broker.transact(lambda tx: self._tx_open(tx, st))
+        if not opened:
             outbox.send({"type": "welcome", "resume_token": None, "open": False})
             outbox.send({"type": "closed", "reason": "full", "services": FALLBACK_SERVICES,
-                         "text": texts.text("queue_full", chat.lang)})
+                         "text": texts.text("queue_full", st.lang)})
             outbox.close(1000)
-            log.info("chat.turned_away", reason="full", channel=chat.channel)
-            self._enqueue_record(chat, ChatFacts(
-                started_at=chat.started_wall, channel=chat.channel, lang=chat.lang,
-                outcome="closed", ended_by=None, wait_s=0, duration_s=0), None)
+            log.info("chat.turned_away", reason="full", channel=st.channel)
+            st.state, st.outcome, st.ended_at = "ended", "closed", now
+            self._record(st, None)
             return None
-        self.chats[chat.id] = chat
-        self.by_token[chat.token_hash] = chat.id
+        vis = self._adopt(st, outbox, Feed(0))
         outbox.send({"type": "welcome", "resume_token": token, "open": True})
-        log.info("chat.queued", chat=chat.id, lang=chat.lang, channel=chat.channel)
+        log.info("chat.queued", chat=chat_id, lang=st.lang, channel=st.channel)
+        await self._flush_positions(only=vis)
         self._positions_changed()
-        self._send_queued(chat, self.router.waiting())
         await self._match()
-        return chat
+        return vis
 
-    async def _visitor_resume(self, chat: Chat, outbox: Outbox, token: str, last_seq: int,
-                              now: float) -> None:
-        old, chat.visitor = chat.visitor, outbox
-        if old is not None and old is not outbox:
-            old.close(4409)
-        was_away = chat.visitor_gone_since is not None
-        chat.visitor_gone_since = None
-        async with chat.lock:
+    async def _tx_open(self, tx: Tx, st: S.ChatState) -> bool:
+        if await tx.zcard(S.QUEUE, watch=False) >= self.settings.max_queue:
+            return False
+        key = S.chat_key(st.id)
+        tx.hset(key, st.dump())
+        tx.expire(key, self._log_ttl)
+        tx.set(S.token_key(st.token), st.id, ex=self._log_ttl)
+        tx.zadd(S.QUEUE, {st.id: st.started})
+        tx.sadd(S.nvis_key(self.node), st.id)
+        return True
+
+    def _adopt(self, st: S.ChatState, outbox: Outbox, feed: Feed) -> Visitor:
+        vis = Visitor(id=st.id, outbox=outbox, lang=st.lang, feed=feed, started=st.started,
+                      channel=st.channel, state="queued" if st.state == "queued" else "active")
+        self.visitors[st.id] = vis
+        self.outboxes[outbox.conn] = outbox
+        return vis
+
+    async def _tx_attach(self, tx: Tx, local: Local, token_hash: str, conn: str,
+                         now: float) -> tuple[S.ChatState | None, str | None, bool, tuple[str, str]]:
+        chat_id = await tx.get(S.token_key(token_hash))
+        st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id))) if chat_id else None
+        if st is None or st.state not in ("queued", "active"):
+            return None, await tx.get(S.tomb_key(token_hash), watch=False), False, ("", "")
+        old = (st.vnode, st.vconn)
+        was_away = not st.vnode
+        key = S.chat_key(st.id)
+        tx.hset(key, {"vnode": self.node, "vconn": conn, "vgone": ""})
+        tx.expire(key, self._log_ttl)
+        if st.vnode and st.vnode != self.node:
+            tx.srem(S.nvis_key(st.vnode), st.id)
+            if st.vconn:
+                tx.publish(st.vnode, json.dumps({"k": "close", "conn": st.vconn, "code": 4409}))
+        tx.sadd(S.nvis_key(self.node), st.id)
+        tx.zrem(S.DUE, f"vgone:{st.id}")
+        if was_away and st.state == "active":
+            self._notify(tx, await self._vol_node(tx, st.vol),
+                         {"k": "frame", "chat": st.id, "to": "volunteer", "vid": st.vol}, local,
+                         {"type": "presence", "chat": st.id, "visitor": "here"})
+        return st, None, was_away, old
+
+    async def _visitor_resumed(self, st: S.ChatState, outbox: Outbox, token: str, last_seq: int,
+                               was_away: bool, old: tuple[str, str]) -> Visitor:
+        previous = self.visitors.get(st.id)
+        if previous is not None and previous.outbox is not outbox:
+            previous.outbox.close(4409)
+        vis = self._adopt(st, outbox, Feed(last_seq))
+        async with vis.feed.lock:
             outbox.send({"type": "welcome", "resume_token": token, "open": True, "resumed": True})
-            replayed = await self._replay(chat, outbox, last_seq, side="visitor")
-            if chat.state == "queued":
-                chat.last_queued = None
-                self._send_queued(chat, self.router.positions().get(chat.id))
+            replayed = await self._replay(st.id, vis.feed, outbox, "visitor", vis.lang)
+            if st.state == "queued":
+                await self._flush_positions(only=vis)
             else:
-                vol = self.volunteers.get(chat.volunteer or "")
-                outbox.send({"type": "assigned",
-                             "volunteer": vol.profile.display_name if vol else ""})
-        if was_away and chat.state == "active":
-            self._to_volunteer(chat, {"type": "presence", "chat": chat.id, "visitor": "here"})
-            await self._system(chat, "visitor_back", to="volunteer")
-        log.info("chat.resumed", chat=chat.id, side="visitor", replayed=replayed)
+                name = (await self.broker.read(lambda tx: tx.hgetall(S.vol_key(st.vol), watch=False))
+                        ).get("name", "")
+                outbox.send({"type": "assigned", "volunteer": name})
+        if was_away and st.state == "active":
+            await self._system(st.id, "visitor_back", to="volunteer")
+        log.info("chat.resumed", chat=st.id, side="visitor", replayed=replayed)
+        return vis
 
-    async def visitor_frame(self, chat: Chat, outbox: Outbox, frame: dict[str, Any]) -> None:
-        if chat.visitor is not outbox:
+    async def visitor_frame(self, vis: Visitor, outbox: Outbox, frame: dict[str, Any]) -> None:
+        if self.visitors.get(vis.id) is not vis:
             raise FrameError("replaced", "this chat continues on a newer connection")
         kind = frame["type"]
         if kind == "hello":
             raise FrameError("out_of_order", "hello was already received on this connection")
-        if chat.state == "ended":
+        if vis.state == "ended":
             raise FrameError("chat_ended", "the chat is over")
         if kind == "message":
-            await self._line(chat, "visitor", frame["id"], frame["text"], ack_to=outbox)
+            await self._line(vis.id, "visitor", "visitor", frame["id"], frame["text"], outbox, vis.feed)
         elif kind == "intake":
-            fields = {k: v for k, v in frame.items() if k != "type"}
-            if "municipality" in fields and "district" not in fields:
-                fields["district"] = None   # a district belongs to its municipality
-            municipality = fields.get("municipality", chat.intake.get("municipality"))
-            if fields.get("district") and not geography.valid_district(municipality, fields["district"]):
-                raise FrameError("invalid_field", "district: must be a district of your municipality")
-            chat.intake.update(fields)
-            if chat.state == "active":
-                self._to_volunteer(chat, {"type": "intake", "chat": chat.id, "intake": dict(chat.intake)})
+            await self._commit(lambda tx, local: self._tx_intake(tx, local, vis.id, frame))
         elif kind == "typing":
-            if chat.state == "active":
-                self._to_volunteer(chat, {"type": "typing", "chat": chat.id, "active": frame["active"]})
+            await self._commit(lambda tx, local: self._tx_typing(tx, local, vis.id, frame["active"]))
         elif kind == "leave":
-            await self._end(chat, "visitor")
+            if not await self._end(vis.id, "visitor"):
+                raise FrameError("chat_ended", "the chat is over")
 
-    async def visitor_disconnected(self, chat: Chat, outbox: Outbox) -> None:
-        if chat.visitor is not outbox:
+    async def _live(self, tx: Tx, chat_id: str, *, watch: bool = True) -> S.ChatState:
+        st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
+        if st is None or st.state not in ("queued", "active"):
+            raise FrameError("chat_ended", "the chat is over")
+        return st
+
+    async def _tx_intake(self, tx: Tx, local: Local, chat_id: str, frame: dict[str, Any]) -> None:
+        st = await self._live(tx, chat_id)
+        intake = self._intake(st)
+        fields = {k: v for k, v in frame.items() if k != "type"}
+        if "municipality" in fields and "district" not in fields:
+            fields["district"] = None   # a district belongs to its municipality
+        municipality = fields.get("municipality", intake.get("municipality"))
+        if fields.get("district") and not geography.valid_district(municipality, fields["district"]):
+            raise FrameError("invalid_field", "district: must be a district of your municipality")
+        intake.update(fields)
+        tx.hset(S.chat_key(chat_id), {"intake": self._seal(chat_id, intake, INTAKE_SEQ)})
+        if st.state == "active":
+            self._notify(tx, await self._vol_node(tx, st.vol),
+                         {"k": "frame", "chat": chat_id, "to": "volunteer", "vid": st.vol}, local,
+                         {"type": "intake", "chat": chat_id, "intake": intake})
+
+    async def _tx_typing(self, tx: Tx, local: Local, chat_id: str, active: bool) -> None:
+        st = await self._live(tx, chat_id, watch=False)
+        if st.state == "active":
+            self._notify(tx, await self._vol_node(tx, st.vol),
+                         {"k": "frame", "chat": chat_id, "to": "volunteer", "vid": st.vol}, local,
+                         {"type": "typing", "chat": chat_id, "active": active})
+
+    async def visitor_disconnected(self, vis: Visitor, outbox: Outbox) -> None:
+        if self.visitors.get(vis.id) is not vis:
+            self.outboxes.pop(outbox.conn, None)
             return          # an older socket of a resumed chat
-        chat.visitor = None
-        if chat.state == "ended":
+        del self.visitors[vis.id]
+        self.outboxes.pop(outbox.conn, None)
+        if vis.state == "ended":
             return
-        chat.visitor_gone_since = self.clock()
-        if chat.state == "active":
-            self._to_volunteer(chat, {"type": "presence", "chat": chat.id, "visitor": "away"})
-            await self._system(chat, "visitor_away", to="volunteer")
-        log.info("chat.visitor_away", chat=chat.id, state=chat.state)
+        now = self.clock()
+
+        async def fn(tx: Tx, local: Local) -> str | None:
+            st = S.ChatState.load(vis.id, await tx.hgetall(S.chat_key(vis.id)))
+            if st is None or st.vconn != outbox.conn or st.state not in ("queued", "active"):
+                return None
+            tx.hset(S.chat_key(vis.id), {"vnode": "", "vconn": "", "vgone": repr(now)})
+            tx.srem(S.nvis_key(self.node), vis.id)
+            tx.zadd(S.DUE, {f"vgone:{vis.id}": now + self.settings.visitor_grace_s})
+            if st.state == "active":
+                self._notify(tx, await self._vol_node(tx, st.vol),
+                             {"k": "frame", "chat": vis.id, "to": "volunteer", "vid": st.vol}, local,
+                             {"type": "presence", "chat": vis.id, "visitor": "away"})
+            return st.state
+
+        try:
+            state = await self._commit(fn)
+        except BrokerError as exc:
+            log.warning("chat.detach_failed", chat=vis.id, error=str(exc))
+            return
+        if state == "active":
+            await self._system(vis.id, "visitor_away", to="volunteer")
+        if state is not None:
+            log.info("chat.visitor_away", chat=vis.id, state=state)
 
     # -- volunteer -------------------------------------------------------------------
-    async def volunteer_connected(self, profile: Profile, outbox: Outbox) -> Volunteer:
+    async def volunteer_connected(self, profile: Profile, outbox: Outbox) -> Console:
         now = self.clock()
-        vol = self.volunteers.get(profile.id)
-        if vol is None:
-            vol = self.volunteers[profile.id] = Volunteer(profile=profile)
-        else:
-            vol.profile = profile
-            if vol.outbox is not None:
-                vol.outbox.close(4409)
-        vol.outbox, vol.gone_since = outbox, None
-        outbox.send({"type": "welcome", "display_name": profile.display_name,
-                     "state": "available" if vol.wants_available else "paused",
-                     "capacity": profile.capacity})
-        self.router.set_volunteer(profile.id, languages=profile.languages, capacity=profile.capacity,
-                                  available=vol.wants_available, now=now)
-        for chat_id in sorted(vol.chats):
-            chat = self.chats[chat_id]
-            async with chat.lock:
-                outbox.send(self._assigned_frame(chat, resumed=True))
-                await self._replay(chat, outbox, 0, side="volunteer")
-        for chat_id in sorted(vol.wrapups):
-            outbox.send({"type": "ended", "chat": chat_id, "by": self.chats[chat_id].ended_by,
-                         "wrapup_due": True})
-        log.info("volunteer.connected", volunteer=profile.id[:8], active=len(vol.chats))
-        await self._match()
-        return vol
+        vid = profile.id
 
-    async def volunteer_frame(self, vol: Volunteer, outbox: Outbox, frame: dict[str, Any]) -> None:
-        if vol.outbox is not outbox:
+        async def fn(tx: Tx, local: Local) -> tuple[dict[str, str], tuple[str, str]]:
+            raw = await tx.hgetall(S.vol_key(vid))
+            vol = S.VolState.load(vid, raw) or S.VolState(id=vid, idle_since=now)
+            old = (vol.node, vol.conn)
+            vol.node, vol.conn, vol.gone = self.node, outbox.conn, None
+            vol.capacity, vol.langs, vol.name = max(1, profile.capacity), profile.languages, profile.display_name
+            tx.hset(S.vol_key(vid), vol.dump())
+            tx.expire(S.vol_key(vid), self._log_ttl)
+            tx.sadd(S.VOLS, vid)
+            tx.sadd(S.nvol_key(self.node), vid)
+            tx.zrem(S.DUE, f"vol:{vid}")
+            if old[0] and old[0] != self.node:
+                tx.srem(S.nvol_key(old[0]), vid)
+                if old[1]:
+                    tx.publish(old[0], json.dumps({"k": "close", "conn": old[1], "code": 4409}))
+            return raw, old
+
+        raw, old = await self._commit(fn)
+        previous = self.consoles.get(vid)
+        if previous is not None and previous.outbox is not outbox:
+            previous.outbox.close(4409)
+        con = self.consoles[vid] = Console(profile=profile, outbox=outbox)
+        self.outboxes[outbox.conn] = outbox
+        wants = raw.get("wants") == "1"
+        outbox.send({"type": "welcome", "display_name": profile.display_name,
+                     "state": "available" if wants else "paused", "capacity": profile.capacity})
+        for chat_id in sorted(_vol_chats(raw)):
+            await self._console_assigned(con, chat_id, resumed=True)
+        for chat_id in sorted(_parse_wraps(raw.get("wraps", ""))):
+            st = await self._read_chat(chat_id)
+            con.wrapups.add(chat_id)
+            outbox.send({"type": "ended", "chat": chat_id, "by": (st.ended_by if st else "") or None,
+                         "wrapup_due": True})
+        log.info("volunteer.connected", volunteer=vid[:8], active=len(con.feeds))
+        await self._match()
+        return con
+
+    async def _read_chat(self, chat_id: str) -> S.ChatState | None:
+        raw = await self.broker.read(lambda tx: tx.hgetall(S.chat_key(chat_id), watch=False))
+        return S.ChatState.load(chat_id, raw)
+
+    async def _console_assigned(self, con: Console, chat_id: str, *, resumed: bool) -> None:
+        st = await self._read_chat(chat_id)
+        if st is None or st.state != "active" or st.vol != con.profile.id:
+            return
+        feed = con.feeds.get(chat_id)
+        if feed is not None and not resumed:
+            return                  # already told (a local and a resync notice)
+        feed = con.feeds[chat_id] = Feed(0)
+        async with feed.lock:
+            con.outbox.send({"type": "assigned", "chat": chat_id, "intake": self._intake(st),
+                             "lang": st.lang, "channel": st.channel, "resumed": resumed,
+                             "visitor": "here" if st.vnode else "away"})
+            await self._replay(chat_id, feed, con.outbox, "volunteer", con.lang)
+
+    async def volunteer_frame(self, con: Console, outbox: Outbox, frame: dict[str, Any]) -> None:
+        vid = con.profile.id
+        if self.consoles.get(vid) is not con:
             raise FrameError("replaced", "this console continues on a newer connection")
         kind = frame["type"]
         if kind == "status":
-            vol.wants_available = frame["state"] == "available"
-            self.router.set_volunteer(vol.profile.id, languages=vol.profile.languages,
-                                      capacity=vol.profile.capacity, available=vol.wants_available,
-                                      now=self.clock())
+            available = frame["state"] == "available"
+            now = self.clock()
+
+            async def fn(tx: Tx) -> None:
+                vol = S.VolState.load(vid, await tx.hgetall(S.vol_key(vid)))
+                if vol is None:
+                    raise FrameError("replaced", "this console is no longer connected")
+                fields = {"wants": "1" if available else "0"}
+                if available and not vol.wants:
+                    fields["idle_since"] = repr(now)
+                tx.hset(S.vol_key(vid), fields)
+
+            await self.broker.transact(fn)
             outbox.send({"type": "status", "state": frame["state"]})
-            log.info("volunteer.status", volunteer=vol.profile.id[:8], state=frame["state"])
+            log.info("volunteer.status", volunteer=vid[:8], state=frame["state"])
             self._positions_changed()
             await self._match()
             return
         if kind == "wrapup":
-            await self._wrapup(vol, frame["chat"], frame["report"])
+            await self._wrapup(con, frame["chat"], frame["report"])
             return
-        chat = self._own_chat(vol, frame["chat"])
+        chat_id = frame["chat"]
+        if chat_id in con.wrapups:
+            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+        feed = con.feeds.get(chat_id)
+        if feed is None:
+            raise FrameError("unknown_chat", "you have no chat with that id")
         if kind == "message":
-            await self._line(chat, "volunteer", frame["id"], frame["text"], ack_to=outbox,
-                             sender=vol.profile.id)
+            await self._line(chat_id, "volunteer", vid, frame["id"], frame["text"], outbox, feed)
         elif kind == "typing":
-            if chat.visitor is not None:
-                chat.visitor.send({"type": "typing", "active": frame["active"]})
+            async def fn2(tx: Tx, local: Local) -> None:
+                st = await self._own(tx, chat_id, vid, watch=False)
+                self._notify(tx, st.vnode, {"k": "frame", "chat": chat_id, "to": "visitor"}, local,
+                             {"type": "typing", "active": frame["active"]})
+            await self._commit(fn2)
         elif kind == "end":
-            await self._end(chat, "volunteer")
+            if not await self._end(chat_id, "volunteer", vid=vid):
+                raise FrameError("unknown_chat", "you have no chat with that id")
         elif kind == "refer":
-            raise FrameError("referrals_unavailable", texts.text("referrals_unavailable", vol.lang))
+            raise FrameError("referrals_unavailable", texts.text("referrals_unavailable", con.lang))
 
-    def volunteer_disconnected(self, vol: Volunteer, outbox: Outbox) -> None:
-        if vol.outbox is not outbox:
+    async def _own(self, tx: Tx, chat_id: str, vid: str, *, watch: bool = True) -> S.ChatState:
+        st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
+        if st is None or st.vol != vid:
+            raise FrameError("unknown_chat", "you have no chat with that id")
+        if st.state != "active":
+            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+        return st
+
+    async def volunteer_disconnected(self, con: Console, outbox: Outbox) -> None:
+        vid = con.profile.id
+        self.outboxes.pop(outbox.conn, None)
+        if self.consoles.get(vid) is not con:
             return
-        vol.outbox, vol.gone_since = None, self.clock()
-        self.router.set_volunteer(vol.profile.id, languages=vol.profile.languages,
-                                  capacity=vol.profile.capacity, available=False, now=self.clock())
+        del self.consoles[vid]
+        now = self.clock()
+
+        async def fn(tx: Tx) -> bool:
+            vol = S.VolState.load(vid, await tx.hgetall(S.vol_key(vid)))
+            if vol is None or vol.conn != outbox.conn:
+                return False
+            tx.hset(S.vol_key(vid), {"node": "", "conn": "", "gone": repr(now)})
+            tx.srem(S.nvol_key(self.node), vid)
+            tx.zadd(S.DUE, {f"vol:{vid}": now + self.settings.volunteer_grace_s})
+            return True
+
+        try:
+            if await self.broker.transact(fn):
+                log.info("volunteer.away", volunteer=vid[:8], active=len(con.feeds))
+        except BrokerError as exc:
+            log.warning("volunteer.detach_failed", volunteer=vid[:8], error=str(exc))
         self._positions_changed()
-        log.info("volunteer.away", volunteer=vol.profile.id[:8], active=len(vol.chats))
 
     def signed_out(self, account_id: str) -> None:
         """The account signed out: its console socket closes (its chats get the grace period)."""
-        vol = self.volunteers.get(account_id)
-        if vol is not None and vol.outbox is not None:
-            vol.outbox.send({"type": "error", "code": "signed_out", "detail": "you signed out"})
-            vol.outbox.close(4401)
-
-    def _own_chat(self, vol: Volunteer, chat_id: str) -> Chat:
-        """The volunteer's active chat; anything else answers as if it did not exist."""
-        if chat_id in vol.wrapups:
-            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
-        if chat_id not in vol.chats:
-            raise FrameError("unknown_chat", "you have no chat with that id")
-        return self.chats[chat_id]
+        con = self.consoles.get(account_id)
+        if con is not None:
+            con.outbox.send({"type": "error", "code": "signed_out", "detail": "you signed out"})
+            con.outbox.close(4401)
 
     # -- lines -------------------------------------------------------------------------
-    async def _line(self, chat: Chat, side: str, client_id: str | int, body: str, ack_to: Outbox,
-                    sender: str = "visitor") -> None:
+    def _digest(self, chat_id: str, body: str) -> str:
+        mac = hmac.new(self.settings.secret, f"{chat_id}\0{body}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:16]
+
+    async def _line(self, chat_id: str, side: str, sender: str, client_id: str | int, body: str,
+                    ack_to: Outbox, feed: Feed) -> None:
         """A chat line: number it, log it sealed, ack it, deliver it.
 
         ``sender`` identifies who wrote it within its side (the volunteer's
@@ -405,136 +725,369 @@ class Hub:
         A line with an id *and* text already seen is a resend after a lost ack:
         it gets the same seq again and is not delivered twice.
         """
-        async with chat.lock:
-            key = (sender, client_id)
-            digest = hashlib.sha256(body.encode()).digest()[:8]
-            seen = chat.client_ids.get(key)
-            if seen is not None and seen[1] == digest:
-                ack_to.send(self._ack(chat, side, client_id, seen[0]))
-                return
-            chat.seq += 1
-            seq = chat.seq
-            payload = {"from": side, "text": body}
-            await self.broker.append(chat.id, seq, chat.sealer.seal(seq, json.dumps(payload).encode()),
-                                     self._log_ttl)
-            chat.client_ids[key] = (seq, digest)
-            chat.client_ids.move_to_end(key)
-            if len(chat.client_ids) > CLIENT_IDS_KEPT:
-                chat.client_ids.popitem(last=False)
-            chat.last_activity, chat.idle_warned = self.clock(), False
-            ack_to.send(self._ack(chat, side, client_id, seq))
-            if side == "visitor":
-                self._to_volunteer(chat, {"type": "message", "chat": chat.id, "seq": seq,
-                                          "from": side, "text": body})
-            elif chat.visitor is not None:
-                chat.visitor.send({"type": "message", "seq": seq, "from": side, "text": body})
+        now = self.clock()
+        id_key = f"{sender}|{'i' if isinstance(client_id, int) else 's'}:{client_id}"
+        digest = self._digest(chat_id, body)
+        other = "volunteer" if side == "visitor" else "visitor"
+        entry = {"from": side, "text": body}
 
-    @staticmethod
-    def _ack(chat: Chat, side: str, client_id: str | int, seq: int) -> dict[str, Any]:
-        frame: dict[str, Any] = {"type": "ack", "id": client_id, "seq": seq}
+        async def fn(tx: Tx, local: Local) -> int:
+            st = await (self._own(tx, chat_id, sender) if side == "volunteer" else self._live(tx, chat_id))
+            seen = await tx.hget(S.ids_key(chat_id), id_key, watch=False)
+            if seen:
+                seq_s, _, seen_digest = seen.partition("|")
+                if hmac.compare_digest(seen_digest, digest):
+                    return int(seq_s)
+            seq = st.seq + 1
+            sealed = _b64(self.sealer(chat_id).seal(seq, json.dumps(entry, ensure_ascii=False).encode()))
+            key = S.chat_key(chat_id)
+            tx.hset(key, {"seq": str(seq), "last_act": repr(now), "warned": "0"})
+            tx.expire(key, self._log_ttl)
+            tx.zadd(S.log_key(chat_id), {sealed: seq})
+            if seq > MAX_LOG_ENTRIES:
+                tx.zremrangebyrank(S.log_key(chat_id), 0, -MAX_LOG_ENTRIES - 1)
+            tx.expire(S.log_key(chat_id), self._log_ttl)
+            tx.hset(S.ids_key(chat_id), {id_key: f"{seq}|{digest}"})
+            tx.expire(S.ids_key(chat_id), self._log_ttl)
+            if st.state == "active":
+                tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
+                node = st.vnode if other == "visitor" else await self._vol_node(tx, st.vol)
+                notice = {"k": "line", "chat": chat_id, "to": other, "seq": seq, "vid": st.vol}
+                if node == self.node:
+                    local.append({**notice, "payload": entry})
+                elif node:
+                    tx.publish(node, json.dumps({**notice, "blob": sealed}, separators=(",", ":")))
+            return seq
+
+        seq = await self._commit(fn)
+        ack: dict[str, Any] = {"type": "ack", "id": client_id, "seq": seq}
         if side == "volunteer":
-            frame["chat"] = chat.id
-        return frame
+            ack["chat"] = chat_id
+        ack_to.send(ack)
+        feed.settle(seq)
 
-    async def _system(self, chat: Chat, key: str, *, to: str = "both") -> None:
+    async def _system(self, chat_id: str, key: str, *, to: str = "both",
+                      check: Callable[[S.ChatState], bool] | None = None,
+                      fields: dict[str, str] | None = None) -> bool:
         """A line from the system, numbered like any other, for one side or both.
 
         Rendered in each reader's language; a reader skips lines not meant for it,
-        so its seq numbers have gaps, never reversals.
+        so its seq numbers have gaps, never reversals. ``check`` runs inside the
+        transaction: the line is written only if it holds.
         """
         entry = {"from": "system", "key": key, "to": to}
-        async with chat.lock:
-            chat.seq += 1
-            seq = chat.seq
-            await self.broker.append(chat.id, seq, chat.sealer.seal(seq, json.dumps(entry).encode()),
-                                     self._log_ttl)
-            if to in ("both", "visitor") and chat.visitor is not None:
-                chat.visitor.send(self._render(chat, seq, entry, "visitor"))
-            if to in ("both", "volunteer"):
-                self._to_volunteer(chat, self._render(chat, seq, entry, "volunteer"))
 
-    def _render(self, chat: Chat, seq: int, entry: dict[str, Any], side: str) -> dict[str, Any]:
+        async def fn(tx: Tx, local: Local) -> bool:
+            st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
+            if st is None or st.state not in ("queued", "active") or (check and not check(st)):
+                return False
+            seq = st.seq + 1
+            sealed = _b64(self.sealer(chat_id).seal(seq, json.dumps(entry).encode()))
+            tx.hset(S.chat_key(chat_id), {"seq": str(seq), **(fields or {})})
+            tx.zadd(S.log_key(chat_id), {sealed: seq})
+            tx.expire(S.log_key(chat_id), self._log_ttl)
+            targets = []
+            if to in ("both", "visitor"):
+                targets.append(("visitor", st.vnode))
+            if to in ("both", "volunteer") and st.state == "active":
+                targets.append(("volunteer", await self._vol_node(tx, st.vol)))
+            for side, node in targets:
+                notice = {"k": "line", "chat": chat_id, "to": side, "seq": seq, "vid": st.vol}
+                if node == self.node:
+                    local.append({**notice, "payload": entry})
+                elif node:
+                    tx.publish(node, json.dumps({**notice, "blob": sealed}, separators=(",", ":")))
+            return True
+
+        try:
+            return bool(await self._commit(fn))
+        except BrokerError as exc:
+            log.warning("chat.system_line_failed", chat=chat_id, key=key, error=str(exc))
+            return False
+
+    def _render(self, chat_id: str, seq: int, entry: dict[str, Any], side: str, lang: str) -> dict[str, Any]:
         frame: dict[str, Any] = {"type": "message", "seq": seq, "from": entry["from"]}
         if side == "volunteer":
-            frame["chat"] = chat.id
+            frame["chat"] = chat_id
         if entry["from"] == "system":
-            vol = self.volunteers.get(chat.volunteer or "")
-            lang = chat.lang if side == "visitor" else (vol.lang if vol else "sv")
             frame["key"] = entry["key"]
             frame["text"] = texts.text(entry["key"], lang)
         else:
             frame["text"] = entry["text"]
         return frame
 
-    async def _replay(self, chat: Chat, outbox: Outbox, after_seq: int, *, side: str) -> int:
-        """Send the chat's logged lines after ``after_seq`` (caller holds chat.lock)."""
-        entries = await self.broker.read(chat.id, after_seq)
-        for seq, sealed in entries:
-            entry = json.loads(chat.sealer.open(seq, sealed))
-            if entry.get("to", "both") not in ("both", side):
-                continue
-            outbox.send(self._render(chat, seq, entry, side), replay=True)
+    async def _read_log(self, chat_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+        found = await self.broker.read(
+            lambda tx: tx.zrangebyscore(S.log_key(chat_id), after + 1, math.inf, watch=False))
+        sealer = self.sealer(chat_id)
+        return [(int(seq), json.loads(sealer.open(int(seq), base64.b64decode(blob))))
+                for blob, seq in found]
+
+    async def _replay(self, chat_id: str, feed: Feed, outbox: Outbox, side: str, lang: str) -> int:
+        """Send the logged lines after ``feed.last`` (caller holds feed.lock)."""
+        entries = await self._read_log(chat_id, feed.last)
+        for seq, entry in entries:
+            if entry.get("to", "both") in ("both", side):
+                outbox.send(self._render(chat_id, seq, entry, side, lang), replay=True)
+        if entries:
+            feed.settle_through(entries[-1][0])
         return len(entries)
 
-    def _to_volunteer(self, chat: Chat, frame: dict[str, Any]) -> None:
-        vol = self.volunteers.get(chat.volunteer or "")
-        if vol is not None and vol.outbox is not None:
-            vol.outbox.send(frame)
+    async def _deliver(self, chat_id: str, feed: Feed, outbox: Outbox, side: str, lang: str,
+                       seq: int, entry: dict[str, Any] | None) -> None:
+        """Deliver line ``seq``; first fill any hole below it from the log, in order."""
+        async with feed.lock:
+            if seq <= feed.last or seq in feed.own:
+                return
+            if seq == feed.last + 1 and entry is not None:
+                if entry.get("to", "both") in ("both", side):
+                    outbox.send(self._render(chat_id, seq, entry, side, lang))
+                feed.settle(seq)
+                return
+            for logged_seq, logged in await self._read_log(chat_id, feed.last):
+                if logged_seq in feed.own:
+                    continue
+                if logged.get("to", "both") in ("both", side) and logged["from"] != side:
+                    outbox.send(self._render(chat_id, logged_seq, logged, side, lang))
+                feed.settle_through(logged_seq)
+            feed.settle_through(seq)
+
+    # -- notices -----------------------------------------------------------------------
+    async def _listen(self) -> None:
+        async for message in self.broker.subscribe(self.node):
+            try:
+                await self._on_notice(json.loads(message))
+            except Exception:
+                log.exception("notice.failed")
+
+    async def _on_notice(self, n: dict[str, Any]) -> None:
+        kind = n["k"]
+        if kind == "close":
+            outbox = self.outboxes.get(n["conn"])
+            if outbox is not None:
+                outbox.close(n["code"])
+            return
+        chat_id = n["chat"]
+        payload = n.get("payload")
+        if payload is None and "blob" in n:
+            payload = self._open(chat_id, n["blob"], n["seq"] if kind == "line" else NOTE_SEQ)
+        if n["to"] == "visitor":
+            vis = self.visitors.get(chat_id)
+            if vis is None:
+                return
+            if kind == "line":
+                await self._deliver(chat_id, vis.feed, vis.outbox, "visitor", vis.lang, n["seq"], payload)
+            elif kind == "assigned":
+                vis.state, vis.last_queued = "active", None
+                vis.outbox.send({"type": "assigned", "volunteer": n["name"]})
+            elif kind == "requeued":
+                vis.state, vis.last_queued = "queued", None
+                self._positions_changed()
+            elif kind == "ended":
+                vis.state = "ended"
+                vis.outbox.send({"type": "ended", "by": n["by"]})
+                vis.outbox.close(1000)
+            elif kind == "frame":
+                vis.outbox.send(payload)
+            return
+        con = self.consoles.get(n.get("vid", ""))
+        if con is None:
+            return
+        if kind == "line":
+            feed = con.feeds.get(chat_id)
+            if feed is not None:
+                await self._deliver(chat_id, feed, con.outbox, "volunteer", con.lang, n["seq"], payload)
+        elif kind == "assigned":
+            await self._console_assigned(con, chat_id, resumed=False)
+        elif kind == "ended":
+            con.feeds.pop(chat_id, None)
+            con.wrapups.add(chat_id)
+            con.outbox.send({"type": "ended", "chat": chat_id, "by": n["by"], "wrapup_due": True})
+        elif kind == "frame" and chat_id in con.feeds:
+            con.outbox.send(payload)
+
+    async def _resync(self) -> None:
+        """After the broker link came back: fill every feed from the logs, catch up on state."""
+        for vis in list(self.visitors.values()):
+            st = await self._read_chat(vis.id)
+            if vis.state == "ended":
+                continue
+            if st is None or st.state not in ("queued", "active"):
+                vis.state = "ended"
+                vis.outbox.send({"type": "ended", "by": (st.ended_by if st else "") or "timeout"})
+                vis.outbox.close(1000)
+                continue
+            await self._deliver(vis.id, vis.feed, vis.outbox, "visitor", vis.lang, st.seq, None)
+            if st.state == "active" and vis.state == "queued":
+                await self._on_notice({"k": "assigned", "chat": vis.id, "to": "visitor",
+                                       "name": (await self._vol_name(st.vol))})
+        for con in list(self.consoles.values()):
+            raw = await self.broker.read(lambda tx: tx.hgetall(S.vol_key(con.profile.id), watch=False))
+            held = _vol_chats(raw)
+            for chat_id in held - set(con.feeds):
+                await self._console_assigned(con, chat_id, resumed=False)
+            for chat_id in set(con.feeds) - held:
+                st = await self._read_chat(chat_id)
+                await self._on_notice({"k": "ended", "chat": chat_id, "to": "volunteer",
+                                       "vid": con.profile.id, "by": (st.ended_by if st else "") or None})
+            for chat_id, feed in list(con.feeds.items()):
+                st = await self._read_chat(chat_id)
+                if st is not None:
+                    await self._deliver(chat_id, feed, con.outbox, "volunteer", con.lang, st.seq, None)
+        self._positions_changed()
+        await self._match()
+
+    async def _vol_name(self, vid: str) -> str:
+        raw = await self.broker.read(lambda tx: tx.hgetall(S.vol_key(vid), watch=False))
+        return raw.get("name", "")
 
     # -- matching and the queue -----------------------------------------------------------
-    def _assigned_frame(self, chat: Chat, *, resumed: bool = False) -> dict[str, Any]:
-        return {"type": "assigned", "chat": chat.id, "intake": dict(chat.intake), "lang": chat.lang,
-                "channel": chat.channel, "resumed": resumed,
-                "visitor": "here" if chat.visitor is not None else "away"}
-
     async def _match(self) -> None:
+        """Assign waiting chats to free volunteers; one run at a time per node."""
+        if self.draining:
+            return
+        if self._matching:
+            self._match_again = True
+            return
+        self._matching = True
+        try:
+            while True:
+                self._match_again = False
+                try:
+                    assigned = await self._commit(self._tx_match)
+                except BrokerError as exc:
+                    log.warning("match.failed", error=str(exc))
+                    return
+                for chat_id, vid in assigned:
+                    log.info("chat.assigned", chat=chat_id, volunteer=vid[:8])
+                if assigned:
+                    self._positions_changed()
+                if not self._match_again and not assigned:
+                    return
+                if not self._match_again:
+                    return
+        finally:
+            self._matching = False
+
+    async def _tx_match(self, tx: Tx, local: Local) -> list[tuple[str, str]]:
         now = self.clock()
-        for chat_id, vid in self.router.match(now):
-            chat, vol = self.chats[chat_id], self.volunteers[vid]
-            chat.state, chat.volunteer, chat.last_volunteer = "active", vid, vid
-            if chat.waited_s is None:
-                chat.waited_s = now - chat.started
-            chat.last_activity, chat.idle_warned, chat.last_queued = now, False, None
-            vol.chats.add(chat_id)
-            log.info("chat.assigned", chat=chat_id, volunteer=vid[:8])
-            if chat.visitor is not None:
-                chat.visitor.send({"type": "assigned", "volunteer": vol.profile.display_name})
-            if vol.outbox is not None:
-                async with chat.lock:
-                    vol.outbox.send(self._assigned_frame(chat))
-                    await self._replay(chat, vol.outbox, 0, side="volunteer")
-        if self.router.waiting():
-            self._positions_changed()
+        queue = await tx.zrange(S.QUEUE)
+        if not queue:
+            return []
+        vids = sorted(await tx.smembers(S.VOLS))
+        raws = await tx.hgetall_many([S.vol_key(v) for v in vids])
+        alive = {n for n, beat in await tx.zrange(S.NODES, watch=False) if beat > now - NODE_TIMEOUT_S}
+        router = Router(max_queue=len(queue) + 1)
+        vols: dict[str, tuple[S.VolState, dict[str, str]]] = {}
+        free = 0
+        for vid, raw in zip(vids, raws):
+            vol = S.VolState.load(vid, raw)
+            if vol is None or not vol.available or vol.node not in alive:
+                continue
+            held = _vol_chats(raw)
+            wraps = _parse_wraps(raw.get("wraps", ""))
+            router.set_volunteer(vid, languages=vol.langs, capacity=vol.capacity, available=True,
+                                 now=vol.idle_since)
+            for chat in held | set(wraps):
+                router.hold(vid, chat, vol.idle_since)
+            free += max(0, vol.capacity - len(held) - len(wraps))
+            vols[vid] = (vol, raw)
+        if free == 0:
+            return []
+        head = [chat for chat, _ in queue[:free]]
+        states = [S.ChatState.load(c, raw) for c, raw in
+                  zip(head, await tx.hgetall_many([S.chat_key(c) for c in head]))]
+        for chat_id, st in zip(head, states):
+            if st is not None and st.state == "queued":
+                router.enqueue(st.id, st.lang, now)
+            elif st is None:
+                tx.zrem(S.QUEUE, chat_id)       # its state expired: nobody is waiting
+        pairs = router.match(now)
+        by_id = {st.id: st for st in states if st is not None}
+        held_now: dict[str, set[str]] = {vid: _vol_chats(raw) for vid, (_, raw) in vols.items()}
+        for chat_id, vid in pairs:
+            st = by_id[chat_id]
+            vol, raw = vols[vid]
+            fields = {"state": "active", "vol": vid, "last_vol": vid, "last_act": repr(now), "warned": "0"}
+            if st.waited is None:
+                fields["waited"] = repr(max(0.0, now - st.started))
+            tx.hset(S.chat_key(chat_id), fields)
+            tx.zrem(S.QUEUE, chat_id)
+            held_now[vid].add(chat_id)
+            tx.hset(S.vol_key(vid), {"idle_since": repr(now),
+                                     **_vol_fields(held_now[vid], _parse_wraps(raw.get("wraps", "")))})
+            tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
+            self._notify(tx, st.vnode, {"k": "assigned", "chat": chat_id, "to": "visitor",
+                                        "name": vol.name}, local)
+            self._notify(tx, vol.node, {"k": "assigned", "chat": chat_id, "to": "volunteer",
+                                        "vid": vid}, local)
+        return pairs
 
     def _positions_changed(self) -> None:
-        if self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(POSITION_FLUSH_S, self._flush_positions)
+        if self._flush_handle is None and not self.draining:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._flush_handle = loop.call_later(POSITION_FLUSH_S, self._schedule_flush)
 
-    def _flush_positions(self) -> None:
-        """Send each waiting visitor its position, if it changed: O(waiting) per flush."""
+    def _schedule_flush(self) -> None:
         self._flush_handle = None
-        per_position = self.router.wait_per_position()
-        for chat_id, position in self.router.positions().items():
-            chat = self.chats.get(chat_id)
-            if chat is not None:
-                self._send_queued(chat, position, per_position)
+        task = asyncio.get_running_loop().create_task(self._flush_positions())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
 
-    def _send_queued(self, chat: Chat, position: int | None, per_position: float | None = None) -> None:
-        if position is None or chat.visitor is None:
+    async def _queue_view(self) -> tuple[list[str], float]:
+        """The queue in order, and the expected seconds between two answered chats."""
+        now = self.clock()
+
+        async def fn(tx: Tx) -> tuple[list[str], float]:
+            queue = await tx.zrange(S.QUEUE, watch=False)
+            vids = sorted(await tx.smembers(S.VOLS, watch=False))
+            raws = await tx.hgetall_many([S.vol_key(v) for v in vids], watch=False)
+            svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
+            alive = {n for n, beat in await tx.zrange(S.NODES, watch=False) if beat > now - NODE_TIMEOUT_S}
+            slots = 0
+            for vid, raw in zip(vids, raws):
+                vol = S.VolState.load(vid, raw)
+                if vol is not None and vol.available and vol.node in alive:
+                    slots += vol.capacity
+            return [c for c, _ in queue], svc / max(slots, 1)
+
+        return await self.broker.read(fn)
+
+    async def _flush_positions(self, only: Visitor | None = None) -> None:
+        """Send each waiting visitor here its position, if it changed: O(waiting) per flush."""
+        if only is None and not any(v.state == "queued" for v in self.visitors.values()):
             return
-        if per_position is None:
-            per_position = self.router.wait_per_position()
-        state = (position, Router.round_wait(position * per_position))
-        if state != chat.last_queued:
-            chat.last_queued = state
-            chat.visitor.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1]})
+        try:
+            order, per_position = await self._queue_view()
+        except BrokerError:
+            return
+        for position, chat_id in enumerate(order, start=1):
+            vis = self.visitors.get(chat_id)
+            if vis is None or (only is not None and vis is not only) or vis.state != "queued":
+                continue
+            state = (position, Router.round_wait(position * per_position))
+            if state != vis.last_queued:
+                vis.last_queued = state
+                vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1]})
 
     # -- ending ------------------------------------------------------------------------
-    async def _end(self, chat: Chat, by: str, outcome: str | None = None) -> None:
+    async def _end(self, chat_id: str, by: str, *, vid: str | None = None,
+                   check: Callable[[S.ChatState, float], bool] | None = None) -> bool:
+        """End a queued or active chat; False if it was not open (or ``check`` failed)."""
         now = self.clock()
-        if outcome is None:
-            if chat.state == "queued":
+
+        async def fn(tx: Tx, local: Local) -> S.ChatState | None:
+            st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
+            if st is None or st.state not in ("queued", "active"):
+                return None
+            if vid is not None and (st.vol != vid or st.state != "active"):
+                return None
+            if check is not None and not check(st, now):
+                return None
+            if st.state == "queued":
                 outcome = "left_queued"
             elif by == "visitor":
                 outcome = "visitor_left"
@@ -542,67 +1095,99 @@ class Hub:
                 outcome = "dropped"
             else:
                 outcome = "completed"
-        vol = self.volunteers.get(chat.volunteer or "")
-        self._mark_ended(chat, by, outcome, now)
-        if chat.visitor is not None:
-            chat.visitor.send({"type": "ended", "by": by})
-            chat.visitor.close(1000)
-        async with chat.lock:
-            await self.broker.delete(chat.id)
-        log.info("chat.ended", chat=chat.id, by=by, outcome=outcome)
-        if vol is not None:
-            vol.chats.discard(chat.id)
-            vol.wrapups[chat.id] = now + self.settings.wrapup_timeout_s
-            if vol.outbox is not None:
-                vol.outbox.send({"type": "ended", "chat": chat.id, "by": by, "wrapup_due": True})
-        else:
-            self._finalize(chat, None)
+            holder = st.vol if st.state == "active" else ""
+            st.state, st.ended_at, st.ended_by, st.outcome = "ended", now, by, outcome
+            tx.zrem(S.QUEUE, chat_id)
+            tx.zrem(S.DUE, f"idle:{chat_id}", f"vgone:{chat_id}")
+            tx.delete(S.token_key(st.token), S.log_key(chat_id), S.ids_key(chat_id))
+            tx.set(S.tomb_key(st.token), by, ex=self.settings.visitor_grace_s)
+            if st.vnode:
+                tx.srem(S.nvis_key(st.vnode), chat_id)
+                self._notify(tx, st.vnode, {"k": "ended", "chat": chat_id, "to": "visitor", "by": by}, local)
+            if holder:
+                raw = await tx.hgetall(S.vol_key(holder))
+                held, wraps = _vol_chats(raw), _parse_wraps(raw.get("wraps", ""))
+                held.discard(chat_id)
+                deadline = now + self.settings.wrapup_timeout_s
+                wraps[chat_id] = deadline
+                if raw:
+                    tx.hset(S.vol_key(holder), _vol_fields(held, wraps))
+                tx.zadd(S.DUE, {f"wrapup:{chat_id}": deadline})
+                tx.hset(S.chat_key(chat_id), st.dump("state", "ended_at", "ended_by", "outcome"))
+                self._notify(tx, raw.get("node", ""), {"k": "ended", "chat": chat_id, "to": "volunteer",
+                                                       "vid": holder, "by": by}, local)
+            else:
+                st.vol = ""
+                tx.delete(S.chat_key(chat_id))
+            return st
+
+        st = await self._commit(fn)
+        if st is None:
+            return False
+        log.info("chat.ended", chat=chat_id, by=by, outcome=st.outcome)
+        if not st.vol:
+            self._record(st, None)
         self._positions_changed()
         await self._match()
+        return True
 
-    def _mark_ended(self, chat: Chat, by: str | None, outcome: str, now: float) -> None:
-        if chat.state == "queued":
-            self.router.dequeue(chat.id)
-        chat.state, chat.ended_at, chat.ended_by, chat.outcome = "ended", now, by, outcome
-        self.by_token.pop(chat.token_hash, None)
-        self.tombstones[chat.token_hash] = (by or "timeout", now + self.settings.visitor_grace_s)
-
-    async def _wrapup(self, vol: Volunteer, chat_id: str, report: dict[str, Any]) -> None:
-        if chat_id in vol.chats:
+    async def _wrapup(self, con: Console, chat_id: str, report: dict[str, Any] | None) -> None:
+        if chat_id in con.feeds:
             raise FrameError("out_of_order", "end the chat before filing its wrap-up")
-        if chat_id not in vol.wrapups:
+        st = await self._finish(con.profile.id, chat_id)
+        if st is None:
             raise FrameError("unknown_chat", "you have no chat with that id awaiting a wrap-up")
-        del vol.wrapups[chat_id]
-        chat = self.chats[chat_id]
-        self._finalize(chat, report)
-        if vol.outbox is not None:
-            vol.outbox.send({"type": "wrapup_saved", "chat": chat_id})
-        log.info("chat.wrapup", chat=chat_id, non_data=report.get("non_data"))
+        con.wrapups.discard(chat_id)
+        self._record(st, report)
+        con.outbox.send({"type": "wrapup_saved", "chat": chat_id})
+        log.info("chat.wrapup", chat=chat_id, non_data=(report or {}).get("non_data"))
         await self._match()
 
-    def _finalize(self, chat: Chat, wrapup: dict[str, Any] | None) -> None:
-        """The chat is over for everyone: queue its record and forget it."""
-        if self.chats.pop(chat.id, None) is None:
-            return
-        end = chat.ended_at if chat.ended_at is not None else self.clock()
-        waited = chat.waited_s if chat.waited_s is not None else end - chat.started
-        duration = end - chat.started - waited if chat.waited_s is not None else 0.0
-        if chat.last_volunteer:
-            self.router.release(chat.last_volunteer, chat.id, self.clock(),
-                                duration_s=duration if duration > 0 else None)
-        facts = ChatFacts(
-            started_at=chat.started_wall, channel=chat.channel, lang=chat.lang,
-            outcome=chat.outcome or "dropped", ended_by=chat.ended_by, wait_s=waited,
-            duration_s=duration, intake=dict(chat.intake), volunteer_id=chat.last_volunteer,
-        )
-        self._enqueue_record(chat, facts, wrapup)
+    async def _finish(self, vid: str, chat_id: str, *, due_by: float | None = None) -> S.ChatState | None:
+        """Take a chat off the volunteer's wrap-ups: it is over for everyone.
 
-    def _enqueue_record(self, chat: Chat, facts: ChatFacts, wrapup: dict[str, Any] | None) -> None:
+        With ``due_by``, only if its deadline has passed by then (a timer).
+        """
+        now = self.clock()
+
+        async def fn(tx: Tx) -> S.ChatState | None:
+            raw = await tx.hgetall(S.vol_key(vid))
+            wraps = _parse_wraps(raw.get("wraps", ""))
+            if chat_id not in wraps or (due_by is not None and wraps[chat_id] > due_by):
+                return None
+            st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
+            del wraps[chat_id]
+            tx.hset(S.vol_key(vid), {"idle_since": repr(now), **_vol_fields(_vol_chats(raw), wraps)})
+            tx.delete(S.chat_key(chat_id))
+            tx.zrem(S.DUE, f"wrapup:{chat_id}")
+            if st is not None and st.waited is not None and st.ended_at is not None:
+                duration = st.ended_at - st.started - st.waited
+                if duration > 0:
+                    svc = float(await tx.get(S.SVC) or DEFAULT_SERVICE_TIME_S)
+                    tx.set(S.SVC, repr(svc + EWMA_ALPHA * (duration - svc)))
+            return st
+
+        return await self.broker.transact(fn)  # type: ignore[no-any-return]
+
+    def _record(self, st: S.ChatState, wrapup: dict[str, Any] | None) -> None:
+        end = st.ended_at if st.ended_at is not None else self.clock()
+        waited = st.waited if st.waited is not None else end - st.started
+        duration = end - st.started - st.waited if st.waited is not None else 0.0
+        try:
+            intake = self._intake(st)
+        except Exception:
+            intake = {}
+        facts = ChatFacts(
+            started_at=datetime.fromtimestamp(st.started, timezone.utc), channel=st.channel,
+            lang=st.lang, outcome=st.outcome or "dropped", ended_by=st.ended_by or None,
+            wait_s=max(0.0, waited), duration_s=max(0.0, duration), intake=intake,
+            volunteer_id=st.last_vol or None,
+        )
         row = build_record(facts, wrapup, tz=self.settings.timezone, secret=self.settings.secret)
         try:
             self._records.put_nowait(row)
         except asyncio.QueueFull:
-            log.warning("records.queue_full", chat=chat.id)
+            log.warning("records.queue_full", chat=st.id)
             task = asyncio.get_running_loop().create_task(self._records.put(row))
             self._waiting_puts.add(task)
             task.add_done_callback(self._waiting_puts.discard)
@@ -623,69 +1208,253 @@ class Hub:
             finally:
                 self._records.task_done()
 
-    # -- timers --------------------------------------------------------------------------
+    # -- timers and nodes ----------------------------------------------------------------
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(HOUSEKEEPING_TICK_S)
             try:
                 await self.tick()
+            except BrokerError as exc:
+                log.warning("housekeeping.broker_unavailable", error=str(exc))
             except Exception:
                 log.exception("housekeeping.failed")
 
-    async def tick(self) -> None:
-        """Fire every timer that is due (called each HOUSEKEEPING_TICK_S)."""
-        s, now = self.settings, self.clock()
-        for chat in list(self.chats.values()):
-            if chat.state == "ended":
-                continue
-            if chat.visitor_gone_since is not None and now - chat.visitor_gone_since > s.visitor_grace_s:
-                await self._end(chat, "timeout")
-                continue
-            if chat.state == "active":
-                quiet = now - chat.last_activity
-                if not chat.idle_warned and quiet > s.idle_warn_s:
-                    chat.idle_warned = True
-                    await self._system(chat, "idle_warning")
-                    log.info("chat.idle_warning", chat=chat.id)
-                elif chat.idle_warned and quiet > s.idle_warn_s + s.idle_close_s:
-                    await self._end(chat, "timeout")
-        for vol in list(self.volunteers.values()):
-            for chat_id, deadline in list(vol.wrapups.items()):
-                if now > deadline or (vol.gone_since is not None and now - vol.gone_since > s.volunteer_grace_s):
-                    del vol.wrapups[chat_id]
-                    chat = self.chats.get(chat_id)
-                    if chat is not None:
-                        self._finalize(chat, None)
-            if vol.gone_since is not None and now - vol.gone_since > s.volunteer_grace_s:
-                await self._volunteer_gone(vol, now)
-        for token_hash, (_, expiry) in list(self.tombstones.items()):
-            if expiry < now:
-                del self.tombstones[token_hash]
-        await self._match()   # finalised wrap-ups may have freed volunteers
+    async def _beat(self) -> None:
+        now = self.clock()
 
-    async def _volunteer_gone(self, vol: Volunteer, now: float) -> None:
-        """Past the grace period: hand the volunteer's chats back to the front of the queue."""
-        vid = vol.profile.id
-        for chat_id in sorted(vol.chats, key=lambda c: self.chats[c].started, reverse=True):
-            chat = self.chats[chat_id]
-            self.router.release(vid, chat_id, now)
-            chat.state, chat.volunteer = "queued", None
-            self.router.enqueue(chat_id, chat.lang, now, front=True)
-            await self._system(chat, "volunteer_lost", to="visitor")
-            chat.last_queued = None
+        async def fn(tx: Tx) -> None:
+            tx.zadd(S.NODES, {self.node: now})
+
+        await self.broker.transact(fn)
+
+    async def tick(self) -> None:
+        """Beat, reap dead nodes, fire every timer that is due (each HOUSEKEEPING_TICK_S)."""
+        now = self.clock()
+        self._ticks += 1
+        epoch = await self.broker.epoch()
+        if epoch != self._epoch:
+            await self._state_lost(epoch)
+        await self._beat()
+        if self._ticks % REFRESH_EVERY_TICKS == 0:
+            await self._refresh_ttls()
+        nodes = await self.broker.read(lambda tx: tx.zrange(S.NODES, watch=False))
+        for node, beat in nodes:
+            if node != self.node and beat < now - NODE_TIMEOUT_S:
+                await self._reap(node, now)
+
+        async def claim(tx: Tx) -> list[str]:
+            due = await tx.zrangebyscore(S.DUE, -math.inf, now, limit=TIMERS_PER_TICK)
+            if due:
+                tx.zadd(S.DUE, {member: now + TIMER_LEASE_S for member, _ in due})
+            return [member for member, _ in due]
+
+        for timer in await self.broker.transact(claim):
+            try:
+                await self._fire(timer, now)
+            except BrokerError:
+                raise
+            except Exception:
+                log.exception("timer.failed", timer=timer.split(":")[0])
+        if now - self._last_poll >= POSITION_POLL_S:
+            self._last_poll = now
+            await self._flush_positions()
+        await self._match()
+
+    async def _cancel(self, timer: str) -> None:
+        async def fn(tx: Tx) -> None:
+            tx.zrem(S.DUE, timer)
+        await self.broker.transact(fn)
+
+    async def _later(self, timer: str, when: float) -> None:
+        async def fn(tx: Tx) -> None:
+            tx.zadd(S.DUE, {timer: when})
+        await self.broker.transact(fn)
+
+    async def _fire(self, timer: str, now: float) -> None:
+        kind, _, ident = timer.partition(":")
+        s = self.settings
+        if kind == "vgone":
+            ended = await self._end(ident, "timeout", check=lambda st, t: (
+                not st.vnode and st.vgone is not None and t - st.vgone >= s.visitor_grace_s))
+            if not ended:
+                st = await self._read_chat(ident)
+                if st is not None and not st.vnode and st.vgone is not None and st.state in ("queued", "active"):
+                    await self._later(timer, st.vgone + s.visitor_grace_s)
+                    return
+            await self._cancel(timer)
+        elif kind == "idle":
+            st = await self._read_chat(ident)
+            if st is None or st.state != "active":
+                await self._cancel(timer)
+                return
+            quiet = now - st.last_act
+            if not st.warned and quiet >= s.idle_warn_s:
+                if await self._system(ident, "idle_warning", check=lambda c: not c.warned
+                                      and now - c.last_act >= s.idle_warn_s, fields={"warned": "1"}):
+                    log.info("chat.idle_warning", chat=ident)
+                await self._later(timer, now + s.idle_close_s)
+            elif st.warned and quiet >= s.idle_warn_s + s.idle_close_s:
+                await self._end(ident, "timeout", check=lambda c, t: c.warned and
+                                t - c.last_act >= s.idle_warn_s + s.idle_close_s)
+                await self._cancel(timer)
+            else:
+                await self._later(timer, st.last_act + s.idle_warn_s + (s.idle_close_s if st.warned else 0))
+        elif kind == "wrapup":
+            st = await self._read_chat(ident)
+            if st is None or st.state != "ended" or not st.vol:
+                await self._cancel(timer)
+                return
+            done = await self._finish(st.vol, ident, due_by=now)
+            if done is not None:
+                self._record(done, None)
+                log.info("chat.wrapup_overdue", chat=ident)
+                con = self.consoles.get(st.vol)
+                if con is not None:
+                    con.wrapups.discard(ident)
+            await self._cancel(timer)
+        elif kind == "vol":
+            await self._volunteer_gone(ident, now)
+        else:
+            await self._cancel(timer)
+
+    async def _volunteer_gone(self, vid: str, now: float) -> None:
+        """Past the grace period: finish its wrap-ups, hand its chats back to the front of the queue."""
+        grace = self.settings.volunteer_grace_s
+
+        async def fn(tx: Tx, local: Local) -> tuple[list[str], list[S.ChatState]] | None:
+            raw = await tx.hgetall(S.vol_key(vid))
+            vol = S.VolState.load(vid, raw)
+            if vol is not None and (vol.node or (vol.gone is not None and now - vol.gone < grace)):
+                if not vol.node and vol.gone is not None:
+                    tx.zadd(S.DUE, {f"vol:{vid}": vol.gone + grace})
+                else:
+                    tx.zrem(S.DUE, f"vol:{vid}")
+                return None
+            tx.zrem(S.DUE, f"vol:{vid}")
+            held = sorted(_vol_chats(raw))
+            wraps = sorted(_parse_wraps(raw.get("wraps", "")))
+            states = await tx.hgetall_many([S.chat_key(c) for c in held + wraps])
+            queue = await tx.zrange(S.QUEUE)
+            front = min([score for _, score in queue] + [now]) - 1
+            requeued: list[str] = []
+            finished: list[S.ChatState] = []
+            held_states = [S.ChatState.load(c, r) for c, r in zip(held, states[:len(held)])]
+            # The newest chat goes in first, so that the oldest ends up at the very front.
+            for st in sorted((s for s in held_states if s is not None and s.state == "active"),
+                             key=lambda s: s.started, reverse=True):
+                tx.hset(S.chat_key(st.id), {"state": "queued", "vol": ""})
+                tx.zadd(S.QUEUE, {st.id: front})
+                front -= 1
+                tx.zrem(S.DUE, f"idle:{st.id}")
+                requeued.append(st.id)
+                self._notify(tx, st.vnode, {"k": "requeued", "chat": st.id, "to": "visitor"}, local)
+            for chat_id, r in zip(wraps, states[len(held):]):
+                st = S.ChatState.load(chat_id, r)
+                tx.delete(S.chat_key(chat_id))
+                tx.zrem(S.DUE, f"wrapup:{chat_id}")
+                if st is not None:
+                    finished.append(st)
+            tx.delete(S.vol_key(vid))
+            tx.srem(S.VOLS, vid)
+            return requeued, finished
+
+        result = await self._commit(fn)
+        if result is None:
+            return
+        requeued, finished = result
+        for st in finished:
+            self._record(st, None)
+        for chat_id in requeued:
+            await self._system(chat_id, "volunteer_lost", to="visitor")
             log.info("chat.requeued", chat=chat_id, volunteer=vid[:8])
-        vol.chats.clear()
-        self.router.remove_volunteer(vid)
-        del self.volunteers[vid]
         log.info("volunteer.gone", volunteer=vid[:8])
         self._positions_changed()
         await self._match()
 
-    # -- reading -------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, int]:
-        return {
-            "waiting": self.router.waiting(),
-            "active": sum(1 for c in self.chats.values() if c.state == "active"),
-            "volunteers_available": self.router.volunteers_online(),
-            "volunteers_connected": sum(1 for v in self.volunteers.values() if v.outbox is not None),
-        }
+    async def _reap(self, node: str, now: float) -> None:
+        """A node stopped beating: its visitors and volunteers are gone (each with its grace)."""
+        s = self.settings
+
+        async def fn(tx: Tx, local: Local) -> list[str] | None:
+            beat = await tx.zscore(S.NODES, node)
+            if beat is None or beat >= now - NODE_TIMEOUT_S:
+                return None
+            tx.zrem(S.NODES, node)
+            vids = sorted(await tx.smembers(S.nvol_key(node)))
+            for vid, raw in zip(vids, await tx.hgetall_many([S.vol_key(v) for v in vids])):
+                if raw.get("node") == node:
+                    tx.hset(S.vol_key(vid), {"node": "", "conn": "", "gone": repr(now)})
+                    tx.zadd(S.DUE, {f"vol:{vid}": now + s.volunteer_grace_s})
+            chats = sorted(await tx.smembers(S.nvis_key(node)))
+            away: list[str] = []
+            for chat_id, raw in zip(chats, await tx.hgetall_many([S.chat_key(c) for c in chats])):
+                st = S.ChatState.load(chat_id, raw)
+                if st is None or st.vnode != node or st.state not in ("queued", "active"):
+                    continue
+                tx.hset(S.chat_key(chat_id), {"vnode": "", "vconn": "", "vgone": repr(now)})
+                tx.zadd(S.DUE, {f"vgone:{chat_id}": now + s.visitor_grace_s})
+                if st.state == "active":
+                    away.append(chat_id)
+                    self._notify(tx, await self._vol_node(tx, st.vol),
+                                 {"k": "frame", "chat": chat_id, "to": "volunteer", "vid": st.vol}, local,
+                                 {"type": "presence", "chat": chat_id, "visitor": "away"})
+            tx.delete(S.nvis_key(node), S.nvol_key(node))
+            return away
+
+        away = await self._commit(fn)
+        if away is None:
+            return
+        log.warning("node.reaped", node=node, visitors_away=len(away))
+        for chat_id in away:
+            await self._system(chat_id, "visitor_away", to="volunteer")
+        self._positions_changed()
+
+    async def _refresh_ttls(self) -> None:
+        async def fn(tx: Tx) -> None:
+            for chat_id in self.visitors:
+                tx.expire(S.chat_key(chat_id), self._log_ttl)
+            for vid in self.consoles:
+                tx.expire(S.vol_key(vid), self._log_ttl)
+        await self.broker.transact(fn)
+
+    async def _state_lost(self, epoch: str | None) -> None:
+        """The broker lost its state (Redis restarted empty): the live chats are gone.
+
+        Both sides are told plainly (``error chat_lost``, then ``ended``); each
+        visitor here gets a record with what this node knew; consoles stay
+        connected and are registered again, so new chats reach them.
+        """
+        self._epoch = epoch
+        log.error("broker.state_lost", visitors=len(self.visitors), consoles=len(self.consoles))
+        now = self.clock()
+        for vis in list(self.visitors.values()):
+            vis.outbox.send({"type": "error", "code": "chat_lost",
+                             "detail": "the chat service restarted and this chat was lost; please start a new chat"})
+            vis.outbox.send({"type": "ended", "by": "timeout"})
+            vis.outbox.close(1000)
+            if vis.state == "ended":
+                continue
+            vis.state = "ended"
+            st = S.ChatState(id=vis.id, state="ended", lang=vis.lang, channel=vis.channel,
+                             started=vis.started, outcome="dropped", ended_at=now, ended_by="timeout")
+            self._record(st, None)
+        for con in list(self.consoles.values()):
+            for chat_id in sorted(set(con.feeds) | con.wrapups):
+                con.outbox.send({"type": "error", "code": "chat_lost",
+                                 "detail": "the chat service restarted and this chat was lost"})
+                con.outbox.send({"type": "ended", "chat": chat_id, "by": "timeout", "wrapup_due": False})
+            con.feeds.clear()
+            con.wrapups.clear()
+            vid = con.profile.id
+
+            async def fn(tx: Tx, con: Console = con, vid: str = vid) -> None:
+                vol = S.VolState(id=vid, node=self.node, conn=con.outbox.conn, wants=False,
+                                 capacity=max(1, con.profile.capacity), langs=con.profile.languages,
+                                 idle_since=now, name=con.profile.display_name)
+                tx.hset(S.vol_key(vid), vol.dump())
+                tx.expire(S.vol_key(vid), self._log_ttl)
+                tx.sadd(S.VOLS, vid)
+                tx.sadd(S.nvol_key(self.node), vid)
+
+            await self.broker.transact(fn)
+            con.outbox.send({"type": "status", "state": "paused"})

@@ -41,6 +41,9 @@ configure_logging("console", "warning")
 # The real PostgreSQL the tests use (CI makes sure it runs); each test gets a
 # database of its own, created here and dropped afterwards.
 POSTGRES_ADMIN_URL = os.environ.get("JOURCHATT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+# The real Redis the tests use. The tests own this database number: it is
+# emptied before each test that uses it.
+REDIS_TEST_URL = os.environ.get("JOURCHATT_TEST_REDIS", "redis://127.0.0.1:6379/13")
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
@@ -63,12 +66,40 @@ async def postgres_database() -> AsyncIterator[str]:
         await admin.close()
 
 
-def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Settings:
+async def fresh_redis() -> str:
+    """The tests' Redis database, emptied; fails (never skips) if Redis is unreachable."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_TEST_URL, socket_connect_timeout=5)
+    try:
+        await client.flushdb()
+    except Exception as exc:
+        raise RuntimeError(f"Redis at {REDIS_TEST_URL} is not reachable ({exc!r}); start it (see .ci/run)") from exc
+    finally:
+        await client.aclose()
+    return REDIS_TEST_URL
+
+
+async def live_keys(server: "Running", chat: str) -> list[str]:
+    """Every key the broker still holds about ``chat``."""
+    broker = server.app.state.broker
+    if hasattr(broker, "keys"):
+        return [k for k in broker.keys("jc:") if chat in k or chat in str(broker.data.get(k, ""))]
+    found = [k async for k in broker.r.scan_iter(match=f"*{chat}*")]
+    for key in ("jc:queue", "jc:due"):
+        found += [f"{key}:{m}" for m in await broker.r.zrange(key, 0, -1) if chat in m]
+    return found
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, broker_url: str | None = None,
+                  **overrides: Any) -> Settings:
     env = {"JOURCHATT_VAR_DIR": str(tmp_path / "var"), "JOURCHATT_LOG_LEVEL": "warning"}
+    if broker_url is not None:
+        env["JOURCHATT_BROKER_URL"] = broker_url
     if database_url is not None:
         env["JOURCHATT_DATABASE_URL"] = database_url
-        if not database_url.startswith("sqlite"):
-            env["JOURCHATT_SECRET_KEY"] = TEST_SECRET
+    if (database_url and not database_url.startswith("sqlite")) or (broker_url and broker_url.startswith("redis")):
+        env["JOURCHATT_SECRET_KEY"] = TEST_SECRET
     env.update({f"JOURCHATT_{k.upper()}": str(v) for k, v in overrides.items()})
     return Settings.from_env(environ=env, dotenv=False)
 
@@ -92,6 +123,15 @@ class WS:
         while True:
             frame = await self.recv(max(0.01, deadline - loop.time()))
             if frame["type"] == kind:
+                return frame
+
+    async def queued_at(self, position: int, timeout: float = RECV_TIMEOUT_S) -> dict[str, Any]:
+        """Read ``queued`` updates until one gives ``position`` (positions settle as matches land)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.expect("queued", max(0.01, deadline - loop.time()))
+            if frame["position"] == position:
                 return frame
 
     async def line(self, sender: str, timeout: float = RECV_TIMEOUT_S) -> dict[str, Any]:
@@ -227,11 +267,20 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
-async def server_factory(tmp_path: Path, database_url: str) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
+async def broker_url(database_url: str) -> str:
+    """The embedded pair (SQLite, memory://) and the production pair (PostgreSQL, real Redis)."""
+    if database_url.startswith("sqlite"):
+        return "memory://"
+    return await fresh_redis()
+
+
+@pytest.fixture
+async def server_factory(tmp_path: Path, database_url: str,
+                         broker_url: str) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
     stops: list[Callable[[], Awaitable[None]]] = []
 
     async def factory(**overrides: Any) -> Running:
-        running, stop = await start_server(make_settings(tmp_path, database_url, **overrides))
+        running, stop = await start_server(make_settings(tmp_path, database_url, broker_url, **overrides))
         stops.append(stop)
         return running
 

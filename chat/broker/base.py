@@ -1,27 +1,76 @@
-"""The broker contract, written down before the second implementation.
+"""The broker contract: shared state in transactions, and one channel per node.
 
-A broker keeps what a live chat needs beyond one socket: today, the **replay log**
-of each chat (sealed lines, see ``chat.sealing``) from which a reconnecting
-client gets what it missed.
+A broker holds everything about live chats that another node may need: the
+queue, volunteer presence, chat ownership, the sealed replay logs, timers and
+node heartbeats (``chat.state`` names the keys). Two implementations keep the
+same contract: ``memory://`` (one process) and ``redis://`` (many processes).
 
-Replay log
-* ``append(chat, seq, payload)``: payloads are opaque bytes, sealed before they
-  get here. Within one chat, callers append in strictly increasing ``seq``.
-* ``read(chat, after_seq)``: every entry with seq > after_seq, in seq order.
-  An unknown or expired chat reads as empty.
-* Each chat's log is bounded (``MAX_LOG_ENTRIES``; overflow policy: the oldest
-  entries are dropped) and expires ``ttl_s`` after its last append; ``delete``
-  removes it at once when the chat ends.
-* ``ping()`` raises ``BrokerError`` when the broker cannot be reached; so does any
-  operation that could not be carried out. No operation fails silently.
+Transactions
+    ``await broker.transact(fn)`` runs ``fn(tx)``: reads first, through ``tx``,
+    then buffered writes, applied all at once when ``fn`` returns. If a key read
+    with ``watch=True`` changed before the writes were applied, nothing is
+    applied and ``fn`` runs again (Redis ``WATCH``/``MULTI``); in memory nothing
+    can interleave, so ``fn`` runs once. ``fn`` must touch nothing but ``tx``:
+    it may run more than once. A read after a write in the same transaction
+    does not see the write.
+
+Data types
+    Strings, hashes, sets and sorted sets, with the semantics of the Redis
+    commands of the same names; every value is a ``str``. A key may carry a TTL
+    (``expire``); an expired key reads as absent.
+
+Delivery
+    ``tx.publish(node, message)`` sends ``message`` (a ``str``) to the node's
+    channel when the transaction is applied. A node reads its channel with
+    ``subscribe(node)``. Delivery is at most once and, per sender, in order:
+    Redis Pub/Sub drops what arrives while a link is down, so receivers fill
+    gaps from the replay log by ``seq`` and resync after reconnecting
+    (``on_reconnect``).
+
+Failure
+    Every operation that could not be carried out raises ``BrokerError``;
+    nothing fails silently. ``ping()`` raises it while the broker is gone.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Protocol, TypeVar
+
+T = TypeVar("T")
 
 # A chat longer than this many lines keeps only its newest ones for replay.
 MAX_LOG_ENTRIES = 5000
+
+
+class BrokerError(Exception):
+    """The broker could not carry out an operation (it is down, or kept conflicting)."""
+
+
+class Tx(Protocol):
+    """One transaction: reads (watched unless ``watch=False``), then buffered writes."""
+
+    async def get(self, key: str, *, watch: bool = True) -> str | None: ...
+    async def hget(self, key: str, field: str, *, watch: bool = True) -> str | None: ...
+    async def hgetall(self, key: str, *, watch: bool = True) -> dict[str, str]: ...
+    async def hgetall_many(self, keys: list[str], *, watch: bool = True) -> list[dict[str, str]]: ...
+    async def smembers(self, key: str, *, watch: bool = True) -> set[str]: ...
+    async def zrange(self, key: str, *, watch: bool = True) -> list[tuple[str, float]]: ...
+    async def zrangebyscore(self, key: str, lo: float, hi: float, *, limit: int | None = None,
+                            watch: bool = True) -> list[tuple[str, float]]: ...
+    async def zscore(self, key: str, member: str, *, watch: bool = True) -> float | None: ...
+    async def zcard(self, key: str, *, watch: bool = True) -> int: ...
+
+    def set(self, key: str, value: str, *, ex: float | None = None) -> None: ...
+    def hset(self, key: str, mapping: Mapping[str, str]) -> None: ...
+    def hdel(self, key: str, *fields: str) -> None: ...
+    def delete(self, *keys: str) -> None: ...
+    def expire(self, key: str, seconds: float) -> None: ...
+    def zadd(self, key: str, mapping: Mapping[str, float]) -> None: ...
+    def zrem(self, key: str, *members: str) -> None: ...
+    def zremrangebyrank(self, key: str, start: int, stop: int) -> None: ...
+    def sadd(self, key: str, *members: str) -> None: ...
+    def srem(self, key: str, *members: str) -> None: ...
+    def publish(self, node: str, message: str) -> None: ...
 
 
 class Broker(Protocol):
@@ -33,8 +82,29 @@ class Broker(Protocol):
 
     async def ping(self) -> None: ...
 
-    async def append(self, chat: str, seq: int, payload: bytes, ttl_s: float) -> None: ...
+    async def transact(self, fn: Callable[[Tx], Awaitable[T]]) -> T: ...
 
-    async def read(self, chat: str, after_seq: int) -> list[tuple[int, bytes]]: ...
+    async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``fn`` for its reads only: nothing watched, nothing written."""
+        ...
 
-    async def delete(self, chat: str) -> None: ...
+    def subscribe(self, node: str) -> AsyncIterator[str]:
+        """The node's channel, for as long as the broker is open; reconnects by itself."""
+        ...
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call ``callback`` after the channel came back from an outage."""
+        ...
+
+    async def epoch(self) -> str | None:
+        """A value that changes when the broker lost its state (a restart)."""
+        ...
+
+
+def as_str_map(values: Mapping[str, Any]) -> dict[str, str]:
+    """A hash's fields as strings: None as "", floats in full precision."""
+    return {k: "" if v is None else (repr(v) if isinstance(v, float) else str(v)) for k, v in values.items()}
+
+
+def pairs(items: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
+    return [(m, float(s)) for m, s in items]

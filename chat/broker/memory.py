@@ -1,74 +1,265 @@
-"""The in-memory broker: one process, nothing on disk (``memory://``)."""
+"""The in-memory broker: one process, nothing on disk (``memory://``).
+
+Implements the contract of ``chat.broker.base`` with dictionaries.
+Transactions run one at a time, so they never conflict. Several hubs may
+share one ``MemoryBroker`` (the tests run two "nodes" in one process that way);
+each node's channel is an asyncio queue.
+"""
 
 from __future__ import annotations
 
-import bisect
+import asyncio
+import secrets
 import time
-from collections import deque
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 
-from .base import MAX_LOG_ENTRIES
+from .base import BrokerError
 
+T = TypeVar("T")
+
+# Expired keys are swept once every this many transactions: amortised O(1).
 SWEEP_EVERY = 1000
 
 
 class MemoryBroker:
-    def __init__(self, url: str = "memory://", *, clock: object = time.monotonic) -> None:
+    # The state lives and dies with this process: at shutdown every chat ends.
+    shared = False
+
+    def __init__(self, url: str = "memory://", *, clock: Callable[[], float] = time.time) -> None:
         self.url = url
         self._clock = clock
-        self._logs: dict[str, deque[tuple[int, bytes]]] = {}
-        self._expires: dict[str, float] = {}
-        self._appends = 0
+        self.data: dict[str, Any] = {}
+        self.expires: dict[str, float] = {}
+        self._channels: dict[str, asyncio.Queue[str | None]] = {}
+        self._epoch = secrets.token_hex(8)
+        self._count = 0
+        self._closed = False
+        self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        return None
+        self._closed = False
 
     async def close(self) -> None:
-        self._logs.clear()
-        self._expires.clear()
+        self._closed = True
+        self.data.clear()
+        self.expires.clear()
+        for queue in self._channels.values():
+            queue.put_nowait(None)
 
     async def ping(self) -> None:
-        return None
+        if self._closed:
+            raise BrokerError("the memory broker is closed")
 
-    def _now(self) -> float:
-        return self._clock()  # type: ignore[operator,no-any-return]
+    async def epoch(self) -> str | None:
+        return self._epoch
 
-    def _live(self, chat: str) -> deque[tuple[int, bytes]] | None:
-        exp = self._expires.get(chat)
-        if exp is not None and exp <= self._now():
-            self._logs.pop(chat, None)
-            self._expires.pop(chat, None)
+    # -- keys -------------------------------------------------------------------
+    def _live(self, key: str) -> Any:
+        exp = self.expires.get(key)
+        if exp is not None and exp <= self._clock():
+            self.data.pop(key, None)
+            self.expires.pop(key, None)
             return None
-        return self._logs.get(chat)
-
-    async def append(self, chat: str, seq: int, payload: bytes, ttl_s: float) -> None:
-        log = self._live(chat)
-        if log is None:
-            log = self._logs[chat] = deque(maxlen=MAX_LOG_ENTRIES)
-        log.append((seq, payload))
-        self._expires[chat] = self._now() + ttl_s
-        self._sweep()
-
-    async def read(self, chat: str, after_seq: int) -> list[tuple[int, bytes]]:
-        log = self._live(chat)
-        if not log:
-            return []
-        entries = list(log)
-        start = bisect.bisect_right([s for s, _ in entries], after_seq)
-        return entries[start:]
-
-    async def delete(self, chat: str) -> None:
-        self._logs.pop(chat, None)
-        self._expires.pop(chat, None)
+        return self.data.get(key)
 
     def _sweep(self) -> None:
-        # Drop expired logs once every SWEEP_EVERY appends: amortised O(1), no task.
-        self._appends += 1
-        if self._appends % SWEEP_EVERY:
+        self._count += 1
+        if self._count % SWEEP_EVERY:
             return
-        now = self._now()
-        for chat in [c for c, exp in self._expires.items() if exp <= now]:
-            self._logs.pop(chat, None)
-            self._expires.pop(chat, None)
+        now = self._clock()
+        for key in [k for k, exp in self.expires.items() if exp <= now]:
+            self.data.pop(key, None)
+            self.expires.pop(key, None)
+
+    def keys(self, prefix: str) -> list[str]:
+        return [k for k in list(self.data) if k.startswith(prefix) and self._live(k) is not None]
 
     def __len__(self) -> int:
-        return len(self._logs)
+        return sum(1 for k in list(self.data) if self._live(k) is not None)
+
+    # -- transactions -------------------------------------------------------------
+    async def transact(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        if self._closed:
+            raise BrokerError("the memory broker is closed")
+        # Uncontended, the lock never yields; it only matters if ``fn`` awaits
+        # something that does, and then it keeps transactions serial.
+        async with self._lock:
+            tx = _MemoryTx(self)
+            result = await fn(tx)
+            tx.apply()
+        self._sweep()
+        return result
+
+    async def read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        if self._closed:
+            raise BrokerError("the memory broker is closed")
+        return await fn(_MemoryTx(self))
+
+    # -- channels -----------------------------------------------------------------
+    def _channel(self, node: str) -> asyncio.Queue[str | None]:
+        queue = self._channels.get(node)
+        if queue is None:
+            queue = self._channels[node] = asyncio.Queue()
+        return queue
+
+    async def subscribe(self, node: str) -> AsyncIterator[str]:
+        queue = self._channel(node)
+        try:
+            while True:
+                message = await queue.get()
+                if message is None:
+                    return
+                yield message
+        finally:
+            self._channels.pop(node, None)
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        return None   # nothing to reconnect to
+
+    def _publish(self, node: str, message: str) -> None:
+        queue = self._channels.get(node)
+        if queue is not None:         # like Pub/Sub: nobody listening, nobody gets it
+            queue.put_nowait(message)
+
+
+class _MemoryTx:
+    __slots__ = ("b", "writes")
+
+    def __init__(self, broker: MemoryBroker) -> None:
+        self.b = broker
+        self.writes: list[Callable[[], None]] = []
+
+    # reads ---------------------------------------------------------------------
+    async def get(self, key: str, *, watch: bool = True) -> str | None:
+        value = self.b._live(key)
+        return value if isinstance(value, str) else None
+
+    async def hget(self, key: str, field: str, *, watch: bool = True) -> str | None:
+        value = self.b._live(key)
+        return value.get(field) if isinstance(value, dict) else None
+
+    async def hgetall(self, key: str, *, watch: bool = True) -> dict[str, str]:
+        value = self.b._live(key)
+        return dict(value) if isinstance(value, dict) else {}
+
+    async def hgetall_many(self, keys: list[str], *, watch: bool = True) -> list[dict[str, str]]:
+        return [await self.hgetall(k) for k in keys]
+
+    async def smembers(self, key: str, *, watch: bool = True) -> set[str]:
+        value = self.b._live(key)
+        return set(value) if isinstance(value, set) else set()
+
+    def _zset(self, key: str) -> dict[str, float]:
+        value = self.b._live(key)
+        return value if isinstance(value, _ZSet) else _ZSet()
+
+    async def zrange(self, key: str, *, watch: bool = True) -> list[tuple[str, float]]:
+        return sorted(self._zset(key).items(), key=lambda item: (item[1], item[0]))
+
+    async def zrangebyscore(self, key: str, lo: float, hi: float, *, limit: int | None = None,
+                            watch: bool = True) -> list[tuple[str, float]]:
+        out = [(m, s) for m, s in self._zset(key).items() if lo <= s <= hi]
+        out.sort(key=lambda item: (item[1], item[0]))
+        return out if limit is None else out[:limit]
+
+    async def zscore(self, key: str, member: str, *, watch: bool = True) -> float | None:
+        return self._zset(key).get(member)
+
+    async def zcard(self, key: str, *, watch: bool = True) -> int:
+        return len(self._zset(key))
+
+    # writes --------------------------------------------------------------------
+    def apply(self) -> None:
+        for write in self.writes:
+            write()
+
+    def _container(self, key: str, kind: type) -> Any:
+        value = self.b._live(key)
+        if not isinstance(value, kind):
+            value = self.b.data[key] = kind()
+            self.b.expires.pop(key, None)
+        return value
+
+    def _drop_if_empty(self, key: str) -> None:
+        if not self.b.data.get(key):
+            self.b.data.pop(key, None)
+            self.b.expires.pop(key, None)
+
+    def set(self, key: str, value: str, *, ex: float | None = None) -> None:
+        def write() -> None:
+            self.b.data[key] = value
+            if ex is None:
+                self.b.expires.pop(key, None)
+            else:
+                self.b.expires[key] = self.b._clock() + ex
+        self.writes.append(write)
+
+    def hset(self, key: str, mapping: Mapping[str, str]) -> None:
+        items = dict(mapping)
+        self.writes.append(lambda: self._container(key, dict).update(items))
+
+    def hdel(self, key: str, *fields: str) -> None:
+        def write() -> None:
+            value = self.b._live(key)
+            if isinstance(value, dict):
+                for f in fields:
+                    value.pop(f, None)
+                self._drop_if_empty(key)
+        self.writes.append(write)
+
+    def delete(self, *keys: str) -> None:
+        def write() -> None:
+            for k in keys:
+                self.b.data.pop(k, None)
+                self.b.expires.pop(k, None)
+        self.writes.append(write)
+
+    def expire(self, key: str, seconds: float) -> None:
+        def write() -> None:
+            if self.b._live(key) is not None:
+                self.b.expires[key] = self.b._clock() + seconds
+        self.writes.append(write)
+
+    def zadd(self, key: str, mapping: Mapping[str, float]) -> None:
+        items = {m: float(s) for m, s in mapping.items()}
+        self.writes.append(lambda: self._container(key, _ZSet).update(items))
+
+    def zrem(self, key: str, *members: str) -> None:
+        def write() -> None:
+            value = self.b._live(key)
+            if isinstance(value, _ZSet):
+                for m in members:
+                    value.pop(m, None)
+                self._drop_if_empty(key)
+        self.writes.append(write)
+
+    def zremrangebyrank(self, key: str, start: int, stop: int) -> None:
+        def write() -> None:
+            value = self.b._live(key)
+            if isinstance(value, _ZSet):
+                ordered = sorted(value.items(), key=lambda item: (item[1], item[0]))
+                n = len(ordered)
+                lo = start if start >= 0 else n + start
+                hi = stop if stop >= 0 else n + stop
+                for m, _ in ordered[max(lo, 0):hi + 1]:
+                    value.pop(m, None)
+                self._drop_if_empty(key)
+        self.writes.append(write)
+
+    def sadd(self, key: str, *members: str) -> None:
+        self.writes.append(lambda: self._container(key, set).update(members))
+
+    def srem(self, key: str, *members: str) -> None:
+        def write() -> None:
+            value = self.b._live(key)
+            if isinstance(value, set):
+                value.difference_update(members)
+                self._drop_if_empty(key)
+        self.writes.append(write)
+
+    def publish(self, node: str, message: str) -> None:
+        self.writes.append(lambda: self.b._publish(node, message))
+
+
+class _ZSet(dict):  # type: ignore[type-arg]
+    """A sorted set: member -> score (sorted when read)."""

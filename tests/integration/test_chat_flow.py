@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from chat.record import ChatRecord
 
-from ..conftest import Running
+from ..conftest import Running, live_keys
 
 
 async def records(server: Running) -> list[ChatRecord]:
@@ -80,7 +80,7 @@ async def test_whole_chat_leaves_only_a_record(server: Running) -> None:
     assert row.v_psychological and row.v_digital and not row.v_physical
     assert row.wait_s % 10 == 0 and row.duration_s % 10 == 0
     assert row.volunteer and "anna" not in row.volunteer.lower()
-    assert server.app.state.broker._logs == {}     # the live log is gone with the chat
+    assert await live_keys(server, chat) == []     # the chat's live state and log are gone with it
 
 
 async def test_seq_strictly_increases_across_both_sides(server: Running) -> None:
@@ -163,8 +163,7 @@ async def test_capacity_two_takes_two_chats_and_no_third(server: Running) -> Non
     vis = [await server.visitor({"lang": "sv"}) for _ in range(3)]
     await vis[0].expect("assigned")
     await vis[1].expect("assigned")
-    q = await vis[2].expect("queued")
-    assert q["position"] == 1
+    await vis[2].queued_at(1)
     chats = {(await vol.expect("assigned"))["chat"], (await vol.expect("assigned"))["chat"]}
     assert len(chats) == 2
     await vis[2].none_of("assigned")

@@ -1,0 +1,174 @@
+"""The shared state of live chats: its keys and how a chat is encoded.
+
+Everything a node may need about a chat it does not hold a socket for lives in
+the broker under these keys (all short-lived: each carries a TTL, and a chat's
+keys are deleted when its record is written). Nothing here is chat text in the
+clear: lines and intake answers are sealed (``chat.sealing``) before they are
+stored, and the resume token is stored only as a hash.
+
+    jc:chat:<chat>      hash   the chat (ChatState below)
+    jc:log:<chat>       zset   sealed lines, scored by seq (the replay log)
+    jc:ids:<chat>       hash   sender|client id -> seq|keyed digest (resends)
+    jc:tok:<hash>       string resume-token hash -> chat
+    jc:tomb:<hash>      string how an ended chat ended, for a late resume
+    jc:queue            zset   waiting chats, scored by arrival (front: lower)
+    jc:vols             set    volunteers present (connected or within grace)
+    jc:vol:<account>    hash   a volunteer's presence, capacity and languages
+    jc:vchats:<account> set    the volunteer's active chats
+    jc:vwrap:<account>  zset   chats awaiting the volunteer's wrap-up -> deadline
+    jc:due              zset   timers: "<kind>:<id>" -> when (wall clock)
+    jc:nodes            zset   node -> last heartbeat (wall clock)
+    jc:nvis:<node>      set    chats whose visitor socket is on the node
+    jc:nvol:<node>      set    volunteers whose console is on the node
+    jc:svc              string moving mean of chat length (queue estimates)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+QUEUE = "jc:queue"
+VOLS = "jc:vols"
+DUE = "jc:due"
+NODES = "jc:nodes"
+SVC = "jc:svc"
+
+
+def chat_key(chat: str) -> str:
+    return f"jc:chat:{chat}"
+
+
+def log_key(chat: str) -> str:
+    return f"jc:log:{chat}"
+
+
+def ids_key(chat: str) -> str:
+    return f"jc:ids:{chat}"
+
+
+def token_key(token_hash: str) -> str:
+    return f"jc:tok:{token_hash}"
+
+
+def tomb_key(token_hash: str) -> str:
+    return f"jc:tomb:{token_hash}"
+
+
+def vol_key(vid: str) -> str:
+    return f"jc:vol:{vid}"
+
+
+def vchats_key(vid: str) -> str:
+    return f"jc:vchats:{vid}"
+
+
+def vwrap_key(vid: str) -> str:
+    return f"jc:vwrap:{vid}"
+
+
+def nvis_key(node: str) -> str:
+    return f"jc:nvis:{node}"
+
+
+def nvol_key(node: str) -> str:
+    return f"jc:nvol:{node}"
+
+
+def _float(value: str) -> float | None:
+    return float(value) if value else None
+
+
+@dataclass
+class ChatState:
+    id: str
+    state: str = "queued"          # queued | active | ended | closing
+    lang: str = "sv"
+    channel: str = "web"
+    started: float = 0.0           # wall clock
+    token: str = ""                # hash of the resume token
+    seq: int = 0
+    vol: str = ""                  # who holds it now (or owes its wrap-up)
+    last_vol: str = ""             # for the record, after a hand-back
+    waited: float | None = None    # seconds in the queue before the first assignment
+    vnode: str = ""                # node holding the visitor's socket
+    vconn: str = ""                # that socket's id
+    vgone: float | None = None     # when the visitor's socket went away
+    last_act: float = 0.0
+    warned: bool = False
+    ended_at: float | None = None
+    ended_by: str = ""
+    outcome: str = ""
+    intake: str = ""               # sealed JSON
+
+    @classmethod
+    def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
+        if not raw or "state" not in raw:
+            return None
+        s = cls(id=chat_id)
+        s.state = raw["state"]
+        s.lang = raw.get("lang", "sv")
+        s.channel = raw.get("channel", "web")
+        s.started = float(raw.get("started") or 0)
+        s.token = raw.get("token", "")
+        s.seq = int(raw.get("seq") or 0)
+        s.vol = raw.get("vol", "")
+        s.last_vol = raw.get("last_vol", "")
+        s.waited = _float(raw.get("waited", ""))
+        s.vnode = raw.get("vnode", "")
+        s.vconn = raw.get("vconn", "")
+        s.vgone = _float(raw.get("vgone", ""))
+        s.last_act = float(raw.get("last_act") or 0)
+        s.warned = raw.get("warned") == "1"
+        s.ended_at = _float(raw.get("ended_at", ""))
+        s.ended_by = raw.get("ended_by", "")
+        s.outcome = raw.get("outcome", "")
+        s.intake = raw.get("intake", "")
+        return s
+
+    def dump(self, *names: str) -> dict[str, str]:
+        """The named fields (all but ``id`` when none are named) as hash fields."""
+        chosen = names or tuple(f.name for f in fields(self) if f.name != "id")
+        return {name: _encode(getattr(self, name)) for name in chosen}
+
+
+def _encode(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+@dataclass
+class VolState:
+    id: str
+    node: str = ""
+    conn: str = ""
+    wants: bool = False            # the volunteer's own available/paused choice
+    capacity: int = 1
+    langs: frozenset[str] = frozenset({"sv"})
+    idle_since: float = 0.0
+    gone: float | None = None
+    name: str = ""
+
+    @classmethod
+    def load(cls, vid: str, raw: dict[str, str]) -> VolState | None:
+        if not raw or "capacity" not in raw:
+            return None
+        return cls(id=vid, node=raw.get("node", ""), conn=raw.get("conn", ""),
+                   wants=raw.get("wants") == "1", capacity=max(1, int(raw["capacity"])),
+                   langs=frozenset(x for x in raw.get("langs", "").split(",") if x),
+                   idle_since=float(raw.get("idle_since") or 0), gone=_float(raw.get("gone", "")),
+                   name=raw.get("name", ""))
+
+    @property
+    def available(self) -> bool:
+        return self.wants and bool(self.node)
+
+    def dump(self) -> dict[str, str]:
+        return {"node": self.node, "conn": self.conn, "wants": _encode(self.wants),
+                "capacity": str(self.capacity), "langs": ",".join(sorted(self.langs)),
+                "idle_since": _encode(self.idle_since), "gone": _encode(self.gone), "name": self.name}
