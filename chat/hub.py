@@ -908,6 +908,10 @@ class Hub:
 
     async def _resync(self) -> None:
         """After the broker link came back: fill every feed from the logs, catch up on state."""
+        epoch = await self.broker.epoch()
+        if epoch != self._epoch:
+            await self._state_lost(epoch)
+            return
         for vis in list(self.visitors.values()):
             st = await self._read_chat(vis.id)
             if vis.state == "ended":

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import signal
+from types import FrameType
+from typing import Any
 
 import uvicorn
+
+from .logs import get_logger
 
 from .app import create_app
 from .frames import MAX_FRAME_BYTES
@@ -14,6 +20,11 @@ from .settings import Settings
 # noticed within ~40 s, and the visitor then has the grace period to resume.
 PING_INTERVAL_S = 20.0
 PING_TIMEOUT_S = 20.0
+# On SIGTERM a node with a shared broker tells its clients to reconnect (they
+# resume on another node) and waits this long for them to go before it stops.
+DRAIN_S = 5.0
+
+log = get_logger("chat.server")
 
 
 def uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
@@ -41,5 +52,40 @@ def uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
     )
 
 
+class Server(uvicorn.Server):
+    """uvicorn, with a graceful drain before its own shutdown.
+
+    uvicorn's shutdown closes every socket at once (1012). With a shared broker
+    the first SIGTERM/SIGINT instead drains: no new sockets, every client gets
+    ``reconnect`` and its socket closes (1012); once they are gone, or after
+    ``DRAIN_S``, uvicorn shuts down as usual. A second signal stops at once.
+    """
+
+    _draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        app: Any = self.config.app
+        hub = getattr(app.state, "hub", None) if hasattr(app, "state") else None
+        if (self._draining or hub is None or not getattr(hub.broker, "shared", False)
+                or sig not in (signal.SIGTERM, signal.SIGINT)):
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        app.state.draining = True
+        loop = asyncio.get_event_loop()
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._drain(hub, app, sig, frame)))
+
+    async def _drain(self, hub: Any, app: Any, sig: int, frame: FrameType | None) -> None:
+        try:
+            await hub.drain()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + DRAIN_S
+            while app.state.sockets["open"] > 0 and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            log.info("node.drained", left=app.state.sockets["open"])
+        finally:
+            uvicorn.Server.handle_exit(self, sig, frame)
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
-    uvicorn.Server(uvicorn_config(settings, host, port)).run()
+    Server(uvicorn_config(settings, host, port)).run()
