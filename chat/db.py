@@ -98,6 +98,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (synchronous; call outside an event loop)."""
     from alembic import command
 
+    aurl = make_url(async_url(url))
+    if aurl.get_backend_name() == "sqlite" and aurl.database and aurl.database != ":memory:":
+        Path(aurl.database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
 
 

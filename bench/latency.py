@@ -1,0 +1,191 @@
+"""Relay latency visitor -> volunteer: one node, and two nodes through Redis, side by side.
+
+    python -m bench.latency [--chats 10] [--rate 200] [--seconds 2] [--rounds 7]
+                            [--redis redis://127.0.0.1:6379/12]
+
+(A) one ``jourchatt serve`` with the memory broker, visitor and volunteer on it;
+(B) two ``jourchatt serve`` nodes sharing a real Redis, every visitor on node 1
+and every volunteer on node 2, so each line crosses Redis Pub/Sub. Open-loop
+senders: each visitor sends at a fixed pace (``rate`` lines/s in all), whatever
+the replies do, with its send time in the line; the volunteer side notes the
+delay on arrival. A and B are interleaved ``rounds`` times; p50/p99 are over
+all lines of each setup, and the ratio of medians per round is reported.
+Servers are pinned to core 0, the load generator to core 1.
+Prints a table and writes bench/results/latency.json. The Redis database given
+is emptied first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from .relay import PASSWORD, ROOT, _free_port, _jourchatt, _wait_port
+
+SECRET = "bench-secret-" + "x" * 40
+
+
+def _start(work: Path, env: dict[str, str], pin: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    proc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(port)], cwd=work, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_port(port, proc)
+    return proc, port
+
+
+def _setup(work: Path, env: dict[str, str], chats: int) -> None:
+    subprocess.run([_jourchatt(), "db", "upgrade"], cwd=work, env=env, check=True, capture_output=True)
+    for i in range(chats):
+        subprocess.run([_jourchatt(), "volunteer", "add", f"v{i}", "--display-name", f"V{i}", "--trained",
+                        "--password-stdin"], input=PASSWORD.encode() + b"\n", cwd=work, env=env,
+                       check=True, capture_output=True)
+
+
+async def _round(vis_port: int, vol_port: int, chats: int, rate: float, seconds: float) -> list[float]:
+    pairs = []
+    for i in range(chats):
+        req = urllib.request.Request(f"http://127.0.0.1:{vol_port}/api/login", method="POST",
+                                     data=json.dumps({"username": f"v{i}", "password": PASSWORD}).encode(),
+                                     headers={"content-type": "application/json"})
+        cookie = urllib.request.urlopen(req).headers["set-cookie"].split(";")[0]
+        vol = await websockets.connect(f"ws://127.0.0.1:{vol_port}/ws/volunteer",
+                                       additional_headers={"Cookie": cookie}, compression=None)
+        await vol.recv()
+        await vol.send(json.dumps({"type": "status", "state": "available"}))
+        vis = await websockets.connect(f"ws://127.0.0.1:{vis_port}/ws/visitor", compression=None)
+        await vis.send(json.dumps({"type": "hello", "lang": "sv"}))
+        while json.loads(await vis.recv())["type"] != "assigned":
+            pass
+        while json.loads(await vol.recv())["type"] != "assigned":
+            pass
+        pairs.append((vis, vol))
+    delays: list[float] = []
+    interval = chats / rate
+    stop_at = time.perf_counter() + seconds
+
+    async def sender(vis: Any, offset: float) -> None:
+        n, start = 0, time.perf_counter() + offset
+        while True:
+            due = start + n * interval
+            if due > stop_at:
+                return
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            n += 1
+            await vis.send(json.dumps({"type": "message", "id": n, "text": f"t={time.perf_counter()!r}"}))
+
+    async def reader(vol: Any) -> None:
+        async for raw in vol:
+            frame = json.loads(raw)
+            if frame.get("type") == "message" and frame.get("from") == "visitor":
+                delays.append(time.perf_counter() - float(frame["text"][2:]))
+
+    async def drain(vis: Any) -> None:
+        async for _ in vis:
+            pass
+
+    tasks = [asyncio.create_task(reader(vol)) for _, vol in pairs]
+    tasks += [asyncio.create_task(drain(vis)) for vis, _ in pairs]
+    await asyncio.gather(*(sender(vis, i * interval / chats) for i, (vis, _) in enumerate(pairs)))
+    await asyncio.sleep(0.5)            # let the last lines arrive
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    # End every chat properly so the volunteers are free for the next round.
+    for vis, vol in pairs:
+        await vis.send(json.dumps({"type": "leave"}))
+        while True:
+            frame = json.loads(await vol.recv())
+            if frame["type"] == "ended":
+                break
+        await vol.send(json.dumps({"type": "wrapup", "chat": frame["chat"], "report": {"non_data": "test"}}))
+        while json.loads(await vol.recv())["type"] != "wrapup_saved":
+            pass
+        await vis.close()
+        await vol.close()
+    return delays
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--chats", type=int, default=10)
+    p.add_argument("--rate", type=float, default=200.0, help="lines per second, all chats together")
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    args = p.parse_args()
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {1})
+    pin = ["taskset", "-c", "0"] if (os.cpu_count() or 1) >= 2 else []
+    import redis
+
+    redis.Redis.from_url(args.redis).flushdb()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
+    base.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600",
+                 "JOURCHATT_VOLUNTEER_GRACE_S": "0.5", "JOURCHATT_SECRET_KEY": SECRET})
+    one_dir, two_dir = Path(tempfile.mkdtemp(prefix="jc-one-")), Path(tempfile.mkdtemp(prefix="jc-two-"))
+    one_env = dict(base)
+    two_env = {**base, "JOURCHATT_BROKER_URL": args.redis,
+               "JOURCHATT_DATABASE_URL": f"sqlite:///{two_dir / 'jourchatt.sqlite3'}"}
+    _setup(one_dir, one_env, args.chats)
+    _setup(two_dir, two_env, args.chats)
+    procs = []
+    try:
+        single, single_port = _start(one_dir, one_env, pin)
+        node1, port1 = _start(two_dir, two_env, pin)
+        node2, port2 = _start(two_dir, two_env, pin)
+        procs = [single, node1, node2]
+        all_a: list[float] = []
+        all_b: list[float] = []
+        rows = []
+        for r in range(args.rounds):
+            a = asyncio.run(_round(single_port, single_port, args.chats, args.rate, args.seconds))
+            b = asyncio.run(_round(port1, port2, args.chats, args.rate, args.seconds))
+            all_a += a
+            all_b += b
+            row = {"round": r + 1, "single_p50_ms": _pct(a, 0.5), "single_p99_ms": _pct(a, 0.99),
+                   "two_nodes_p50_ms": _pct(b, 0.5), "two_nodes_p99_ms": _pct(b, 0.99),
+                   "single_lines": len(a), "two_nodes_lines": len(b)}
+            row["p50_ratio"] = row["two_nodes_p50_ms"] / row["single_p50_ms"]
+            rows.append(row)
+            print(f"round {r + 1}: one node p50 {row['single_p50_ms']:6.2f} ms p99 {row['single_p99_ms']:6.2f} ms"
+                  f" ({len(a)} lines)   two nodes via Redis p50 {row['two_nodes_p50_ms']:6.2f} ms"
+                  f" p99 {row['two_nodes_p99_ms']:6.2f} ms ({len(b)} lines)", flush=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
+    result = {
+        "chats": args.chats, "rate": args.rate, "seconds": args.seconds, "rounds": rows,
+        "single": {"p50_ms": _pct(all_a, 0.5), "p99_ms": _pct(all_a, 0.99), "lines": len(all_a)},
+        "two_nodes_redis": {"p50_ms": _pct(all_b, 0.5), "p99_ms": _pct(all_b, 0.99), "lines": len(all_b)},
+        "median_p50_ratio": statistics.median(r["p50_ratio"] for r in rows),
+    }
+    print(f"\nall lines: one node p50 {result['single']['p50_ms']:.2f} ms, p99 {result['single']['p99_ms']:.2f} ms;"
+          f" two nodes via Redis p50 {result['two_nodes_redis']['p50_ms']:.2f} ms,"
+          f" p99 {result['two_nodes_redis']['p99_ms']:.2f} ms;"
+          f" median paired p50 ratio {result['median_p50_ratio']:.2f}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latency.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
