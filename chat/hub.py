@@ -854,11 +854,17 @@ class Hub:
 
     # -- notices -----------------------------------------------------------------------
     async def _listen(self) -> None:
-        async for message in self.broker.subscribe(self.node):
-            try:
-                await self._on_notice(json.loads(message))
-            except Exception:
-                log.exception("notice.failed")
+        channel = self.broker.subscribe(self.node)
+        try:
+            async for message in channel:
+                try:
+                    await self._on_notice(json.loads(message))
+                except Exception:
+                    log.exception("notice.failed")
+        finally:
+            # Cancelled between messages, the generator would be left open and its
+            # connection collected after the loop closed: close it here.
+            await channel.aclose()  # type: ignore[attr-defined]
 
     async def _on_notice(self, n: dict[str, Any]) -> None:
         kind = n["k"]
