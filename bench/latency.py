@@ -26,13 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import websockets
 
-from .relay import PASSWORD, ROOT, _free_port, _jourchatt, _wait_port
+from .relay import PASSWORD, ROOT, _free_port, _jourchatt, _wait_port, close_pairs, open_pairs
 
 SECRET = "bench-secret-" + "x" * 40
 
@@ -54,23 +52,7 @@ def _setup(work: Path, env: dict[str, str], chats: int) -> None:
 
 
 async def _round(vis_port: int, vol_port: int, chats: int, rate: float, seconds: float) -> list[float]:
-    pairs = []
-    for i in range(chats):
-        req = urllib.request.Request(f"http://127.0.0.1:{vol_port}/api/login", method="POST",
-                                     data=json.dumps({"username": f"v{i}", "password": PASSWORD}).encode(),
-                                     headers={"content-type": "application/json"})
-        cookie = urllib.request.urlopen(req).headers["set-cookie"].split(";")[0]
-        vol = await websockets.connect(f"ws://127.0.0.1:{vol_port}/ws/volunteer",
-                                       additional_headers={"Cookie": cookie}, compression=None)
-        await vol.recv()
-        await vol.send(json.dumps({"type": "status", "state": "available"}))
-        vis = await websockets.connect(f"ws://127.0.0.1:{vis_port}/ws/visitor", compression=None)
-        await vis.send(json.dumps({"type": "hello", "lang": "sv"}))
-        while json.loads(await vis.recv())["type"] != "assigned":
-            pass
-        while json.loads(await vol.recv())["type"] != "assigned":
-            pass
-        pairs.append((vis, vol))
+    pairs = await open_pairs(vis_port, vol_port, chats)
     delays: list[float] = []
     interval = chats / rate
     stop_at = time.perf_counter() + seconds
@@ -102,18 +84,7 @@ async def _round(vis_port: int, vol_port: int, chats: int, rate: float, seconds:
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    # End every chat properly so the volunteers are free for the next round.
-    for vis, vol in pairs:
-        await vis.send(json.dumps({"type": "leave"}))
-        while True:
-            frame = json.loads(await vol.recv())
-            if frame["type"] == "ended":
-                break
-        await vol.send(json.dumps({"type": "wrapup", "chat": frame["chat"], "report": {"non_data": "test"}}))
-        while json.loads(await vol.recv())["type"] != "wrapup_saved":
-            pass
-        await vis.close()
-        await vol.close()
+    await close_pairs(pairs)
     return delays
 
 

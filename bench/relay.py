@@ -29,6 +29,7 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import websockets
 
@@ -135,33 +136,30 @@ async def _drive(pairs, window, seconds, send, counts) -> int:  # type: ignore[n
     return sum(received)
 
 
-async def _run_jourchatt(port: int, chats: int, window: int, seconds: float) -> int:
+async def open_pairs(vis_port: int, vol_port: int, chats: int) -> list[tuple[Any, Any]]:
+    """``chats`` chats: volunteer v<i> signed in on ``vol_port``, a visitor on ``vis_port``."""
     pairs = []
     for i in range(chats):
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/login", method="POST",
+        req = urllib.request.Request(f"http://127.0.0.1:{vol_port}/api/login", method="POST",
                                      data=json.dumps({"username": f"v{i}", "password": PASSWORD}).encode(),
                                      headers={"content-type": "application/json"})
         cookie = urllib.request.urlopen(req).headers["set-cookie"].split(";")[0]
-        vol = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer",
+        vol = await websockets.connect(f"ws://127.0.0.1:{vol_port}/ws/volunteer",
                                        additional_headers={"Cookie": cookie}, compression=None)
         await vol.recv()
         await vol.send(json.dumps({"type": "status", "state": "available"}))
-        vis = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor", compression=None)
+        vis = await websockets.connect(f"ws://127.0.0.1:{vis_port}/ws/visitor", compression=None)
         await vis.send(json.dumps({"type": "hello", "lang": "sv"}))
         while json.loads(await vis.recv())["type"] != "assigned":
             pass
         while json.loads(await vol.recv())["type"] != "assigned":
             pass
         pairs.append((vis, vol))
-    # the visitor also receives acks: drain them so its socket never backs up
-    drains = [asyncio.create_task(_drain(vis)) for vis, _ in pairs]
-    total = await _drive(pairs, window, seconds,
-                         lambda a, n: a.send(json.dumps({"type": "message", "id": n, "text": "hej hej " * 4})),
-                         lambda frame: '"type":"message"' in frame)
-    for d in drains:
-        d.cancel()
-    await asyncio.gather(*drains, return_exceptions=True)
-    # End every chat properly so the volunteers are free for the next round.
+    return pairs
+
+
+async def close_pairs(pairs: list[tuple[Any, Any]]) -> None:
+    """End every chat properly so the volunteers are free for the next round."""
     for vis, vol in pairs:
         await vis.send(json.dumps({"type": "leave"}))
         while True:
@@ -173,6 +171,19 @@ async def _run_jourchatt(port: int, chats: int, window: int, seconds: float) -> 
             pass
         await vis.close()
         await vol.close()
+
+
+async def _run_jourchatt(port: int, chats: int, window: int, seconds: float) -> int:
+    pairs = await open_pairs(port, port, chats)
+    # the visitor also receives acks: drain them so its socket never backs up
+    drains = [asyncio.create_task(_drain(vis)) for vis, _ in pairs]
+    total = await _drive(pairs, window, seconds,
+                         lambda a, n: a.send(json.dumps({"type": "message", "id": n, "text": "hej hej " * 4})),
+                         lambda frame: '"type":"message"' in frame)
+    for d in drains:
+        d.cancel()
+    await asyncio.gather(*drains, return_exceptions=True)
+    await close_pairs(pairs)
     return total
 
 

@@ -293,7 +293,7 @@ class Hub:
         if self._flush_handle:
             self._flush_handle.cancel()
         try:
-            if getattr(self.broker, "shared", False):
+            if self.broker.shared:
                 for chat_id, vis in list(self.visitors.items()):
                     await self.visitor_disconnected(vis, vis.outbox)
                 for con in list(self.consoles.values()):
@@ -317,9 +317,15 @@ class Hub:
 
     async def _end_everything(self) -> None:
         now = self.clock()
-        keys = getattr(self.broker, "keys", None)
-        chat_ids = [k.removeprefix("jc:chat:") for k in keys("jc:chat:")] if keys else []
-        for chat_id in chat_ids:
+
+        async def every_chat(tx: Tx) -> set[str]:
+            chats = {c for c, _ in await tx.zrange(S.QUEUE, watch=False)}
+            vids = sorted(await tx.smembers(S.VOLS, watch=False))
+            for raw in await tx.hgetall_many([S.vol_key(v) for v in vids], watch=False):
+                chats |= _vol_chats(raw) | set(_parse_wraps(raw.get("wraps", "")))
+            return chats
+
+        for chat_id in sorted(await self.broker.read(every_chat)):
             async def fn(tx: Tx, chat_id: str = chat_id) -> S.ChatState | None:
                 st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
                 if st is None:
@@ -353,16 +359,32 @@ class Hub:
         return self._open(st.id, st.intake, INTAKE_SEQ) if st.intake else {}
 
     def _notify(self, tx: Tx, node: str, notice: dict[str, Any], local: Local,
-                payload: Any = None) -> None:
-        """Send ``notice`` to ``node``: here at once after the commit, elsewhere by Pub/Sub."""
+                payload: Any = None, blob: str | None = None) -> None:
+        """Send ``notice`` to ``node``: here at once after the commit, elsewhere by Pub/Sub.
+
+        A payload crosses Redis sealed: ``blob`` when the caller sealed it already.
+        """
         if not node:
             return
         if node == self.node:
             local.append({**notice, "payload": payload})
         else:
             if payload is not None:
-                notice = {**notice, "blob": self._seal(notice["chat"], payload)}
+                notice = {**notice, "blob": blob or self._seal(notice["chat"], payload)}
             tx.publish(node, json.dumps(notice, separators=(",", ":")))
+
+    def _append(self, tx: Tx, local: Local, st: S.ChatState, seq: int, entry: dict[str, Any],
+                readers: list[tuple[str, str]]) -> None:
+        """Log line ``seq`` sealed (the log bounded, with a TTL) and send it to each (side, node)."""
+        sealed = _b64(self.sealer(st.id).seal(seq, json.dumps(entry, ensure_ascii=False).encode()))
+        key = S.log_key(st.id)
+        tx.zadd(key, {sealed: seq})
+        if seq > MAX_LOG_ENTRIES:
+            tx.zremrangebyrank(key, 0, -MAX_LOG_ENTRIES - 1)
+        tx.expire(key, self._log_ttl)
+        for side, node in readers:
+            self._notify(tx, node, {"k": "line", "chat": st.id, "to": side, "seq": seq, "vid": st.vol},
+                         local, entry, blob=sealed)
 
     async def _vol_node(self, tx: Tx, vid: str) -> str:
         if not vid:
@@ -390,10 +412,10 @@ class Hub:
             token_hash = _hash_token(hello["resume"])
             found = await self._commit(lambda tx, local: self._tx_attach(tx, local, token_hash,
                                                                         outbox.conn, now))
-            st, tomb, was_away, old = found
+            st, tomb, was_away = found
             if st is not None:
                 return await self._visitor_resumed(st, outbox, hello["resume"], hello["last_seq"],
-                                                   was_away, old)
+                                                   was_away)
             if tomb is not None:
                 outbox.send({"type": "welcome", "resume_token": hello["resume"], "open": True,
                              "resumed": True})
@@ -443,12 +465,11 @@ class Hub:
         return vis
 
     async def _tx_attach(self, tx: Tx, local: Local, token_hash: str, conn: str,
-                         now: float) -> tuple[S.ChatState | None, str | None, bool, tuple[str, str]]:
+                         now: float) -> tuple[S.ChatState | None, str | None, bool]:
         chat_id = await tx.get(S.token_key(token_hash))
         st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id))) if chat_id else None
         if st is None or st.state not in ("queued", "active"):
-            return None, await tx.get(S.tomb_key(token_hash), watch=False), False, ("", "")
-        old = (st.vnode, st.vconn)
+            return None, await tx.get(S.tomb_key(token_hash), watch=False), False
         was_away = not st.vnode
         key = S.chat_key(st.id)
         tx.hset(key, {"vnode": self.node, "vconn": conn, "vgone": ""})
@@ -463,10 +484,10 @@ class Hub:
             self._notify(tx, await self._vol_node(tx, st.vol),
                          {"k": "frame", "chat": st.id, "to": "volunteer", "vid": st.vol}, local,
                          {"type": "presence", "chat": st.id, "visitor": "here"})
-        return st, None, was_away, old
+        return st, None, was_away
 
     async def _visitor_resumed(self, st: S.ChatState, outbox: Outbox, token: str, last_seq: int,
-                               was_away: bool, old: tuple[str, str]) -> Visitor:
+                               was_away: bool) -> Visitor:
         previous = self.visitors.get(st.id)
         if previous is not None and previous.outbox is not outbox:
             previous.outbox.close(4409)
@@ -739,24 +760,16 @@ class Hub:
                 if hmac.compare_digest(seen_digest, digest):
                     return int(seq_s)
             seq = st.seq + 1
-            sealed = _b64(self.sealer(chat_id).seal(seq, json.dumps(entry, ensure_ascii=False).encode()))
             key = S.chat_key(chat_id)
             tx.hset(key, {"seq": str(seq), "last_act": repr(now), "warned": "0"})
             tx.expire(key, self._log_ttl)
-            tx.zadd(S.log_key(chat_id), {sealed: seq})
-            if seq > MAX_LOG_ENTRIES:
-                tx.zremrangebyrank(S.log_key(chat_id), 0, -MAX_LOG_ENTRIES - 1)
-            tx.expire(S.log_key(chat_id), self._log_ttl)
             tx.hset(S.ids_key(chat_id), {id_key: f"{seq}|{digest}"})
             tx.expire(S.ids_key(chat_id), self._log_ttl)
+            readers = []
             if st.state == "active":
                 tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
-                node = st.vnode if other == "visitor" else await self._vol_node(tx, st.vol)
-                notice = {"k": "line", "chat": chat_id, "to": other, "seq": seq, "vid": st.vol}
-                if node == self.node:
-                    local.append({**notice, "payload": entry})
-                elif node:
-                    tx.publish(node, json.dumps({**notice, "blob": sealed}, separators=(",", ":")))
+                readers.append((other, st.vnode if other == "visitor" else await self._vol_node(tx, st.vol)))
+            self._append(tx, local, st, seq, entry, readers)
             return seq
 
         seq = await self._commit(fn)
@@ -782,21 +795,13 @@ class Hub:
             if st is None or st.state not in ("queued", "active") or (check and not check(st)):
                 return False
             seq = st.seq + 1
-            sealed = _b64(self.sealer(chat_id).seal(seq, json.dumps(entry).encode()))
             tx.hset(S.chat_key(chat_id), {"seq": str(seq), **(fields or {})})
-            tx.zadd(S.log_key(chat_id), {sealed: seq})
-            tx.expire(S.log_key(chat_id), self._log_ttl)
-            targets = []
+            readers = []
             if to in ("both", "visitor"):
-                targets.append(("visitor", st.vnode))
+                readers.append(("visitor", st.vnode))
             if to in ("both", "volunteer") and st.state == "active":
-                targets.append(("volunteer", await self._vol_node(tx, st.vol)))
-            for side, node in targets:
-                notice = {"k": "line", "chat": chat_id, "to": side, "seq": seq, "vid": st.vol}
-                if node == self.node:
-                    local.append({**notice, "payload": entry})
-                elif node:
-                    tx.publish(node, json.dumps({**notice, "blob": sealed}, separators=(",", ":")))
+                readers.append(("volunteer", await self._vol_node(tx, st.vol)))
+            self._append(tx, local, st, seq, entry, readers)
             return True
 
         try:
@@ -972,8 +977,6 @@ class Hub:
                     log.info("chat.assigned", chat=chat_id, volunteer=vid[:8])
                 if assigned:
                     self._positions_changed()
-                if not self._match_again and not assigned:
-                    return
                 if not self._match_again:
                     return
         finally:
@@ -984,16 +987,11 @@ class Hub:
         queue = await tx.zrange(S.QUEUE)
         if not queue:
             return []
-        vids = sorted(await tx.smembers(S.VOLS))
-        raws = await tx.hgetall_many([S.vol_key(v) for v in vids])
-        alive = {n for n, beat in await tx.zrange(S.NODES, watch=False) if beat > now - NODE_TIMEOUT_S}
         router = Router(max_queue=len(queue) + 1)
         vols: dict[str, tuple[S.VolState, dict[str, str]]] = {}
         free = 0
-        for vid, raw in zip(vids, raws):
-            vol = S.VolState.load(vid, raw)
-            if vol is None or not vol.available or vol.node not in alive:
-                continue
+        for vol, raw in await self._on_duty(tx, now, watch=True):
+            vid = vol.id
             held = _vol_chats(raw)
             wraps = _parse_wraps(raw.get("wraps", ""))
             router.set_volunteer(vid, languages=vol.langs, capacity=vol.capacity, available=True,
@@ -1033,6 +1031,18 @@ class Hub:
                                         "vid": vid}, local)
         return pairs
 
+    async def _on_duty(self, tx: Tx, now: float, *, watch: bool) -> list[tuple[S.VolState, dict[str, str]]]:
+        """Volunteers available on a live node, with their raw hashes (held chats, wrap-ups)."""
+        vids = sorted(await tx.smembers(S.VOLS, watch=watch))
+        raws = await tx.hgetall_many([S.vol_key(v) for v in vids], watch=watch)
+        alive = {n for n, beat in await tx.zrange(S.NODES, watch=False) if beat > now - NODE_TIMEOUT_S}
+        out = []
+        for vid, raw in zip(vids, raws):
+            vol = S.VolState.load(vid, raw)
+            if vol is not None and vol.available and vol.node in alive:
+                out.append((vol, raw))
+        return out
+
     def _positions_changed(self) -> None:
         if self._flush_handle is None and not self.draining:
             try:
@@ -1053,15 +1063,8 @@ class Hub:
 
         async def fn(tx: Tx) -> tuple[list[str], float]:
             queue = await tx.zrange(S.QUEUE, watch=False)
-            vids = sorted(await tx.smembers(S.VOLS, watch=False))
-            raws = await tx.hgetall_many([S.vol_key(v) for v in vids], watch=False)
             svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
-            alive = {n for n, beat in await tx.zrange(S.NODES, watch=False) if beat > now - NODE_TIMEOUT_S}
-            slots = 0
-            for vid, raw in zip(vids, raws):
-                vol = S.VolState.load(vid, raw)
-                if vol is not None and vol.available and vol.node in alive:
-                    slots += vol.capacity
+            slots = sum(vol.capacity for vol, _ in await self._on_duty(tx, now, watch=False))
             return [c for c, _ in queue], svc / max(slots, 1)
 
         return await self.broker.read(fn)

@@ -66,7 +66,7 @@ class Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         app: Any = self.config.app
         hub = getattr(app.state, "hub", None) if hasattr(app, "state") else None
-        if (self._draining or hub is None or not getattr(hub.broker, "shared", False)
+        if (self._draining or hub is None or not hub.broker.shared
                 or sig not in (signal.SIGTERM, signal.SIGINT)):
             super().handle_exit(sig, frame)
             return

@@ -13,9 +13,9 @@ stored, and the resume token is stored only as a hash.
     jc:tomb:<hash>      string how an ended chat ended, for a late resume
     jc:queue            zset   waiting chats, scored by arrival (front: lower)
     jc:vols             set    volunteers present (connected or within grace)
-    jc:vol:<account>    hash   a volunteer's presence, capacity and languages
-    jc:vchats:<account> set    the volunteer's active chats
-    jc:vwrap:<account>  zset   chats awaiting the volunteer's wrap-up -> deadline
+    jc:vol:<account>    hash   a volunteer's presence, capacity, languages, its active
+                               chats and the chats awaiting its wrap-up (with deadlines),
+                               in one hash so that one watched read covers its load
     jc:due              zset   timers: "<kind>:<id>" -> when (wall clock)
     jc:nodes            zset   node -> last heartbeat (wall clock)
     jc:nvis:<node>      set    chats whose visitor socket is on the node
@@ -57,14 +57,6 @@ def tomb_key(token_hash: str) -> str:
 
 def vol_key(vid: str) -> str:
     return f"jc:vol:{vid}"
-
-
-def vchats_key(vid: str) -> str:
-    return f"jc:vchats:{vid}"
-
-
-def vwrap_key(vid: str) -> str:
-    return f"jc:vwrap:{vid}"
 
 
 def nvis_key(node: str) -> str:

@@ -11,6 +11,8 @@ import asyncio
 import json
 import os
 import secrets
+import socket
+import sys
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -83,12 +85,24 @@ async def fresh_redis() -> str:
 async def live_keys(server: "Running", chat: str) -> list[str]:
     """Every key the broker still holds about ``chat``."""
     broker = server.app.state.broker
-    if hasattr(broker, "keys"):
-        return [k for k in broker.keys("jc:") if chat in k or chat in str(broker.data.get(k, ""))]
+    if not broker.shared:
+        return [k for k, v in broker.data.items() if chat in k or chat in str(v)]
     found = [k async for k in broker.r.scan_iter(match=f"*{chat}*")]
     for key in ("jc:queue", "jc:due"):
         found += [f"{key}:{m}" for m in await broker.r.zrange(key, 0, -1) if chat in m]
     return found
+
+
+def jourchatt_command() -> list[str]:
+    """The installed ``jourchatt`` console script (or the module, in a source checkout)."""
+    exe = Path(sys.executable).parent / "jourchatt"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "chat.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, broker_url: str | None = None,

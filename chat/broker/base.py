@@ -34,7 +34,7 @@ Failure
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Protocol, TypeVar
+from typing import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -75,6 +75,9 @@ class Tx(Protocol):
 
 class Broker(Protocol):
     url: str
+    # True when other processes share the state (Redis): a node that stops lets go
+    # of its sockets and the chats go on; False (memory): the state dies with it.
+    shared: bool
 
     async def start(self) -> None: ...
 
@@ -99,11 +102,6 @@ class Broker(Protocol):
     async def epoch(self) -> str | None:
         """A value that changes when the broker lost its state (a restart)."""
         ...
-
-
-def as_str_map(values: Mapping[str, Any]) -> dict[str, str]:
-    """A hash's fields as strings: None as "", floats in full precision."""
-    return {k: "" if v is None else (repr(v) if isinstance(v, float) else str(v)) for k, v in values.items()}
 
 
 def pairs(items: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:

@@ -71,9 +71,6 @@ class MemoryBroker:
             self.data.pop(key, None)
             self.expires.pop(key, None)
 
-    def keys(self, prefix: str) -> list[str]:
-        return [k for k in list(self.data) if k.startswith(prefix) and self._live(k) is not None]
-
     def __len__(self) -> int:
         return sum(1 for k in list(self.data) if self._live(k) is not None)
 
@@ -198,14 +195,21 @@ class _MemoryTx:
         items = dict(mapping)
         self.writes.append(lambda: self._container(key, dict).update(items))
 
-    def hdel(self, key: str, *fields: str) -> None:
+    def _remove(self, key: str, kind: type, members: tuple[str, ...]) -> None:
+        """HDEL / ZREM / SREM: drop members; a container left empty is deleted, as in Redis."""
         def write() -> None:
             value = self.b._live(key)
-            if isinstance(value, dict):
-                for f in fields:
-                    value.pop(f, None)
+            if isinstance(value, kind):
+                if isinstance(value, set):
+                    value.difference_update(members)
+                else:
+                    for m in members:
+                        value.pop(m, None)
                 self._drop_if_empty(key)
         self.writes.append(write)
+
+    def hdel(self, key: str, *fields: str) -> None:
+        self._remove(key, dict, fields)
 
     def delete(self, *keys: str) -> None:
         def write() -> None:
@@ -225,13 +229,7 @@ class _MemoryTx:
         self.writes.append(lambda: self._container(key, _ZSet).update(items))
 
     def zrem(self, key: str, *members: str) -> None:
-        def write() -> None:
-            value = self.b._live(key)
-            if isinstance(value, _ZSet):
-                for m in members:
-                    value.pop(m, None)
-                self._drop_if_empty(key)
-        self.writes.append(write)
+        self._remove(key, _ZSet, members)
 
     def zremrangebyrank(self, key: str, start: int, stop: int) -> None:
         def write() -> None:
@@ -250,12 +248,7 @@ class _MemoryTx:
         self.writes.append(lambda: self._container(key, set).update(members))
 
     def srem(self, key: str, *members: str) -> None:
-        def write() -> None:
-            value = self.b._live(key)
-            if isinstance(value, set):
-                value.difference_update(members)
-                self._drop_if_empty(key)
-        self.writes.append(write)
+        self._remove(key, set, members)
 
     def publish(self, node: str, message: str) -> None:
         self.writes.append(lambda: self.b._publish(node, message))

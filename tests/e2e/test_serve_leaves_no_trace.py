@@ -14,33 +14,20 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 
-from ..conftest import TEST_SECRET
+from ..conftest import TEST_SECRET, free_port, jourchatt_command
 
 pytestmark = pytest.mark.slow
 
 CLIENT_ADDR = "127.0.0.7"       # any loopback address routes to the server on 127.0.0.1
 PASSWORD = "ett långt lösenord för test"
-
-
-def _jourchatt() -> list[str]:
-    exe = Path(sys.executable).parent / "jourchatt"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "chat.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -184,14 +171,14 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     ua = f"MarkerAgent/{tag}"
     env = _env(database_url)
     if not database_url.startswith("sqlite"):
-        _run([*_jourchatt(), "db", "upgrade"], tmp_path, env)
-    _run([*_jourchatt(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
+        _run([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
+    _run([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
           "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
 
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*_jourchatt(), "serve", "--port", str(port)], cwd=tmp_path,
+        proc = subprocess.Popen([*jourchatt_command(), "serve", "--port", str(port)], cwd=tmp_path,
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             await _wait_ready(f"http://127.0.0.1:{port}", proc)

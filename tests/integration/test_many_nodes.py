@@ -13,9 +13,7 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -28,22 +26,11 @@ from chat import state as S
 from chat.broker import create_broker
 from chat.hub import Hub
 
-from ..conftest import TEST_SECRET, fresh_redis, make_settings, postgres_database
+from ..conftest import TEST_SECRET, free_port, fresh_redis, jourchatt_command, make_settings, postgres_database
 
 pytestmark = pytest.mark.slow
 PASSWORD = "ett långt lösenord för test"
 OPTS: dict[str, Any] = {"max_queue": None, "close_timeout": 2}
-
-
-def _jourchatt() -> list[str]:
-    exe = Path(sys.executable).parent / "jourchatt"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "chat.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Node:
@@ -90,9 +77,9 @@ class Cluster:
         self.tmp, self.env, self.nodes = tmp, env, []  # type: ignore[var-annotated]
 
     async def node(self) -> Node:
-        port = _free_port()
+        port = free_port()
         with open(self.tmp / f"node-{port}.log", "wb") as log:
-            proc = subprocess.Popen([*_jourchatt(), "serve", "--port", str(port)], cwd=self.tmp,
+            proc = subprocess.Popen([*jourchatt_command(), "serve", "--port", str(port)], cwd=self.tmp,
                                     env=self.env, stdout=log, stderr=subprocess.STDOUT)
         node = Node(self, port, proc)
         self.nodes.append(node)
@@ -118,6 +105,16 @@ async def lines(ws: Any, n: int, sender: str) -> list[dict[str, Any]]:
     return out
 
 
+async def open_chat(*, vol_node: Node, vis_node: Node) -> tuple[Any, Any, str, str]:
+    """Anna available on ``vol_node``, a visitor on ``vis_node``: assigned to each other."""
+    vol = await vol_node.volunteer("anna")
+    vis = await vis_node.visitor({"lang": "sv"})
+    token = (await recv(vis, "welcome"))["resume_token"]
+    await recv(vis, "assigned")
+    chat = (await recv(vol, "assigned"))["chat"]
+    return vol, vis, token, chat
+
+
 @asynccontextmanager
 async def cluster(tmp_path: Path, redis_url: str | None = None) -> AsyncIterator[Cluster]:
     async with postgres_database() as db_url:
@@ -125,11 +122,11 @@ async def cluster(tmp_path: Path, redis_url: str | None = None) -> AsyncIterator
         env.update({"JOURCHATT_DATABASE_URL": db_url, "JOURCHATT_SECRET_KEY": TEST_SECRET,
                     "JOURCHATT_BROKER_URL": redis_url or await fresh_redis(),
                     "JOURCHATT_LOG_LEVEL": "info", "JOURCHATT_VAR_DIR": str(tmp_path / "var")})
-        done = subprocess.run([*_jourchatt(), "db", "upgrade"], cwd=tmp_path, env=env,
+        done = subprocess.run([*jourchatt_command(), "db", "upgrade"], cwd=tmp_path, env=env,
                               capture_output=True, timeout=120)
         assert done.returncode == 0, done.stderr.decode()
         for name in ("anna", "bo"):
-            done = subprocess.run([*_jourchatt(), "volunteer", "add", name, "--display-name",
+            done = subprocess.run([*jourchatt_command(), "volunteer", "add", name, "--display-name",
                                    name.capitalize(), "--trained", "--password-stdin"],
                                   input=PASSWORD.encode(), cwd=tmp_path, env=env, capture_output=True,
                                   timeout=120)
@@ -147,11 +144,7 @@ async def cluster(tmp_path: Path, redis_url: str | None = None) -> AsyncIterator
 async def test_killed_node_loses_nothing_and_the_visitor_resumes_elsewhere(tmp_path: Path) -> None:
     async with cluster(tmp_path) as c:
         a, b = await c.node(), await c.node()
-        vol = await b.volunteer("anna")
-        vis = await a.visitor({"lang": "sv"})
-        token = (await recv(vis, "welcome"))["resume_token"]
-        await recv(vis, "assigned")
-        chat = (await recv(vol, "assigned"))["chat"]
+        vol, vis, token, chat = await open_chat(vol_node=b, vis_node=a)
 
         # Lines both ways across the two nodes.
         await vis.send(json.dumps({"type": "message", "id": "v1", "text": "hej från A"}))
@@ -193,11 +186,7 @@ async def test_killed_node_loses_nothing_and_the_visitor_resumes_elsewhere(tmp_p
 async def test_a_draining_node_hands_its_clients_to_another(tmp_path: Path) -> None:
     async with cluster(tmp_path) as c:
         a, b = await c.node(), await c.node()
-        vol = await b.volunteer("anna")
-        vis = await a.visitor({"lang": "sv"})
-        token = (await recv(vis, "welcome"))["resume_token"]
-        await recv(vis, "assigned")
-        chat = (await recv(vol, "assigned"))["chat"]
+        vol, vis, token, chat = await open_chat(vol_node=b, vis_node=a)
         await vol.send(json.dumps({"type": "message", "chat": chat, "id": 1, "text": "första"}))
         first = (await lines(vis, 1, "volunteer"))[0]
 
@@ -217,7 +206,7 @@ async def test_a_draining_node_hands_its_clients_to_another(tmp_path: Path) -> N
 
 
 async def test_a_redis_restart_is_survived_and_told_plainly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(tmp_path)]
     redis = subprocess.Popen(args, stdout=subprocess.DEVNULL)
