@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .addresses import parse_proxies
 from .exceptions import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/jourchatt.sqlite3"
@@ -30,6 +31,9 @@ SETTINGS_HELP: dict[str, str] = {
     "embedded defaults, where one is generated once and kept in ./var/secret_key.",
     "JOURCHATT_ALLOWED_ORIGINS": "Comma-separated origins the widget may connect from; "
     "the server's own origin is always allowed.",
+    "JOURCHATT_TRUSTED_PROXIES": "Comma-separated addresses or networks of reverse proxies whose "
+    "X-Forwarded-For is believed (for abuse control only; addresses are only ever kept as a keyed hash "
+    "under a key that rotates daily). Default: none, the socket's peer is the client.",
     "JOURCHATT_VAR_DIR": "Directory for the embedded database and the development secret. Default ./var.",
     "JOURCHATT_LOG_FORMAT": "json or console. Default: console on the embedded defaults, json otherwise.",
     "JOURCHATT_LOG_LEVEL": "debug, info, warning or error. Default info.",
@@ -56,6 +60,7 @@ class Settings:
     broker_url: str = DEFAULT_BROKER_URL
     secret_key: str = field(default="", repr=False)
     allowed_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
     var_dir: Path = Path("var")
     log_format: str = "console"
     log_level: str = "info"
@@ -112,6 +117,12 @@ class Settings:
                 raise ConfigurationError(
                     f"JOURCHATT_ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.org"
                 )
+        try:
+            trusted_proxies = parse_proxies(get("JOURCHATT_TRUSTED_PROXIES", ""))
+        except ValueError:
+            raise ConfigurationError(
+                "JOURCHATT_TRUSTED_PROXIES must be comma-separated addresses or networks like 10.0.0.5 or 172.16.0.0/12"
+            ) from None
         embedded = database_url.startswith("sqlite") and broker_url.startswith("memory")
         log_format = get("JOURCHATT_LOG_FORMAT", "console" if embedded else "json")
         if log_format not in ("json", "console"):
@@ -159,6 +170,7 @@ class Settings:
             broker_url=broker_url,
             secret_key=secret,
             allowed_origins=origins,
+            trusted_proxies=trusted_proxies,
             var_dir=var_dir,
             log_format=log_format,
             log_level=log_level,
