@@ -25,6 +25,7 @@ from volunteer import api as volunteer_api
 
 from . import db
 from .broker import Broker, create_broker
+from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
 from .hub import Hub
@@ -177,5 +178,6 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
     app.state.settings = settings
     app.state.draining = False
     app.state.sockets = {"open": 0}
+    app.add_middleware(CSRFMiddleware)
     app.add_middleware(EdgeMiddleware, known_paths=known)
     return app

@@ -8,6 +8,8 @@ import websockets
 
 from ..conftest import CLIENT_OPTIONS, PASSWORD, Running
 
+CSRF = {"X-Jourchatt-CSRF": "1"}
+
 
 async def test_healthz_and_readyz(server: Running) -> None:
     async with httpx.AsyncClient(base_url=server.http) as c:
@@ -38,10 +40,30 @@ async def test_login_me_logout_and_the_session_really_ends(server: Running) -> N
         assert me == {"username": "anna", "display_name": "Anna", "roles": ["volunteer"],
                       "may_take_chats": True, "languages": ["sv"], "capacity": 1}
         stolen = c.cookies["jourchatt_session"]
-        assert (await c.post("/api/logout")).status_code == 200
+        refused = await c.post("/api/logout")           # a cookie-authed change without the header
+        assert refused.status_code == 403 and refused.json()["error"] == "csrf_required"
+        assert (await c.get("/api/me")).status_code == 200      # ... changed nothing
+        assert (await c.post("/api/logout", headers=CSRF)).status_code == 200
     async with httpx.AsyncClient(base_url=server.http, cookies={"jourchatt_session": stolen}) as c2:
         r = await c2.get("/api/me")
         assert r.status_code == 401 and r.json()["error"] == "not_authenticated"
+
+
+async def test_cross_site_changes_are_refused(server: Running) -> None:
+    await server.add_account("anna")
+    async with httpx.AsyncClient(base_url=server.http) as c:
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD},
+                         headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and r.json()["error"] == "cross_origin"
+        assert "set-cookie" not in r.headers
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD},
+                         headers={"Origin": "null"})
+        assert r.status_code == 403
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD},
+                         headers={"Origin": server.http})
+        assert r.status_code == 200
+        r = await c.post("/api/logout", headers={**CSRF, "Origin": "https://evil.example"})
+        assert r.status_code == 403 and (await c.get("/api/me")).status_code == 200
 
 
 async def test_cookie_is_host_prefixed_and_secure_off_localhost(server: Running) -> None:
@@ -86,7 +108,7 @@ async def test_a_new_login_ends_the_old_session(server: Running) -> None:
     async with httpx.AsyncClient(base_url=server.http) as c:
         await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
         first = c.cookies["jourchatt_session"]
-        await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
+        await c.post("/api/login", json={"username": "anna", "password": PASSWORD}, headers=CSRF)
         assert c.cookies["jourchatt_session"] != first
     async with httpx.AsyncClient(base_url=server.http, cookies={"jourchatt_session": first}) as c2:
         assert (await c2.get("/api/me")).status_code == 401
@@ -185,3 +207,15 @@ async def test_own_and_configured_origins_may_connect(server_factory) -> None:  
     await own.expect("welcome")
     site = await server.visitor({"lang": "sv"}, origin="https://ungarelationer.se")
     await site.expect("welcome")
+
+
+async def test_audit_log_takes_only_known_actions_and_id_subjects(server: Running) -> None:
+    from volunteer.audit import audit, entries
+
+    await audit(server.app.state.db, actor="acc1", action="chat.join", subject="k3Jf-abc_1")
+    with pytest.raises(ValueError):
+        await audit(server.app.state.db, actor="acc1", action="chat.read_everything")
+    with pytest.raises(ValueError):
+        await audit(server.app.state.db, actor="acc1", action="chat.join", subject="hej jag heter Anna")
+    [row] = await entries(server.app.state.db)
+    assert (row.actor, row.action, row.subject) == ("acc1", "chat.join", "k3Jf-abc_1")
