@@ -1,0 +1,331 @@
+"""Queue bursts: many visitors arriving at once, and many volunteers matched at once.
+
+    python -m bench.burst [--arrivals 1000,2500,5000] [--spread 10] [--volunteers 50]
+                          [--match 1000]
+
+Part 1, waiting crowd: 50 volunteers (capacity 1) are on duty, so 50 chats are
+taken and everyone else waits. N visitors arrive spread evenly over ``spread``
+seconds (open loop). Reported: the server's CPU time for the arrivals, per
+arrival (it should stay flat as N grows: position updates are coalesced, never
+one broadcast per arrival), and, after the crowd has settled, the delay until
+every waiting visitor has its new position when the volunteers free their slots
+(each volunteer ends its chat and files the wrap-up; the queue moves up by 50):
+p50/p99 over all waiting visitors. The baseline in the same invocation is a
+bare ``websockets`` server that accepts the same N sockets and answers one
+frame each: the floor for the arrivals' CPU.
+
+Part 2, matching burst: ``match`` volunteers are on duty and ``match``
+visitors say hello at once. Reported: the time from the first hello until the
+last visitor is assigned, double assignments (a volunteer given two chats) and
+whether the chats were handed out in arrival order.
+
+Servers are pinned to core 0, this process to core 1. Sessions for the
+volunteers are created directly in the database (login's Argon2id is not what
+is measured). Prints a table and writes bench/results/burst.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from .idle import _close, _pin, _raise_fd_limit
+from .relay import ROOT, _cpu, _free_port, _jourchatt, _wait_port
+
+BARE_ANSWER = textwrap.dedent('''
+    import asyncio, resource, sys
+    import websockets
+    _s, _h = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_h, _h))
+    async def handler(ws):
+        async for frame in ws:
+            await ws.send('{"type":"queued","position":1,"estimated_wait_s":30}')
+    async def main():
+        async with websockets.serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None,
+                                    max_size=65536):
+            await asyncio.Future()
+    asyncio.run(main())
+''')
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def _make_sessions(db_url: str, n: int) -> list[str]:
+    """``n`` trained volunteers with a login session each; returns the cookies."""
+    from chat import db
+    from volunteer import sessions
+    from volunteer.accounts import create_account
+    from volunteer.passwords import hash_password  # noqa: F401  (Argon2id once per account)
+
+    await db.upgrade_async(db_url)
+    engine = db.create_engine(db_url)
+    maker = db.sessionmaker(engine)
+    cookies = []
+    try:
+        for i in range(n):
+            account = await create_account(maker, username=f"b{i}", display_name=f"B{i}",
+                                           password="bench password long enough", trained=True,
+                                           today=date.today())
+            cookies.append("jourchatt_session=" + await sessions.start(maker, account.id))
+    finally:
+        await engine.dispose()
+    return cookies
+
+
+async def _console(port: int, cookie: str) -> Any:
+    ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer", compression=None,
+                                  additional_headers={"Cookie": cookie}, open_timeout=60, max_queue=None)
+    assert json.loads(await ws.recv())["type"] == "welcome"
+    return ws
+
+
+class Crowd:
+    """Visitors' sockets and the latest position each was told."""
+
+    def __init__(self) -> None:
+        self.position: dict[int, int] = {}
+        self.changed_at: dict[int, float] = {}
+        self.assigned_at: dict[int, float] = {}
+        self.readers: list[asyncio.Task[None]] = []
+        self.conns: list[Any] = []
+
+    async def arrive(self, port: int, i: int) -> None:
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor", compression=None,
+                                      open_timeout=60, max_queue=None)
+        self.conns.append(ws)
+        await ws.send('{"type":"hello","lang":"sv"}')
+        self.readers.append(asyncio.create_task(self._read(ws, i)))
+
+    async def _read(self, ws: Any, i: int) -> None:
+        try:
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame["type"] == "queued":
+                    self.position[i] = frame["position"]
+                    self.changed_at[i] = time.perf_counter()
+                elif frame["type"] == "assigned":
+                    self.assigned_at[i] = time.perf_counter()
+                    self.position.pop(i, None)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def close(self) -> None:
+        for t in self.readers:
+            t.cancel()
+        await asyncio.gather(*self.readers, return_exceptions=True)
+        await _close(self.conns)
+
+
+async def _spread(port: int, crowd: Crowd, n: int, spread: float) -> None:
+    start = time.perf_counter()
+    tasks = []
+    for i in range(n):
+        delay = start + spread * i / n - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(crowd.arrive(port, i)))
+    await asyncio.gather(*tasks)
+
+
+async def _wait_until(cond: Any, timeout: float) -> bool:
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        if cond():
+            return True
+        await asyncio.sleep(0.01)
+    return cond()
+
+
+def _serve(work: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    proc = subprocess.Popen([*_pin(0), _jourchatt(), "serve", "--port", str(port)], cwd=work, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_raise_fd_limit)
+    _wait_port(port, proc)
+    return proc, port
+
+
+def _env(work: str, n: int) -> dict[str, str]:
+    return {**os.environ, "JOURCHATT_VAR_DIR": str(Path(work) / "var"), "JOURCHATT_LOG_LEVEL": "warning",
+            "JOURCHATT_MAX_QUEUE": str(n + 100), "JOURCHATT_MAX_SOCKETS": str(2 * n + 2200)}
+
+
+async def crowd_round(n: int, spread: float, volunteers: int) -> dict[str, Any]:
+    # A: the bare floor for n arrivals.
+    port = _free_port()
+    bare = subprocess.Popen([*_pin(0), sys.executable, "-c", BARE_ANSWER, str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_raise_fd_limit)
+    _wait_port(port, bare)
+    base = _cpu(bare.pid)
+    crowd = Crowd()
+    await _spread(port, crowd, n, spread)
+    await _wait_until(lambda: len(crowd.position) >= n, 30)
+    bare_cpu = _cpu(bare.pid) - base
+    await crowd.close()
+    bare.terminate()
+    bare.wait()
+
+    # B: jourchatt with ``volunteers`` on duty.
+    with tempfile.TemporaryDirectory() as work:
+        env = _env(work, n)
+        cookies = await _make_sessions(f"sqlite:///{Path(work) / 'var' / 'jourchatt.sqlite3'}", volunteers)
+        proc, port = _serve(work, env)
+        consoles = [await _console(port, c) for c in cookies]
+        for ws in consoles:
+            await ws.send('{"type":"status","state":"available"}')
+        chats: dict[int, str] = {}
+
+        async def console_reader(k: int, ws: Any) -> None:
+            try:
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame["type"] == "assigned":
+                        chats[k] = frame["chat"]
+                    elif frame["type"] == "ended":
+                        await ws.send(json.dumps({"type": "wrapup", "chat": frame["chat"],
+                                                  "report": {"non_data": "test"}}))
+            except websockets.ConnectionClosed:
+                pass
+
+        readers = [asyncio.create_task(console_reader(k, ws)) for k, ws in enumerate(consoles)]
+        crowd = Crowd()
+        base = _cpu(proc.pid)
+        t0 = time.perf_counter()
+        await _spread(port, crowd, n, spread)
+        settled = await _wait_until(lambda: len(crowd.position) + len(crowd.assigned_at) >= n
+                                    and len(chats) >= volunteers, 60)
+        arrive_cpu = _cpu(proc.pid) - base
+        arrive_wall = time.perf_counter() - t0
+        await asyncio.sleep(1.0)                      # let the last coalesced updates land
+        waiting = dict(crowd.position)
+        # Everyone waiting moves up by ``volunteers`` places when the volunteers free their slots.
+        moved_from = time.perf_counter()
+        base = _cpu(proc.pid)
+        for k, ws in enumerate(consoles):
+            await ws.send(json.dumps({"type": "end", "chat": chats[k]}))
+        target = {i: p - volunteers for i, p in waiting.items() if p - volunteers >= 1}
+        await _wait_until(lambda: all(crowd.position.get(i, 0) <= p for i, p in target.items()), 30)
+        move_cpu = _cpu(proc.pid) - base
+        delays = [crowd.changed_at[i] - moved_from for i in target if crowd.position.get(i, 10**9) <= target[i]]
+        for t in readers:
+            t.cancel()
+        await crowd.close()
+        await _close(consoles)
+        proc.terminate()
+        proc.wait()
+    return {"n": n, "bare_cpu_s": round(bare_cpu, 3), "arrive_cpu_s": round(arrive_cpu, 3),
+            "arrive_cpu_ms_per_visitor": round(1000 * arrive_cpu / n, 3),
+            "bare_cpu_ms_per_visitor": round(1000 * bare_cpu / n, 3),
+            "arrive_wall_s": round(arrive_wall, 2), "settled": settled, "waiting": len(waiting),
+            "moved": len(target), "updated": len(delays), "move_cpu_s": round(move_cpu, 3),
+            "update_p50_ms": round(1000 * _pct(delays, 0.5), 1), "update_p99_ms": round(1000 * _pct(delays, 0.99), 1),
+            "update_max_ms": round(1000 * max(delays, default=float("nan")), 1)}
+
+
+async def match_round(m: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as work:
+        env = _env(work, m)
+        cookies = await _make_sessions(f"sqlite:///{Path(work) / 'var' / 'jourchatt.sqlite3'}", m)
+        proc, port = _serve(work, env)
+        consoles = [await _console(port, c) for c in cookies]
+        got: dict[int, list[str]] = {k: [] for k in range(m)}
+
+        async def console_reader(k: int, ws: Any) -> None:
+            try:
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame["type"] == "assigned":
+                        got[k].append(frame["chat"])
+            except websockets.ConnectionClosed:
+                pass
+
+        readers = [asyncio.create_task(console_reader(k, ws)) for k, ws in enumerate(consoles)]
+        for ws in consoles:
+            await ws.send('{"type":"status","state":"available"}')
+        await asyncio.sleep(1.0)
+        visitors = []
+        for _ in range(m):     # connect first, so that the hellos go out together
+            visitors.append(await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor", compression=None,
+                                                     open_timeout=60, max_queue=None))
+        crowd = Crowd()
+        crowd.conns = visitors
+        hello_at: list[float] = []
+        for i, ws in enumerate(visitors):
+            crowd.readers.append(asyncio.create_task(crowd._read(ws, i)))
+        t0 = time.perf_counter()
+        for ws in visitors:
+            hello_at.append(time.perf_counter())
+            await ws.send('{"type":"hello","lang":"sv"}')
+        done = await _wait_until(lambda: len(crowd.assigned_at) >= m, 30)
+        took = max(crowd.assigned_at.values(), default=float("nan")) - t0
+        order = sorted(crowd.assigned_at, key=crowd.assigned_at.get)  # type: ignore[arg-type]
+        inversions = sum(1 for a, b in zip(order, order[1:]) if a > b)
+        doubles = sum(1 for chats in got.values() if len(chats) > 1)
+        for t in readers:
+            t.cancel()
+        await crowd.close()
+        await _close(consoles)
+        proc.terminate()
+        proc.wait()
+    return {"m": m, "all_assigned": done, "assigned": len(crowd.assigned_at), "took_s": round(took, 3),
+            "double_assignments": doubles, "order_inversions_seen_by_clients": inversions}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arrivals", default="1000,2500,5000")
+    p.add_argument("--spread", type=float, default=10.0)
+    p.add_argument("--volunteers", type=int, default=50)
+    p.add_argument("--match", type=int, default=1000)
+    args = p.parse_args()
+    _raise_fd_limit()
+    if _pin(1):
+        os.sched_setaffinity(0, {1})
+
+    async def go() -> dict[str, Any]:
+        crowd = []
+        for n in (int(x) for x in args.arrivals.split(",")):
+            row = await crowd_round(n, args.spread, args.volunteers)
+            print("  crowd", row, flush=True)
+            crowd.append(row)
+        match = await match_round(args.match) if args.match else None
+        if match:
+            print("  match", match, flush=True)
+        return {"crowd": crowd, "match": match}
+
+    result = asyncio.run(go())
+    print()
+    print(f"{'N':>6} {'bare ms/arr':>11} {'jc ms/arr':>10} {'ratio':>6} {'waiting':>8} {'updated':>8} "
+          f"{'upd p50 ms':>10} {'upd p99 ms':>10}")
+    for r in result["crowd"]:
+        ratio = r["arrive_cpu_ms_per_visitor"] / max(1e-9, r["bare_cpu_ms_per_visitor"])
+        print(f"{r['n']:>6} {r['bare_cpu_ms_per_visitor']:>11} {r['arrive_cpu_ms_per_visitor']:>10} {ratio:>6.2f} "
+              f"{r['waiting']:>8} {r['updated']:>8} {r['update_p50_ms']:>10} {r['update_p99_ms']:>10}")
+    if result["match"]:
+        m = result["match"]
+        print(f"\nmatching {m['m']} visitors to {m['m']} volunteers: all assigned {m['all_assigned']} "
+              f"in {m['took_s']} s, double assignments {m['double_assignments']}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "burst.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
