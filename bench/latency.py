@@ -108,7 +108,7 @@ def main() -> None:
 
     redis.Redis.from_url(args.redis).flushdb()
     base = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
-    base.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600",
+    base.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600", "JOURCHATT_FRAME_RATE": "1000000",
                  "JOURCHATT_VOLUNTEER_GRACE_S": "0.5", "JOURCHATT_SECRET_KEY": SECRET})
     one_dir, two_dir = Path(tempfile.mkdtemp(prefix="jc-one-")), Path(tempfile.mkdtemp(prefix="jc-two-"))
     one_env = dict(base)

@@ -210,7 +210,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="jourchatt-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
-    env.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600"})
+    env.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600",
+                "JOURCHATT_FRAME_RATE": "1000000"})  # the bench streams far faster than a person
     for i in range(args.chats):
         subprocess.run([_jourchatt(), "volunteer", "add", f"v{i}", "--display-name", f"V{i}", "--trained",
                         "--password-stdin"], input=PASSWORD.encode() + b"\n", cwd=work, env=env,

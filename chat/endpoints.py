@@ -37,6 +37,30 @@ HELLO_TIMEOUT_S = 15.0
 # Bad frames tolerated on one connection before it is closed (4400): enough for
 # a buggy client to be told what is wrong, not enough to be a way to burn CPU.
 MAX_BAD_FRAMES = 50
+# A connection may send a burst of this many seconds' worth of frames at
+# JOURCHATT_FRAME_RATE before the rate applies: a pasted paragraph split into
+# lines, or a resend after a reconnect, passes; a flood does not.
+FRAME_BURST_S = 3.0
+
+
+class FrameBudget:
+    """A token bucket: ``rate`` frames a second, bursts up to ``rate * FRAME_BURST_S``."""
+
+    __slots__ = ("rate", "cap", "tokens", "at")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.cap = max(1.0, rate * FRAME_BURST_S)
+        self.tokens = self.cap
+        self.at = now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.cap, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
 
 
 def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
@@ -75,6 +99,7 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
     bad = 0
     loop = asyncio.get_running_loop()
     deadline = loop.time() + hello_within if hello_within is not None else None
+    budget = FrameBudget(ws.app.state.settings.frame_rate, loop.time())
     while True:
         try:
             if deadline is not None and not established():
@@ -92,6 +117,9 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
         if raw is None:
             raw = message.get("bytes")
         try:
+            if not budget.take(loop.time()):
+                raise FrameError("rate_limited", "too many frames; this one was not carried out, "
+                                 "send it again in a moment")
             await handle(raw)
             # Let send loops run between frames: a client whose frames arrive in a
             # burst must not starve other sockets or fill its peer's outbox.

@@ -39,6 +39,8 @@ SETTINGS_HELP: dict[str, str] = {
     "JOURCHATT_LOG_LEVEL": "debug, info, warning or error. Default info.",
     "JOURCHATT_TIMEZONE": "IANA time zone for a record's day and time band. Default Europe/Stockholm.",
     "JOURCHATT_MAX_SOCKETS": "Most WebSocket connections this process holds at once. Default 20000.",
+    "JOURCHATT_FRAME_RATE": "Frames a second one WebSocket connection may send, after a burst of 3 seconds' "
+    "worth; a frame over it gets error rate_limited and is not carried out. Default 20.",
     "JOURCHATT_MAX_QUEUE": "Most visitors waiting in the queue at once. Default 2000.",
     "JOURCHATT_VISITOR_GRACE_S": "Seconds a dropped visitor may take to resume before the chat ends. Default 120.",
     "JOURCHATT_VOLUNTEER_GRACE_S": "Seconds a dropped volunteer may take to come back before "
@@ -67,6 +69,7 @@ class Settings:
     timezone: str = "Europe/Stockholm"
     max_sockets: int = 20000
     max_queue: int = 2000
+    frame_rate: float = 20.0
     visitor_grace_s: float = 120.0
     volunteer_grace_s: float = 20.0
     idle_warn_s: float = 600.0

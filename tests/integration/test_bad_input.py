@@ -161,3 +161,27 @@ async def test_server_still_serves_after_all_that(server: Running) -> None:
     vol, vis2, chat = await _chat(server)
     await vis2.send({"type": "message", "id": 1, "text": "ok"})
     assert (await vol.expect("message"))["text"] == "ok"
+
+
+async def test_a_flood_is_rate_limited_and_the_chat_goes_on(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: Running = await server_factory(frame_rate=5)        # a burst of 15, then 5 a second
+    await server.add_account("anna")
+    vol = await server.volunteer("anna")
+    vis = await server.visitor({"lang": "sv"})
+    await vis.expect("assigned")
+    for i in range(40):
+        await vis.send({"type": "typing", "active": i % 2 == 0})
+    codes = []
+    while True:
+        try:
+            frame = await vis.recv(timeout=0.5)
+        except asyncio.TimeoutError:
+            break
+        if frame["type"] == "error":
+            codes.append(frame["code"])
+    assert codes and set(codes) == {"rate_limited"}
+    assert 20 <= len(codes) <= 26                      # 40 sent, about 15 + 5/s let through
+    await asyncio.sleep(0.5)
+    await vis.send({"type": "message", "id": "after", "text": "still here"})
+    assert (await vis.expect("ack"))["id"] == "after"
+    assert (await vol.line("visitor"))["text"] == "still here"
