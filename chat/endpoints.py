@@ -41,6 +41,9 @@ MAX_BAD_FRAMES = 50
 # JOURCHATT_FRAME_RATE before the rate applies: a pasted paragraph split into
 # lines, or a resend after a reconnect, passes; a flood does not.
 FRAME_BURST_S = 3.0
+# After the send loop closed the socket, the receive loop normally sees the
+# disconnect at once; it is stopped anyway this long after, so a socket never lingers.
+SENDER_GRACE_S = 5.0
 
 
 class FrameBudget:
@@ -67,13 +70,19 @@ def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
     """The server's own origin and JOURCHATT_ALLOWED_ORIGINS may connect.
 
     A request without an Origin header does not come from a browser page, so no
-    other site can have sent it on a visitor's behalf; it is let through.
+    other site can have sent it on a visitor's behalf; it is let through. The
+    raw scope headers are read (``ws.headers`` would keep a parsed copy alive for
+    the connection's whole life).
     """
-    origin = ws.headers.get("origin")
+    origin = host = None
+    for name, value in ws.scope["headers"]:
+        if name == b"origin":
+            origin = value.decode("latin-1")
+        elif name == b"host":
+            host = value.decode("latin-1").lower()
     if origin is None:
         return True
     origin = origin.rstrip("/").lower()
-    host = ws.headers.get("host", "").lower()
     if host and origin in (f"http://{host}", f"https://{host}"):
         return True
     return origin in (o.lower() for o in allowed)
@@ -85,8 +94,7 @@ def _dumps(frame: dict[str, Any]) -> str:
 
 async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
     while True:
-        frame = await outbox.queue.get()
-        outbox.taken()
+        frame = await outbox.next()
         if frame is None:
             await ws.close(outbox.close_code or 1000)
             return
@@ -151,27 +159,56 @@ async def _run(ws: WebSocket, outbox: Outbox,
                handle: Callable[[str | bytes | None], Awaitable[None]],
                hello_within: float | None = None,
                established: Callable[[], bool] = lambda: True) -> None:
-    receiver = asyncio.create_task(_receive_loop(ws, outbox, handle, hello_within, established))
+    """Receive in this task and send in one other; the first to finish ends the other.
+
+    Receiving in the endpoint's own task (not a task of its own) saves a task per
+    socket, which matters with thousands of idle visitors (bench/idle.py).
+    """
+    loop = asyncio.get_running_loop()
+    receiving = asyncio.current_task()
+    assert receiving is not None
     sender = asyncio.create_task(_send_loop(ws, outbox))
+    stopped_by_sender = False
+    grace: asyncio.TimerHandle | None = None
+
+    def sender_finished(task: asyncio.Task[None]) -> None:
+        # The send loop closed the socket (the receiver will see the disconnect at
+        # once) or failed; either way stop receiving, after at most SENDER_GRACE_S.
+        nonlocal stopped_by_sender, grace
+
+        def stop() -> None:
+            nonlocal stopped_by_sender
+            stopped_by_sender = True
+            receiving.cancel()
+
+        failed = task.cancelled() or task.exception() is not None
+        grace = loop.call_later(0 if failed else SENDER_GRACE_S, stop)
+
+    sender.add_done_callback(sender_finished)
     try:
-        done, pending = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
-        if sender in done and not receiver.done():
-            # The send loop closed the socket; let the receiver see the disconnect.
+        await _receive_loop(ws, outbox, handle, hello_within, established)
+    except asyncio.CancelledError:
+        if not stopped_by_sender:
+            raise                       # cancelled from outside (shutdown): let it through
+        receiving.uncancel()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        sender.remove_done_callback(sender_finished)
+        if grace is not None:
+            grace.cancel()
+        if outbox.close_code is not None and not sender.done():
+            # A fatal frame error or a replaced connection: let the error frame and
+            # the close go out first.
             try:
-                await asyncio.wait_for(receiver, 5)
+                await asyncio.wait_for(asyncio.shield(sender), SENDER_GRACE_S)
             except (asyncio.TimeoutError, Exception):
                 pass
-        for task in (receiver, sender):
-            if not task.done():
-                task.cancel()
-        results = await asyncio.gather(receiver, sender, return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception) and not isinstance(
-                    result, (WebSocketDisconnect, RuntimeError, asyncio.CancelledError, OSError)):
-                log.error("socket.failed", error=type(result).__name__)
-    finally:
-        for task in (receiver, sender):
-            task.cancel()
+        sender.cancel()
+        [result] = await asyncio.gather(sender, return_exceptions=True)
+        if isinstance(result, Exception) and not isinstance(
+                result, (WebSocketDisconnect, RuntimeError, asyncio.CancelledError, OSError)):
+            log.error("socket.failed", error=type(result).__name__)
 
 
 def _open_sockets(ws: WebSocket) -> dict[str, int]:

@@ -54,6 +54,7 @@ from . import texts
 from .broker import MAX_LOG_ENTRIES, Broker, BrokerError, Tx
 from .exceptions import FrameError
 from .logs import get_logger
+from .outbox import OUTBOX_FRAMES, Outbox  # noqa: F401  (Outbox is part of the hub's API)
 from .record import ChatFacts, build_record, write_record
 from .routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA, Router
 from .sealing import Sealer
@@ -74,9 +75,6 @@ TIMERS_PER_TICK = 200
 POSITION_FLUSH_S = 0.1
 # Positions also follow changes made on other nodes, this often.
 POSITION_POLL_S = 1.0
-# Frames buffered for one socket. Overflow policy: close the socket; the client
-# resumes with last_seq and loses nothing (the lines are in the replay log).
-OUTBOX_FRAMES = 512
 # Records waiting for the database. Overflow policy: the record waits in a task
 # of its own for room (memory grows, nothing is dropped) and a warning is logged.
 RECORD_QUEUE = 10000
@@ -98,50 +96,6 @@ FALLBACK_SERVICES: list[dict[str, Any]] = [
      "description": {"sv": "Ring 112 om du är i akut fara.", "en": "Call 112 if you are in immediate danger."},
      "phone": "112"},
 ]
-
-
-class Outbox:
-    """Frames waiting to go out on one socket.
-
-    Live frames are bounded (OUTBOX_FRAMES). A replay may add a burst beyond
-    that: it is bounded by the replay log itself, and the allowance it grants
-    shrinks again as the send loop takes frames out.
-    """
-
-    __slots__ = ("queue", "close_code", "conn", "limit", "allowance")
-
-    def __init__(self, conn: str, limit: int = OUTBOX_FRAMES) -> None:
-        self.conn = conn
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self.close_code: int | None = None
-        self.limit = limit
-        self.allowance = 0
-
-    def send(self, frame: dict[str, Any], *, replay: bool = False) -> None:
-        if self.close_code is not None:
-            return
-        if replay:
-            self.allowance += 1
-        elif self.queue.qsize() >= self.limit + self.allowance:
-            log.warning("outbox.overflow", conn=self.conn)
-            self.close(4408)
-            return
-        self.queue.put_nowait(frame)
-
-    def taken(self) -> None:
-        """The send loop took a frame out."""
-        if self.allowance:
-            self.allowance -= 1
-
-    def close(self, code: int = 1000) -> None:
-        """Ask the send loop to close the socket after what is queued (or at once on overflow)."""
-        if self.close_code is not None:
-            return
-        self.close_code = code
-        if code == 4408:     # behind anyway: drop what is queued, the client resumes
-            while not self.queue.empty():
-                self.queue.get_nowait()
-        self.queue.put_nowait(None)
 
 
 class Feed:
