@@ -21,10 +21,13 @@ from starlette.routing import Route
 from chat.addresses import peer_address
 from chat.broker import BrokerError
 
+from chat.logs import get_logger
+
 from . import manage, sessions
 from .accounts import Profile, authenticate, load_profile, normalize_username
 from .exceptions import AccountError
 
+log = get_logger("volunteer.api")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 SECURE_COOKIE = "__Host-jourchatt"
 LOCAL_COOKIE = "jourchatt_session"
@@ -138,6 +141,7 @@ async def login(request: Request) -> Response:
         addr = await address_hash(request)
         wait = await state.throttle.retry_after(name, addr, now)
         if wait > 0:
+            log.info("login.throttled")      # never the name, the address or its hash
             return too_many(wait)
         account = await authenticate(db, username, password[:4096])
         # With a second factor set up, the password alone is not enough; without one,
@@ -147,6 +151,7 @@ async def login(request: Request) -> Response:
             or await manage.verify_second_factor(db, state.totp_box, account, otp))
         if not ok:
             await state.throttle.failed(name, addr, now)
+            log.info("login.refused")
             return JSONResponse(LOGIN_FAILED, status_code=401)
         await state.throttle.succeeded(name, now)
     except BrokerError:
@@ -158,6 +163,7 @@ async def login(request: Request) -> Response:
     token = await sessions.start(db, account.id)
     async with db() as session:
         profile = await load_profile(session, account, date.today())
+    log.info("login.ok", volunteer=account.id[:8], state="restricted" if profile.restricted else "full")
     response = JSONResponse(_me(profile))
     secure = not _is_local(request)
     response.set_cookie(cookie_name(request), token, httponly=True, samesite="strict",
@@ -228,8 +234,10 @@ async def totp_confirm(request: Request) -> Response:
     code = body.get("otp")
     if not await manage.confirm_enrolment(request.app.state.db, request.app.state.totp_box, profile.id,
                                           code if isinstance(code, str) else ""):
+        log.info("totp.confirm_refused", volunteer=profile.id[:8])
         return error(400, "invalid_code", "Koden stämmer inte; skriv koden som appen visar nu. / "
                      "The code does not match; enter the code the app shows now.")
+    log.info("totp.enrolled", volunteer=profile.id[:8])
     return await me(request)
 
 

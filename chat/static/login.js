@@ -155,8 +155,8 @@
   document.addEventListener("DOMContentLoaded", async () => {
     I.apply();
     const res = await I.api("GET", "/api/me");
-    if (res.status === 200 && (res.data.password_change || res.data.second_factor !== "enabled")) {
-      await next(res.data);           /* a restricted session: carry on where it stopped */
+    if (res.status === 200) {
+      await next(res.data);           /* restricted: carry on where it stopped; full: go on */
     } else {
       $("username").focus();
     }
