@@ -238,3 +238,25 @@ def test_cli_list_disable_enable_reset_and_training(tmp_path: Path, monkeypatch:
     assert "reset" in capsys.readouterr().out
     var = tmp_path / "var"
     assert temporary.encode() not in b"".join(p.read_bytes() for p in var.rglob("*") if p.is_file())
+
+
+async def test_a_restricted_session_lasts_at_most_half_an_hour(server: Running) -> None:
+    from datetime import datetime, timezone
+
+    from volunteer import sessions
+
+    await server.add_account("anna", totp=False)
+    db, s = server.app.state.db, server.settings
+    token = await sessions.start(db, await manage.account_id(db, "anna"))
+    now = datetime.now(timezone.utc)
+    for minutes in (1, 20, 29):      # in use, so the idle limit does not end it first
+        profile = await sessions.lookup(db, token, idle_s=s.session_idle_s, max_s=s.session_max_s,
+                                        now=now + timedelta(minutes=minutes))
+        assert profile is not None and profile.restricted
+    assert await sessions.lookup(db, token, idle_s=s.session_idle_s, max_s=s.session_max_s,
+                                 now=now + timedelta(minutes=31)) is None
+    # A full session is not cut short.
+    await server.add_account("bo")
+    token = await sessions.start(db, await manage.account_id(db, "bo"))
+    assert await sessions.lookup(db, token, idle_s=s.session_idle_s, max_s=s.session_max_s,
+                                 now=now + timedelta(minutes=31)) is not None
