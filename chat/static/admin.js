@@ -23,6 +23,7 @@
     training_ok: "Utbildningen är registrerad för {u}.",
     confirm_reset: "Återställa {u}? Alla inloggningar avslutas och ett nytt lösenord och ny tvåstegsverifiering krävs.",
     confirm_disable: "Stänga av {u}? Alla inloggningar avslutas.",
+    role_of: "Roll för {u}", confirm_role: "Ge {u} rollen {r}?", role_ok: "{u} har nu rollen {r}.",
     err_forbidden: "Sidan är bara för administratörer.", err_network: "Ingen kontakt med servern.",
     err_generic: "Det gick inte: {d}",
   }, {
@@ -46,6 +47,7 @@
     training_ok: "The training is recorded for {u}.",
     confirm_reset: "Reset {u}? Every session ends and a new password and two-step verification are required.",
     confirm_disable: "Disable {u}? Every session ends.",
+    role_of: "Role of {u}", confirm_role: "Give {u} the role {r}?", role_ok: "{u} now has the role {r}.",
     err_forbidden: "This page is for admins only.", err_network: "No contact with the server.",
     err_generic: "That did not work: {d}",
   });
@@ -83,7 +85,20 @@
       const who = el("th", { scope: "row" });
       who.append(el("span", {}, a.username), el("br"), el("span", { class: "hint" }, a.display_name));
       tr.append(who);
-      tr.append(el("td", {}, I.t("role_" + a.role)));
+      if (a.username === self) {
+        tr.append(el("td", {}, I.t("role_" + a.role)));
+      } else {
+        const roleCell = el("td");
+        const sel = el("select", { "aria-label": I.t("role_of", { u: a.username }) });
+        for (const r of ["volunteer", "supervisor", "coordinator", "admin"]) {
+          const opt = el("option", { value: r }, I.t("role_" + r));
+          if (r === a.role) { opt.selected = true; }
+          sel.append(opt);
+        }
+        sel.addEventListener("change", () => changeRole(a, sel));
+        roleCell.append(sel);
+        tr.append(roleCell);
+      }
       const status = a.disabled ? "disabled" : a.password_change ? "reset" : "active";
       const st = el("td");
       st.append(el("span", { class: "tag " + (status === "active" ? "good" : status === "disabled" ? "bad" : "warn") },
@@ -135,6 +150,15 @@
     if (action === "reset") { notice("temporary", { u: a.username, p: res.data.temporary_password }); }
     else { notice(action === "disable" ? "disabled_ok" : "enabled_ok", { u: a.username }); }
     $("notice").focus();
+  }
+
+  async function changeRole(a, sel) {
+    const role = sel.value;
+    if (!window.confirm(I.t("confirm_role", { u: a.username, r: I.t("role_" + role) }))) { sel.value = a.role; return; }
+    const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(a.username) + "/role", { role: role });
+    if (res.status !== 200) { sel.value = a.role; failed(res); return; }
+    await load();
+    notice("role_ok", { u: a.username, r: I.t("role_" + role) });
   }
 
   $("form-create").addEventListener("submit", async (ev) => {

@@ -149,6 +149,9 @@ async def test_admin_creates_and_resets_an_account(site: Running, browser: Brows
         r = await c.post("/api/login", json={"username": "nils", "password": temporary})
         assert r.status_code == 200 and r.json()["password_change"] is True
 
+    await page.get_by_label("Roll för nils").select_option("supervisor")
+    await expect(notice).to_have_text("nils har nu rollen Handledare.")
+
     await page.get_by_role("button", name="Stäng av nils").click()
     await expect(row).to_contain_text("Avstängt")
     await context.close()
