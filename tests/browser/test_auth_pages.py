@@ -155,3 +155,22 @@ async def test_admin_creates_and_resets_an_account(site: Running, browser: Brows
     await page.get_by_role("button", name="Stäng av nils").click()
     await expect(row).to_contain_text("Avstängt")
     await context.close()
+
+
+async def test_pages_reflow_at_200_percent_zoom(site: Running, browser: Browser) -> None:
+    """A 1280 px laptop at 200 % zoom is a 640 px wide viewport at twice the pixel density."""
+    await site.add_account("zoe", role="admin", trained=False)
+    context = await browser.new_context(viewport={"width": 640, "height": 800}, device_scale_factor=2)
+    page = await context.new_page()
+    wide = "document.documentElement.scrollWidth > window.innerWidth"
+    await page.goto(f"{site.http}/login")
+    assert await page.evaluate(wide) is False
+    await page.locator("#username").fill("zoe")
+    await page.locator("#password").fill(PASSWORD)
+    await page.locator("#otp").fill(await site.code("zoe"))
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{site.http}/admin")
+    await expect(page.get_by_role("row", name="zoe")).to_be_visible()
+    assert await page.evaluate(wide) is False          # the table scrolls inside its own box
+    await shot(page, "admin-zoom-200")
+    await context.close()
