@@ -21,9 +21,12 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from volunteer import api as volunteer_api
+from volunteer import admin as volunteer_admin, api as volunteer_api
+from volunteer.throttle import LoginThrottle, Policy
+from volunteer.totp import SecretBox
 
 from . import db
+from .addresses import AddressHasher
 from .broker import Broker, create_broker
 from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
@@ -144,6 +147,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
             app.state.broker = broker or create_broker(settings.broker_url)
             await app.state.broker.start()
             await app.state.broker.ping()
+            app.state.addresses = AddressHasher(app.state.broker)
+            app.state.throttle = LoginThrottle(app.state.broker, settings.secret, Policy(
+                settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
             app.state.hub = Hub(settings, app.state.broker, app.state.db)
             await app.state.hub.start()
         except BaseException:
@@ -165,6 +171,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *volunteer_api.routes,
+        *volunteer_admin.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -176,6 +183,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.settings = settings
+    app.state.totp_box = SecretBox(settings.secret)
     app.state.draining = False
     app.state.sockets = {"open": 0}
     app.add_middleware(CSRFMiddleware)

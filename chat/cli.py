@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--trained", action="store_true", help="record basic training as completed today")
     add.add_argument("--password-stdin", action="store_true", required=True,
                      help="read the password from standard input (never from the command line)")
+    from volunteer import cli as volunteer_cli
+
+    volunteer_cli.add_parsers(volsub)
     return p
 
 
@@ -86,6 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "db":
             db.upgrade(settings.database_url)
             print(f"schema is at {db.head_revision()}")
+        elif args.command == "volunteer" and args.volunteer_command != "add":
+            from volunteer import cli as volunteer_cli
+
+            _prepare_schema(settings)
+            volunteer_cli.run(settings, args)
         elif args.command == "volunteer":
             _prepare_schema(settings)
             password = _read_password().rstrip("\r")

@@ -64,6 +64,9 @@ class FrameBudget:
             self.tokens -= 1.0
             return True
         return False
+# How often an open console re-checks its login session (it also keeps the session
+# in use: an open console is not idle).
+SESSION_CHECK_S = 30.0
 
 
 def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
@@ -275,17 +278,37 @@ async def visitor_socket(ws: WebSocket) -> None:
         structlog.contextvars.clear_contextvars()
 
 
+async def _watch_session(ws: WebSocket, outbox: Outbox) -> None:
+    """Close the console when its login session ends elsewhere: expiry, logout on
+    another node, an admin's disable or reset (which end every session)."""
+    from volunteer.api import current_profile
+
+    while True:
+        await asyncio.sleep(SESSION_CHECK_S)
+        try:
+            profile = await current_profile(ws)
+        except Exception:
+            continue        # the database is briefly away: check again later
+        if profile is None:
+            outbox.send({"type": "error", "code": "session_expired",
+                         "detail": "your sign-in has ended; sign in again"})
+            outbox.close(4401)
+            return
+
+
 async def volunteer_socket(ws: WebSocket) -> None:
     from volunteer.api import current_profile
 
     outbox = await _admit(ws, "volunteer")
     if outbox is None:
         return
-    profile = await current_profile(ws)
-    if profile is None or not profile.may_take_chats:
-        code, close = (("not_authenticated", 4401) if profile is None else ("not_allowed", 4403))
-        detail = ("sign in first (POST /api/login)" if profile is None
-                  else "this account may not take chats (it needs valid basic training)")
+    profile = await current_profile(ws, allow_restricted=True)
+    if profile is None or profile.restricted or not profile.may_take_chats:
+        code, close, detail = (
+            ("not_authenticated", 4401, "sign in first (POST /api/login)") if profile is None
+            else ("second_factor_required", 4401, "finish signing in: set up the second factor "
+                  "(and choose a new password if asked) first") if profile.restricted
+            else ("not_allowed", 4403, "this account may not take chats (it needs valid basic training)"))
         await ws.send_text(_dumps({"type": "error", "code": code, "detail": detail}))
         await ws.close(close)
         log.info("socket.refused", side="volunteer", reason=code)
@@ -307,9 +330,11 @@ async def volunteer_socket(ws: WebSocket) -> None:
     async def handle(raw: str | bytes | None) -> None:
         await hub.volunteer_frame(vol, outbox, parse_volunteer(raw))
 
+    watcher = asyncio.create_task(_watch_session(ws, outbox))
     try:
         await _run(ws, outbox, handle)
     finally:
+        watcher.cancel()
         counts["open"] -= 1
         await hub.volunteer_disconnected(vol, outbox)
         log.info("socket.closed", close_code=outbox.close_code)

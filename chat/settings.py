@@ -51,6 +51,13 @@ SETTINGS_HELP: dict[str, str] = {
     "is written without it. Default 1800.",
     "JOURCHATT_SESSION_IDLE_S": "A volunteer login ends after this many seconds without use. Default 7200.",
     "JOURCHATT_SESSION_MAX_S": "A volunteer login ends this many seconds after it began. Default 43200.",
+    "JOURCHATT_LOGIN_MAX_FAILURES": "Failed logins on one account name within JOURCHATT_LOGIN_WINDOW_S "
+    "before the name is locked (60 s, doubling with each further lockout, at most an hour). Default 5.",
+    "JOURCHATT_LOGIN_ADDRESS_MAX_FAILURES": "Failed logins from one address (kept only as a keyed hash) "
+    "within JOURCHATT_LOGIN_WINDOW_S before that address is refused until the window has passed. Default 30.",
+    "JOURCHATT_LOGIN_WINDOW_S": "The window, in seconds, in which failed logins are counted. Default 900.",
+    "JOURCHATT_REFRESHER_MONTHS": "A refresher course recorded without an expiry date expires this many "
+    "months after its completion. Default 12.",
 }
 
 
@@ -77,6 +84,10 @@ class Settings:
     wrapup_timeout_s: float = 1800.0
     session_idle_s: float = 7200.0
     session_max_s: float = 43200.0
+    login_max_failures: int = 5
+    login_address_max_failures: int = 30
+    login_window_s: float = 900.0
+    refresher_months: int = 12
 
     @property
     def embedded(self) -> bool:

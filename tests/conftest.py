@@ -8,11 +8,13 @@ talk to it over real sockets with the ``websockets`` client and httpx.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import secrets
 import socket
 import sys
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +31,11 @@ from chat import db, hub as hub_module
 from chat.logs import configure_logging
 from chat.server import uvicorn_config
 from chat.settings import Settings
+from sqlalchemy import update
+
+from volunteer import manage, totp as totp_module
 from volunteer.accounts import create_account
+from volunteer.models import Account
 
 RECV_TIMEOUT_S = 5.0
 # Unread frames must not stop a test client from reading the server's close frame.
@@ -91,6 +97,47 @@ async def live_keys(server: "Running", chat: str) -> list[str]:
     for key in ("jc:queue", "jc:due"):
         found += [f"{key}:{m}" for m in await broker.r.zrange(key, 0, -1) if chat in m]
     return found
+
+
+class Authenticator:
+    """What a person's authenticator app knows: one TOTP secret per account name.
+
+    ``sign_in`` logs in over HTTP like the login page does: with a fresh code when
+    the account has a second factor, otherwise (an account made with
+    ``jourchatt volunteer add``) by enrolling one first. It never sends a code for
+    a step already used (waiting for the next step if it must), so it works
+    against servers whose database the test cannot reach.
+    """
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, bytes] = {}
+        self.used: dict[str, int] = {}
+
+    async def fresh_code(self, username: str) -> str:
+        now_step = totp_module.step_at(time.time())
+        step = max(now_step, self.used.get(username, now_step - 1) + 1)
+        while step > totp_module.step_at(time.time()) + 1:
+            await asyncio.sleep(0.5)
+        self.used[username] = step
+        return totp_module.code_for_step(self.secrets[username], step)
+
+    async def sign_in(self, client: httpx.AsyncClient, username: str, password: str) -> str:
+        body = {"username": username, "password": password}
+        if username in self.secrets:
+            body["otp"] = await self.fresh_code(username)
+        r = await client.post("/api/login", json=body, headers={"X-Jourchatt-CSRF": "1"})
+        assert r.status_code == 200, r.text
+        cookie = r.headers["set-cookie"].split(";")[0]
+        if r.json()["second_factor"] == "enroll":
+            headers = {"X-Jourchatt-CSRF": "1", "Cookie": cookie}
+            setup = await client.post("/api/totp/setup", headers=headers)
+            assert setup.status_code == 200, setup.text
+            b32 = setup.json()["secret"]
+            self.secrets[username] = base64.b32decode(b32 + "=" * (-len(b32) % 8))
+            done = await client.post("/api/totp/confirm", headers=headers,
+                                     json={"otp": await self.fresh_code(username)})
+            assert done.status_code == 200 and done.json()["second_factor"] == "enabled", done.text
+        return cookie
 
 
 def jourchatt_command() -> list[str]:
@@ -195,6 +242,7 @@ class Running:
     app: Any
     port: int
     clients: list[WS] = field(default_factory=list)
+    totp_secrets: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def http(self) -> str:
@@ -205,15 +253,35 @@ class Running:
         return self.app.state.hub  # type: ignore[no-any-return]
 
     async def add_account(self, username: str, *, role: str = "volunteer", trained: bool = True,
-                          languages: str = "sv", capacity: int = 1, display_name: str | None = None) -> None:
+                          languages: str = "sv", capacity: int = 1, display_name: str | None = None,
+                          totp: bool = True, password: str = PASSWORD) -> None:
+        """Create an account; with ``totp`` (the default) its second factor is already set up."""
         await create_account(self.app.state.db, username=username,
-                             display_name=display_name or username.capitalize(), password=PASSWORD,
+                             display_name=display_name or username.capitalize(), password=password,
                              role=role, languages=languages, capacity=capacity, trained=trained,
                              today=date.today())
+        if totp:
+            secret = totp_module.new_secret()
+            await manage.enrol_directly(self.app.state.db, self.app.state.totp_box, username, secret)
+            self.totp_secrets[username] = secret
 
-    async def login(self, username: str) -> str:
+    async def code(self, username: str, *, reuse: bool = True) -> str:
+        """The account's current TOTP code. With ``reuse`` (the default) the account's
+        last accepted step is forgotten first, so a test may log in many times within
+        one 30-second step (the refusal of a reused code is tested on its own)."""
+        if reuse:
+            async with self.app.state.db() as session, session.begin():
+                await session.execute(update(Account).where(Account.username == username)
+                                      .values(totp_last_step=None))
+        return totp_module.code_at(self.totp_secrets[username], time.time())
+
+    async def login(self, username: str, *, password: str = PASSWORD) -> str:
+        """Sign in (with a fresh TOTP code when the account has one); return the Cookie header value."""
+        body = {"username": username, "password": password}
+        if username in self.totp_secrets:
+            body["otp"] = await self.code(username)
         async with httpx.AsyncClient(base_url=self.http) as client:
-            r = await client.post("/api/login", json={"username": username, "password": PASSWORD})
+            r = await client.post("/api/login", json=body)
             assert r.status_code == 200, r.text
             return r.headers["set-cookie"].split(";")[0]
 

@@ -36,6 +36,15 @@ class Profile:
     languages: frozenset[str]
     capacity: int
     trained: bool
+    # "enabled" once a TOTP second factor is confirmed, else "enroll" (first login, or reset).
+    second_factor: str = "enabled"
+    # An admin's reset demands a new password before anything else.
+    password_change: bool = False
+
+    @property
+    def restricted(self) -> bool:
+        """Signed in with the password only: may enrol a second factor and change the password."""
+        return self.second_factor != "enabled" or self.password_change
 
     @property
     def roles(self) -> list[str]:
@@ -60,16 +69,43 @@ def _check_display_name(name: str) -> str:
     return name
 
 
+TRAINING_KINDS = ("basic", "refresher")
+
+
+def training_state(trainings: list[Training], today: date) -> str:
+    """``valid``, ``missing`` (no basic course completed by today) or ``expired``.
+
+    Taking chats needs a basic course completed on or before today and, when the
+    latest course completed by today has an expiry date, that date not passed
+    (the expiry day itself still counts). Courses dated in the future do not
+    count yet.
+    """
+    done = [t for t in trainings if t.completed_on <= today]
+    if not any(t.kind == "basic" for t in done):
+        return "missing"
+    latest = max(done, key=lambda t: (t.completed_on, t.expires_on or date.max))
+    if latest.expires_on is not None and latest.expires_on < today:
+        return "expired"
+    return "valid"
+
+
 def training_valid(trainings: list[Training], today: date) -> bool:
-    """Basic training completed and, where it has an expiry date, not yet expired."""
-    return any(t.kind == "basic" and t.completed_on <= today
-               and (t.expires_on is None or t.expires_on >= today) for t in trainings)
+    return training_state(trainings, today) == "valid"
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    import calendar
+
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 async def create_account(
     sessions: async_sessionmaker[AsyncSession], *, username: str, display_name: str,
     password: str, role: str = "volunteer", languages: str = "sv", capacity: int = 1,
-    trained: bool = False, today: date,
+    trained: bool = False, today: date, must_change_password: bool = False,
 ) -> Account:
     username = normalize_username(username)
     if not USERNAME.match(username):
@@ -90,6 +126,7 @@ async def create_account(
         id=secrets.token_hex(16), username=username, display_name=display_name,
         password_hash=await hash_password_async(password), role=role,
         languages=",".join(langs), capacity=capacity, disabled=False, created_on=today,
+        must_change_password=must_change_password,
     )
     try:
         async with sessions() as session, session.begin():
@@ -109,6 +146,8 @@ async def load_profile(session: AsyncSession, account: Account, today: date) -> 
         id=account.id, username=account.username, display_name=account.display_name,
         role=account.role, languages=frozenset(account.languages.split(",")),
         capacity=account.capacity, trained=training_valid(trainings, today),
+        second_factor="enabled" if account.totp_secret else "enroll",
+        password_change=bool(account.must_change_password),
     )
 
 

@@ -9,16 +9,25 @@ logout deletes the server-side row, so a copied cookie stops working at once.
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from datetime import date
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from . import sessions
-from .accounts import Profile, authenticate, load_profile
+from chat.addresses import peer_address
+from chat.broker import BrokerError
 
+from chat.logs import get_logger
+
+from . import manage, sessions
+from .accounts import Profile, authenticate, load_profile, normalize_username
+from .exceptions import AccountError
+
+log = get_logger("volunteer.api")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 SECURE_COOKIE = "__Host-jourchatt"
 LOCAL_COOKIE = "jourchatt_session"
@@ -31,6 +40,10 @@ LOGIN_FAILED = {
 NOT_AUTHENTICATED = {
     "error": "not_authenticated",
     "detail": "Logga in först. / Sign in first.",
+}
+UNAVAILABLE = {
+    "error": "unavailable",
+    "detail": "Tjänsten är tillfälligt otillgänglig, försök igen. / The service is briefly unavailable; try again.",
 }
 
 
@@ -46,14 +59,21 @@ def _session_token(conn: HTTPConnection) -> str | None:
     return conn.cookies.get(cookie_name(conn))
 
 
-async def current_profile(conn: HTTPConnection) -> Profile | None:
-    """The signed-in account of a request or socket, or None."""
+async def current_profile(conn: HTTPConnection, *, allow_restricted: bool = False) -> Profile | None:
+    """The signed-in account of a request or socket, or None.
+
+    A restricted session (password only: second factor not yet set up, or a new
+    password demanded) counts as not signed in unless ``allow_restricted``.
+    """
     token = _session_token(conn)
     if not token:
         return None
     settings = conn.app.state.settings
-    return await sessions.lookup(conn.app.state.db, token, idle_s=settings.session_idle_s,
-                                 max_s=settings.session_max_s)
+    profile = await sessions.lookup(conn.app.state.db, token, idle_s=settings.session_idle_s,
+                                    max_s=settings.session_max_s)
+    if profile is not None and profile.restricted and not allow_restricted:
+        return None
+    return profile
 
 
 def error(status: int, code: str, detail: str) -> JSONResponse:
@@ -84,7 +104,23 @@ def _me(profile: Profile) -> dict[str, Any]:
         "may_take_chats": profile.may_take_chats,
         "languages": sorted(profile.languages),
         "capacity": profile.capacity,
+        "second_factor": profile.second_factor,
+        "password_change": profile.password_change,
     }
+
+
+def too_many(retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": "too_many_attempts",
+         "detail": f"För många misslyckade inloggningar; försök igen om {retry_after} sekunder. / "
+                   f"Too many failed logins; try again in {retry_after} seconds."},
+        status_code=429, headers={"Retry-After": str(retry_after)})
+
+
+async def address_hash(conn: HTTPConnection) -> str | None:
+    """The client address's keyed hash under today's key (never the address itself)."""
+    state = conn.app.state
+    return await state.addresses.hash(peer_address(conn.scope, state.settings.trusted_proxies))  # type: ignore[no-any-return]
 
 
 async def login(request: Request) -> Response:
@@ -96,19 +132,38 @@ async def login(request: Request) -> Response:
         return error(400, "invalid_body", str(exc))
     if not isinstance(body, dict):
         return error(400, "invalid_body", "send an object with username and password")
-    username, password = body.get("username"), body.get("password")
+    username, password, otp = body.get("username"), body.get("password"), body.get("otp")
     if not isinstance(username, str) or not isinstance(password, str) or len(username) > 200:
         return JSONResponse(LOGIN_FAILED, status_code=401)
-    db = request.app.state.db
-    account = await authenticate(db, username, password[:4096])
-    if account is None:
-        return JSONResponse(LOGIN_FAILED, status_code=401)
+    state = request.app.state
+    db, name, now = state.db, normalize_username(username), time.time()
+    try:
+        addr = await address_hash(request)
+        wait = await state.throttle.retry_after(name, addr, now)
+        if wait > 0:
+            log.info("login.throttled")      # never the name, the address or its hash
+            return too_many(wait)
+        account = await authenticate(db, username, password[:4096])
+        # With a second factor set up, the password alone is not enough; without one,
+        # the password opens a restricted session that may only set one up.
+        ok = account is not None and (
+            not account.totp_secret
+            or await manage.verify_second_factor(db, state.totp_box, account, otp))
+        if not ok:
+            await state.throttle.failed(name, addr, now)
+            log.info("login.refused")
+            return JSONResponse(LOGIN_FAILED, status_code=401)
+        await state.throttle.succeeded(name, now)
+    except BrokerError:
+        return JSONResponse(UNAVAILABLE, status_code=503)
+    assert account is not None
     old = _session_token(request)
     if old:
         await sessions.end(db, old)          # a session never survives a new login
     token = await sessions.start(db, account.id)
     async with db() as session:
         profile = await load_profile(session, account, date.today())
+    log.info("login.ok", volunteer=account.id[:8], state="restricted" if profile.restricted else "full")
     response = JSONResponse(_me(profile))
     secure = not _is_local(request)
     response.set_cookie(cookie_name(request), token, httponly=True, samesite="strict",
@@ -129,14 +184,92 @@ async def logout(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    profile = await current_profile(request)
+    profile = await current_profile(request, allow_restricted=True)
     if profile is None:
         return JSONResponse(NOT_AUTHENTICATED, status_code=401)
     return JSONResponse(_me(profile))
 
 
+async def _json_object(request: Request) -> dict[str, Any] | Response:
+    try:
+        body = await read_json(request)
+    except OverflowError as exc:
+        return error(413, "body_too_large", str(exc))
+    except ValueError as exc:
+        return error(400, "invalid_body", str(exc))
+    if not isinstance(body, dict):
+        return error(400, "invalid_body", "send a JSON object")
+    return body
+
+
+async def totp_setup(request: Request) -> Response:
+    """A new secret for the authenticator app: base32, otpauth URI and a QR code (SVG)."""
+    from . import totp
+
+    profile = await current_profile(request, allow_restricted=True)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.second_factor == "enabled":
+        return error(409, "already_enrolled", "Tvåstegsverifiering är redan aktiverad; en administratör "
+                     "kan återställa den. / A second factor is already set up; an admin can reset it.")
+    try:
+        secret, username = await manage.start_enrolment(request.app.state.db, request.app.state.totp_box,
+                                                        profile.id)
+    except AccountError:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    uri = totp.otpauth_uri(secret, username)
+    return JSONResponse({"secret": totp.base32(secret), "otpauth_uri": uri, "qr_svg": totp.qr_svg(uri)})
+
+
+async def totp_confirm(request: Request) -> Response:
+    profile = await current_profile(request, allow_restricted=True)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    body = await _json_object(request)
+    if isinstance(body, Response):
+        return body
+    if profile.second_factor == "enabled":
+        return error(409, "already_enrolled", "Tvåstegsverifiering är redan aktiverad. / "
+                     "A second factor is already set up.")
+    code = body.get("otp")
+    if not await manage.confirm_enrolment(request.app.state.db, request.app.state.totp_box, profile.id,
+                                          code if isinstance(code, str) else ""):
+        log.info("totp.confirm_refused", volunteer=profile.id[:8])
+        return error(400, "invalid_code", "Koden stämmer inte; skriv koden som appen visar nu. / "
+                     "The code does not match; enter the code the app shows now.")
+    log.info("totp.enrolled", volunteer=profile.id[:8])
+    return await me(request)
+
+
+async def change_password(request: Request) -> Response:
+    profile = await current_profile(request, allow_restricted=True)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    body = await _json_object(request)
+    if isinstance(body, Response):
+        return body
+    if not profile.password_change:
+        return error(409, "not_required", "Inget lösenordsbyte krävs. / No password change is required.")
+    new = body.get("new_password")
+    if not isinstance(new, str):
+        return error(400, "invalid_field", "new_password: a string is required")
+    try:
+        await manage.change_password(request.app.state.db, profile.id, new)
+    except AccountError as exc:
+        return error(400, "weak_password", str(exc))
+    return await me(request)
+
+
+async def login_page(_request: Request) -> Response:
+    return FileResponse(Path(__file__).resolve().parents[1] / "chat" / "static" / "login.html")
+
+
 routes = [
+    Route("/login", login_page, methods=["GET"]),
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
+    Route("/api/totp/setup", totp_setup, methods=["POST"]),
+    Route("/api/totp/confirm", totp_confirm, methods=["POST"]),
+    Route("/api/password", change_password, methods=["POST"]),
 ]

@@ -2,7 +2,8 @@
 
     JourchattError (chat.exceptions)
     └── AccountError               creating or changing an account failed; message says why
-        └── DuplicateUsername      the username is taken
+        ├── DuplicateUsername      the username is taken
+        └── UnknownAccount         no account has that name
 """
 
 from __future__ import annotations
@@ -16,3 +17,7 @@ class AccountError(JourchattError):
 
 class DuplicateUsername(AccountError):
     """The username is already in use."""
+
+
+class UnknownAccount(AccountError):
+    """No account has that name (or id)."""

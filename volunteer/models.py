@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import Base
@@ -24,6 +24,14 @@ class Account(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_on: Mapped[date] = mapped_column(Date)
+    # The second factor (volunteer/totp.py): the secret sealed under a key derived from
+    # the server secret; a secret shown for enrolment but not yet confirmed; the last
+    # time step accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    totp_pending: Mapped[str | None] = mapped_column(String(200), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Set by an admin's reset: the next login must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Training(Base):

@@ -65,3 +65,16 @@ def check_policy(password: str) -> None:
         raise ValueError(f"the password must be at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise ValueError(f"the password must be at most {MAX_LENGTH} characters")
+
+
+NEW_MIN_LENGTH = 12  # a password a person chooses at a forced change (after an admin's reset)
+
+
+def check_new_password(password: str, username: str) -> None:
+    """Raise ValueError with a reason when a chosen password is not acceptable."""
+    if len(password) < NEW_MIN_LENGTH:
+        raise ValueError(f"the password must be at least {NEW_MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise ValueError(f"the password must be at most {MAX_LENGTH} characters")
+    if password.strip().lower() == username.strip().lower():
+        raise ValueError("the password must not be the username")

@@ -20,6 +20,9 @@ from .models import Account, LoginSession
 # Refresh last_seen_at at most this often: one write per minute, not per request.
 TOUCH_EVERY = timedelta(seconds=60)
 TOKEN_BYTES = 32
+# A restricted session (password only: second factor or new password still to come)
+# lasts at most this long: enough to set up an authenticator app, no more.
+RESTRICTED_MAX = timedelta(minutes=30)
 
 
 def _hash(token: str) -> str:
@@ -58,9 +61,13 @@ async def lookup(sessions: async_sessionmaker[AsyncSession], token: str, *, idle
         account = await session.get(Account, row.account_id)
         if account is None or account.disabled:
             return None
+        profile = await load_profile(session, account, now.date())
+        if profile.restricted and now - created > RESTRICTED_MAX:
+            await session.delete(row)           # a password-only session does not linger
+            return None
         if now - last > TOUCH_EVERY:
             row.last_seen_at = now
-        return await load_profile(session, account, now.date())
+        return profile
 
 
 async def end(sessions: async_sessionmaker[AsyncSession], token: str) -> str | None:

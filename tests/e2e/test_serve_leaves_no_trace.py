@@ -22,7 +22,7 @@ import httpx
 import pytest
 import websockets
 
-from ..conftest import TEST_SECRET, free_port, jourchatt_command
+from ..conftest import TEST_SECRET, Authenticator, free_port, jourchatt_command
 
 pytestmark = pytest.mark.slow
 
@@ -99,9 +99,7 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str) -> None:
     async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
         bad = await c.post("/api/login", json={"username": markers["login"], "password": markers["login"]})
         assert bad.status_code == 401
-        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
-        assert r.status_code == 200
-        cookie = r.headers["set-cookie"].split(";")[0]
+        cookie = await Authenticator().sign_in(c, "anna", PASSWORD)
     opts = {"local_addr": (CLIENT_ADDR, 0), "user_agent_header": ua, "max_queue": None}
     vol = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer",
                                    additional_headers={"Cookie": cookie}, **opts)

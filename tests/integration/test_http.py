@@ -31,14 +31,15 @@ async def test_readyz_fails_loudly_when_a_background_task_died(server: Running) 
 async def test_login_me_logout_and_the_session_really_ends(server: Running) -> None:
     await server.add_account("anna", display_name="Anna")
     async with httpx.AsyncClient(base_url=server.http) as c:
-        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")})
         assert r.status_code == 200
         cookie = r.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
         assert cookie.startswith("jourchatt_session=")       # localhost: no __Host- / Secure
         me = (await c.get("/api/me")).json()
         assert me == {"username": "anna", "display_name": "Anna", "roles": ["volunteer"],
-                      "may_take_chats": True, "languages": ["sv"], "capacity": 1}
+                      "may_take_chats": True, "languages": ["sv"], "capacity": 1,
+                      "second_factor": "enabled", "password_change": False}
         stolen = c.cookies["jourchatt_session"]
         refused = await c.post("/api/logout")           # a cookie-authed change without the header
         assert refused.status_code == 403 and refused.json()["error"] == "csrf_required"
@@ -52,14 +53,14 @@ async def test_login_me_logout_and_the_session_really_ends(server: Running) -> N
 async def test_cross_site_changes_are_refused(server: Running) -> None:
     await server.add_account("anna")
     async with httpx.AsyncClient(base_url=server.http) as c:
-        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD},
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")},
                          headers={"Origin": "https://evil.example"})
         assert r.status_code == 403 and r.json()["error"] == "cross_origin"
         assert "set-cookie" not in r.headers
-        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD},
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")},
                          headers={"Origin": "null"})
         assert r.status_code == 403
-        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD},
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")},
                          headers={"Origin": server.http})
         assert r.status_code == 200
         r = await c.post("/api/logout", headers={**CSRF, "Origin": "https://evil.example"})
@@ -69,7 +70,7 @@ async def test_cross_site_changes_are_refused(server: Running) -> None:
 async def test_cookie_is_host_prefixed_and_secure_off_localhost(server: Running) -> None:
     await server.add_account("anna")
     async with httpx.AsyncClient(base_url=server.http, headers={"Host": "chat.example.org"}) as c:
-        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")})
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("__Host-jourchatt=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
@@ -99,16 +100,16 @@ async def test_disabled_account_cannot_sign_in(server: Running) -> None:
     async with server.app.state.db() as s, s.begin():
         await s.execute(update(Account).values(disabled=True))
     async with httpx.AsyncClient(base_url=server.http) as c:
-        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")})
     assert r.status_code == 401
 
 
 async def test_a_new_login_ends_the_old_session(server: Running) -> None:
     await server.add_account("anna")
     async with httpx.AsyncClient(base_url=server.http) as c:
-        await c.post("/api/login", json={"username": "anna", "password": PASSWORD})
+        await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")})
         first = c.cookies["jourchatt_session"]
-        await c.post("/api/login", json={"username": "anna", "password": PASSWORD}, headers=CSRF)
+        await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": await server.code("anna")}, headers=CSRF)
         assert c.cookies["jourchatt_session"] != first
     async with httpx.AsyncClient(base_url=server.http, cookies={"jourchatt_session": first}) as c2:
         assert (await c2.get("/api/me")).status_code == 401

@@ -26,10 +26,11 @@ from chat import state as S
 from chat.broker import create_broker
 from chat.hub import Hub
 
-from ..conftest import TEST_SECRET, free_port, fresh_redis, jourchatt_command, make_settings, postgres_database
+from ..conftest import TEST_SECRET, Authenticator, free_port, fresh_redis, jourchatt_command, make_settings, postgres_database
 
 pytestmark = pytest.mark.slow
 PASSWORD = "ett långt lösenord för test"
+AUTHENTICATOR = Authenticator()
 OPTS: dict[str, Any] = {"max_queue": None, "close_timeout": 2}
 
 
@@ -61,9 +62,7 @@ class Node:
 
     async def volunteer(self, username: str) -> Any:
         async with httpx.AsyncClient(base_url=self.base) as c:
-            r = await c.post("/api/login", json={"username": username, "password": PASSWORD})
-            assert r.status_code == 200, r.text
-            cookie = r.headers["set-cookie"].split(";")[0]
+            cookie = await AUTHENTICATOR.sign_in(c, username, PASSWORD)
         ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws/volunteer",
                                       additional_headers={"Cookie": cookie}, **OPTS)
         await recv(ws, "welcome")
@@ -125,6 +124,7 @@ async def cluster(tmp_path: Path, redis_url: str | None = None) -> AsyncIterator
         done = subprocess.run([*jourchatt_command(), "db", "upgrade"], cwd=tmp_path, env=env,
                               capture_output=True, timeout=120)
         assert done.returncode == 0, done.stderr.decode()
+        AUTHENTICATOR.__init__()      # a fresh database: no second factor set up yet
         for name in ("anna", "bo"):
             done = subprocess.run([*jourchatt_command(), "volunteer", "add", name, "--display-name",
                                    name.capitalize(), "--trained", "--password-stdin"],

@@ -1,0 +1,158 @@
+"""The admin page (``/admin``) and its JSON API under ``/api/admin/``.
+
+Admins list accounts (role, status, training, second factor), create them (with
+a temporary password shown once), disable and enable them, reset them (a new
+temporary password; a new password and second factor are demanded at the next
+login; every session ends), change a role, and record training. Every act is
+written to the audit log. Other roles get ``403 forbidden``; no session, ``401``.
+An admin cannot disable, reset or change the role of their own account (another
+admin must), so an admin can never lock everyone out by mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from . import manage
+from .accounts import MAX_CAPACITY, Profile, create_account
+from .api import NOT_AUTHENTICATED, _json_object, current_profile, error
+from .audit import audit
+from .exceptions import AccountError, DuplicateUsername, UnknownAccount
+
+STATIC = Path(__file__).resolve().parents[1] / "chat" / "static"
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+async def _admin(request: Request) -> Profile | Response:
+    profile = await current_profile(request)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.role != "admin":
+        return error(403, "forbidden", "Bara administratörer. / Admins only.")
+    return profile
+
+
+def _account_error(exc: AccountError) -> Response:
+    if isinstance(exc, UnknownAccount):
+        return error(404, "unknown_account", str(exc))
+    if isinstance(exc, DuplicateUsername):
+        return error(409, "username_taken", str(exc))
+    return error(400, "invalid_field", str(exc))
+
+
+def _date(value: object, field: str) -> date:
+    if not isinstance(value, str) or not DATE.match(value):
+        raise AccountError(f"{field}: a date YYYY-MM-DD is required")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise AccountError(f"{field}: {value!r} is not a date") from None
+
+
+async def page(_request: Request) -> Response:
+    return FileResponse(STATIC / "admin.html")
+
+
+async def accounts(request: Request) -> Response:
+    who = await _admin(request)
+    if isinstance(who, Response):
+        return who
+    rows = await manage.list_accounts(request.app.state.db, date.today())
+    return JSONResponse({"accounts": [r.as_json() for r in rows]})
+
+
+async def create(request: Request) -> Response:
+    who = await _admin(request)
+    if isinstance(who, Response):
+        return who
+    body = await _json_object(request)
+    if isinstance(body, Response):
+        return body
+    username, display_name = body.get("username"), body.get("display_name")
+    role, languages, capacity = body.get("role", "volunteer"), body.get("languages", "sv"), body.get("capacity", 1)
+    if isinstance(languages, list):
+        languages = ",".join(str(x) for x in languages)
+    for name, value, kind in (("username", username, str), ("display_name", display_name, str),
+                              ("role", role, str), ("languages", languages, str)):
+        if not isinstance(value, kind):
+            return error(400, "invalid_field", f"{name}: a string is required")
+    if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= MAX_CAPACITY:
+        return error(400, "invalid_field", f"capacity: a whole number 1 to {MAX_CAPACITY} is required")
+    temporary = manage.temporary_password()
+    db = request.app.state.db
+    try:
+        account = await create_account(db, username=username, display_name=display_name,  # type: ignore[arg-type]
+                                       password=temporary, role=role, languages=languages,  # type: ignore[arg-type]
+                                       capacity=capacity, today=date.today(), must_change_password=True)
+    except AccountError as exc:
+        return _account_error(exc)
+    await audit(db, actor=who.id, action="account.create", subject=account.id)
+    rows = [r for r in await manage.list_accounts(db, date.today()) if r.id == account.id]
+    return JSONResponse({"account": rows[0].as_json(), "temporary_password": temporary}, status_code=201)
+
+
+async def act(request: Request) -> Response:
+    """POST /api/admin/accounts/{username}/{disable|enable|reset|role|training}."""
+    who = await _admin(request)
+    if isinstance(who, Response):
+        return who
+    username, action = request.path_params["username"], request.path_params["action"]
+    if action not in ("disable", "enable", "reset", "role", "training"):
+        return error(404, "not_found", f"no such action {action!r}")
+    body = await _json_object(request) if action in ("role", "training") else {}
+    if isinstance(body, Response):
+        return body
+    state = request.app.state
+    db = state.db
+    out: dict[str, object] = {"ok": True}
+    try:
+        target = await manage.account_id(db, username)
+        if target == who.id and action in ("disable", "reset", "role"):
+            return error(409, "own_account", "Det egna kontot ändras av en annan administratör. / "
+                         "Another admin must change your own account.")
+        if action in ("disable", "enable"):
+            await manage.set_disabled(db, username, action == "disable")
+            if action == "disable":
+                state.hub.signed_out(target)
+            await audit(db, actor=who.id, action=f"account.{action}", subject=target)
+        elif action == "reset":
+            _, temporary = await manage.reset(db, username)
+            state.hub.signed_out(target)
+            await audit(db, actor=who.id, action="account.reset", subject=target)
+            out["temporary_password"] = temporary
+        elif action == "role":
+            role = body.get("role")
+            if not isinstance(role, str):
+                return error(400, "invalid_field", "role: a string is required")
+            await manage.set_role(db, username, role)
+            await audit(db, actor=who.id, action="account.role", subject=target)
+        else:
+            completed = _date(body.get("completed"), "completed")
+            expires = _date(body["expires"], "expires") if body.get("expires") else None
+            kind = body.get("kind")
+            if not isinstance(kind, str):
+                return error(400, "invalid_field", "kind: basic or refresher is required")
+            _, expires = await manage.record_training(
+                db, username, kind=kind, completed=completed, expires=expires,
+                refresher_months=state.settings.refresher_months, today=date.today())
+            await audit(db, actor=who.id, action="training.record", subject=target)
+            out["expires"] = expires.isoformat() if expires else None
+    except AccountError as exc:
+        return _account_error(exc)
+    rows = [r for r in await manage.list_accounts(db, date.today()) if r.id == target]
+    out["account"] = rows[0].as_json()
+    return JSONResponse(out)
+
+
+routes = [
+    Route("/admin", page, methods=["GET"]),
+    Route("/api/admin/accounts", accounts, methods=["GET"]),
+    Route("/api/admin/accounts", create, methods=["POST"]),
+    Route("/api/admin/accounts/{username}/{action}", act, methods=["POST"]),
+]
