@@ -3,6 +3,7 @@
     JourchattError (chat.exceptions)
     └── AccountError               creating or changing an account failed; message says why
         └── DuplicateUsername      the username is taken
+    └── HoursError                 an opening-hours schedule is invalid; ``where`` names the place
 """
 
 from __future__ import annotations
@@ -16,3 +17,12 @@ class AccountError(JourchattError):
 
 class DuplicateUsername(AccountError):
     """The username is already in use."""
+
+
+class HoursError(JourchattError):
+    """An opening-hours schedule is invalid; ``where`` names the field (``weekly.mon[1]``)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
