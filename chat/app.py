@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from volunteer import api as volunteer_api
+from volunteer import hours_api
 
 from . import db
 from .broker import Broker, create_broker
@@ -164,6 +165,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *volunteer_api.routes,
+        *hours_api.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -12,6 +12,7 @@ from . import db
 from .exceptions import ConfigurationError, JourchattError
 from .logs import configure_logging, get_logger
 from .settings import Settings
+from volunteer import hours_cli
 
 log = get_logger("chat.cli")
 
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--trained", action="store_true", help="record basic training as completed today")
     add.add_argument("--password-stdin", action="store_true", required=True,
                      help="read the password from standard input (never from the command line)")
+    hours_cli.add_parser(sub)
     return p
 
 
@@ -91,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             password = _read_password().rstrip("\r")
             username = asyncio.run(_add_volunteer(settings, args, password))
             print(f"created {username}")
+        elif args.command == "hours":
+            _prepare_schema(settings)
+            return hours_cli.run(settings, args)
     except JourchattError as exc:
         print(f"jourchatt: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from chat.db import Base
 import chat.record  # noqa: F401  (registers the tables)
 import volunteer.models  # noqa: F401
+import volunteer.hours_store  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata
