@@ -31,6 +31,7 @@ from .exceptions import ConfigurationError
 from .hub import Hub
 from .logs import get_logger
 from .settings import Settings
+from . import widget_api
 
 log = get_logger("chat.app")
 STATIC = Path(__file__).parent / "static"
@@ -166,6 +167,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/readyz", readyz),
         *volunteer_api.routes,
         *hours_api.routes,
+        *widget_api.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

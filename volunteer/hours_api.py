@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chat.endpoints import origin_allowed
+from chat.widget_api import public_cors
 
 from . import hours, hours_store
 from .api import NOT_AUTHENTICATED, current_profile, error, read_json
@@ -40,14 +40,6 @@ def view(schedule: hours.Schedule | None, tz_name: str, now: datetime) -> dict[s
     }
 
 
-def _cors(request: Request, response: Response) -> Response:
-    origin = request.headers.get("origin")
-    if origin and origin_allowed(request, request.app.state.settings.allowed_origins):
-        response.headers["access-control-allow-origin"] = origin
-    response.headers["vary"] = "Origin"
-    return response
-
-
 async def _view(request: Request, schedule: hours.Schedule | None) -> JSONResponse:
     return JSONResponse(view(schedule, request.app.state.settings.timezone, datetime.now(timezone.utc)))
 
@@ -63,7 +55,7 @@ async def _editor(request: Request) -> Response | None:
 
 async def get_hours(request: Request) -> Response:
     schedule = await request.app.state.hub.hours.current()
-    return _cors(request, await _view(request, schedule))
+    return public_cors(request, await _view(request, schedule))
 
 
 async def put_hours(request: Request) -> Response:

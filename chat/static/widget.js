@@ -1,0 +1,514 @@
+/* jourchatt widget: an anonymous support chat, embedded with one script tag.
+ *
+ *   <script src="https://SERVER/static/widget.js" defer
+ *           data-lang="sv" data-channel="web" data-exit-url="https://www.smhi.se/"></script>
+ *
+ * No framework, no cookies, no localStorage, no request to anyone but SERVER.
+ * Only the resume token (and the chosen language) is kept, in sessionStorage,
+ * and it is removed when the chat ends and on quick exit. Chat text is kept in
+ * the page only; after a reload the server's replay brings it back.
+ * Speaks the visitor protocol of docs/protocol.md. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.jourchatt) return;
+
+  /* Every text, one object per language: add a language by adding an object. */
+  var TEXTS = {
+    sv: {
+      other: "In English", otherLang: "en", launcher: "Chatta anonymt", title: "Prata med oss",
+      minimize: "Stäng fönstret (chatten fortsätter)", exit: "Lämna sidan snabbt",
+      exitHint: "eller tryck på Skift tre gånger", danger: "Är du i akut fara? Ring 112.",
+      loading: "Kollar om chatten är öppen …", open: "Chatten är öppen nu.",
+      closed: "Chatten är stängd just nu.", opens: "Den öppnar igen {when}.",
+      meanwhile: "Här kan du få hjälp under tiden:", unreachable: "Vi når inte chatten just nu. Försök igen om en stund.",
+      promiseTitle: "Du är anonym",
+      promise: "Vi frågar aldrig efter ditt namn. Det du skriver sparas inte: när chatten är slut är den borta.",
+      kept: "Det enda som sparas är en anonym rad för statistik: det du väljer att svara nedan, vad samtalet handlade om, dag och ungefärlig tid.",
+      notKept: "Vi sparar aldrig ditt namn, telefonnummer, IP-adress eller det du skriver. Inga kakor (cookies).",
+      intake: "Frivilliga frågor", intakeHelp: "Du kan hoppa över allt.",
+      age: "Hur gammal är du?", gender: "Kön", girl: "Tjej", boy: "Kille", nonbinary: "Icke-binär",
+      where: "Var bor du?", district: "Stadsdel", otherPlace: "Någon annan kommun",
+      first: "Är det första gången du hör av dig till oss?", yes: "Ja", no: "Nej", noAnswer: "Vill inte svara",
+      start: "Starta chatten", history: "Så raderar du webbhistoriken", connecting: "Ansluter …",
+      position: "Du är nummer {n} i kön.", wait: "Beräknad väntetid: cirka {m} min.",
+      waitShort: "Beräknad väntetid: under en minut.", leaveQueue: "Lämna kön",
+      queueHelp: "Du kan börja skriva redan nu. Volontären ser det när chatten börjar.",
+      talkingTo: "Du pratar med {name}.", volunteer: "Volontär", you: "Du", notice: "Meddelande",
+      typing: "{name} skriver …", someone: "Volontären", write: "Skriv ett meddelande", send: "Skicka",
+      end: "Avsluta chatten", sending: "Skickas …", sent: "Skickat", delivered: "Levererat",
+      waiting: "Skickas när anslutningen är tillbaka",
+      lost: "Anslutningen bröts. Vi kopplar upp igen …", back: "Ansluten igen.",
+      ended: "Chatten är avslutad.", by_visitor: "Du avslutade chatten.",
+      by_volunteer: "Volontären avslutade chatten.", by_timeout: "Chatten avslutades eftersom det var tyst länge.",
+      by_supervisor: "Chatten avslutades av en handledare.", again: "Starta en ny chatt",
+      elsewhere: "Chatten fortsätter i ett annat fönster.",
+      guard: "Du behöver inte berätta vem du är. Telefonnummer, mejl och personnummer behövs inte här.",
+      help: "Tips på stöd", code: "Din kod", codeHelp: "Uppge koden om du kontaktar dem. Den visar inte vem du är.",
+      copy: "Kopiera koden", copied: "Koden är kopierad.", call: "Ring {p}", web: "Webbplats",
+      anonymous: "Du kan vara anonym.", tooLong: "Meddelandet är för långt.", failed: "Något gick fel. Försök igen."
+    },
+    en: {
+      other: "På svenska", otherLang: "sv", launcher: "Chat anonymously", title: "Talk to us",
+      minimize: "Close the window (the chat goes on)", exit: "Exit this page",
+      exitHint: "or press Shift three times", danger: "In immediate danger? Call 112.",
+      loading: "Checking whether the chat is open …", open: "The chat is open now.",
+      closed: "The chat is closed right now.", opens: "It opens again {when}.",
+      meanwhile: "Where you can get help meanwhile:", unreachable: "We cannot reach the chat right now. Please try again soon.",
+      promiseTitle: "You are anonymous",
+      promise: "We never ask for your name. What you write is not saved: when the chat is over, it is gone.",
+      kept: "All that is kept is one anonymous line for statistics: what you choose to answer below, what the chat was about, the day and roughly the time.",
+      notKept: "We never keep your name, phone number, IP address or what you write. No cookies.",
+      intake: "Optional questions", intakeHelp: "You can skip all of them.",
+      age: "How old are you?", gender: "Gender", girl: "Girl", boy: "Boy", nonbinary: "Non-binary",
+      where: "Where do you live?", district: "District", otherPlace: "Another municipality",
+      first: "Is this the first time you contact us?", yes: "Yes", no: "No", noAnswer: "Prefer not to say",
+      start: "Start the chat", history: "How to delete your browser history", connecting: "Connecting …",
+      position: "You are number {n} in the queue.", wait: "Estimated wait: about {m} min.",
+      waitShort: "Estimated wait: less than a minute.", leaveQueue: "Leave the queue",
+      queueHelp: "You can start writing now. The volunteer sees it when the chat begins.",
+      talkingTo: "You are talking to {name}.", volunteer: "Volunteer", you: "You", notice: "Notice",
+      typing: "{name} is typing …", someone: "The volunteer", write: "Write a message", send: "Send",
+      end: "End the chat", sending: "Sending …", sent: "Sent", delivered: "Delivered",
+      waiting: "Will be sent when the connection is back",
+      lost: "The connection dropped. Reconnecting …", back: "Connected again.",
+      ended: "The chat is over.", by_visitor: "You ended the chat.",
+      by_volunteer: "The volunteer ended the chat.", by_timeout: "The chat ended because it was quiet for a long time.",
+      by_supervisor: "A supervisor ended the chat.", again: "Start a new chat",
+      elsewhere: "The chat goes on in another window.",
+      guard: "You don't need to say who you are. Phone numbers, e-mail addresses and personal identity numbers are not needed here.",
+      help: "Where to get help", code: "Your code", codeHelp: "Give the code if you contact them. It does not show who you are.",
+      copy: "Copy the code", copied: "The code is copied.", call: "Call {p}", web: "Website",
+      anonymous: "You can stay anonymous.", tooLong: "The message is too long.", failed: "Something went wrong. Please try again."
+    }
+  };
+
+  var base = new URL(".", script.src);                 // https://SERVER/static/
+  var data = script.dataset;
+  var EXIT_URL = data.exitUrl || "https://www.smhi.se/";
+  var CHANNEL = data.channel || "web";
+  var KEY = "jourchatt";
+  var GUARD = [/[^\s@]+@[^\s@]+\.[a-z]{2,}/i, /(?:\+|\b)\d(?:[\s-]?\d){7,}/, /\b(?:19|20)?\d{6}[-+]\d{4}\b/];
+
+  var saved = load();
+  var lang = saved.l || data.lang || (document.documentElement.lang || "sv").slice(0, 2);
+  if (!TEXTS[lang]) lang = "sv";
+  var T = TEXTS[lang];
+  var ws = null, view = "start", token = saved.t || null, lastSeq = 0, seen = {}, pending = {};
+  var counter = 0, idPrefix = Math.random().toString(36).slice(2, 8), retry = 0, retryTimer = 0;
+  var reconnectIn = -1, hours = null, places = null, volunteerName = "", exited = false, typingSent = 0;
+  var typingTimer = 0, theirTyping = 0, shifts = [];
+
+  function load() { try { return JSON.parse(sessionStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; } }
+  function keep() { try { sessionStorage.setItem(KEY, JSON.stringify({ t: token, l: lang })); } catch (e) { /* private mode */ } }
+  function wipe() { token = null; try { sessionStorage.removeItem(KEY); } catch (e) { /* nothing kept */ } }
+  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, function (_, k) { return v[k]; }); }
+  function loc(v) { return typeof v === "string" ? v : (v && (v[lang] || v.sv)) || ""; }
+
+  /* h("p.jc-x", {attr}, children...): a small element builder; text is always textContent. */
+  function h(spec, attrs) {
+    var parts = spec.split("."), el = document.createElement(parts[0]);
+    if (parts.length > 1) el.className = parts.slice(1).join(" ");
+    for (var k in attrs || {}) {
+      var v = attrs[k];
+      if (k === "t") { el.setAttribute("data-t", v); el.textContent = T[v]; }
+      else if (k === "text") el.textContent = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else if (v === true) el.setAttribute(k, "");
+      else if (v !== false && v != null) el.setAttribute(k, v);
+    }
+    for (var i = 2; i < arguments.length; i++) if (arguments[i]) el.appendChild(arguments[i]);
+    return el;
+  }
+
+  function choices(name, legend, options) {
+    var fs = h("fieldset.jc-field", {}, h("legend", { t: legend }));
+    options.forEach(function (o, i) {
+      var id = "jc-" + name + "-" + i;
+      fs.appendChild(h("div.jc-choice", {},
+        h("input", { type: "radio", name: "jc-" + name, id: id, value: o[0], checked: o[0] === "" }),
+        h("label", { "for": id, t: o[1] })));
+    });
+    return fs;
+  }
+
+  /* --- the DOM, built once; views are shown and hidden ------------------------------ */
+  var link = h("link", { rel: "stylesheet", href: new URL("widget.css", base).href });
+  document.head.appendChild(link);
+  var $ = {};
+  var root = h("div.jc", { id: "jourchatt", lang: lang });
+  $.exit = h("button.jc-exit", { type: "button", onclick: quickExit },
+    h("span", { t: "exit" }), h("span.jc-exit-hint", { t: "exitHint" }));
+  $.launcher = h("button.jc-launcher", { type: "button", "aria-expanded": "false", "aria-controls": "jc-panel",
+    onclick: function () { toggle(true); } }, h("span", { t: "launcher" }));
+  $.title = h("h2.jc-title", { id: "jc-title", tabindex: "-1", t: "title" });
+  $.status = h("p.jc-status", { role: "status" });
+  $.hoursBox = h("div.jc-hours", {}, h("p", { t: "loading" }));
+  $.age = h("select", { id: "jc-age" }, h("option", { value: "", t: "noAnswer" }));
+  for (var a = 10; a <= 30; a++) $.age.appendChild(h("option", { value: String(a), text: String(a) }));
+  $.muni = h("select", { id: "jc-muni", onchange: districts }, h("option", { value: "", t: "noAnswer" }));
+  $.district = h("select", { id: "jc-district" });
+  $.districtField = h("div.jc-field", { hidden: true }, h("label", { "for": "jc-district", t: "district" }), $.district);
+  $.start = h("button.jc-primary", { type: "submit", t: "start" });
+  $.form = h("form.jc-view", { onsubmit: startChat, "aria-labelledby": "jc-title" },
+    $.hoursBox,
+    h("section.jc-promise", { "aria-labelledby": "jc-promise" },
+      h("h3", { id: "jc-promise", t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }),
+      h("p", { t: "notKept" })),
+    h("h3", { t: "intake" }), h("p.jc-help", { t: "intakeHelp" }),
+    h("div.jc-field", {}, h("label", { "for": "jc-age", t: "age" }), $.age),
+    choices("gender", "gender", [["girl", "girl"], ["boy", "boy"], ["nonbinary", "nonbinary"], ["", "noAnswer"]]),
+    h("div.jc-field", {}, h("label", { "for": "jc-muni", t: "where" }), $.muni), $.districtField,
+    choices("first", "first", [["yes", "yes"], ["no", "no"], ["", "noAnswer"]]),
+    $.start);
+  $.queueInfo = h("p.jc-big");
+  $.queue = h("div.jc-view", { hidden: true },
+    $.queueInfo, h("p.jc-help", { t: "queueHelp" }),
+    h("button.jc-secondary", { type: "button", onclick: leave, t: "leaveQueue" }));
+  $.log = h("ol.jc-log");
+  $.logBox = h("div", { role: "log", "aria-labelledby": "jc-title" }, $.log);
+  $.typing = h("p.jc-typing", { "aria-live": "polite" });
+  $.guard = h("p.jc-guard", { role: "status" });
+  $.text = h("textarea", { id: "jc-text", rows: "3", maxlength: "4000", oninput: onInput, onkeydown: onKey });
+  $.composer = h("form.jc-composer", { onsubmit: sendMessage, hidden: true },
+    h("label", { "for": "jc-text", t: "write" }), $.text, $.guard,
+    h("div.jc-row", {}, h("button.jc-primary", { type: "submit", t: "send" }),
+      $.endButton = h("button.jc-secondary", { type: "button", onclick: leave, t: "end" })));
+  $.ended = h("div.jc-view", { hidden: true },
+    $.endedText = h("p.jc-big"), $.services = h("div.jc-cards"),
+    h("button.jc-primary", { type: "button", onclick: restart, t: "again" }));
+  $.panel = h("section.jc-panel", { id: "jc-panel", hidden: true, "aria-labelledby": "jc-title" },
+    h("header.jc-head", {}, $.title,
+      h("button.jc-link", { type: "button", onclick: switchLang, lang: T.otherLang, t: "other" }),
+      h("button.jc-close", { type: "button", onclick: function () { toggle(false); } },
+        h("span.jc-sr", { t: "minimize" }), h("span", { "aria-hidden": "true", text: "×" }))),
+    h("div.jc-body", {}, $.status, $.form, $.queue, $.logBox, $.typing, $.ended),
+    $.composer,
+    h("footer.jc-foot", {}, h("p.jc-danger", { t: "danger" }),
+      h("a", { href: new URL("history.html#" + lang, base).href, target: "_blank", rel: "noopener noreferrer",
+        id: "jc-history", t: "history" })));
+  root.appendChild($.exit);
+  root.appendChild($.panel);
+  root.appendChild($.launcher);
+
+  function mount() {
+    document.body.appendChild(root);
+    document.addEventListener("keydown", onShift, true);
+    $.panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
+    window.addEventListener("pagehide", function () { if (exited) { blank(); wipe(); } });
+    window.addEventListener("pageshow", function (e) {
+      if (exited) { blank(); wipe(); location.replace(EXIT_URL); }
+    });
+    window.addEventListener("online", function () { if (retryTimer) { clearTimeout(retryTimer); connect(); } });
+    fetchInfo();
+    if (token) { toggle(true); show("queue"); connect(); }
+  }
+
+  /* --- quick exit (GOV.UK "Exit this page") ------------------------------------------ */
+  function blank() {
+    var d = document.documentElement;
+    d.style.visibility = "hidden";
+    d.style.background = "#fff";
+    if (root.parentNode) root.parentNode.removeChild(root);
+    $.log.textContent = "";
+  }
+  function quickExit(e) {
+    if (e) e.preventDefault();
+    exited = true;
+    blank();
+    if (ws && ws.readyState === 1) { try { ws.send('{"type":"leave"}'); ws.close(1000); } catch (x) { /* leaving */ } }
+    ws = null;
+    wipe();
+    location.replace(EXIT_URL);
+  }
+  function onShift(e) {
+    if (e.key !== "Shift") { shifts = []; return; }      // Shift held for a capital does not count
+    if (e.repeat) return;
+    var now = Date.now();
+    shifts = shifts.filter(function (t) { return now - t < 5000; });
+    shifts.push(now);
+    if (shifts.length >= 3) quickExit(e);
+  }
+
+  /* --- texts and views --------------------------------------------------------------- */
+  function switchLang() {
+    lang = T.otherLang; T = TEXTS[lang];
+    root.setAttribute("lang", lang);
+    var nodes = root.querySelectorAll("[data-t]");
+    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = T[nodes[i].getAttribute("data-t")];
+    root.querySelector(".jc-head .jc-link").setAttribute("lang", T.otherLang);
+    document.getElementById("jc-history").href = new URL("history.html#" + lang, base).href;
+    if (token) keep();
+    renderHours(); fillPlaces(); renderQueue(lastQueue); renderTyping();
+  }
+  function toggle(open) {
+    $.panel.hidden = !open;
+    $.launcher.hidden = open;
+    $.launcher.setAttribute("aria-expanded", String(open));
+    (open ? $.title : $.launcher).focus();
+  }
+  function show(name) {
+    view = name;
+    $.form.hidden = name !== "start";
+    $.queue.hidden = name !== "queue";
+    $.logBox.hidden = name !== "queue" && name !== "chat" && name !== "ended";
+    $.composer.hidden = name !== "queue" && name !== "chat";
+    $.endButton.hidden = name !== "chat";
+    $.ended.hidden = name !== "ended";
+    if (name !== "chat") { theirTyping = 0; renderTyping(); }
+    if (root.contains(document.activeElement) && document.activeElement.offsetParent === null) $.title.focus();
+  }
+  function say(text) { $.status.textContent = text; }
+
+  /* --- before the chat: opening hours and places ------------------------------------- */
+  function fetchInfo() {
+    fetch(new URL("../api/opening-hours", base), { credentials: "omit", cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(function (j) { hours = j; renderHours(); })
+      .catch(function () { hours = { error: true }; renderHours(); });
+    fetch(new URL("../api/places", base), { credentials: "omit" })
+      .then(function (r) { return r.json(); })
+      .then(function (j) { places = j; fillPlaces(); })
+      .catch(function () { /* the picker stays at "prefer not to say" */ });
+  }
+  function when(iso) {
+    return new Intl.DateTimeFormat(lang === "sv" ? "sv-SE" : "en-GB", {
+      weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+      timeZone: hours && hours.timezone || undefined
+    }).format(new Date(iso));
+  }
+  function renderHours() {
+    var box = $.hoursBox;
+    box.textContent = "";
+    if (!hours) { box.appendChild(h("p", { t: "loading" })); return; }
+    if (hours.error) { box.appendChild(h("p", { t: "unreachable" })); $.start.hidden = false; return; }
+    box.className = "jc-hours " + (hours.open ? "jc-open" : "jc-shut");
+    if (hours.open) { box.appendChild(h("p.jc-big", { t: "open" })); $.start.hidden = false; return; }
+    box.appendChild(h("p.jc-big", { t: "closed" }));
+    if (hours.next_open) box.appendChild(h("p", { text: fmt(T.opens, { when: when(hours.next_open) }) }));
+    box.appendChild(h("p", { t: "meanwhile" }));
+    box.appendChild(cards([{ id: "emergency-112", kind: "emergency", name: "112", phone: "112",
+      description: { sv: "Ring 112 om du är i akut fara.", en: "Call 112 if you are in immediate danger." } }]));
+    $.start.hidden = true;
+  }
+  function fillPlaces() {
+    if (!places) return;
+    var chosen = $.muni.value;
+    $.muni.textContent = "";
+    $.muni.appendChild(h("option", { value: "", t: "noAnswer" }));
+    places.municipalities.forEach(function (m) { $.muni.appendChild(h("option", { value: m.code, text: m.name })); });
+    $.muni.appendChild(h("option", { value: places.other, t: "otherPlace" }));
+    $.muni.value = chosen;
+    districts();
+  }
+  function districts() {
+    var list = places && places.districts[$.muni.value];
+    var chosen = $.district.value;
+    $.district.textContent = "";
+    $.district.appendChild(h("option", { value: "", t: "noAnswer" }));
+    (list || []).forEach(function (d) { $.district.appendChild(h("option", { value: d.id, text: d.name })); });
+    $.district.value = list ? chosen : "";
+    $.districtField.hidden = !list;
+  }
+  function picked(name) {
+    var el = root.querySelector("input[name=jc-" + name + "]:checked");
+    return el && el.value || null;
+  }
+  function intake() {
+    var f = {}, any = false;
+    if ($.age.value) { f.age = +$.age.value; any = true; }
+    if (picked("gender")) { f.gender = picked("gender"); any = true; }
+    if ($.muni.value) { f.municipality = $.muni.value; f.district = $.district.value || null; any = true; }
+    if (picked("first")) { f.first_contact = picked("first"); any = true; }
+    return any ? f : null;
+  }
+
+  /* --- the socket: hello, resume with last_seq, reconnect ---------------------------- */
+  function startChat(e) {
+    e.preventDefault();
+    token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = "";
+    show("queue"); renderQueue(null); say(T.connecting);
+    connect(intake());
+  }
+  function connect(answers) {
+    retryTimer = 0;
+    var url = new URL("../ws/visitor", base);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    var sock = ws = new WebSocket(url.href);
+    sock.onopen = function () {
+      send({ type: "hello", lang: lang, channel: CHANNEL, resume: token, last_seq: lastSeq });
+      if (answers) send(Object.assign({ type: "intake" }, answers));
+    };
+    sock.onmessage = function (m) { if (sock === ws) { var f; try { f = JSON.parse(m.data); } catch (x) { return; } onFrame(f); } };
+    sock.onclose = function (ev) { if (sock === ws) dropped(ev.code); };
+  }
+  function send(frame) {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  function dropped(code) {
+    ws = null;
+    if (exited || (view !== "queue" && view !== "chat")) return;
+    if (code === 4409) { say(T.elsewhere); show("ended"); $.endedText.textContent = T.elsewhere; return; }
+    say(T.lost);
+    var delay = reconnectIn >= 0 ? reconnectIn : Math.min(8000, 500 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2);
+    reconnectIn = -1;
+    retryTimer = setTimeout(connect, delay);
+  }
+  var lastQueue = null;
+  function renderQueue(f) {
+    lastQueue = f;
+    if (!f) { $.queueInfo.textContent = T.connecting; return; }
+    var m = Math.ceil(f.estimated_wait_s / 60);
+    $.queueInfo.textContent = fmt(T.position, { n: f.position }) + " " + (m < 1 ? T.waitShort : fmt(T.wait, { m: m }));
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "welcome":
+        retry = 0;
+        if (f.resume_token) { if (token && !f.resumed) lastSeq = 0; token = f.resume_token; keep(); }
+        say(f.resumed ? T.back : "");
+        for (var id in pending) if (pending[id].state !== "delivered") post(id);   // resend: same id, same text
+        break;
+      case "closed":
+        wipe();
+        show("ended");
+        $.endedText.textContent = f.text || T.closed;
+        $.services.textContent = "";
+        $.services.appendChild(cards(f.services || []));
+        break;
+      case "queued": show("queue"); renderQueue(f); break;
+      case "assigned":
+        volunteerName = f.volunteer || "";
+        if (view !== "chat") { show("chat"); }
+        say(volunteerName ? fmt(T.talkingTo, { name: volunteerName }) : "");
+        break;
+      case "message": line(f); break;
+      case "ack":
+        seen[f.seq] = true; lastSeq = Math.max(lastSeq, f.seq);
+        if (pending[f.id]) { pending[f.id].state = "delivered"; pending[f.id].seq = f.seq; place(pending[f.id].el, f.seq); mark(f.id); }
+        break;
+      case "typing": theirTyping = f.active ? 1 : 0; renderTyping(); break;
+      case "referral": referral(f); break;
+      case "ended":
+        wipe();
+        show("ended");
+        $.endedText.textContent = T.ended + " " + (T["by_" + f.by] || "");
+        $.services.textContent = "";
+        break;
+      case "reconnect": reconnectIn = Math.max(0, Math.min(f.after_ms || 0, 5000)); break;
+      case "error":
+        if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; }
+        else if (f.code === "chat_ended") { wipe(); show("ended"); $.endedText.textContent = T.ended; }
+        else if (f.code === "text_too_long") say(T.tooLong);
+        else if (f.code !== "replaced") say(T.failed);
+        break;
+    }
+  }
+
+  /* --- the conversation ------------------------------------------------------------- */
+  function entry(from, text, seq) {
+    var who = from === "visitor" ? T.you : from === "volunteer" ? (volunteerName || T.volunteer) : T.notice;
+    var li = h("li.jc-msg.jc-" + from, {}, h("span.jc-who", { text: who + ": " }), h("span.jc-text", { text: text }));
+    place(li, seq);
+    return li;
+  }
+  function place(el, seq) {
+    if (seq != null) el.setAttribute("data-seq", seq);
+    var items = $.log.children, before = null;
+    for (var i = 0; i < items.length; i++) {
+      var s = items[i].getAttribute("data-seq");
+      if (items[i] !== el && (s === null || (seq != null && +s > seq))) { before = items[i]; break; }
+    }
+    if (seq == null) before = null;
+    if (el.nextSibling !== before || el.parentNode !== $.log) $.log.insertBefore(el, before);
+    el.scrollIntoView && $.log.lastChild === el && el.scrollIntoView({ block: "nearest" });
+  }
+  function line(f) {
+    if (seen[f.seq]) return;                              // a replay overlapping what came live
+    seen[f.seq] = true; lastSeq = Math.max(lastSeq, f.seq);
+    if (f.from === "volunteer") { theirTyping = 0; renderTyping(); }
+    var li = entry(f.from, f.text, f.seq);
+    if (f.from === "visitor") li.appendChild(h("span.jc-state", { text: T.delivered }));
+  }
+  function sendMessage(e) {
+    e.preventDefault();
+    var text = $.text.value;
+    if (!text.trim()) return;
+    var id = idPrefix + "-" + (++counter);
+    pending[id] = { text: text, state: "sending", el: entry("visitor", text, null) };
+    pending[id].el.appendChild(h("span.jc-state"));
+    $.text.value = ""; $.guard.textContent = "";
+    post(id);
+    stopTyping();
+    $.text.focus();
+  }
+  function post(id) {
+    pending[id].state = send({ type: "message", id: id, text: pending[id].text }) ? "sent" : "waiting";
+    mark(id);
+  }
+  function mark(id) {
+    var p = pending[id];
+    p.el.lastChild.textContent = T[p.state];
+    p.el.className = "jc-msg jc-visitor jc-" + p.state;
+  }
+  function onKey(e) { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) sendMessage(e); }
+  function onInput() {
+    var text = $.text.value;
+    $.guard.textContent = GUARD.some(function (r) { return r.test(text); }) ? T.guard : "";
+    if (view !== "chat") return;
+    var now = Date.now();
+    if (now - typingSent > 3000) { typingSent = now; send({ type: "typing", active: true }); }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 4000);
+  }
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (typingSent) { typingSent = 0; send({ type: "typing", active: false }); }
+  }
+  function renderTyping() {
+    $.typing.textContent = theirTyping ? fmt(T.typing, { name: volunteerName || T.someone }) : "";
+  }
+  function leave() {
+    if (!send({ type: "leave" })) { wipe(); show("ended"); $.endedText.textContent = T.ended + " " + T.by_visitor; }
+  }
+  function restart() {
+    wipe(); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
+    say(""); show("start"); hours = null; renderHours(); fetchInfo();
+  }
+
+  /* --- service cards (closed, referral) ---------------------------------------------- */
+  function cards(services) {
+    var list = h("ul.jc-cards");
+    services.forEach(function (s) {
+      var card = h("li.jc-card", {}, h("h4", { text: s.name || "" }));
+      if (s.description) card.appendChild(h("p", { text: loc(s.description) }));
+      var hrs = s.opening_hours || s.hours;
+      if (hrs) card.appendChild(h("p", { text: loc(hrs) }));
+      if (s.anonymous) card.appendChild(h("p", { t: "anonymous" }));
+      if (s.phone) card.appendChild(h("p", {}, h("a", { href: "tel:" + s.phone.replace(/[^\d+]/g, ""), text: fmt(T.call, { p: s.phone }) })));
+      if (s.url && /^https?:\/\//.test(s.url)) card.appendChild(h("p", {}, h("a", { href: s.url, target: "_blank", rel: "noopener noreferrer", text: T.web + ": " + s.name })));
+      if (s.code) {
+        var done = h("span.jc-copied", { role: "status" });
+        card.appendChild(h("div.jc-code", {}, h("p", { t: "code" }), h("p.jc-code-value", { text: s.code }),
+          h("p.jc-help", { t: "codeHelp" }),
+          h("button.jc-secondary", { type: "button", t: "copy", onclick: function () { copy(s.code, done); } }), done));
+      }
+      list.appendChild(card);
+    });
+    return list;
+  }
+  function referral(f) {
+    var li = h("li.jc-msg.jc-referral", {}, h("span.jc-who", { t: "help" }), cards(f.services || []));
+    place(li, lastSeq + 0.5);                              // after the line it answers
+  }
+  function copy(code, done) {
+    var ok = function () { done.textContent = T.copied; };
+    if (navigator.clipboard) navigator.clipboard.writeText(code).then(ok, function () { done.textContent = code; });
+    else done.textContent = code;
+  }
+
+  window.jourchatt = { version: 1, texts: TEXTS, exit: quickExit };
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
