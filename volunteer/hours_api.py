@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chat.hub import services_meanwhile
 from chat.widget_api import public_cors
 
 from . import hours, hours_store
@@ -36,6 +37,7 @@ def view(schedule: hours.Schedule | None, tz_name: str, now: datetime) -> dict[s
         "timezone": tz_name,
         "configured": schedule is not None,
         "today": hours.label_today(schedule, now, tz),
+        "services": services_meanwhile(),
         **doc,
     }
 

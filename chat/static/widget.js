@@ -1,14 +1,6 @@
-/* jourchatt widget: an anonymous support chat, embedded with one script tag.
- *
- *   <script src="https://SERVER/static/widget.js" defer
- *           data-lang="sv" data-channel="web" data-exit-url="https://www.smhi.se/"></script>
- *
- * No framework, no cookies, no localStorage, no request to anyone but SERVER.
- * Only the resume token (and the chosen language) is kept, in sessionStorage,
- * and it is removed when the chat ends and on quick exit. Chat text is kept in
- * the page only; after a reload the server's replay brings it back.
- * Speaks the visitor protocol of docs/protocol.md. */
-(function () {
+/* jourchatt visitor widget (README: "The widget"; protocol: docs/protocol.md). Keeps only the resume
+ * token and language, in sessionStorage, wiped on end and on quick exit. */
+(() => {
   "use strict";
   var script = document.currentScript;
   if (!script || window.jourchatt) return;
@@ -17,15 +9,15 @@
   var TEXTS = {
     sv: {
       other: "In English", otherLang: "en", launcher: "Chatta anonymt", title: "Prata med oss",
-      minimize: "Stäng fönstret (chatten fortsätter)", exit: "Lämna sidan snabbt",
+      minimize: "Stäng (chatten fortsätter)", exit: "Lämna sidan snabbt",
       exitHint: "eller tryck på Skift tre gånger", danger: "Är du i akut fara? Ring 112.",
       loading: "Kollar om chatten är öppen …", open: "Chatten är öppen nu.",
       closed: "Chatten är stängd just nu.", opens: "Den öppnar igen {when}.",
-      meanwhile: "Här kan du få hjälp under tiden:", unreachable: "Vi når inte chatten just nu. Försök igen om en stund.",
+      meanwhile: "Här kan du få hjälp under tiden:", unreachable: "Vi når inte chatten nu. Försök igen snart.",
       promiseTitle: "Du är anonym",
-      promise: "Vi frågar aldrig efter ditt namn. Det du skriver sparas inte: när chatten är slut är den borta.",
-      kept: "Det enda som sparas är en anonym rad för statistik: det du väljer att svara nedan, vad samtalet handlade om, dag och ungefärlig tid.",
-      notKept: "Vi sparar aldrig ditt namn, telefonnummer, IP-adress eller det du skriver. Inga kakor (cookies).",
+      promise: "Vi frågar aldrig vem du är. Det du skriver sparas inte och är borta när chatten är slut.",
+      kept: "Bara en anonym rad sparas, för statistik: dina svar nedan om du vill, vad samtalet handlade om, dag och ungefär när.",
+      notKept: "Aldrig namn, telefonnummer, IP-adress eller kakor (cookies).",
       intake: "Frivilliga frågor", intakeHelp: "Du kan hoppa över allt.",
       age: "Hur gammal är du?", gender: "Kön", girl: "Tjej", boy: "Kille", nonbinary: "Icke-binär",
       where: "Var bor du?", district: "Stadsdel", otherPlace: "Någon annan kommun",
@@ -34,31 +26,31 @@
       position: "Du är nummer {n} i kön.", wait: "Beräknad väntetid: cirka {m} min.",
       waitShort: "Beräknad väntetid: under en minut.", leaveQueue: "Lämna kön",
       queueHelp: "Du kan börja skriva redan nu. Volontären ser det när chatten börjar.",
-      talkingTo: "Du pratar med {name}.", volunteer: "Volontär", you: "Du", notice: "Meddelande",
-      typing: "{name} skriver …", someone: "Volontären", write: "Skriv ett meddelande", send: "Skicka",
-      end: "Avsluta chatten", sending: "Skickas …", sent: "Skickat", delivered: "Levererat",
+      talkingTo: "Du pratar med {name}.", volunteer: "Volontär", you: "Du",
+      typing: "{name} skriver …", write: "Skriv ett meddelande", send: "Skicka",
+      end: "Avsluta chatten", sent: "Skickat", delivered: "Levererat",
       waiting: "Skickas när anslutningen är tillbaka",
       lost: "Anslutningen bröts. Vi kopplar upp igen …", back: "Ansluten igen.",
       ended: "Chatten är avslutad.", by_visitor: "Du avslutade chatten.",
-      by_volunteer: "Volontären avslutade chatten.", by_timeout: "Chatten avslutades eftersom det var tyst länge.",
+      by_volunteer: "Volontären avslutade chatten.", by_timeout: "Chatten avslutades efter en lång tystnad.",
       by_supervisor: "Chatten avslutades av en handledare.", again: "Starta en ny chatt",
       elsewhere: "Chatten fortsätter i ett annat fönster.",
       guard: "Du behöver inte berätta vem du är. Telefonnummer, mejl och personnummer behövs inte här.",
       help: "Tips på stöd", code: "Din kod", codeHelp: "Uppge koden om du kontaktar dem. Den visar inte vem du är.",
-      copy: "Kopiera koden", copied: "Koden är kopierad.", call: "Ring {p}", web: "Webbplats",
-      anonymous: "Du kan vara anonym.", tooLong: "Meddelandet är för långt.", failed: "Något gick fel. Försök igen."
+      copy: "Kopiera koden", copied: "Koden är kopierad.", call: "Ring {p}",
+      anonymous: "Du kan vara anonym.", failed: "Något gick fel. Försök igen."
     },
     en: {
       other: "På svenska", otherLang: "sv", launcher: "Chat anonymously", title: "Talk to us",
-      minimize: "Close the window (the chat goes on)", exit: "Exit this page",
+      minimize: "Close (the chat goes on)", exit: "Exit this page",
       exitHint: "or press Shift three times", danger: "In immediate danger? Call 112.",
       loading: "Checking whether the chat is open …", open: "The chat is open now.",
       closed: "The chat is closed right now.", opens: "It opens again {when}.",
-      meanwhile: "Where you can get help meanwhile:", unreachable: "We cannot reach the chat right now. Please try again soon.",
+      meanwhile: "Where you can get help meanwhile:", unreachable: "Cannot reach the chat right now. Try again soon.",
       promiseTitle: "You are anonymous",
-      promise: "We never ask for your name. What you write is not saved: when the chat is over, it is gone.",
-      kept: "All that is kept is one anonymous line for statistics: what you choose to answer below, what the chat was about, the day and roughly the time.",
-      notKept: "We never keep your name, phone number, IP address or what you write. No cookies.",
+      promise: "We never ask who you are. What you write is not saved and is gone when the chat is over.",
+      kept: "Only one anonymous line is kept, for statistics: your answers below if you give them, what the chat was about, the day and roughly when.",
+      notKept: "Never names, phone numbers, IP addresses or cookies.",
       intake: "Optional questions", intakeHelp: "You can skip all of them.",
       age: "How old are you?", gender: "Gender", girl: "Girl", boy: "Boy", nonbinary: "Non-binary",
       where: "Where do you live?", district: "District", otherPlace: "Another municipality",
@@ -67,23 +59,23 @@
       position: "You are number {n} in the queue.", wait: "Estimated wait: about {m} min.",
       waitShort: "Estimated wait: less than a minute.", leaveQueue: "Leave the queue",
       queueHelp: "You can start writing now. The volunteer sees it when the chat begins.",
-      talkingTo: "You are talking to {name}.", volunteer: "Volunteer", you: "You", notice: "Notice",
-      typing: "{name} is typing …", someone: "The volunteer", write: "Write a message", send: "Send",
-      end: "End the chat", sending: "Sending …", sent: "Sent", delivered: "Delivered",
+      talkingTo: "You are talking to {name}.", volunteer: "Volunteer", you: "You",
+      typing: "{name} is typing …", write: "Write a message", send: "Send",
+      end: "End the chat", sent: "Sent", delivered: "Delivered",
       waiting: "Will be sent when the connection is back",
       lost: "The connection dropped. Reconnecting …", back: "Connected again.",
       ended: "The chat is over.", by_visitor: "You ended the chat.",
-      by_volunteer: "The volunteer ended the chat.", by_timeout: "The chat ended because it was quiet for a long time.",
+      by_volunteer: "The volunteer ended the chat.", by_timeout: "The chat ended after a long silence.",
       by_supervisor: "A supervisor ended the chat.", again: "Start a new chat",
       elsewhere: "The chat goes on in another window.",
-      guard: "You don't need to say who you are. Phone numbers, e-mail addresses and personal identity numbers are not needed here.",
+      guard: "You don't need to say who you are. No phone numbers, e-mail or ID numbers are needed here.",
       help: "Where to get help", code: "Your code", codeHelp: "Give the code if you contact them. It does not show who you are.",
-      copy: "Copy the code", copied: "The code is copied.", call: "Call {p}", web: "Website",
-      anonymous: "You can stay anonymous.", tooLong: "The message is too long.", failed: "Something went wrong. Please try again."
+      copy: "Copy the code", copied: "The code is copied.", call: "Call {p}",
+      anonymous: "You can stay anonymous.", failed: "Something went wrong. Please try again."
     }
   };
 
-  var base = new URL(".", script.src);                 // https://SERVER/static/
+  var base = new URL(".", script.src);  // SERVER/static/
   var data = script.dataset;
   var EXIT_URL = data.exitUrl || "https://www.smhi.se/";
   var CHANNEL = data.channel || "web";
@@ -95,20 +87,21 @@
   if (!TEXTS[lang]) lang = "sv";
   var T = TEXTS[lang];
   var ws = null, view = "start", token = saved.t || null, lastSeq = 0, seen = {}, pending = {};
-  var counter = 0, idPrefix = Math.random().toString(36).slice(2, 8), retry = 0, retryTimer = 0;
+  var counter = 0, idPrefix = Math.random().toString(36).slice(2, 8), retry = 0;
   var reconnectIn = -1, hours = null, places = null, volunteerName = "", exited = false, typingSent = 0;
-  var typingTimer = 0, theirTyping = 0, shifts = [];
+  var typingTimer = 0, theirTyping = 0, shifts = [], answers = null;
 
   function load() { try { return JSON.parse(sessionStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; } }
   function keep() { try { sessionStorage.setItem(KEY, JSON.stringify({ t: token, l: lang })); } catch (e) { /* private mode */ } }
   function wipe() { token = null; try { sessionStorage.removeItem(KEY); } catch (e) { /* nothing kept */ } }
-  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, function (_, k) { return v[k]; }); }
+  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, (_, k) => v[k]); }
   function loc(v) { return typeof v === "string" ? v : (v && (v[lang] || v.sv)) || ""; }
 
   /* h("p.jc-x", {attr}, children...): a small element builder; text is always textContent. */
   function h(spec, attrs) {
     var parts = spec.split("."), el = document.createElement(parts[0]);
     if (parts.length > 1) el.className = parts.slice(1).join(" ");
+    if (parts[0] == "button") el.type = "button";
     for (var k in attrs || {}) {
       var v = attrs[k];
       if (k === "t") { el.setAttribute("data-t", v); el.textContent = T[v]; }
@@ -121,50 +114,48 @@
     return el;
   }
 
-  function choices(name, legend, options) {
-    var fs = h("fieldset.jc-field", {}, h("legend", { t: legend }));
-    options.forEach(function (o, i) {
+  function choices(name, values) {  // radio buttons, the last one "prefer not to say" (value "")
+    var fs = h("fieldset.jc-field", {}, h("legend", { t: name }));
+    values.concat("").forEach((v, i) => {
       var id = "jc-" + name + "-" + i;
       fs.appendChild(h("div.jc-choice", {},
-        h("input", { type: "radio", name: "jc-" + name, id: id, value: o[0], checked: o[0] === "" }),
-        h("label", { "for": id, t: o[1] })));
+        h("input", { type: "radio", name: "jc-" + name, id: id, value: v, checked: !v }),
+        h("label", { "for": id, t: v || "noAnswer" })));
     });
     return fs;
   }
+  function field(el, key) { return h("div.jc-field", {}, h("label", { "for": el.id, t: key }), el); }
 
-  /* --- the DOM, built once; views are shown and hidden ------------------------------ */
-  var link = h("link", { rel: "stylesheet", href: new URL("widget.css", base).href });
-  document.head.appendChild(link);
+  /* the DOM, built once; views are shown and hidden */
+  document.head.appendChild(h("link", { rel: "stylesheet", href: new URL("widget.css", base).href }));
   var $ = {};
-  var root = h("div.jc", { id: "jourchatt", lang: lang });
-  $.exit = h("button.jc-exit", { type: "button", onclick: quickExit },
-    h("span", { t: "exit" }), h("span.jc-exit-hint", { t: "exitHint" }));
-  $.launcher = h("button.jc-launcher", { type: "button", "aria-expanded": "false", "aria-controls": "jc-panel",
-    onclick: function () { toggle(true); } }, h("span", { t: "launcher" }));
+  $.exit = h("button.jc-exit", { onclick: quickExit },
+    h("span", { t: "exit" }), h("span", { t: "exitHint" }));
+  $.launcher = h("button.jc-launcher", { "aria-expanded": "false", "aria-controls": "jc-panel", t: "launcher",
+    onclick: () => toggle(true) });
   $.title = h("h2.jc-title", { id: "jc-title", tabindex: "-1", t: "title" });
   $.status = h("p.jc-status", { role: "status" });
   $.hoursBox = h("div.jc-hours", {}, h("p", { t: "loading" }));
   $.age = h("select", { id: "jc-age" }, h("option", { value: "", t: "noAnswer" }));
-  for (var a = 10; a <= 30; a++) $.age.appendChild(h("option", { value: String(a), text: String(a) }));
+  for (var a = 10; a <= 30; a++) $.age.appendChild(h("option", { value: a, text: a }));
   $.muni = h("select", { id: "jc-muni", onchange: districts }, h("option", { value: "", t: "noAnswer" }));
   $.district = h("select", { id: "jc-district" });
-  $.districtField = h("div.jc-field", { hidden: true }, h("label", { "for": "jc-district", t: "district" }), $.district);
+  $.districtField = field($.district, "district");
+  $.districtField.hidden = true;
   $.start = h("button.jc-primary", { type: "submit", t: "start" });
-  $.form = h("form.jc-view", { onsubmit: startChat, "aria-labelledby": "jc-title" },
+  $.form = h("form.jc-view", { onsubmit: startChat },
     $.hoursBox,
-    h("section.jc-promise", { "aria-labelledby": "jc-promise" },
-      h("h3", { id: "jc-promise", t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }),
-      h("p", { t: "notKept" })),
+    h("h3", { t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }), h("p", { t: "notKept" }),
     h("h3", { t: "intake" }), h("p.jc-help", { t: "intakeHelp" }),
-    h("div.jc-field", {}, h("label", { "for": "jc-age", t: "age" }), $.age),
-    choices("gender", "gender", [["girl", "girl"], ["boy", "boy"], ["nonbinary", "nonbinary"], ["", "noAnswer"]]),
-    h("div.jc-field", {}, h("label", { "for": "jc-muni", t: "where" }), $.muni), $.districtField,
-    choices("first", "first", [["yes", "yes"], ["no", "no"], ["", "noAnswer"]]),
+    field($.age, "age"),
+    choices("gender", ["girl", "boy", "nonbinary"]),
+    field($.muni, "where"), $.districtField,
+    choices("first", ["yes", "no"]),
     $.start);
   $.queueInfo = h("p.jc-big");
   $.queue = h("div.jc-view", { hidden: true },
     $.queueInfo, h("p.jc-help", { t: "queueHelp" }),
-    h("button.jc-secondary", { type: "button", onclick: leave, t: "leaveQueue" }));
+    h("button.jc-secondary", { onclick: leave, t: "leaveQueue" }));
   $.log = h("ol.jc-log");
   $.logBox = h("div", { role: "log", "aria-labelledby": "jc-title" }, $.log);
   $.typing = h("p.jc-typing", { "aria-live": "polite" });
@@ -173,38 +164,34 @@
   $.composer = h("form.jc-composer", { onsubmit: sendMessage, hidden: true },
     h("label", { "for": "jc-text", t: "write" }), $.text, $.guard,
     h("div.jc-row", {}, h("button.jc-primary", { type: "submit", t: "send" }),
-      $.endButton = h("button.jc-secondary", { type: "button", onclick: leave, t: "end" })));
+      $.endButton = h("button.jc-secondary", { onclick: leave, t: "end" })));
   $.ended = h("div.jc-view", { hidden: true },
     $.endedText = h("p.jc-big"), $.services = h("div.jc-cards"),
-    h("button.jc-primary", { type: "button", onclick: restart, t: "again" }));
+    h("button.jc-primary", { onclick: restart, t: "again" }));
   $.panel = h("section.jc-panel", { id: "jc-panel", hidden: true, "aria-labelledby": "jc-title" },
     h("header.jc-head", {}, $.title,
-      h("button.jc-link", { type: "button", onclick: switchLang, lang: T.otherLang, t: "other" }),
-      h("button.jc-close", { type: "button", onclick: function () { toggle(false); } },
+      $.lang = h("button.jc-link", { onclick: switchLang, lang: T.otherLang, t: "other" }),
+      h("button.jc-close", { onclick: () => toggle(false) },
         h("span.jc-sr", { t: "minimize" }), h("span", { "aria-hidden": "true", text: "×" }))),
     h("div.jc-body", {}, $.status, $.form, $.queue, $.logBox, $.typing, $.ended),
     $.composer,
     h("footer.jc-foot", {}, h("p.jc-danger", { t: "danger" }),
       h("a", { href: new URL("history.html#" + lang, base).href, target: "_blank", rel: "noopener noreferrer",
         id: "jc-history", t: "history" })));
-  root.appendChild($.exit);
-  root.appendChild($.panel);
-  root.appendChild($.launcher);
+  var root = h("div.jc", { id: "jourchatt", lang: lang }, $.exit, $.panel, $.launcher);
 
   function mount() {
     document.body.appendChild(root);
     document.addEventListener("keydown", onShift, true);
-    $.panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
-    window.addEventListener("pagehide", function () { if (exited) { blank(); wipe(); } });
-    window.addEventListener("pageshow", function (e) {
-      if (exited) { blank(); wipe(); location.replace(EXIT_URL); }
-    });
-    window.addEventListener("online", function () { if (retryTimer) { clearTimeout(retryTimer); connect(); } });
+    $.panel.addEventListener("keydown", e => { if (e.key === "Escape") toggle(false); });
+    // Against the back-forward cache: wipe again when the page is hidden or shown.
+    window.addEventListener("pagehide", () => { if (exited) { blank(); wipe(); } });
+    window.addEventListener("pageshow", () => { if (exited) { blank(); wipe(); location.replace(EXIT_URL); } });
     fetchInfo();
     if (token) { toggle(true); show("queue"); connect(); }
   }
 
-  /* --- quick exit (GOV.UK "Exit this page") ------------------------------------------ */
+  /* quick exit (GOV.UK "Exit this page") */
   function blank() {
     var d = document.documentElement;
     d.style.visibility = "hidden";
@@ -222,21 +209,21 @@
     location.replace(EXIT_URL);
   }
   function onShift(e) {
-    if (e.key !== "Shift") { shifts = []; return; }      // Shift held for a capital does not count
+    if (e.key !== "Shift") { shifts = []; return; }  // Shift held for a capital does not count
     if (e.repeat) return;
     var now = Date.now();
-    shifts = shifts.filter(function (t) { return now - t < 5000; });
+    shifts = shifts.filter(t => now - t < 5000);
     shifts.push(now);
     if (shifts.length >= 3) quickExit(e);
   }
 
-  /* --- texts and views --------------------------------------------------------------- */
+  /* texts and views */
   function switchLang() {
     lang = T.otherLang; T = TEXTS[lang];
     root.setAttribute("lang", lang);
     var nodes = root.querySelectorAll("[data-t]");
     for (var i = 0; i < nodes.length; i++) nodes[i].textContent = T[nodes[i].getAttribute("data-t")];
-    root.querySelector(".jc-head .jc-link").setAttribute("lang", T.otherLang);
+    $.lang.setAttribute("lang", T.otherLang);
     document.getElementById("jc-history").href = new URL("history.html#" + lang, base).href;
     if (token) keep();
     renderHours(); fillPlaces(); renderQueue(lastQueue); renderTyping();
@@ -244,7 +231,7 @@
   function toggle(open) {
     $.panel.hidden = !open;
     $.launcher.hidden = open;
-    $.launcher.setAttribute("aria-expanded", String(open));
+    $.launcher.setAttribute("aria-expanded", open);
     (open ? $.title : $.launcher).focus();
   }
   function show(name) {
@@ -260,16 +247,16 @@
   }
   function say(text) { $.status.textContent = text; }
 
-  /* --- before the chat: opening hours and places ------------------------------------- */
+  /* before the chat: opening hours and places */
   function fetchInfo() {
-    fetch(new URL("../api/opening-hours", base), { credentials: "omit", cache: "no-store" })
-      .then(function (r) { return r.json(); })
-      .then(function (j) { hours = j; renderHours(); })
-      .catch(function () { hours = { error: true }; renderHours(); });
-    fetch(new URL("../api/places", base), { credentials: "omit" })
-      .then(function (r) { return r.json(); })
-      .then(function (j) { places = j; fillPlaces(); })
-      .catch(function () { /* the picker stays at "prefer not to say" */ });
+    fetch(new URL("../api/opening-hours", base))
+      .then(r => r.json())
+      .then(j => { hours = j; renderHours(); })
+      .catch(() => { hours = { error: true }; renderHours(); });
+    fetch(new URL("../api/places", base))
+      .then(r => r.json())
+      .then(j => { places = j; fillPlaces(); })
+      .catch(() => { /* the picker stays at "prefer not to say" */ });
   }
   function when(iso) {
     return new Intl.DateTimeFormat(lang === "sv" ? "sv-SE" : "en-GB", {
@@ -287,27 +274,24 @@
     box.appendChild(h("p.jc-big", { t: "closed" }));
     if (hours.next_open) box.appendChild(h("p", { text: fmt(T.opens, { when: when(hours.next_open) }) }));
     box.appendChild(h("p", { t: "meanwhile" }));
-    box.appendChild(cards([{ id: "emergency-112", kind: "emergency", name: "112", phone: "112",
-      description: { sv: "Ring 112 om du är i akut fara.", en: "Call 112 if you are in immediate danger." } }]));
+    box.appendChild(cards(hours.services || []));
     $.start.hidden = true;
   }
+  function fill(select, list, extra) {  // "prefer not to say", the places, keeping the choice
+    var chosen = select.value;
+    select.textContent = "";
+    select.appendChild(h("option", { value: "", t: "noAnswer" }));
+    list.forEach(p => select.appendChild(h("option", { value: p.code || p.id, text: p.name })));
+    if (extra) select.appendChild(h("option", { value: places.other, t: "otherPlace" }));
+    select.value = chosen;
+    if (select.selectedIndex < 0) select.value = "";
+  }
   function fillPlaces() {
-    if (!places) return;
-    var chosen = $.muni.value;
-    $.muni.textContent = "";
-    $.muni.appendChild(h("option", { value: "", t: "noAnswer" }));
-    places.municipalities.forEach(function (m) { $.muni.appendChild(h("option", { value: m.code, text: m.name })); });
-    $.muni.appendChild(h("option", { value: places.other, t: "otherPlace" }));
-    $.muni.value = chosen;
-    districts();
+    if (places) { fill($.muni, places.municipalities, 1); districts(); }
   }
   function districts() {
     var list = places && places.districts[$.muni.value];
-    var chosen = $.district.value;
-    $.district.textContent = "";
-    $.district.appendChild(h("option", { value: "", t: "noAnswer" }));
-    (list || []).forEach(function (d) { $.district.appendChild(h("option", { value: d.id, text: d.name })); });
-    $.district.value = list ? chosen : "";
+    fill($.district, list || []);
     $.districtField.hidden = !list;
   }
   function picked(name) {
@@ -323,24 +307,24 @@
     return any ? f : null;
   }
 
-  /* --- the socket: hello, resume with last_seq, reconnect ---------------------------- */
+  /* the socket: hello, resume with last_seq, reconnect */
   function startChat(e) {
     e.preventDefault();
     token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = "";
     show("queue"); renderQueue(null); say(T.connecting);
-    connect(intake());
+    answers = intake();
+    connect();
   }
-  function connect(answers) {
-    retryTimer = 0;
+  function connect() {
     var url = new URL("../ws/visitor", base);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     var sock = ws = new WebSocket(url.href);
-    sock.onopen = function () {
+    sock.onopen = () => {
       send({ type: "hello", lang: lang, channel: CHANNEL, resume: token, last_seq: lastSeq });
-      if (answers) send(Object.assign({ type: "intake" }, answers));
+      if (answers && !token) send(Object.assign({ type: "intake" }, answers));
     };
-    sock.onmessage = function (m) { if (sock === ws) { var f; try { f = JSON.parse(m.data); } catch (x) { return; } onFrame(f); } };
-    sock.onclose = function (ev) { if (sock === ws) dropped(ev.code); };
+    sock.onmessage = m => { if (sock === ws) { var f; try { f = JSON.parse(m.data); } catch (x) { return; } onFrame(f); } };
+    sock.onclose = ev => { if (sock === ws) dropped(ev.code); };
   }
   function send(frame) {
     if (ws && ws.readyState === 1) { ws.send(JSON.stringify(frame)); return true; }
@@ -349,11 +333,11 @@
   function dropped(code) {
     ws = null;
     if (exited || (view !== "queue" && view !== "chat")) return;
-    if (code === 4409) { say(T.elsewhere); show("ended"); $.endedText.textContent = T.elsewhere; return; }
+    if (code === 4409) return over(T.elsewhere);
     say(T.lost);
     var delay = reconnectIn >= 0 ? reconnectIn : Math.min(8000, 500 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2);
     reconnectIn = -1;
-    retryTimer = setTimeout(connect, delay);
+    setTimeout(connect, delay);
   }
   var lastQueue = null;
   function renderQueue(f) {
@@ -369,64 +353,58 @@
         retry = 0;
         if (f.resume_token) { if (token && !f.resumed) lastSeq = 0; token = f.resume_token; keep(); }
         say(f.resumed ? T.back : "");
-        for (var id in pending) if (pending[id].state !== "delivered") post(id);   // resend: same id, same text
+        for (var id in pending) if (pending[id].state !== "delivered") post(id);  // resend: same id, same text
         break;
-      case "closed":
-        wipe();
-        show("ended");
-        $.endedText.textContent = f.text || T.closed;
-        $.services.textContent = "";
-        $.services.appendChild(cards(f.services || []));
-        break;
+      case "closed": over(f.text || T.closed, f.services); break;
       case "queued": show("queue"); renderQueue(f); break;
       case "assigned":
         volunteerName = f.volunteer || "";
-        if (view !== "chat") { show("chat"); }
+        if (view !== "chat") show("chat");
         say(volunteerName ? fmt(T.talkingTo, { name: volunteerName }) : "");
         break;
       case "message": line(f); break;
       case "ack":
         seen[f.seq] = true; lastSeq = Math.max(lastSeq, f.seq);
-        if (pending[f.id]) { pending[f.id].state = "delivered"; pending[f.id].seq = f.seq; place(pending[f.id].el, f.seq); mark(f.id); }
+        var p = pending[f.id];
+        if (p) { p.state = "delivered"; place(p.el, f.seq); mark(f.id); }
         break;
       case "typing": theirTyping = f.active ? 1 : 0; renderTyping(); break;
       case "referral": referral(f); break;
-      case "ended":
-        wipe();
-        show("ended");
-        $.endedText.textContent = T.ended + " " + (T["by_" + f.by] || "");
-        $.services.textContent = "";
-        break;
+      case "ended": over(T.ended + " " + (T["by_" + f.by] || "")); break;
       case "reconnect": reconnectIn = Math.max(0, Math.min(f.after_ms || 0, 5000)); break;
       case "error":
-        if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; }
-        else if (f.code === "chat_ended") { wipe(); show("ended"); $.endedText.textContent = T.ended; }
-        else if (f.code === "text_too_long") say(T.tooLong);
+        if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; }
+        else if (f.code === "chat_ended") over(T.ended);
         else if (f.code !== "replaced") say(T.failed);
         break;
     }
   }
 
-  /* --- the conversation ------------------------------------------------------------- */
+  function over(text, services) {
+    wipe(); show("ended");
+    $.endedText.textContent = text;
+    $.services.textContent = "";
+    if (services) $.services.appendChild(cards(services));
+  }
+
+  /* the conversation */
   function entry(from, text, seq) {
-    var who = from === "visitor" ? T.you : from === "volunteer" ? (volunteerName || T.volunteer) : T.notice;
-    var li = h("li.jc-msg.jc-" + from, {}, h("span.jc-who", { text: who + ": " }), h("span.jc-text", { text: text }));
+    var who = from === "visitor" ? T.you : from === "volunteer" ? (volunteerName || T.volunteer) : "";
+    var li = h("li.jc-msg.jc-" + from, {}, who && h("span.jc-who", { text: who + ": " }), h("span.jc-text", { text: text }));
     place(li, seq);
     return li;
   }
-  function place(el, seq) {
-    if (seq != null) el.setAttribute("data-seq", seq);
-    var items = $.log.children, before = null;
-    for (var i = 0; i < items.length; i++) {
-      var s = items[i].getAttribute("data-seq");
-      if (items[i] !== el && (s === null || (seq != null && +s > seq))) { before = items[i]; break; }
+  function place(el, seq) {  // in seq order; lines not yet numbered stay last
+    var before = null;
+    if (seq != null) {
+      el.dataset.seq = seq;
+      for (var n of $.log.children) if (n !== el && !(+n.dataset.seq <= seq)) { before = n; break; }
     }
-    if (seq == null) before = null;
-    if (el.nextSibling !== before || el.parentNode !== $.log) $.log.insertBefore(el, before);
-    el.scrollIntoView && $.log.lastChild === el && el.scrollIntoView({ block: "nearest" });
+    $.log.insertBefore(el, before);
+    if (!before) el.scrollIntoView({ block: "nearest" });
   }
   function line(f) {
-    if (seen[f.seq]) return;                              // a replay overlapping what came live
+    if (seen[f.seq]) return;  // a replay overlapping what came live
     seen[f.seq] = true; lastSeq = Math.max(lastSeq, f.seq);
     if (f.from === "volunteer") { theirTyping = 0; renderTyping(); }
     var li = entry(f.from, f.text, f.seq);
@@ -437,7 +415,7 @@
     var text = $.text.value;
     if (!text.trim()) return;
     var id = idPrefix + "-" + (++counter);
-    pending[id] = { text: text, state: "sending", el: entry("visitor", text, null) };
+    pending[id] = { text: text, el: entry("visitor", text, null) };
     pending[id].el.appendChild(h("span.jc-state"));
     $.text.value = ""; $.guard.textContent = "";
     post(id);
@@ -456,7 +434,7 @@
   function onKey(e) { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) sendMessage(e); }
   function onInput() {
     var text = $.text.value;
-    $.guard.textContent = GUARD.some(function (r) { return r.test(text); }) ? T.guard : "";
+    $.guard.textContent = GUARD.some(r => r.test(text)) ? T.guard : "";
     if (view !== "chat") return;
     var now = Date.now();
     if (now - typingSent > 3000) { typingSent = now; send({ type: "typing", active: true }); }
@@ -468,32 +446,32 @@
     if (typingSent) { typingSent = 0; send({ type: "typing", active: false }); }
   }
   function renderTyping() {
-    $.typing.textContent = theirTyping ? fmt(T.typing, { name: volunteerName || T.someone }) : "";
+    $.typing.textContent = theirTyping ? fmt(T.typing, { name: volunteerName || T.volunteer }) : "";
   }
   function leave() {
-    if (!send({ type: "leave" })) { wipe(); show("ended"); $.endedText.textContent = T.ended + " " + T.by_visitor; }
+    if (!send({ type: "leave" })) over(T.ended + " " + T.by_visitor);
   }
   function restart() {
     wipe(); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
     say(""); show("start"); hours = null; renderHours(); fetchInfo();
   }
 
-  /* --- service cards (closed, referral) ---------------------------------------------- */
+  /* service cards (closed, referral) */
   function cards(services) {
     var list = h("ul.jc-cards");
-    services.forEach(function (s) {
+    services.forEach(s => {
       var card = h("li.jc-card", {}, h("h4", { text: s.name || "" }));
       if (s.description) card.appendChild(h("p", { text: loc(s.description) }));
       var hrs = s.opening_hours || s.hours;
       if (hrs) card.appendChild(h("p", { text: loc(hrs) }));
       if (s.anonymous) card.appendChild(h("p", { t: "anonymous" }));
       if (s.phone) card.appendChild(h("p", {}, h("a", { href: "tel:" + s.phone.replace(/[^\d+]/g, ""), text: fmt(T.call, { p: s.phone }) })));
-      if (s.url && /^https?:\/\//.test(s.url)) card.appendChild(h("p", {}, h("a", { href: s.url, target: "_blank", rel: "noopener noreferrer", text: T.web + ": " + s.name })));
+      if (s.url && /^https?:\/\//.test(s.url)) card.appendChild(h("p", {}, h("a", { href: s.url, target: "_blank", rel: "noopener noreferrer", text: new URL(s.url).host })));
       if (s.code) {
         var done = h("span.jc-copied", { role: "status" });
         card.appendChild(h("div.jc-code", {}, h("p", { t: "code" }), h("p.jc-code-value", { text: s.code }),
           h("p.jc-help", { t: "codeHelp" }),
-          h("button.jc-secondary", { type: "button", t: "copy", onclick: function () { copy(s.code, done); } }), done));
+          h("button.jc-secondary", { t: "copy", onclick: () => copy(s.code, done) }), done));
       }
       list.appendChild(card);
     });
@@ -501,14 +479,14 @@
   }
   function referral(f) {
     var li = h("li.jc-msg.jc-referral", {}, h("span.jc-who", { t: "help" }), cards(f.services || []));
-    place(li, lastSeq + 0.5);                              // after the line it answers
+    place(li, lastSeq + 0.5);  // after the line it answers
   }
   function copy(code, done) {
-    var ok = function () { done.textContent = T.copied; };
-    if (navigator.clipboard) navigator.clipboard.writeText(code).then(ok, function () { done.textContent = code; });
+    var ok = () => { done.textContent = T.copied; };
+    if (navigator.clipboard) navigator.clipboard.writeText(code).then(ok, () => { done.textContent = code; });
     else done.textContent = code;
   }
 
-  window.jourchatt = { version: 1, texts: TEXTS, exit: quickExit };
+  window.jourchatt = { exit: quickExit };
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();

@@ -33,6 +33,7 @@ async def test_no_schedule_means_always_open_and_a_chat_starts(server: Running) 
         r = await client.get("/api/opening-hours")
     assert r.status_code == 200
     body = r.json()
+    assert [s["id"] for s in body.pop("services")] == ["emergency-112"]
     assert body == {"open": True, "next_open": None, "timezone": "Europe/Stockholm",
                     "configured": False, "today": None, "weekly": None, "exceptions": []}
     assert r.headers["cache-control"] == "no-store"
