@@ -78,7 +78,7 @@ class Watched:
 
 
 async def watched(browser: Browser, server: Running, *, bypass_csp: bool = False,
-                  viewport: dict[str, int] | None = None) -> Watched:
+                  viewport: dict[str, int] | None = None, host: str | None = None) -> Watched:
     context = await browser.new_context(bypass_csp=bypass_csp, viewport=viewport or {"width": 1000, "height": 800},
                                         locale="sv-SE", timezone_id="Europe/Stockholm")
     page = await context.new_page()
@@ -89,6 +89,8 @@ async def watched(browser: Browser, server: Running, *, bypass_csp: bool = False
     async def gate(route: Route) -> None:
         url = route.request.url
         if urlsplit(url).netloc == own:
+            await route.continue_()
+        elif host is not None and url.startswith(host + "/"):
             await route.continue_()
         elif url.startswith(EXIT_URL):
             await route.fulfill(status=200, content_type="text/html",
@@ -273,11 +275,20 @@ async def _slow_exit(route: Route) -> None:
 
 
 async def test_out_of_hours_shows_next_opening_and_services(browser: Browser, server: Running) -> None:
-    await hours_store.save(server.app.state.db, parse(closed_schedule()))
-    server.hub.hours.invalidate()
     w = await watched(browser, server, bypass_csp=True)
     page = w.page
     await w.open_widget()
+    await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
+    # Closing time comes while the page is open: the server's closed frame is shown.
+    await hours_store.save(server.app.state.db, parse(closed_schedule()))
+    server.hub.hours.invalidate()
+    await page.get_by_role("button", name="Starta chatten").click()
+    await expect(page.get_by_text("Chatten är stängd just nu. Den öppnar igen")).to_contain_text("kl. 18.00")
+    await expect(page.get_by_role("link", name="Ring 112")).to_be_visible()
+    assert await page.evaluate("sessionStorage.length") == 0
+
+    await page.reload()                  # the state asked over HTTP before any connection
+    await page.get_by_role("button", name="Chatta anonymt").click()
     await expect(page.get_by_text("Chatten är stängd just nu.")).to_be_visible()
     await expect(page.get_by_text("Den öppnar igen")).to_contain_text("18:00")
     await expect(page.get_by_role("link", name="Ring 112")).to_have_attribute("href", "tel:112")
@@ -345,3 +356,44 @@ async def test_accessibility_of_every_state_and_referral_cards(browser: Browser,
     await w.shot("zoom-200")
     assert w.foreign == []
     await w.context.close()
+
+
+async def serve_host_page_later(holder: dict[str, str]) -> tuple[asyncio.AbstractServer, str]:
+    """The foundation's site: a second origin on loopback serving ``holder["body"]``."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        data = holder["body"].encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(data), data))
+        await writer.drain()
+        writer.close()
+
+    site = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return site, f"http://127.0.0.1:{site.sockets[0].getsockname()[1]}"
+
+
+async def test_embedded_on_an_allowed_site_with_one_script_tag(browser: Browser, tmp_path: Path) -> None:
+    holder: dict[str, str] = {}                    # the page names the server, whose port comes later
+    site, origin = await serve_host_page_later(holder)
+    running, stop = await start_server(make_settings(tmp_path, allowed_origins=origin))
+    holder["body"] = (f'<!doctype html><html lang="sv"><title>Stiftelsen</title><h1>Stiftelsen</h1>'
+                      f'<script src="{running.http}/static/widget.js" defer '
+                      f'data-exit-url="{EXIT_URL}" data-channel="stiftelsen"></script>')
+    try:
+        w = await watched(browser, running, host=origin)
+        page = w.page
+        await page.goto(origin + "/")
+        await page.get_by_role("button", name="Chatta anonymt").click()
+        await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()     # CORS for the allowed origin
+        await page.get_by_label("Var bor du?").select_option("0182")                # places over CORS too
+        await page.get_by_role("button", name="Starta chatten").click()
+        await expect(page.get_by_text("Du är nummer 1 i kön.")).to_be_visible()
+        assert await page.title() == "Stiftelsen"
+        assert await w.context.cookies() == []
+        await w.shot("embedded")
+        assert w.foreign == []
+        await w.context.close()
+    finally:
+        await stop()
+        site.close()
