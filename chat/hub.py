@@ -50,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from referral import geography
 from volunteer import hours
 from volunteer.accounts import Profile
-from volunteer.hours_store import HoursSource
+from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
 from . import state as S
 from . import texts
@@ -275,10 +275,12 @@ class Hub:
     async def start(self) -> None:
         self._epoch = await self.broker.epoch()
         await self._beat()
+        await self.hours.refresh()
         self.broker.on_reconnect(self._resync)
         self._tasks = [asyncio.create_task(self._housekeeping(), name="hub.housekeeping"),
                        asyncio.create_task(self._record_writer(), name="hub.records"),
-                       asyncio.create_task(self._listen(), name="hub.notices")]
+                       asyncio.create_task(self._listen(), name="hub.notices"),
+                       asyncio.create_task(self._hours_refresher(), name="hub.hours")]
 
     def healthy(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
@@ -439,7 +441,7 @@ class Hub:
         st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
                          started=now, token=_hash_token(token), vnode=self.node, vconn=outbox.conn,
                          last_act=now)
-        schedule = await self.hours.current()
+        schedule = self.hours.current               # in memory: no await before the queue
         at = datetime.fromtimestamp(now, timezone.utc)
         if not hours.is_open(schedule, at, self._tz):
             nxt = hours.next_open(schedule, at, self._tz)
@@ -1245,6 +1247,12 @@ class Hub:
                 self._records.task_done()
 
     # -- timers and nodes ----------------------------------------------------------------
+    async def _hours_refresher(self) -> None:
+        """Follow schedule changes made on other nodes (refresh never raises)."""
+        while True:
+            await asyncio.sleep(HOURS_CACHE_S)
+            await self.hours.refresh()
+
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(HOUSEKEEPING_TICK_S)

@@ -56,7 +56,7 @@ async def _editor(request: Request) -> Response | None:
 
 
 async def get_hours(request: Request) -> Response:
-    schedule = await request.app.state.hub.hours.current()
+    schedule = request.app.state.hub.hours.current
     return public_cors(request, await _view(request, schedule))
 
 
@@ -76,7 +76,7 @@ async def put_hours(request: Request) -> Response:
         return JSONResponse({"error": "invalid_hours", "detail": str(exc), "field": exc.where},
                             status_code=400)
     await hours_store.save(request.app.state.db, schedule)
-    request.app.state.hub.hours.invalidate()
+    request.app.state.hub.hours.set(schedule)
     return await _view(request, schedule)
 
 
@@ -85,7 +85,7 @@ async def delete_hours(request: Request) -> Response:
     if refused is not None:
         return refused
     await hours_store.save(request.app.state.db, None)
-    request.app.state.hub.hours.invalidate()
+    request.app.state.hub.hours.set(None)
     return await _view(request, None)
 
 

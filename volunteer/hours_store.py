@@ -2,17 +2,14 @@
 
 No row means no schedule, and no schedule means always open (the default, so a
 fresh server takes chats at any hour). ``HoursSource`` is what the hub asks on
-every new chat: it keeps the schedule for ``HOURS_CACHE_S`` so a busy evening
-does not read the database for each visitor, and it is invalidated at once on
-the node that changed it.
+every new chat, without an await: a database read there would let a later
+visitor overtake an earlier one in the queue.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timezone
-from typing import Callable
 
 from sqlalchemy import DateTime, Integer, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -56,26 +53,24 @@ async def save(sessions: async_sessionmaker[AsyncSession], schedule: Schedule | 
 
 
 class HoursSource:
-    """The current schedule, cached briefly; reading fails open (a database hiccup
-    must not turn a young person away)."""
+    """The current schedule, held in memory so a new chat never waits for the database.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    The hub refreshes it every ``HOURS_CACHE_S``; the node that stores a change sets
+    it at once. A failed read keeps the last schedule known (at start: none, so
+    always open): a database hiccup must not turn a young person away.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession] | None) -> None:
         self.sessions = sessions
-        self.clock = clock
-        self._cached: tuple[float, Schedule | None] | None = None
+        self.current: Schedule | None = None
 
-    async def current(self) -> Schedule | None:
-        now = self.clock()
-        if self._cached is not None and now - self._cached[0] < HOURS_CACHE_S:
-            return self._cached[1]
+    async def refresh(self) -> None:
+        if self.sessions is None:
+            return
         try:
-            schedule = await load(self.sessions)
+            self.current = await load(self.sessions)
         except Exception as exc:
             log.warning("hours.unreadable", error=type(exc).__name__)
-            return self._cached[1] if self._cached is not None else None
-        self._cached = (now, schedule)
-        return schedule
 
-    def invalidate(self) -> None:
-        self._cached = None
+    def set(self, schedule: Schedule | None) -> None:
+        self.current = schedule

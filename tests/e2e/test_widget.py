@@ -281,7 +281,7 @@ async def test_out_of_hours_shows_next_opening_and_services(browser: Browser, se
     await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
     # Closing time comes while the page is open: the server's closed frame is shown.
     await hours_store.save(server.app.state.db, parse(closed_schedule()))
-    server.hub.hours.invalidate()
+    await server.hub.hours.refresh()
     await page.get_by_role("button", name="Starta chatten").click()
     await expect(page.get_by_text("Chatten är stängd just nu. Den öppnar igen")).to_contain_text("kl. 18.00")
     await expect(page.get_by_role("link", name="Ring 112")).to_be_visible()

@@ -103,7 +103,7 @@ async def test_running_and_queued_chats_go_on_after_closing_time(server: Running
     await second.expect("queued")
 
     await hours_store.save(server.app.state.db, parse(closed_schedule()))
-    server.hub.hours.invalidate()
+    await server.hub.hours.refresh()
 
     await vol.send({"type": "message", "chat": assigned["chat"], "id": "v1", "text": "hej"})
     assert (await first.line("volunteer"))["text"] == "hej"

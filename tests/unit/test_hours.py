@@ -147,3 +147,17 @@ def test_invalid_schedules_name_the_place(doc: object, where: str) -> None:
         parse(doc)
     assert info.value.where == where
     assert str(info.value).startswith(f"{where}: ")
+
+
+async def test_the_source_keeps_the_last_schedule_when_the_database_fails() -> None:
+    from volunteer.hours_store import HoursSource
+
+    def broken() -> object:
+        raise OSError("database down")
+
+    source = HoursSource(broken)  # type: ignore[arg-type]
+    await source.refresh()
+    assert source.current is None                     # nothing known yet: always open
+    source.set(EVENINGS)
+    await source.refresh()
+    assert source.current is EVENINGS
