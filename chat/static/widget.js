@@ -152,7 +152,7 @@
     field($.muni, "where"), $.districtField,
     choices("first", ["yes", "no"]),
     $.start);
-  $.queueInfo = h("p.jc-big");
+  $.queueInfo = h("p.jc-big", { role: "status" });
   $.queue = h("div.jc-view", { hidden: true },
     $.queueInfo, h("p.jc-help", { t: "queueHelp" }),
     h("button.jc-secondary", { onclick: leave, t: "leaveQueue" }));
@@ -351,7 +351,7 @@
     switch (f.type) {
       case "welcome":
         retry = 0;
-        if (f.resume_token) { if (token && !f.resumed) lastSeq = 0; token = f.resume_token; keep(); }
+        if (f.resume_token) { token = f.resume_token; keep(); }
         say(f.resumed ? T.back : "");
         for (var id in pending) if (pending[id].state !== "delivered") post(id);  // resend: same id, same text
         break;

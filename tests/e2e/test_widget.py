@@ -141,6 +141,7 @@ async def test_a_whole_chat_from_the_widget(browser: Browser, server: Running) -
 
     box = page.get_by_label("Skriv ett meddelande")
     await box.fill("hej, jag vill prata")
+    assert (await vol.expect("typing"))["active"] is True
     await box.press("Enter")
     line = await vol.line("visitor")
     assert line["text"] == "hej, jag vill prata"
@@ -224,6 +225,20 @@ async def test_connection_cut_mid_chat_loses_no_message(browser: Browser, server
     await w.context.close()
 
 
+async def test_leaving_the_queue_is_one_click(browser: Browser, server: Running) -> None:
+    w = await watched(browser, server)
+    page = w.page
+    await w.open_widget()
+    await page.get_by_role("button", name="Starta chatten").click()
+    await expect(page.get_by_text("Du är nummer 1 i kön.")).to_be_visible()
+    await page.get_by_role("button", name="Lämna kön").click()
+    await expect(page.get_by_text("Du avslutade chatten.")).to_be_visible()
+    assert await page.evaluate("sessionStorage.length") == 0
+    await page.get_by_role("button", name="Starta en ny chatt").click()
+    await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
+    await w.context.close()
+
+
 async def test_quick_exit_ends_the_chat_and_leaves_nothing(browser: Browser, server: Running) -> None:
     w = await watched(browser, server)
     page = w.page
@@ -260,18 +275,28 @@ async def test_quick_exit_button_is_always_there_and_blanks_the_page(browser: Br
     await page.goto(server.http + "/")
     exit_button = page.get_by_role("button", name="Lämna sidan snabbt")
     await expect(exit_button).to_be_visible()              # before the chat is even opened
-    await page.evaluate("""() => { window.__seen = [];
-        new MutationObserver(() => window.__seen.push(document.documentElement.style.visibility))
-          .observe(document.documentElement, {attributes: true}); }""")
-    await page.route(EXIT_URL, lambda route: asyncio.ensure_future(_slow_exit(route)))
-    await exit_button.click()
+    await page.get_by_role("button", name="Chatta anonymt").click()
+    await page.get_by_role("button", name="Starta chatten").click()
+    await expect(page.get_by_text("Du är nummer 1 i kön.")).to_be_visible()
+    await expect(exit_button).to_be_visible()
+
+    # What the page looked like the moment the click was handled, reported from
+    # inside it (the old document cannot be inspected once the exit navigation starts).
+    seen: list[Any] = []
+    await page.expose_function("reportExit", lambda state: seen.append(state))
+    await page.evaluate("""() => new MutationObserver(() => window.reportExit([
+        document.documentElement.style.visibility, !!document.getElementById('jourchatt'),
+        sessionStorage.length])).observe(document.documentElement, {attributes: true})""")
+    await exit_button.click(no_wait_after=True)
     await page.wait_for_url(EXIT_URL)
+    assert seen and seen[0] == ["hidden", False, 0]        # blank, widget gone, nothing kept
+    for _ in range(100):                                   # the chat was left, not abandoned
+        if not server.hub.visitors:
+            break
+        await asyncio.sleep(0.05)
+    assert server.hub.visitors == {}
     assert await w.context.cookies() == []
     await w.context.close()
-
-
-async def _slow_exit(route: Route) -> None:
-    await route.fulfill(status=200, content_type="text/html", body="<title>SMHI</title>")
 
 
 async def test_out_of_hours_shows_next_opening_and_services(browser: Browser, server: Running) -> None:
