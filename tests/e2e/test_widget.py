@@ -221,6 +221,14 @@ async def test_connection_cut_mid_chat_loses_no_message(browser: Browser, server
     assert texts == ["före", "ett", "två", "tre", "under", "efter"]     # each once, in order
     seqs = [int(s) for s, _t in lines if s is not None]
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+
+    # A reload of the tab (the page keeps no text): the token in sessionStorage
+    # resumes the chat and the server's replay brings the conversation back.
+    await page.reload()
+    await expect(page.get_by_text("Du pratar med Anna.")).to_be_visible()
+    await expect(page.get_by_role("log").get_by_text("efter")).to_be_visible()
+    again = await page.locator(".jc-log .jc-text").all_text_contents()
+    assert again == ["före", "ett", "två", "tre", "under", "efter"]
     assert w.foreign == []
     await w.context.close()
 
