@@ -155,10 +155,14 @@ async def test_a_whole_chat_from_the_widget(browser: Browser, server: Running) -
     await expect(page.get_by_text("Anna skriver …")).to_be_hidden()
 
     # The gentle guard: a hint in the page, nothing sent for it.
-    await box.fill("mitt nummer är 070-123 45 67")
-    await expect(page.get_by_text("Du behöver inte berätta vem du är.")).to_be_visible()
+    hint = page.get_by_text("Du behöver inte berätta vem du är.")
+    for personal in ("mitt nummer är 070-123 45 67", "skriv till kim.svensson@example.se",
+                     "jag är 20080412-1234"):
+        await box.fill(personal)
+        await expect(hint).to_be_visible()
+        await box.fill("jag är 16 och bor i Nacka")
+        await expect(hint).to_be_hidden()
     await box.fill("")
-    await expect(page.get_by_text("Du behöver inte berätta vem du är.")).to_be_hidden()
     await vol.none_of("message", 0.2)
     await w.shot("chat")
 
