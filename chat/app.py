@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from volunteer import admin as volunteer_admin, api as volunteer_api
 from volunteer.throttle import LoginThrottle, Policy
 from volunteer.totp import SecretBox
+from volunteer import hours_api
 
 from . import db
 from .addresses import AddressHasher
@@ -34,6 +35,7 @@ from .exceptions import ConfigurationError
 from .hub import Hub
 from .logs import get_logger
 from .settings import Settings
+from . import widget_api
 
 log = get_logger("chat.app")
 STATIC = Path(__file__).parent / "static"
@@ -172,6 +174,8 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/readyz", readyz),
         *volunteer_api.routes,
         *volunteer_admin.routes,
+        *hours_api.routes,
+        *widget_api.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -12,6 +12,7 @@ from . import db
 from .exceptions import ConfigurationError, JourchattError
 from .logs import configure_logging, get_logger
 from .settings import Settings
+from volunteer import hours_cli
 
 log = get_logger("chat.cli")
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     from volunteer import cli as volunteer_cli
 
     volunteer_cli.add_parsers(volsub)
+    hours_cli.add_parser(sub)
     return p
 
 
@@ -99,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             password = _read_password().rstrip("\r")
             username = asyncio.run(_add_volunteer(settings, args, password))
             print(f"created {username}")
+        elif args.command == "hours":
+            _prepare_schema(settings)
+            return hours_cli.run(settings, args)
     except JourchattError as exc:
         print(f"jourchatt: {exc}", file=sys.stderr)
         return 1

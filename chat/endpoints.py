@@ -20,12 +20,13 @@ import secrets
 from typing import Any, Awaitable, Callable
 
 import structlog
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
-from .hub import FALLBACK_SERVICES, Console, Hub, Outbox, Visitor
+from .hub import Console, Hub, Outbox, Visitor, services_meanwhile
 from .logs import get_logger
 from . import texts
 
@@ -69,7 +70,7 @@ class FrameBudget:
 SESSION_CHECK_S = 30.0
 
 
-def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
+def origin_allowed(ws: HTTPConnection, allowed: tuple[str, ...]) -> bool:
     """The server's own origin and JOURCHATT_ALLOWED_ORIGINS may connect.
 
     A request without an Origin header does not come from a browser page, so no
@@ -231,7 +232,7 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
     if over:
         log.warning("socket.refused", side=side, reason="full")
         if side == "visitor":
-            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": FALLBACK_SERVICES,
+            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": services_meanwhile(),
                                        "text": texts.text("queue_full", "sv")}))
         else:
             await ws.send_text(_dumps({"type": "error", "code": "full", "detail": "the server is full"}))

@@ -43,11 +43,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from referral import geography
+from volunteer import hours
 from volunteer.accounts import Profile
+from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
 from . import state as S
 from . import texts
@@ -96,6 +99,12 @@ FALLBACK_SERVICES: list[dict[str, Any]] = [
      "description": {"sv": "Ring 112 om du är i akut fara.", "en": "Call 112 if you are in immediate danger."},
      "phone": "112"},
 ]
+
+
+def services_meanwhile() -> list[dict[str, Any]]:
+    """The service cards a visitor is shown when the chat cannot take them (every
+    ``closed`` frame): the one place to change what they are."""
+    return FALLBACK_SERVICES
 
 
 class Feed:
@@ -211,6 +220,8 @@ class Hub:
         self._ticks = 0
         self._last_poll = 0.0
         self.draining = False
+        self.hours = HoursSource(sessions)
+        self._tz = ZoneInfo(settings.timezone)
         self._log_ttl = max(STATE_TTL_S, settings.visitor_grace_s + settings.idle_warn_s
                             + settings.idle_close_s + 3600)
 
@@ -218,10 +229,12 @@ class Hub:
     async def start(self) -> None:
         self._epoch = await self.broker.epoch()
         await self._beat()
+        await self.hours.refresh()
         self.broker.on_reconnect(self._resync)
         self._tasks = [asyncio.create_task(self._housekeeping(), name="hub.housekeeping"),
                        asyncio.create_task(self._record_writer(), name="hub.records"),
-                       asyncio.create_task(self._listen(), name="hub.notices")]
+                       asyncio.create_task(self._listen(), name="hub.notices"),
+                       asyncio.create_task(self._hours_refresher(), name="hub.hours")]
 
     def healthy(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
@@ -382,15 +395,16 @@ class Hub:
         st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
                          started=now, token=_hash_token(token), vnode=self.node, vconn=outbox.conn,
                          last_act=now)
+        schedule = self.hours.current               # in memory: no await before the queue
+        at = datetime.fromtimestamp(now, timezone.utc)
+        if not hours.is_open(schedule, at, self._tz):
+            nxt = hours.next_open(schedule, at, self._tz)
+            self._turn_away(outbox, st, "out_of_hours", texts.out_of_hours(st.lang, nxt),
+                            next_open=nxt.isoformat() if nxt else None)
+            return None
         opened = await self.broker.transact(lambda tx: self._tx_open(tx, st))
         if not opened:
-            outbox.send({"type": "welcome", "resume_token": None, "open": False})
-            outbox.send({"type": "closed", "reason": "full", "services": FALLBACK_SERVICES,
-                         "text": texts.text("queue_full", st.lang)})
-            outbox.close(1000)
-            log.info("chat.turned_away", reason="full", channel=st.channel)
-            st.state, st.outcome, st.ended_at = "ended", "closed", now
-            self._record(st, None)
+            self._turn_away(outbox, st, "full", texts.text("queue_full", st.lang))
             return None
         vis = self._adopt(st, outbox, Feed(0))
         outbox.send({"type": "welcome", "resume_token": token, "open": True})
@@ -399,6 +413,17 @@ class Hub:
         self._positions_changed()
         await self._match()
         return vis
+
+    def _turn_away(self, outbox: Outbox, st: S.ChatState, reason: str, text: str,
+                   **extra: Any) -> None:
+        """Refuse a new chat: ``welcome`` without a token, ``closed``, close 1000, a record."""
+        outbox.send({"type": "welcome", "resume_token": None, "open": False})
+        outbox.send({"type": "closed", "reason": reason, **extra, "services": services_meanwhile(),
+                     "text": text})
+        outbox.close(1000)
+        log.info("chat.turned_away", reason=reason, channel=st.channel)
+        st.state, st.outcome, st.ended_at = "ended", "closed", st.started
+        self._record(st, None)
 
     async def _tx_open(self, tx: Tx, st: S.ChatState) -> bool:
         if await tx.zcard(S.QUEUE, watch=False) >= self.settings.max_queue:
@@ -1176,6 +1201,12 @@ class Hub:
                 self._records.task_done()
 
     # -- timers and nodes ----------------------------------------------------------------
+    async def _hours_refresher(self) -> None:
+        """Follow schedule changes made on other nodes (refresh never raises)."""
+        while True:
+            await asyncio.sleep(HOURS_CACHE_S)
+            await self.hours.refresh()
+
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(HOUSEKEEPING_TICK_S)

@@ -7,6 +7,8 @@ adding a column here.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 TEXTS: dict[str, dict[str, str]] = {
     "idle_warning": {
         "sv": "Det har varit tyst en stund. Chatten avslutas snart om ingen skriver något.",
@@ -28,6 +30,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Chatten är full just nu. Försök igen om en stund. Är du i fara, ring 112.",
         "en": "The chat is full right now. Please try again in a while. If you are in danger, call 112.",
     },
+    "out_of_hours": {
+        "sv": "Chatten är stängd just nu. Den öppnar igen {when}. Är du i fara, ring 112.",
+        "en": "The chat is closed right now. It opens again {when}. If you are in danger, call 112.",
+    },
+    "out_of_hours_no_date": {
+        "sv": "Chatten är stängd just nu. Är du i fara, ring 112.",
+        "en": "The chat is closed right now. If you are in danger, call 112.",
+    },
     "referrals_unavailable": {
         "sv": "Hänvisningar kan inte skickas ännu: hänvisningskatalogen finns inte på den här servern.",
         "en": "Referrals cannot be sent yet: this server has no referral directory.",
@@ -40,3 +50,20 @@ DEFAULT_LANG = "sv"
 def text(key: str, lang: str) -> str:
     entry = TEXTS[key]
     return entry.get(lang) or entry[DEFAULT_LANG]
+
+
+WEEKDAY_NAMES = {
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_WHEN = {"sv": "{day} {d}/{m} kl. {hh}.{mm}", "en": "on {day} {d}/{m} at {hh}:{mm}"}
+
+
+def out_of_hours(lang: str, next_open: datetime | None) -> str:
+    """The closed sentence with the next opening in local time ("måndag 24/11 kl. 18.00")."""
+    if next_open is None:
+        return text("out_of_hours_no_date", lang)
+    lang = lang if lang in _WHEN else DEFAULT_LANG
+    when = _WHEN[lang].format(day=WEEKDAY_NAMES[lang][next_open.weekday()], d=next_open.day,
+                              m=next_open.month, hh=f"{next_open.hour:02d}", mm=f"{next_open.minute:02d}")
+    return text("out_of_hours", lang).format(when=when)

@@ -4,6 +4,7 @@
     └── AccountError               creating or changing an account failed; message says why
         ├── DuplicateUsername      the username is taken
         └── UnknownAccount         no account has that name
+    └── HoursError                 an opening-hours schedule is invalid; ``where`` names the place
 """
 
 from __future__ import annotations
@@ -21,3 +22,12 @@ class DuplicateUsername(AccountError):
 
 class UnknownAccount(AccountError):
     """No account has that name (or id)."""
+
+
+class HoursError(JourchattError):
+    """An opening-hours schedule is invalid; ``where`` names the field (``weekly.mon[1]``)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason

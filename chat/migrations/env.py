@@ -12,6 +12,7 @@ import chat.record  # noqa: F401  (registers the tables)
 import referral.models  # noqa: F401
 import volunteer.audit  # noqa: F401
 import volunteer.models  # noqa: F401
+import volunteer.hours_store  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,492 @@
+/* jourchatt visitor widget (README: "The widget"; protocol: docs/protocol.md). Keeps only the resume
+ * token and language, in sessionStorage, wiped on end and on quick exit. */
+(() => {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.jourchatt) return;
+
+  /* Every text, one object per language: add a language by adding an object. */
+  var TEXTS = {
+    sv: {
+      other: "In English", otherLang: "en", launcher: "Chatta anonymt", title: "Prata med oss",
+      minimize: "Stäng (chatten fortsätter)", exit: "Lämna sidan snabbt",
+      exitHint: "eller tryck på Skift tre gånger", danger: "Är du i akut fara? Ring 112.",
+      loading: "Kollar om chatten är öppen …", open: "Chatten är öppen nu.",
+      closed: "Chatten är stängd just nu.", opens: "Den öppnar igen {when}.",
+      meanwhile: "Här kan du få hjälp under tiden:", unreachable: "Vi når inte chatten nu. Försök igen snart.",
+      promiseTitle: "Du är anonym",
+      promise: "Vi frågar aldrig vem du är. Det du skriver sparas inte och är borta när chatten är slut.",
+      kept: "Bara en anonym rad sparas, för statistik: dina svar nedan om du vill, vad samtalet handlade om, dag och ungefär när.",
+      notKept: "Aldrig namn, telefonnummer, IP-adress eller kakor (cookies).",
+      intake: "Frivilliga frågor", intakeHelp: "Du kan hoppa över allt.",
+      age: "Hur gammal är du?", gender: "Kön", girl: "Tjej", boy: "Kille", nonbinary: "Icke-binär",
+      where: "Var bor du?", district: "Stadsdel", otherPlace: "Någon annan kommun",
+      first: "Är det första gången du hör av dig till oss?", yes: "Ja", no: "Nej", noAnswer: "Vill inte svara",
+      start: "Starta chatten", history: "Så raderar du webbhistoriken", connecting: "Ansluter …",
+      position: "Du är nummer {n} i kön.", wait: "Beräknad väntetid: cirka {m} min.",
+      waitShort: "Beräknad väntetid: under en minut.", leaveQueue: "Lämna kön",
+      queueHelp: "Du kan börja skriva redan nu. Volontären ser det när chatten börjar.",
+      talkingTo: "Du pratar med {name}.", volunteer: "Volontär", you: "Du",
+      typing: "{name} skriver …", write: "Skriv ett meddelande", send: "Skicka",
+      end: "Avsluta chatten", sent: "Skickat", delivered: "Levererat",
+      waiting: "Skickas när anslutningen är tillbaka",
+      lost: "Anslutningen bröts. Vi kopplar upp igen …", back: "Ansluten igen.",
+      ended: "Chatten är avslutad.", by_visitor: "Du avslutade chatten.",
+      by_volunteer: "Volontären avslutade chatten.", by_timeout: "Chatten avslutades efter en lång tystnad.",
+      by_supervisor: "Chatten avslutades av en handledare.", again: "Starta en ny chatt",
+      elsewhere: "Chatten fortsätter i ett annat fönster.",
+      guard: "Du behöver inte berätta vem du är. Telefonnummer, mejl och personnummer behövs inte här.",
+      help: "Tips på stöd", code: "Din kod", codeHelp: "Uppge koden om du kontaktar dem. Den visar inte vem du är.",
+      copy: "Kopiera koden", copied: "Koden är kopierad.", call: "Ring {p}",
+      anonymous: "Du kan vara anonym.", failed: "Något gick fel. Försök igen."
+    },
+    en: {
+      other: "På svenska", otherLang: "sv", launcher: "Chat anonymously", title: "Talk to us",
+      minimize: "Close (the chat goes on)", exit: "Exit this page",
+      exitHint: "or press Shift three times", danger: "In immediate danger? Call 112.",
+      loading: "Checking whether the chat is open …", open: "The chat is open now.",
+      closed: "The chat is closed right now.", opens: "It opens again {when}.",
+      meanwhile: "Where you can get help meanwhile:", unreachable: "Cannot reach the chat right now. Try again soon.",
+      promiseTitle: "You are anonymous",
+      promise: "We never ask who you are. What you write is not saved and is gone when the chat is over.",
+      kept: "Only one anonymous line is kept, for statistics: your answers below if you give them, what the chat was about, the day and roughly when.",
+      notKept: "Never names, phone numbers, IP addresses or cookies.",
+      intake: "Optional questions", intakeHelp: "You can skip all of them.",
+      age: "How old are you?", gender: "Gender", girl: "Girl", boy: "Boy", nonbinary: "Non-binary",
+      where: "Where do you live?", district: "District", otherPlace: "Another municipality",
+      first: "Is this the first time you contact us?", yes: "Yes", no: "No", noAnswer: "Prefer not to say",
+      start: "Start the chat", history: "How to delete your browser history", connecting: "Connecting …",
+      position: "You are number {n} in the queue.", wait: "Estimated wait: about {m} min.",
+      waitShort: "Estimated wait: less than a minute.", leaveQueue: "Leave the queue",
+      queueHelp: "You can start writing now. The volunteer sees it when the chat begins.",
+      talkingTo: "You are talking to {name}.", volunteer: "Volunteer", you: "You",
+      typing: "{name} is typing …", write: "Write a message", send: "Send",
+      end: "End the chat", sent: "Sent", delivered: "Delivered",
+      waiting: "Will be sent when the connection is back",
+      lost: "The connection dropped. Reconnecting …", back: "Connected again.",
+      ended: "The chat is over.", by_visitor: "You ended the chat.",
+      by_volunteer: "The volunteer ended the chat.", by_timeout: "The chat ended after a long silence.",
+      by_supervisor: "A supervisor ended the chat.", again: "Start a new chat",
+      elsewhere: "The chat goes on in another window.",
+      guard: "You don't need to say who you are. No phone numbers, e-mail or ID numbers are needed here.",
+      help: "Where to get help", code: "Your code", codeHelp: "Give the code if you contact them. It does not show who you are.",
+      copy: "Copy the code", copied: "The code is copied.", call: "Call {p}",
+      anonymous: "You can stay anonymous.", failed: "Something went wrong. Please try again."
+    }
+  };
+
+  var base = new URL(".", script.src);  // SERVER/static/
+  var data = script.dataset;
+  var EXIT_URL = data.exitUrl || "https://www.smhi.se/";
+  var CHANNEL = data.channel || "web";
+  var KEY = "jourchatt";
+  var GUARD = [/[^\s@]+@[^\s@]+\.[a-z]{2,}/i, /(?:\+|\b)\d(?:[\s-]?\d){7,}/, /\b(?:19|20)?\d{6}[-+]\d{4}\b/];
+
+  var saved = load();
+  var lang = saved.l || data.lang || (document.documentElement.lang || "sv").slice(0, 2);
+  if (!TEXTS[lang]) lang = "sv";
+  var T = TEXTS[lang];
+  var ws = null, view = "start", token = saved.t || null, lastSeq = 0, seen = {}, pending = {};
+  var counter = 0, idPrefix = Math.random().toString(36).slice(2, 8), retry = 0;
+  var reconnectIn = -1, hours = null, places = null, volunteerName = "", exited = false, typingSent = 0;
+  var typingTimer = 0, theirTyping = 0, shifts = [], answers = null;
+
+  function load() { try { return JSON.parse(sessionStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; } }
+  function keep() { try { sessionStorage.setItem(KEY, JSON.stringify({ t: token, l: lang })); } catch (e) { /* private mode */ } }
+  function wipe() { token = null; try { sessionStorage.removeItem(KEY); } catch (e) { /* nothing kept */ } }
+  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, (_, k) => v[k]); }
+  function loc(v) { return typeof v === "string" ? v : (v && (v[lang] || v.sv)) || ""; }
+
+  /* h("p.jc-x", {attr}, children...): a small element builder; text is always textContent. */
+  function h(spec, attrs) {
+    var parts = spec.split("."), el = document.createElement(parts[0]);
+    if (parts.length > 1) el.className = parts.slice(1).join(" ");
+    if (parts[0] == "button") el.type = "button";
+    for (var k in attrs || {}) {
+      var v = attrs[k];
+      if (k === "t") { el.setAttribute("data-t", v); el.textContent = T[v]; }
+      else if (k === "text") el.textContent = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else if (v === true) el.setAttribute(k, "");
+      else if (v !== false && v != null) el.setAttribute(k, v);
+    }
+    for (var i = 2; i < arguments.length; i++) if (arguments[i]) el.appendChild(arguments[i]);
+    return el;
+  }
+
+  function choices(name, values) {  // radio buttons, the last one "prefer not to say" (value "")
+    var fs = h("fieldset.jc-field", {}, h("legend", { t: name }));
+    values.concat("").forEach((v, i) => {
+      var id = "jc-" + name + "-" + i;
+      fs.appendChild(h("div.jc-choice", {},
+        h("input", { type: "radio", name: "jc-" + name, id: id, value: v, checked: !v }),
+        h("label", { "for": id, t: v || "noAnswer" })));
+    });
+    return fs;
+  }
+  function field(el, key) { return h("div.jc-field", {}, h("label", { "for": el.id, t: key }), el); }
+
+  /* the DOM, built once; views are shown and hidden */
+  document.head.appendChild(h("link", { rel: "stylesheet", href: new URL("widget.css", base).href }));
+  var $ = {};
+  $.exit = h("button.jc-exit", { onclick: quickExit },
+    h("span", { t: "exit" }), h("span", { t: "exitHint" }));
+  $.launcher = h("button.jc-launcher", { "aria-expanded": "false", "aria-controls": "jc-panel", t: "launcher",
+    onclick: () => toggle(true) });
+  $.title = h("h2.jc-title", { id: "jc-title", tabindex: "-1", t: "title" });
+  $.status = h("p.jc-status", { role: "status" });
+  $.hoursBox = h("div.jc-hours", {}, h("p", { t: "loading" }));
+  $.age = h("select", { id: "jc-age" }, h("option", { value: "", t: "noAnswer" }));
+  for (var a = 10; a <= 30; a++) $.age.appendChild(h("option", { value: a, text: a }));
+  $.muni = h("select", { id: "jc-muni", onchange: districts }, h("option", { value: "", t: "noAnswer" }));
+  $.district = h("select", { id: "jc-district" });
+  $.districtField = field($.district, "district");
+  $.districtField.hidden = true;
+  $.start = h("button.jc-primary", { type: "submit", t: "start" });
+  $.form = h("form.jc-view", { onsubmit: startChat },
+    $.hoursBox,
+    h("h3", { t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }), h("p", { t: "notKept" }),
+    h("h3", { t: "intake" }), h("p.jc-help", { t: "intakeHelp" }),
+    field($.age, "age"),
+    choices("gender", ["girl", "boy", "nonbinary"]),
+    field($.muni, "where"), $.districtField,
+    choices("first", ["yes", "no"]),
+    $.start);
+  $.queueInfo = h("p.jc-big", { role: "status" });
+  $.queue = h("div.jc-view", { hidden: true },
+    $.queueInfo, h("p.jc-help", { t: "queueHelp" }),
+    h("button.jc-secondary", { onclick: leave, t: "leaveQueue" }));
+  $.log = h("ol.jc-log");
+  $.logBox = h("div", { role: "log", "aria-labelledby": "jc-title" }, $.log);
+  $.typing = h("p.jc-typing", { "aria-live": "polite" });
+  $.guard = h("p.jc-guard", { role: "status" });
+  $.text = h("textarea", { id: "jc-text", rows: "3", maxlength: "4000", oninput: onInput, onkeydown: onKey });
+  $.composer = h("form.jc-composer", { onsubmit: sendMessage, hidden: true },
+    h("label", { "for": "jc-text", t: "write" }), $.text, $.guard,
+    h("div.jc-row", {}, h("button.jc-primary", { type: "submit", t: "send" }),
+      $.endButton = h("button.jc-secondary", { onclick: leave, t: "end" })));
+  $.ended = h("div.jc-view", { hidden: true },
+    $.endedText = h("p.jc-big"), $.services = h("div.jc-cards"),
+    h("button.jc-primary", { onclick: restart, t: "again" }));
+  $.panel = h("section.jc-panel", { id: "jc-panel", hidden: true, "aria-labelledby": "jc-title" },
+    h("header.jc-head", {}, $.title,
+      $.lang = h("button.jc-link", { onclick: switchLang, lang: T.otherLang, t: "other" }),
+      h("button.jc-close", { onclick: () => toggle(false) },
+        h("span.jc-sr", { t: "minimize" }), h("span", { "aria-hidden": "true", text: "×" }))),
+    h("div.jc-body", {}, $.status, $.form, $.queue, $.logBox, $.typing, $.ended),
+    $.composer,
+    h("footer.jc-foot", {}, h("p.jc-danger", { t: "danger" }),
+      h("a", { href: new URL("history.html#" + lang, base).href, target: "_blank", rel: "noopener noreferrer",
+        id: "jc-history", t: "history" })));
+  var root = h("div.jc", { id: "jourchatt", lang: lang }, $.exit, $.panel, $.launcher);
+
+  function mount() {
+    document.body.appendChild(root);
+    document.addEventListener("keydown", onShift, true);
+    $.panel.addEventListener("keydown", e => { if (e.key === "Escape") toggle(false); });
+    // Against the back-forward cache: wipe again when the page is hidden or shown.
+    window.addEventListener("pagehide", () => { if (exited) { blank(); wipe(); } });
+    window.addEventListener("pageshow", () => { if (exited) { blank(); wipe(); location.replace(EXIT_URL); } });
+    fetchInfo();
+    if (token) { toggle(true); show("queue"); connect(); }
+  }
+
+  /* quick exit (GOV.UK "Exit this page") */
+  function blank() {
+    var d = document.documentElement;
+    d.style.visibility = "hidden";
+    d.style.background = "#fff";
+    if (root.parentNode) root.parentNode.removeChild(root);
+    $.log.textContent = "";
+  }
+  function quickExit(e) {
+    if (e) e.preventDefault();
+    exited = true;
+    blank();
+    if (ws && ws.readyState === 1) { try { ws.send('{"type":"leave"}'); ws.close(1000); } catch (x) { /* leaving */ } }
+    ws = null;
+    wipe();
+    location.replace(EXIT_URL);
+  }
+  function onShift(e) {
+    if (e.key !== "Shift") { shifts = []; return; }  // Shift held for a capital does not count
+    if (e.repeat) return;
+    var now = Date.now();
+    shifts = shifts.filter(t => now - t < 5000);
+    shifts.push(now);
+    if (shifts.length >= 3) quickExit(e);
+  }
+
+  /* texts and views */
+  function switchLang() {
+    lang = T.otherLang; T = TEXTS[lang];
+    root.setAttribute("lang", lang);
+    var nodes = root.querySelectorAll("[data-t]");
+    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = T[nodes[i].getAttribute("data-t")];
+    $.lang.setAttribute("lang", T.otherLang);
+    document.getElementById("jc-history").href = new URL("history.html#" + lang, base).href;
+    if (token) keep();
+    renderHours(); fillPlaces(); renderQueue(lastQueue); renderTyping();
+  }
+  function toggle(open) {
+    $.panel.hidden = !open;
+    $.launcher.hidden = open;
+    $.launcher.setAttribute("aria-expanded", open);
+    (open ? $.title : $.launcher).focus();
+  }
+  function show(name) {
+    view = name;
+    $.form.hidden = name !== "start";
+    $.queue.hidden = name !== "queue";
+    $.logBox.hidden = name !== "queue" && name !== "chat" && name !== "ended";
+    $.composer.hidden = name !== "queue" && name !== "chat";
+    $.endButton.hidden = name !== "chat";
+    $.ended.hidden = name !== "ended";
+    if (name !== "chat") { theirTyping = 0; renderTyping(); }
+    if (root.contains(document.activeElement) && document.activeElement.offsetParent === null) $.title.focus();
+  }
+  function say(text) { $.status.textContent = text; }
+
+  /* before the chat: opening hours and places */
+  function fetchInfo() {
+    fetch(new URL("../api/opening-hours", base))
+      .then(r => r.json())
+      .then(j => { hours = j; renderHours(); })
+      .catch(() => { hours = { error: true }; renderHours(); });
+    fetch(new URL("../api/places", base))
+      .then(r => r.json())
+      .then(j => { places = j; fillPlaces(); })
+      .catch(() => { /* the picker stays at "prefer not to say" */ });
+  }
+  function when(iso) {
+    return new Intl.DateTimeFormat(lang === "sv" ? "sv-SE" : "en-GB", {
+      weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+      timeZone: hours && hours.timezone || undefined
+    }).format(new Date(iso));
+  }
+  function renderHours() {
+    var box = $.hoursBox;
+    box.textContent = "";
+    if (!hours) { box.appendChild(h("p", { t: "loading" })); return; }
+    if (hours.error) { box.appendChild(h("p", { t: "unreachable" })); $.start.hidden = false; return; }
+    box.className = "jc-hours " + (hours.open ? "jc-open" : "jc-shut");
+    if (hours.open) { box.appendChild(h("p.jc-big", { t: "open" })); $.start.hidden = false; return; }
+    box.appendChild(h("p.jc-big", { t: "closed" }));
+    if (hours.next_open) box.appendChild(h("p", { text: fmt(T.opens, { when: when(hours.next_open) }) }));
+    box.appendChild(h("p", { t: "meanwhile" }));
+    box.appendChild(cards(hours.services || []));
+    $.start.hidden = true;
+  }
+  function fill(select, list, extra) {  // "prefer not to say", the places, keeping the choice
+    var chosen = select.value;
+    select.textContent = "";
+    select.appendChild(h("option", { value: "", t: "noAnswer" }));
+    list.forEach(p => select.appendChild(h("option", { value: p.code || p.id, text: p.name })));
+    if (extra) select.appendChild(h("option", { value: places.other, t: "otherPlace" }));
+    select.value = chosen;
+    if (select.selectedIndex < 0) select.value = "";
+  }
+  function fillPlaces() {
+    if (places) { fill($.muni, places.municipalities, 1); districts(); }
+  }
+  function districts() {
+    var list = places && places.districts[$.muni.value];
+    fill($.district, list || []);
+    $.districtField.hidden = !list;
+  }
+  function picked(name) {
+    var el = root.querySelector("input[name=jc-" + name + "]:checked");
+    return el && el.value || null;
+  }
+  function intake() {
+    var f = {}, any = false;
+    if ($.age.value) { f.age = +$.age.value; any = true; }
+    if (picked("gender")) { f.gender = picked("gender"); any = true; }
+    if ($.muni.value) { f.municipality = $.muni.value; f.district = $.district.value || null; any = true; }
+    if (picked("first")) { f.first_contact = picked("first"); any = true; }
+    return any ? f : null;
+  }
+
+  /* the socket: hello, resume with last_seq, reconnect */
+  function startChat(e) {
+    e.preventDefault();
+    token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = "";
+    show("queue"); renderQueue(null); say(T.connecting);
+    answers = intake();
+    connect();
+  }
+  function connect() {
+    var url = new URL("../ws/visitor", base);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    var sock = ws = new WebSocket(url.href);
+    sock.onopen = () => {
+      send({ type: "hello", lang: lang, channel: CHANNEL, resume: token, last_seq: lastSeq });
+      if (answers && !token) send(Object.assign({ type: "intake" }, answers));
+    };
+    sock.onmessage = m => { if (sock === ws) { var f; try { f = JSON.parse(m.data); } catch (x) { return; } onFrame(f); } };
+    sock.onclose = ev => { if (sock === ws) dropped(ev.code); };
+  }
+  function send(frame) {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  function dropped(code) {
+    ws = null;
+    if (exited || (view !== "queue" && view !== "chat")) return;
+    if (code === 4409) return over(T.elsewhere);
+    say(T.lost);
+    var delay = reconnectIn >= 0 ? reconnectIn : Math.min(8000, 500 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2);
+    reconnectIn = -1;
+    setTimeout(connect, delay);
+  }
+  var lastQueue = null;
+  function renderQueue(f) {
+    lastQueue = f;
+    if (!f) { $.queueInfo.textContent = T.connecting; return; }
+    var m = Math.ceil(f.estimated_wait_s / 60);
+    $.queueInfo.textContent = fmt(T.position, { n: f.position }) + " " + (m < 1 ? T.waitShort : fmt(T.wait, { m: m }));
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "welcome":
+        retry = 0;
+        if (f.resume_token) { token = f.resume_token; keep(); }
+        say(f.resumed ? T.back : "");
+        for (var id in pending) if (pending[id].state !== "delivered") post(id);  // resend: same id, same text
+        break;
+      case "closed": over(f.text || T.closed, f.services); break;
+      case "queued": show("queue"); renderQueue(f); break;
+      case "assigned":
+        volunteerName = f.volunteer || "";
+        if (view !== "chat") show("chat");
+        say(volunteerName ? fmt(T.talkingTo, { name: volunteerName }) : "");
+        break;
+      case "message": line(f); break;
+      case "ack":
+        seen[f.seq] = true; lastSeq = Math.max(lastSeq, f.seq);
+        var p = pending[f.id];
+        if (p) { p.state = "delivered"; place(p.el, f.seq); mark(f.id); }
+        break;
+      case "typing": theirTyping = f.active ? 1 : 0; renderTyping(); break;
+      case "referral": referral(f); break;
+      case "ended": over(T.ended + " " + (T["by_" + f.by] || "")); break;
+      case "reconnect": reconnectIn = Math.max(0, Math.min(f.after_ms || 0, 5000)); break;
+      case "error":
+        if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; }
+        else if (f.code === "chat_ended") over(T.ended);
+        else if (f.code !== "replaced") say(T.failed);
+        break;
+    }
+  }
+
+  function over(text, services) {
+    wipe(); show("ended");
+    $.endedText.textContent = text;
+    $.services.textContent = "";
+    if (services) $.services.appendChild(cards(services));
+  }
+
+  /* the conversation */
+  function entry(from, text, seq) {
+    var who = from === "visitor" ? T.you : from === "volunteer" ? (volunteerName || T.volunteer) : "";
+    var li = h("li.jc-msg.jc-" + from, {}, who && h("span.jc-who", { text: who + ": " }), h("span.jc-text", { text: text }));
+    place(li, seq);
+    return li;
+  }
+  function place(el, seq) {  // in seq order; lines not yet numbered stay last
+    var before = null;
+    if (seq != null) {
+      el.dataset.seq = seq;
+      for (var n of $.log.children) if (n !== el && !(+n.dataset.seq <= seq)) { before = n; break; }
+    }
+    $.log.insertBefore(el, before);
+    if (!before) el.scrollIntoView({ block: "nearest" });
+  }
+  function line(f) {
+    if (seen[f.seq]) return;  // a replay overlapping what came live
+    seen[f.seq] = true; lastSeq = Math.max(lastSeq, f.seq);
+    if (f.from === "volunteer") { theirTyping = 0; renderTyping(); }
+    var li = entry(f.from, f.text, f.seq);
+    if (f.from === "visitor") li.appendChild(h("span.jc-state", { text: T.delivered }));
+  }
+  function sendMessage(e) {
+    e.preventDefault();
+    var text = $.text.value;
+    if (!text.trim()) return;
+    var id = idPrefix + "-" + (++counter);
+    pending[id] = { text: text, el: entry("visitor", text, null) };
+    pending[id].el.appendChild(h("span.jc-state"));
+    $.text.value = ""; $.guard.textContent = "";
+    post(id);
+    stopTyping();
+    $.text.focus();
+  }
+  function post(id) {
+    pending[id].state = send({ type: "message", id: id, text: pending[id].text }) ? "sent" : "waiting";
+    mark(id);
+  }
+  function mark(id) {
+    var p = pending[id];
+    p.el.lastChild.textContent = T[p.state];
+    p.el.className = "jc-msg jc-visitor jc-" + p.state;
+  }
+  function onKey(e) { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) sendMessage(e); }
+  function onInput() {
+    var text = $.text.value;
+    $.guard.textContent = GUARD.some(r => r.test(text)) ? T.guard : "";
+    if (view !== "chat") return;
+    var now = Date.now();
+    if (now - typingSent > 3000) { typingSent = now; send({ type: "typing", active: true }); }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 4000);
+  }
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (typingSent) { typingSent = 0; send({ type: "typing", active: false }); }
+  }
+  function renderTyping() {
+    $.typing.textContent = theirTyping ? fmt(T.typing, { name: volunteerName || T.volunteer }) : "";
+  }
+  function leave() {
+    if (!send({ type: "leave" })) over(T.ended + " " + T.by_visitor);
+  }
+  function restart() {
+    wipe(); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
+    say(""); show("start"); hours = null; renderHours(); fetchInfo();
+  }
+
+  /* service cards (closed, referral) */
+  function cards(services) {
+    var list = h("ul.jc-cards");
+    services.forEach(s => {
+      var card = h("li.jc-card", {}, h("h4", { text: s.name || "" }));
+      if (s.description) card.appendChild(h("p", { text: loc(s.description) }));
+      var hrs = s.opening_hours || s.hours;
+      if (hrs) card.appendChild(h("p", { text: loc(hrs) }));
+      if (s.anonymous) card.appendChild(h("p", { t: "anonymous" }));
+      if (s.phone) card.appendChild(h("p", {}, h("a", { href: "tel:" + s.phone.replace(/[^\d+]/g, ""), text: fmt(T.call, { p: s.phone }) })));
+      if (s.url && /^https?:\/\//.test(s.url)) card.appendChild(h("p", {}, h("a", { href: s.url, target: "_blank", rel: "noopener noreferrer", text: new URL(s.url).host })));
+      if (s.code) {
+        var done = h("span.jc-copied", { role: "status" });
+        card.appendChild(h("div.jc-code", {}, h("p", { t: "code" }), h("p.jc-code-value", { text: s.code }),
+          h("p.jc-help", { t: "codeHelp" }),
+          h("button.jc-secondary", { t: "copy", onclick: () => copy(s.code, done) }), done));
+      }
+      list.appendChild(card);
+    });
+    return list;
+  }
+  function referral(f) {
+    var li = h("li.jc-msg.jc-referral", {}, h("span.jc-who", { t: "help" }), cards(f.services || []));
+    place(li, lastSeq + 0.5);  // after the line it answers
+  }
+  function copy(code, done) {
+    var ok = () => { done.textContent = T.copied; };
+    if (navigator.clipboard) navigator.clipboard.writeText(code).then(ok, () => { done.textContent = code; });
+    else done.textContent = code;
+  }
+
+  window.jourchatt = { exit: quickExit };
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,96 @@
+"""HTTP routes for opening hours.
+
+``GET /api/opening-hours`` is public (the widget asks before it connects, from
+any allowed origin, so it answers CORS for those). ``PUT`` replaces the schedule
+and ``DELETE`` removes it (always open again); both need a signed-in supervisor
+or admin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chat.hub import services_meanwhile
+from chat.widget_api import public_cors
+
+from . import hours, hours_store
+from .api import NOT_AUTHENTICATED, current_profile, error, read_json
+from .exceptions import HoursError
+
+EDITOR_ROLES = ("supervisor", "admin")
+MAX_HOURS_BODY = 64 * 1024
+
+
+def view(schedule: hours.Schedule | None, tz_name: str, now: datetime) -> dict[str, Any]:
+    tz = ZoneInfo(tz_name)
+    nxt = hours.next_open(schedule, now, tz)
+    doc = schedule.to_json() if schedule is not None else {"weekly": None, "exceptions": []}
+    return {
+        "open": hours.is_open(schedule, now, tz),
+        "next_open": nxt.isoformat() if nxt else None,
+        "timezone": tz_name,
+        "configured": schedule is not None,
+        "today": hours.label_today(schedule, now, tz),
+        "services": services_meanwhile(),
+        **doc,
+    }
+
+
+async def _view(request: Request, schedule: hours.Schedule | None) -> JSONResponse:
+    return JSONResponse(view(schedule, request.app.state.settings.timezone, datetime.now(timezone.utc)))
+
+
+async def _editor(request: Request) -> Response | None:
+    profile = await current_profile(request)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.role not in EDITOR_ROLES:
+        return error(403, "forbidden", "only a supervisor or an admin may change the opening hours")
+    return None
+
+
+async def get_hours(request: Request) -> Response:
+    schedule = request.app.state.hub.hours.current
+    return public_cors(request, await _view(request, schedule))
+
+
+async def put_hours(request: Request) -> Response:
+    refused = await _editor(request)
+    if refused is not None:
+        return refused
+    try:
+        body = await read_json(request, MAX_HOURS_BODY)
+    except OverflowError as exc:
+        return error(413, "body_too_large", str(exc))
+    except ValueError as exc:
+        return error(400, "invalid_body", str(exc))
+    try:
+        schedule = hours.parse(body)
+    except HoursError as exc:
+        return JSONResponse({"error": "invalid_hours", "detail": str(exc), "field": exc.where},
+                            status_code=400)
+    await hours_store.save(request.app.state.db, schedule)
+    request.app.state.hub.hours.set(schedule)
+    return await _view(request, schedule)
+
+
+async def delete_hours(request: Request) -> Response:
+    refused = await _editor(request)
+    if refused is not None:
+        return refused
+    await hours_store.save(request.app.state.db, None)
+    request.app.state.hub.hours.set(None)
+    return await _view(request, None)
+
+
+routes = [
+    Route("/api/opening-hours", get_hours, methods=["GET"]),
+    Route("/api/opening-hours", put_hours, methods=["PUT"]),
+    Route("/api/opening-hours", delete_hours, methods=["DELETE"]),
+]
