@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from referral import api as referral_api
 from volunteer import api as volunteer_api
 
 from . import db
@@ -145,6 +146,8 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
             await app.state.broker.ping()
             app.state.hub = Hub(settings, app.state.broker, app.state.db)
             await app.state.hub.start()
+            if await app.state.hub.directory.ensure_seeded():
+                log.info("directory.seeded")
         except BaseException:
             await engine.dispose()
             raise
@@ -164,6 +167,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *volunteer_api.routes,
+        *referral_api.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -8,6 +8,8 @@ import sys
 from datetime import date
 from typing import Sequence
 
+from referral import cli as referral_cli
+
 from . import db
 from .exceptions import ConfigurationError, JourchattError
 from .logs import configure_logging, get_logger
@@ -39,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--trained", action="store_true", help="record basic training as completed today")
     add.add_argument("--password-stdin", action="store_true", required=True,
                      help="read the password from standard input (never from the command line)")
+    referral_cli.add_parsers(sub)
     return p
 
 
@@ -91,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             password = _read_password().rstrip("\r")
             username = asyncio.run(_add_volunteer(settings, args, password))
             print(f"created {username}")
+        elif args.command in referral_cli.COMMANDS:
+            return referral_cli.run(args, settings, _prepare_schema)
     except JourchattError as exc:
         print(f"jourchatt: {exc}", file=sys.stderr)
         return 1

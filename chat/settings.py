@@ -49,6 +49,12 @@ SETTINGS_HELP: dict[str, str] = {
     "is written without it. Default 1800.",
     "JOURCHATT_SESSION_IDLE_S": "A volunteer login ends after this many seconds without use. Default 7200.",
     "JOURCHATT_SESSION_MAX_S": "A volunteer login ends this many seconds after it began. Default 43200.",
+    "JOURCHATT_REFERRAL_CODE_DAYS": "Days a referral code given in a chat can be redeemed; expired codes "
+    "are deleted. Default 90.",
+    "JOURCHATT_REDEEM_PER_MINUTE": "Redemption attempts a partner key may make per minute (across all nodes). "
+    "Default 30.",
+    "JOURCHATT_REDEEM_FAILURES_PER_HOUR": "Failed redemptions (unknown, expired or used codes) a partner key "
+    "may make per hour before it must wait. Default 20.",
 }
 
 
@@ -74,6 +80,9 @@ class Settings:
     wrapup_timeout_s: float = 1800.0
     session_idle_s: float = 7200.0
     session_max_s: float = 43200.0
+    referral_code_days: int = 90
+    redeem_per_minute: int = 30
+    redeem_failures_per_hour: int = 20
 
     @property
     def embedded(self) -> bool:

@@ -28,10 +28,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Chatten är full just nu. Försök igen om en stund. Är du i fara, ring 112.",
         "en": "The chat is full right now. Please try again in a while. If you are in danger, call 112.",
     },
-    "referrals_unavailable": {
-        "sv": "Hänvisningar kan inte skickas ännu: hänvisningskatalogen finns inte på den här servern.",
-        "en": "Referrals cannot be sent yet: this server has no referral directory.",
-    },
 }
 
 DEFAULT_LANG = "sv"
