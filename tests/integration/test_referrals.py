@@ -252,3 +252,44 @@ async def test_closed_frame_lists_the_directory_services_112_first(server_factor
     assert ids[0] == "emergency-112" and "umo" in ids and len(ids) >= 3
     assert closed["services"][0]["description"] == "Call 112 if you or someone else is in immediate danger."
     assert all("code" not in s for s in closed["services"])
+
+
+async def test_the_directory_and_referrals_are_shared_by_every_node(server_factory: Any) -> None:
+    a = await server_factory()
+    b = await server_factory()
+    coordinator = await signed_in(a, "cora", role="coordinator")
+    async with coordinator:
+        umo = next(s for s in (await coordinator.get("/api/referrals/directory")).json()["services"]
+                   if s["id"] == "umo")
+        r = await coordinator.put("/api/referrals/directory/umo", json={**umo, "name": "UMO på nätet"})
+        assert r.status_code == 200
+    async with httpx.AsyncClient(base_url=b.http, headers={"Cookie": await b.login("cora")}) as on_b:
+        listing = (await on_b.get("/api/referrals/directory")).json()
+        assert listing["version"] == r.json()["version"]
+        assert next(s for s in listing["services"] if s["id"] == "umo")["name"] == "UMO på nätet"
+    if not a.app.state.broker.shared:
+        return          # memory:// brokers are one per process: chats do not cross nodes
+    await a.add_account("anna")
+    vol = await a.volunteer("anna")
+    vis = await b.visitor({"lang": "en"})
+    await vis.expect("assigned")
+    chat = (await vol.expect("assigned"))["chat"]
+    await vol.send({"type": "refer", "chat": chat, "services": ["umo"]})
+    await vol.expect("referred")
+    [card] = (await vis.expect("referral"))["services"]
+    assert card["name"] == "UMO på nätet" and card["description"].startswith("Youth clinics")
+    assert (await redeem(b, await partner_key(b, "umo", ["umo"]), card["code"])).status_code == 200
+
+
+async def test_a_console_that_reconnects_sees_its_referrals_in_the_history(server: Running) -> None:
+    vol, vis, chat, _ = await chat_with_intake(server, {"age": 15})
+    await vol.send({"type": "message", "chat": chat, "id": 1, "text": "Här är ett ställe att vända sig till."})
+    await vol.expect("ack")
+    await vol.send({"type": "refer", "chat": chat, "services": ["samtalsmottagning"]})
+    referred = await vol.expect("referred")
+    await vis.expect("referral")
+    await vol.close()
+    vol2 = await server.volunteer("anna", available=False)
+    assert (await vol2.expect("assigned"))["resumed"] is True
+    again = await vol2.expect("referred")
+    assert again == referred and "code" not in str(again)
