@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
-from .hub import FALLBACK_SERVICES, Console, Hub, Outbox, Visitor
+from .hub import Console, Hub, Outbox, Visitor
 from .logs import get_logger
 from . import texts
 
@@ -163,7 +163,7 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
     if over:
         log.warning("socket.refused", side=side, reason="full")
         if side == "visitor":
-            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": FALLBACK_SERVICES,
+            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": await state.hub.closed_services("sv"),
                                        "text": texts.text("queue_full", "sv")}))
         else:
             await ws.send_text(_dumps({"type": "error", "code": "full", "detail": "the server is full"}))

@@ -743,7 +743,7 @@ class Hub:
     async def closed_services(self, lang: str) -> list[dict[str, Any]]:
         """The cards a visitor gets when the chat cannot take them: the directory's, 112 first."""
         try:
-            directory = await self.directory.current()
+            directory = await self.directory.recent()
         except Exception:
             log.exception("directory.unreadable")
             return FALLBACK_SERVICES

@@ -99,6 +99,7 @@ async def directory_put(request: Request) -> Response:
                             status_code=422)
     except DirectoryChanged as exc:
         return error(409, "directory_changed", exc.detail)
+    await cache.current()           # this node's copy follows at once
     log.info("directory.changed", version=version, volunteer=profile.id[:8])
     return JSONResponse({"version": version, "service": body}, status_code=201 if position is None else 200)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
@@ -32,6 +33,9 @@ from .models import DirectoryEntry, DirectoryMeta, Partner, RecordReferral, Refe
 
 Sessions = async_sessionmaker[AsyncSession]
 PARTNER_KEY_PREFIX = "jcp_"
+# ``recent()`` trusts its copy this long: turning visitors away under load should
+# not cost a database query each, and a directory change may take this long there.
+RECENT_S = 5.0
 
 
 def today(tz: str) -> date:
@@ -92,14 +96,23 @@ class DirectoryCache:
     def __init__(self, sessions: Sessions) -> None:
         self.sessions = sessions
         self._cached: Directory | None = None
+        self._checked = 0.0
 
     async def current(self) -> Directory:
+        """The live directory, its version checked now."""
         async with self.sessions() as session:
             version = await _version(session)
+            self._checked = time.monotonic()
             if self._cached is not None and self._cached.version == (version or 0):
                 return self._cached
             self._cached = await read_directory(session)
             return self._cached
+
+    async def recent(self) -> Directory:
+        """The directory as checked within the last RECENT_S seconds (for turn-aways)."""
+        if self._cached is not None and time.monotonic() - self._checked < RECENT_S:
+            return self._cached
+        return await self.current()
 
     async def ensure_seeded(self) -> bool:
         """Load the bundled seed if no directory was ever loaded; True if it did."""
