@@ -31,7 +31,10 @@ async def test_a_partner_redeems_a_code_on_the_page(server: Running) -> None:
             page = await browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            # refused redemptions log "Failed to load resource" (4xx): expected; a script error or
+            # a Content-Security-Policy refusal is not
+            page.on("console", lambda msg: errors.append(msg.text)
+                    if msg.type == "error" and "Failed to load resource" not in msg.text else None)
             page.on("request", lambda req: sent.append(req.headers) if req.method == "POST" else None)
             await page.goto(f"{server.http}/partner/redeem")
             await expect(page.locator("h1")).to_contain_text("Lös in en hänvisningskod")
@@ -52,7 +55,7 @@ async def test_a_partner_redeems_a_code_on_the_page(server: Running) -> None:
             await submit(key, code, "already_redeemed")
             await expect(result).to_contain_text("redan inlöst")
             assert await page.evaluate("localStorage.length + sessionStorage.length + document.cookie.length") == 0
-            assert errors == [] or all("401" in e or "400" in e or "409" in e for e in errors)
+            assert errors == []
         finally:
             await browser.close()
     assert len(sent) == 4
