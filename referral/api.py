@@ -1,7 +1,7 @@
 """HTTP routes of the referral package (docs/protocol.md, "Referrals").
 
 Signed-in staff (cookie): ``GET /api/referrals/suggest``, ``GET
-/api/referrals/directory``; coordinators and admins also ``PUT
+/api/referrals/directory``; coordinators and admins also ``PUT`` and ``DELETE
 /api/referrals/directory/{id}``. Partner services (``Authorization: Bearer
 <key>``, no cookie): ``POST /api/referrals/redeem``, and the page
 ``/partner/redeem`` that calls it from the browser.
@@ -104,6 +104,33 @@ async def directory_put(request: Request) -> Response:
     return JSONResponse({"version": version, "service": body}, status_code=201 if position is None else 200)
 
 
+async def directory_delete(request: Request) -> Response:
+    """Remove one entry; refused (422) if the rest would not be a valid directory."""
+    profile = await current_profile(request)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.role not in EDIT_ROLES:
+        return error(403, "forbidden", "only coordinators and admins edit the referral directory")
+    service_id = request.path_params["service_id"]
+    cache = request.app.state.hub.directory
+    current = await cache.current()
+    docs = [d for d in current.documents() if d.get("id") != service_id]
+    if len(docs) == len(current.services):
+        return error(404, "not_found", f"no service {service_id!r} in the directory")
+    try:
+        directory = parse({"service": docs})
+        version = await store.replace_directory(request.app.state.db, directory,
+                                                expected_version=current.version)
+    except DirectoryInvalid as exc:
+        return JSONResponse({"error": "invalid_directory", "detail": exc.errors[0], "errors": exc.errors},
+                            status_code=422)
+    except DirectoryChanged as exc:
+        return error(409, "directory_changed", exc.detail)
+    await cache.current()
+    log.info("directory.changed", version=version, volunteer=profile.id[:8])
+    return JSONResponse({"version": version})
+
+
 def _bearer(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     scheme, _, key = auth.partition(" ")
@@ -168,6 +195,7 @@ routes = [
     Route("/api/referrals/suggest", suggest, methods=["GET"]),
     Route("/api/referrals/directory", directory_read, methods=["GET"]),
     Route("/api/referrals/directory/{service_id:str}", directory_put, methods=["PUT"]),
+    Route("/api/referrals/directory/{service_id:str}", directory_delete, methods=["DELETE"]),
     Route("/api/referrals/redeem", redeem, methods=["POST"]),
     Route("/partner/redeem", redeem_page, methods=["GET"]),
     Route("/partner/redeem.js", redeem_script, methods=["GET"]),

@@ -293,3 +293,33 @@ async def test_a_console_that_reconnects_sees_its_referrals_in_the_history(serve
     assert (await vol2.expect("assigned"))["resumed"] is True
     again = await vol2.expect("referred")
     assert again == referred and "code" not in str(again)
+
+
+async def test_a_coordinator_removes_an_entry_unless_the_rest_would_break(server: Running) -> None:
+    coordinator = await signed_in(server, "cora", role="coordinator")
+    async with coordinator:
+        assert (await coordinator.delete("/api/referrals/directory/nothing-here")).status_code == 404
+        r = await coordinator.delete("/api/referrals/directory/stodcentrum")       # others defer to it
+        assert r.status_code == 422 and "no service has id 'stodcentrum'" in r.json()["detail"]
+        r = await coordinator.delete("/api/referrals/directory/emergency-112")
+        assert r.status_code == 422 and "emergency service" in r.json()["detail"]
+        r = await coordinator.delete("/api/referrals/directory/umo")
+        assert r.status_code == 200
+        ids = [s["id"] for s in (await coordinator.get("/api/referrals/directory")).json()["services"]]
+        assert "umo" not in ids and "stodcentrum" in ids
+
+
+async def test_each_node_purges_expired_codes_in_its_housekeeping(server: Running) -> None:
+    from chat import hub as hub_module
+
+    db = server.app.state.db
+    issued = await store.issue_codes(db, server.hub.code_key, ["umo", "umo"], issued_on=date.today(),
+                                     valid_days=90)
+    async with db() as session, session.begin():
+        await session.execute(update(ReferralCode).where(ReferralCode.code_hash == issued[0].code_hash)
+                              .values(expires_on=date.today() - timedelta(days=1)))
+    server.hub._ticks = hub_module.PURGE_EVERY_TICKS      # the next tick is one that purges
+    await server.hub.tick()
+    async with db() as session:
+        left = (await session.scalars(select(ReferralCode.code_hash))).all()
+    assert left == [issued[1].code_hash]
