@@ -698,7 +698,7 @@ class Hub:
             if not await self._end(chat_id, "volunteer", vid=vid):
                 raise FrameError("unknown_chat", "you have no chat with that id")
         elif kind == "refer":
-            await self._refer(con, chat_id, frame["services"], outbox, feed)
+            await self._refer(con, chat_id, frame["services"], outbox, feed, frame.get("facts") or {})
 
     async def _own(self, tx: Tx, chat_id: str, vid: str, *, watch: bool = True) -> S.ChatState:
         st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
@@ -755,7 +755,7 @@ class Hub:
         return self._open(st.id, st.referrals, REFERRALS_SEQ) if st.referrals else {"given": []}
 
     async def _refer(self, con: Console, chat_id: str, service_ids: list[str], outbox: Outbox,
-                     feed: Feed) -> None:
+                     feed: Feed, facts: dict[str, Any]) -> None:
         """Give the visitor cards with fresh one-time codes; tell the console; note it for the record.
 
         The codes exist in the clear only in the visitor's frame and, sealed, in
@@ -770,6 +770,9 @@ class Hub:
             raise FrameError("chat_ended", "the chat is over; file the wrap-up")
         directory = await self.directory.current()
         intake = self._intake(st)
+        if "municipality" in facts and "district" not in facts:
+            intake["district"] = None
+        intake.update(facts)        # what the volunteer learned outranks the intake answers
         query = referral_rules.Query(age=intake.get("age"), municipality=intake.get("municipality"),
                                      district=geography.consistent(intake.get("municipality"),
                                                                    intake.get("district")))

@@ -151,6 +151,11 @@ async def test_refer_sends_cards_with_codes_and_one_is_redeemed(server: Running)
     await vol.send({"type": "refer", "chat": chat, "services": ["atv-nacka"]})
     err = await vol.expect("error")
     assert err["code"] == "ineligible_service" and "atv-nacka" in err["detail"]
+    await vol.send({"type": "refer", "chat": chat, "services": ["rvc-sydvast"], "facts": {"age": 17}})
+    assert (await vol.expect("error"))["code"] == "ineligible_service"
+    await vol.send({"type": "refer", "chat": chat, "services": ["atv-nacka"], "facts": {"age": "x"}})
+    err = await vol.expect("error")
+    assert err["code"] == "invalid_field" and err["detail"].startswith("facts.age")
     await vis.none_of("referral")
 
     # a resumed visitor gets the cards again, with the same codes
@@ -279,6 +284,16 @@ async def test_the_directory_and_referrals_are_shared_by_every_node(server_facto
     [card] = (await vis.expect("referral"))["services"]
     assert card["name"] == "UMO på nätet" and card["description"].startswith("Youth clinics")
     assert (await redeem(b, await partner_key(b, "umo", ["umo"]), card["code"])).status_code == 200
+
+
+async def test_what_the_volunteer_learned_outranks_the_intake(server: Running) -> None:
+    vol, vis, chat, _ = await chat_with_intake(server, {"age": 16, "municipality": "0180"})
+    await vol.send({"type": "refer", "chat": chat, "services": ["atv-nacka"]})
+    assert (await vol.expect("error"))["code"] == "ineligible_service"
+    await vol.send({"type": "refer", "chat": chat, "services": ["atv-nacka"],
+                    "facts": {"age": 19, "municipality": "0182"}})
+    await vol.expect("referred")
+    assert [c["id"] for c in (await vis.expect("referral"))["services"]] == ["atv-nacka"]
 
 
 async def test_a_console_that_reconnects_sees_its_referrals_in_the_history(server: Running) -> None:
