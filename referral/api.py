@@ -183,6 +183,18 @@ async def redeem(request: Request) -> Response:
                          "redeemed_on": store.today(settings.timezone).isoformat()})
 
 
+async def directory_page(_request: Request) -> Response:
+    return FileResponse(STATIC / "directory.html")
+
+
+async def directory_script(_request: Request) -> Response:
+    return FileResponse(STATIC / "directory.js", media_type="text/javascript")
+
+
+async def directory_style(_request: Request) -> Response:
+    return FileResponse(STATIC / "directory.css", media_type="text/css")
+
+
 async def redeem_page(_request: Request) -> Response:
     return FileResponse(STATIC / "redeem.html")
 
@@ -197,6 +209,9 @@ routes = [
     Route("/api/referrals/directory/{service_id:str}", directory_put, methods=["PUT"]),
     Route("/api/referrals/directory/{service_id:str}", directory_delete, methods=["DELETE"]),
     Route("/api/referrals/redeem", redeem, methods=["POST"]),
+    Route("/referrals/directory", directory_page, methods=["GET"]),
+    Route("/referrals/directory.js", directory_script, methods=["GET"]),
+    Route("/referrals/directory.css", directory_style, methods=["GET"]),
     Route("/partner/redeem", redeem_page, methods=["GET"]),
     Route("/partner/redeem.js", redeem_script, methods=["GET"]),
 ]
