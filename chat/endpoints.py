@@ -163,7 +163,8 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
     if over:
         log.warning("socket.refused", side=side, reason="full")
         if side == "visitor":
-            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": await state.hub.closed_services("sv"),
+            services = await state.hub.closed_services("sv")
+            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": services,
                                        "text": texts.text("queue_full", "sv")}))
         else:
             await ws.send_text(_dumps({"type": "error", "code": "full", "detail": "the server is full"}))
