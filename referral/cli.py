@@ -110,7 +110,8 @@ def run(args: argparse.Namespace, settings: Settings, prepare_schema: Callable[[
                 live = await store.read_directory(session)
             missing = [sid for sid in args.services if live.get(sid) is None]
             if missing:
-                raise ValueError(f"service {missing[0]!r} is not in the live directory")
+                raise ValueError(f"service {missing[0]!r} is not in the live directory "
+                                 "(see jourchatt directory export; load one with jourchatt directory load)")
             return await store.add_partner(s, args.id, args.name.strip()[:120], list(dict.fromkeys(args.services)),
                                            store.today(settings.timezone))
         try:

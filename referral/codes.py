@@ -25,6 +25,8 @@ import hashlib
 import hmac
 import secrets
 
+from .exceptions import InvalidCode
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DATA_SYMBOLS = 9            # 9 x 5 bits = 45 random bits
 CODE_LENGTH = DATA_SYMBOLS + 1
@@ -82,8 +84,8 @@ def display(code: str) -> str:
     return "-".join(out)
 
 
-class MalformedCode(ValueError):
-    """The text is not a code (wrong length or symbols) or its check symbol fails."""
+# The text is not a code (wrong length or symbols) or its check symbol fails.
+MalformedCode = InvalidCode
 
 
 def normalise(text: str) -> str:

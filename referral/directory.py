@@ -147,7 +147,7 @@ def parse(doc: dict[str, Any], *, version: int = 0) -> Directory:
     """Validate a whole document; every error is reported, not just the first."""
     errors: list[str] = []
     items = doc.get("service")
-    unknown_top = sorted(set(doc) - {"service", "format"})
+    unknown_top = sorted(set(doc) - {"service", "format", "version"})   # version: of an export, ignored
     if unknown_top:
         errors.append(f"top level: unknown field {unknown_top[0]!r}; expected 'service'")
     if doc.get("format", 1) != 1:

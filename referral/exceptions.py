@@ -4,16 +4,15 @@
     ├── DirectoryInvalid                  a directory document failed validation (``errors``: each with its place)
     ├── DirectoryChanged                  someone else changed the directory since it was read
     ├── InvalidQuery                      a suggest query is ill-formed
-    ├── UnknownService                    a refer names a service not in the directory
-    ├── IneligibleService                 a refer names a service that does not fit the visitor
     └── RedeemError                       a code could not be redeemed
         ├── InvalidCode                   not a code, or its check symbol fails (mistyped)
         ├── UnknownCode                   no such code (or not one of this partner's services)
         ├── ExpiredCode                   the code's time ran out
         └── AlreadyRedeemed               the code was used before
 
-Domain code raises these; the edges (``referral.api``, the hub) turn them into
-HTTP statuses or ``error`` frames.
+Domain code raises these; the edges (``referral.api``, the CLI) turn them into
+HTTP statuses or messages. A ``refer`` naming an unknown or unfitting service is
+refused by the hub as ``FrameError`` (``unknown_service``, ``ineligible_service``).
 """
 
 from __future__ import annotations
@@ -43,14 +42,6 @@ class DirectoryChanged(ReferralError):
 
 class InvalidQuery(ReferralError):
     code = "invalid_query"
-
-
-class UnknownService(ReferralError):
-    code = "unknown_service"
-
-
-class IneligibleService(ReferralError):
-    code = "ineligible_service"
 
 
 class RedeemError(ReferralError):

@@ -72,6 +72,9 @@ def test_directory_partner_and_purge_commands(tmp_path: Path, jc: Callable[..., 
     exported = json.loads(jc("directory", "export").stdout)
     assert exported["version"] == 1 and len(exported["service"]) == 31
     assert "version 2" in jc("directory", "load", str(SEED)).stdout
+    export_file = tmp_path / "export.json"
+    export_file.write_text(jc("directory", "export").stdout)
+    assert "version 3" in jc("directory", "load", str(export_file)).stdout     # an export loads as it is
 
     added = jc("partner", "add", "rvc-sydvast", "--name", "RVC Sydväst", "--service", "rvc-sydvast")
     assert added.returncode == 0, added.stderr
