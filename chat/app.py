@@ -25,6 +25,7 @@ from volunteer import admin as volunteer_admin, api as volunteer_api
 from volunteer.throttle import LoginThrottle, Policy
 from volunteer.totp import SecretBox
 from volunteer import hours_api
+from referral import api as referral_api
 
 from . import db
 from .addresses import AddressHasher
@@ -154,6 +155,8 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
                 settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
             app.state.hub = Hub(settings, app.state.broker, app.state.db)
             await app.state.hub.start()
+            if await app.state.hub.directory.ensure_seeded():
+                log.info("directory.seeded")
         except BaseException:
             await engine.dispose()
             raise
@@ -176,6 +179,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         *volunteer_admin.routes,
         *hours_api.routes,
         *widget_api.routes,
+        *referral_api.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

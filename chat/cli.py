@@ -8,6 +8,8 @@ import sys
 from datetime import date
 from typing import Sequence
 
+from referral import cli as referral_cli
+
 from . import db
 from .exceptions import ConfigurationError, JourchattError
 from .logs import configure_logging, get_logger
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
     volunteer_cli.add_parsers(volsub)
     hours_cli.add_parser(sub)
+    referral_cli.add_parsers(sub)
     return p
 
 
@@ -104,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "hours":
             _prepare_schema(settings)
             return hours_cli.run(settings, args)
+        elif args.command in referral_cli.COMMANDS:
+            return referral_cli.run(args, settings, _prepare_schema)
     except JourchattError as exc:
         print(f"jourchatt: {exc}", file=sys.stderr)
         return 1

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
-from .hub import Console, Hub, Outbox, Visitor, services_meanwhile
+from .hub import Console, Hub, Outbox, Visitor
 from .logs import get_logger
 from . import texts
 
@@ -232,7 +232,8 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
     if over:
         log.warning("socket.refused", side=side, reason="full")
         if side == "visitor":
-            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": services_meanwhile(),
+            services = await state.hub.closed_services("sv")
+            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": services,
                                        "text": texts.text("queue_full", "sv")}))
         else:
             await ws.send_text(_dumps({"type": "error", "code": "full", "detail": "the server is full"}))

@@ -227,7 +227,17 @@ def _o_refer(obj: Frame) -> Frame:
     if (not isinstance(services, list) or not 0 < len(services) <= MAX_SERVICES
             or not all(isinstance(s, str) and _SLUG.match(s) for s in services)):
         raise _bad("services", f"must be a list of 1 to {MAX_SERVICES} service ids")
-    return {"type": "refer", "chat": _chat(obj), "services": list(dict.fromkeys(services))}
+    out = {"type": "refer", "chat": _chat(obj), "services": list(dict.fromkeys(services))}
+    facts = obj.get("facts")
+    if facts is not None:
+        # What the volunteer learned in the conversation, checked instead of the intake.
+        if not isinstance(facts, dict) or set(facts) - {"age", "municipality", "district"}:
+            raise _bad("facts", "must be an object with age, municipality and/or district")
+        try:
+            out["facts"] = intake_fields(facts)
+        except FrameError as exc:
+            raise FrameError(exc.code, "facts." + exc.detail) from None
+    return out
 
 
 def _o_end(obj: Frame) -> Frame:

@@ -47,8 +47,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from referral import codes as referral_codes
 from referral import geography
 from volunteer import hours
+from referral import rules as referral_rules
+from referral import store as referral_store
 from volunteer.accounts import Profile
 from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
@@ -89,11 +92,13 @@ RECORD_RETRY_MAX_S = 30.0
 STATE_TTL_S = 6 * 3600
 # How often the TTLs of this node's chats and volunteers are refreshed.
 REFRESH_EVERY_TICKS = 600
-# Seq used as associated data for sealed notices and sealed intake answers.
-NOTE_SEQ, INTAKE_SEQ = 0, -1
+# Seq used as associated data for sealed notices, intake answers and referrals.
+NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ = 0, -1, -2
+# Expired referral codes are deleted this often (by every node; deleting twice is harmless).
+PURGE_EVERY_TICKS = 3600
 
-# The only service a visitor is told of when the chat cannot take them; the
-# referral directory adds the rest.
+# The service a visitor is told of when the chat cannot take them and the
+# referral directory cannot be read either (closed_services falls back to it).
 FALLBACK_SERVICES: list[dict[str, Any]] = [
     {"id": "emergency-112", "kind": "emergency", "name": "112",
      "description": {"sv": "Ring 112 om du är i akut fara.", "en": "Call 112 if you are in immediate danger."},
@@ -101,10 +106,10 @@ FALLBACK_SERVICES: list[dict[str, Any]] = [
 ]
 
 
-def services_meanwhile() -> list[dict[str, Any]]:
-    """The service cards a visitor is shown when the chat cannot take them (every
-    ``closed`` frame): the one place to change what they are."""
-    return FALLBACK_SERVICES
+def fallback_services(lang: str) -> list[dict[str, Any]]:
+    """FALLBACK_SERVICES in the shape of the directory's cards (text in ``lang``)."""
+    return [{**card, "description": card["description"].get(lang, card["description"]["sv"])}
+            for card in FALLBACK_SERVICES]
 
 
 class Feed:
@@ -222,6 +227,8 @@ class Hub:
         self.draining = False
         self.hours = HoursSource(sessions)
         self._tz = ZoneInfo(settings.timezone)
+        self.directory = referral_store.DirectoryCache(sessions)
+        self.code_key = referral_codes.code_key(settings.secret)
         self._log_ttl = max(STATE_TTL_S, settings.visitor_grace_s + settings.idle_warn_s
                             + settings.idle_close_s + 3600)
 
@@ -399,12 +406,12 @@ class Hub:
         at = datetime.fromtimestamp(now, timezone.utc)
         if not hours.is_open(schedule, at, self._tz):
             nxt = hours.next_open(schedule, at, self._tz)
-            self._turn_away(outbox, st, "out_of_hours", texts.out_of_hours(st.lang, nxt),
+            await self._turn_away(outbox, st, "out_of_hours", texts.out_of_hours(st.lang, nxt),
                             next_open=nxt.isoformat() if nxt else None)
             return None
         opened = await self.broker.transact(lambda tx: self._tx_open(tx, st))
         if not opened:
-            self._turn_away(outbox, st, "full", texts.text("queue_full", st.lang))
+            await self._turn_away(outbox, st, "full", texts.text("queue_full", st.lang))
             return None
         vis = self._adopt(st, outbox, Feed(0))
         outbox.send({"type": "welcome", "resume_token": token, "open": True})
@@ -414,11 +421,12 @@ class Hub:
         await self._match()
         return vis
 
-    def _turn_away(self, outbox: Outbox, st: S.ChatState, reason: str, text: str,
-                   **extra: Any) -> None:
+    async def _turn_away(self, outbox: Outbox, st: S.ChatState, reason: str, text: str,
+                         **extra: Any) -> None:
         """Refuse a new chat: ``welcome`` without a token, ``closed``, close 1000, a record."""
+        services = await self.closed_services(st.lang)
         outbox.send({"type": "welcome", "resume_token": None, "open": False})
-        outbox.send({"type": "closed", "reason": reason, **extra, "services": services_meanwhile(),
+        outbox.send({"type": "closed", "reason": reason, **extra, "services": services,
                      "text": text})
         outbox.close(1000)
         log.info("chat.turned_away", reason=reason, channel=st.channel)
@@ -670,7 +678,7 @@ class Hub:
             if not await self._end(chat_id, "volunteer", vid=vid):
                 raise FrameError("unknown_chat", "you have no chat with that id")
         elif kind == "refer":
-            raise FrameError("referrals_unavailable", texts.text("referrals_unavailable", con.lang))
+            await self._refer(con, chat_id, frame["services"], outbox, feed, frame.get("facts") or {})
 
     async def _own(self, tx: Tx, chat_id: str, vid: str, *, watch: bool = True) -> S.ChatState:
         st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
@@ -710,6 +718,98 @@ class Hub:
         if con is not None:
             con.outbox.send({"type": "error", "code": "signed_out", "detail": "you signed out"})
             con.outbox.close(4401)
+
+    # -- referrals ---------------------------------------------------------------------
+    async def closed_services(self, lang: str) -> list[dict[str, Any]]:
+        """The cards a visitor gets when the chat cannot take them: the directory's, 112 first."""
+        try:
+            directory = await self.directory.recent()
+        except Exception:
+            log.exception("directory.unreadable")
+            return fallback_services(lang)
+        cards = [s.card(lang) for s in referral_rules.closed_services(directory)]
+        return cards or fallback_services(lang)
+
+    def _referrals(self, st: S.ChatState) -> dict[str, Any]:
+        """What was referred in a chat: ``{"given": [{"service", "codes": [hash]}]}``."""
+        return self._open(st.id, st.referrals, REFERRALS_SEQ) if st.referrals else {"given": []}
+
+    async def _refer(self, con: Console, chat_id: str, service_ids: list[str], outbox: Outbox,
+                     feed: Feed, facts: dict[str, Any]) -> None:
+        """Give the visitor cards with fresh one-time codes; tell the console; note it for the record.
+
+        The codes exist in the clear only in the visitor's frame and, sealed, in
+        the replay log (so a resumed visitor gets the cards again); the database
+        and the chat state keep keyed hashes.
+        """
+        vid = con.profile.id
+        st = await self._read_chat(chat_id)
+        if st is None or st.vol != vid:
+            raise FrameError("unknown_chat", "you have no chat with that id")
+        if st.state != "active":
+            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+        directory = await self.directory.current()
+        intake = self._intake(st)
+        if "municipality" in facts and "district" not in facts:
+            intake["district"] = None
+        intake.update(facts)        # what the volunteer learned outranks the intake answers
+        query = referral_rules.Query(age=intake.get("age"), municipality=intake.get("municipality"),
+                                     district=geography.consistent(intake.get("municipality"),
+                                                                   intake.get("district")))
+        unknown, unfit = referral_rules.ineligible(directory, service_ids, query)
+        if unknown:
+            raise FrameError("unknown_service", f"services: {unknown[0]!r} is not in the referral directory")
+        if unfit:
+            raise FrameError("ineligible_service", f"services: {unfit[0]!r} does not fit what the visitor "
+                             "said (age, where they live); ask /api/referrals/suggest")
+        issued = await referral_store.issue_codes(
+            self.sessions, self.code_key, service_ids, issued_on=referral_store.today(self.settings.timezone),
+            valid_days=self.settings.referral_code_days)
+        cards = []
+        for item in issued:
+            service = directory.get(item.service_id)
+            assert service is not None
+            cards.append({**service.card(st.lang), "code": referral_codes.display(item.code),
+                          "expires_on": item.expires_on.isoformat()})
+        entry = {"from": "volunteer", "kind": "referral", "to": "both", "services": service_ids, "cards": cards}
+        now = self.clock()
+
+        async def fn(tx: Tx, local: Local) -> int:
+            current = await self._own(tx, chat_id, vid)
+            given = self._referrals(current)
+            for item in issued:
+                found = next((g for g in given["given"] if g["service"] == item.service_id), None)
+                if found is None:
+                    given["given"].append({"service": item.service_id, "codes": [item.code_hash]})
+                else:
+                    found["codes"].append(item.code_hash)
+            seq = current.seq + 1
+            key = S.chat_key(chat_id)
+            tx.hset(key, {"seq": str(seq), "last_act": repr(now), "warned": "0",
+                          "referrals": self._seal(chat_id, given, REFERRALS_SEQ)})
+            tx.expire(key, self._log_ttl)
+            tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
+            self._append(tx, local, current, seq, entry, [("visitor", current.vnode)])
+            return seq
+
+        try:
+            seq = await self._commit(fn)
+        except Exception:
+            await referral_store.withdraw_codes(self.sessions, [i.code_hash for i in issued])
+            raise
+        async with feed.lock:
+            outbox.send({"type": "referred", "chat": chat_id, "seq": seq, "services": service_ids})
+            feed.settle(seq)
+        log.info("chat.referred", chat=chat_id, count=len(issued))
+
+    async def _purge_codes(self) -> None:
+        try:
+            count = await referral_store.purge(self.sessions, referral_store.today(self.settings.timezone))
+        except Exception:
+            log.exception("referrals.purge_failed")
+            return
+        if count:
+            log.info("referrals.purged", count=count)
 
     # -- lines -------------------------------------------------------------------------
     def _digest(self, chat_id: str, body: str) -> str:
@@ -790,6 +890,10 @@ class Hub:
             return False
 
     def _render(self, chat_id: str, seq: int, entry: dict[str, Any], side: str, lang: str) -> dict[str, Any]:
+        if entry.get("kind") == "referral":
+            if side == "visitor":
+                return {"type": "referral", "seq": seq, "services": entry["cards"]}
+            return {"type": "referred", "chat": chat_id, "seq": seq, "services": entry["services"]}
         frame: dict[str, Any] = {"type": "message", "seq": seq, "from": entry["from"]}
         if side == "volunteer":
             frame["chat"] = chat_id
@@ -1177,6 +1281,10 @@ class Hub:
         )
         row = build_record(facts, wrapup, tz=self.settings.timezone, secret=self.settings.secret)
         try:
+            row["referrals"] = self._referrals(st)["given"]
+        except Exception:
+            log.exception("records.referrals_unreadable", chat=st.id)
+        try:
             self._records.put_nowait(row)
         except asyncio.QueueFull:
             log.warning("records.queue_full", chat=st.id)
@@ -1235,6 +1343,8 @@ class Hub:
         await self._beat()
         if self._ticks % REFRESH_EVERY_TICKS == 0:
             await self._refresh_ttls()
+        if self._ticks % PURGE_EVERY_TICKS == 1:
+            await self._purge_codes()
         nodes = await self.broker.read(lambda tx: tx.zrange(S.NODES, watch=False))
         for node, beat in nodes:
             if node != self.node and beat < now - NODE_TIMEOUT_S:

@@ -122,5 +122,12 @@ def build_record(facts: ChatFacts, wrapup: dict[str, Any] | None, *, tz: str, se
 
 
 async def write_record(sessions: async_sessionmaker[AsyncSession], row: dict[str, Any]) -> None:
+    """Insert the record; ``row["referrals"]`` (if any) becomes its record_referrals rows, in one transaction."""
+    from referral.store import link
+
+    columns = {k: v for k, v in row.items() if k != "referrals"}
     async with sessions() as session, session.begin():
-        session.add(ChatRecord(**row))
+        session.add(ChatRecord(**columns))
+        if row.get("referrals"):
+            await session.flush()
+            await link(session, columns["id"], row["referrals"])

@@ -58,6 +58,12 @@ SETTINGS_HELP: dict[str, str] = {
     "JOURCHATT_LOGIN_WINDOW_S": "The window, in seconds, in which failed logins are counted. Default 900.",
     "JOURCHATT_REFRESHER_MONTHS": "A refresher course recorded without an expiry date expires this many "
     "months after its completion. Default 12.",
+    "JOURCHATT_REFERRAL_CODE_DAYS": "Days a referral code given in a chat can be redeemed; expired codes "
+    "are deleted. Default 90.",
+    "JOURCHATT_REDEEM_PER_MINUTE": "Redemption attempts a partner key may make per minute (across all nodes). "
+    "Default 30.",
+    "JOURCHATT_REDEEM_FAILURES_PER_HOUR": "Failed redemptions (unknown, expired or used codes) a partner key "
+    "may make per hour before it must wait. Default 20.",
 }
 
 
@@ -88,6 +94,9 @@ class Settings:
     login_address_max_failures: int = 30
     login_window_s: float = 900.0
     refresher_months: int = 12
+    referral_code_days: int = 90
+    redeem_per_minute: int = 30
+    redeem_failures_per_hour: int = 20
 
     @property
     def embedded(self) -> bool:

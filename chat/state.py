@@ -3,8 +3,9 @@
 Everything a node may need about a chat it does not hold a socket for lives in
 the broker under these keys (all short-lived: each carries a TTL, and a chat's
 keys are deleted when its record is written). Nothing here is chat text in the
-clear: lines and intake answers are sealed (``chat.sealing``) before they are
-stored, and the resume token is stored only as a hash.
+clear: lines, intake answers and referral cards are sealed (``chat.sealing``)
+before they are stored; the resume token is stored only as a hash and a
+referral code only as its keyed hash (inside the sealed ``referrals`` field).
 
     jc:chat:<chat>      hash   the chat (ChatState below)
     jc:log:<chat>       zset   sealed lines, scored by seq (the replay log)
@@ -92,6 +93,7 @@ class ChatState:
     ended_by: str = ""
     outcome: str = ""
     intake: str = ""               # sealed JSON
+    referrals: str = ""            # sealed JSON: services referred and their codes' keyed hashes
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -116,6 +118,7 @@ class ChatState:
         s.ended_by = raw.get("ended_by", "")
         s.outcome = raw.get("outcome", "")
         s.intake = raw.get("intake", "")
+        s.referrals = raw.get("referrals", "")
         return s
 
     def dump(self, *names: str) -> dict[str, str]:

@@ -38,10 +38,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Chatten är stängd just nu. Är du i fara, ring 112.",
         "en": "The chat is closed right now. If you are in danger, call 112.",
     },
-    "referrals_unavailable": {
-        "sv": "Hänvisningar kan inte skickas ännu: hänvisningskatalogen finns inte på den här servern.",
-        "en": "Referrals cannot be sent yet: this server has no referral directory.",
-    },
 }
 
 DEFAULT_LANG = "sv"

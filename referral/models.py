@@ -20,9 +20,9 @@ Two tables carry referrals from the chat to the statistics without identity:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.db import Base
@@ -48,3 +48,38 @@ class ReferralCode(Base):
         ForeignKey("record_referrals.id", ondelete="SET NULL"), index=True)
     redeemed_on: Mapped[date | None] = mapped_column(Date)
     partner_id: Mapped[str | None] = mapped_column(String(32))
+
+
+# -- the live directory and the partners (migration 0004_directory) ------------------
+
+class DirectoryEntry(Base):
+    """One service of the live directory: its validated source document as JSON."""
+
+    __tablename__ = "directory_services"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class DirectoryMeta(Base):
+    """One row (id 1): the directory's version, bumped by every change; nodes cache by it."""
+
+    __tablename__ = "directory_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Partner(Base):
+    """A partner service that redeems codes; its API key is kept as a SHA-256 only."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    services: Mapped[str] = mapped_column(Text)          # comma-separated service ids
+    created_on: Mapped[date] = mapped_column(Date)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)

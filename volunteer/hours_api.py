@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chat.hub import services_meanwhile
 from chat.widget_api import public_cors
 
 from . import hours, hours_store
@@ -27,7 +26,8 @@ EDITOR_ROLES = ("supervisor", "admin")
 MAX_HOURS_BODY = 64 * 1024
 
 
-def view(schedule: hours.Schedule | None, tz_name: str, now: datetime) -> dict[str, Any]:
+def view(schedule: hours.Schedule | None, tz_name: str, now: datetime,
+         services: list[dict[str, Any]]) -> dict[str, Any]:
     tz = ZoneInfo(tz_name)
     nxt = hours.next_open(schedule, now, tz)
     doc = schedule.to_json() if schedule is not None else {"weekly": None, "exceptions": []}
@@ -37,13 +37,15 @@ def view(schedule: hours.Schedule | None, tz_name: str, now: datetime) -> dict[s
         "timezone": tz_name,
         "configured": schedule is not None,
         "today": hours.label_today(schedule, now, tz),
-        "services": services_meanwhile(),
+        "services": services,
         **doc,
     }
 
 
 async def _view(request: Request, schedule: hours.Schedule | None) -> JSONResponse:
-    return JSONResponse(view(schedule, request.app.state.settings.timezone, datetime.now(timezone.utc)))
+    lang = request.query_params.get("lang", "sv")
+    services = await request.app.state.hub.closed_services(lang if lang in ("sv", "en") else "sv")
+    return JSONResponse(view(schedule, request.app.state.settings.timezone, datetime.now(timezone.utc), services))
 
 
 async def _editor(request: Request) -> Response | None:

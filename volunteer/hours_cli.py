@@ -33,7 +33,11 @@ async def _run(settings: Settings, args: argparse.Namespace, schedule: hours.Sch
         if args.hours_command in ("set", "clear"):
             await hours_store.save(sessions, schedule)
         current = await hours_store.load(sessions)
-        return view(current, settings.timezone, datetime.now(timezone.utc))
+        from referral import rules, store
+
+        directory = await store.DirectoryCache(sessions).current()
+        services = [s.card("sv") for s in rules.closed_services(directory)]
+        return view(current, settings.timezone, datetime.now(timezone.utc), services)
     finally:
         await engine.dispose()
 

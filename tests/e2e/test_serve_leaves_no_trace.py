@@ -2,9 +2,12 @@
 
 Marker strings go through every path a visitor's words can take (intake,
 messages both ways, a resent line, a resume, bad frames, a login attempt); the
-clients connect from 127.0.0.7 with a marker user agent. Afterwards no file
-under the server's working directory (database, WAL, secret, logs) may contain
-any marker, the client's address or its user agent, and the record must exist.
+volunteer refers the visitor, who gets cards with one-time codes, and a partner
+redeems one with its API key. The clients connect from 127.0.0.7 with a marker
+user agent. Afterwards no file under the server's working directory (database,
+WAL, secret, logs) may contain any marker, a referral code (in any spelling),
+the partner's key, the client's address or its user agent, and the record must
+exist with its referrals.
 """
 
 from __future__ import annotations
@@ -39,9 +42,22 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> None:
+def _run(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> str:
     done = subprocess.run(args, input=stdin, cwd=cwd, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
+
+
+def _query(database_url: str, tmp_path: Path, query: str) -> list[str]:
+    if database_url.startswith("sqlite"):
+        db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
+        try:
+            return ["|".join(str(x) for x in r) for r in db.execute(query).fetchall()]
+        finally:
+            db.close()
+    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", query],
+                         capture_output=True, timeout=60, check=True).stdout.decode()
+    return out.splitlines()
 
 
 def _record_rows(database_url: str, tmp_path: Path) -> list[tuple]:  # type: ignore[type-arg]
@@ -93,7 +109,8 @@ async def _line(ws, sender: str) -> str:  # type: ignore[no-untyped-def]
             return frame["text"]  # type: ignore[no-any-return]
 
 
-async def _hold_chat(port: int, markers: dict[str, str], ua: str) -> None:
+async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: str) -> list[str]:
+    """Hold the chat; the referral codes the visitor was given."""
     base = f"http://127.0.0.1:{port}"
     transport = httpx.AsyncHTTPTransport(local_address=CLIENT_ADDR)
     async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
@@ -142,6 +159,20 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str) -> None:
     await vis.send(json.dumps({"type": "message", "id": "z", "text": markers["after"]}))
     assert await _line(vol, "visitor") == markers["after"]
 
+    # Referral cards with one-time codes; the visitor resumes and gets them again.
+    await vol.send(json.dumps({"type": "refer", "chat": chat, "services": ["samtalsmottagning", "stodcentrum"]}))
+    await _recv(vol, "referred")
+    cards = (await _recv(vis, "referral"))["services"]
+    given = [c["code"] for c in cards]
+    await vis.close()
+    vis = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor", **opts)
+    await vis.send(json.dumps({"type": "hello", "resume": welcome["resume_token"], "last_seq": 0}))
+    assert [c["code"] for c in (await _recv(vis, "referral"))["services"]] == given
+    async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
+        r = await c.post("/api/referrals/redeem", json={"code": given[1].lower()},
+                         headers={"Authorization": f"Bearer {partner_key}"})
+        assert r.status_code == 200, r.text
+
     await vol.send(json.dumps({"type": "end", "chat": chat}))
     assert (await _recv(vis, "ended"))["by"] == "volunteer"
     await _recv(vol, "ended")
@@ -150,6 +181,7 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str) -> None:
     await _recv(vol, "wrapup_saved")
     await vol.close()
     await vis.close()
+    return given
 
 
 def _files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
@@ -172,6 +204,13 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
         _run([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
     _run([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
           "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
+    out = _run([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
+                                                              / "directory.seed.toml")], tmp_path, env)
+    assert "loaded" in out
+    out = _run([*jourchatt_command(), "partner", "add", "stodcentrum", "--name", "Stödcentrum",
+                "--service", "stodcentrum"], tmp_path, env)
+    partner_key = out.strip().splitlines()[-1]
+    assert partner_key.startswith("jcp_")
 
     port = free_port()
     log_path = tmp_path / "server.log"
@@ -180,7 +219,7 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             await _wait_ready(f"http://127.0.0.1:{port}", proc)
-            await _hold_chat(port, markers, ua)
+            given = await _hold_chat(port, markers, ua, partner_key)
             await asyncio.sleep(0.3)       # the record writer is asynchronous
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -198,9 +237,17 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     assert "app.stopped" in log_text                                    # and shut down cleanly
     needles = {name: value.encode() for name, value in markers.items()}
     needles.update({name + "(json)": json.dumps(value).encode() for name, value in markers.items()})
+    for i, code in enumerate(given):
+        needles[f"code {i}"] = code.encode()
+        needles[f"code {i} (canonical)"] = code.replace("-", "").encode()
+        needles[f"code {i} (lower)"] = code.lower().encode()
+    needles["partner key"] = partner_key.encode()
     needles["user agent"] = ua.encode()
     needles["client address"] = CLIENT_ADDR.encode()
     assert _files_containing(tmp_path, needles) == []
 
     rows = _record_rows(database_url, tmp_path)
     assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]
+    referrals = _query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "
+                       "ORDER BY id")
+    assert [r.replace("|t", "|1").replace("|f", "|0") for r in referrals] == ["samtalsmottagning|0", "stodcentrum|1"]

@@ -222,6 +222,11 @@ VOLUNTEER_BAD_FIELDS = [
     ("services", {"type": "refer", "chat": CHAT, "services": ["Bad Slug"]}),
     ("services", {"type": "refer", "chat": CHAT, "services": [5]}),
     ("chat", {"type": "refer", "services": ["rvc"]}),
+    ("facts", {"type": "refer", "chat": CHAT, "services": ["rvc"], "facts": [19]}),
+    ("facts", {"type": "refer", "chat": CHAT, "services": ["rvc"], "facts": {"gender": "girl"}}),
+    ("facts.age", {"type": "refer", "chat": CHAT, "services": ["rvc"], "facts": {"age": "19"}}),
+    ("facts.district", {"type": "refer", "chat": CHAT, "services": ["rvc"],
+                        "facts": {"municipality": "0182", "district": "bromma"}}),
     # end
     ("chat", {"type": "end"}),
     ("chat", {"type": "end", "chat": None}),
@@ -369,6 +374,12 @@ def test_volunteer_message_typing_and_end_carry_the_chat_id() -> None:
 def test_refer_removes_duplicate_services_keeping_first_order() -> None:
     frame = volunteer({"type": "refer", "chat": CHAT, "services": ["rvc", "bris", "rvc", "bris", "a1"]})
     assert frame == {"type": "refer", "chat": CHAT, "services": ["rvc", "bris", "a1"]}
+
+
+def test_refer_carries_the_facts_the_volunteer_learned() -> None:
+    frame = volunteer({"type": "refer", "chat": CHAT, "services": ["rvc"],
+                       "facts": {"age": 19, "municipality": "0180", "district": "bromma"}})
+    assert frame["facts"] == {"age": 19, "municipality": "0180", "district": "bromma"}
 
 
 def test_refer_accepts_exactly_ten_services() -> None:

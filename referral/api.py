@@ -1,0 +1,219 @@
+"""HTTP routes of the referral package (docs/protocol.md, "Referrals").
+
+Signed-in staff (cookie): ``GET /api/referrals/suggest``, ``GET
+/api/referrals/directory``; coordinators and admins also ``PUT`` and ``DELETE
+/api/referrals/directory/{id}``. Partner services (``Authorization: Bearer
+<key>``, no cookie): ``POST /api/referrals/redeem``, and the page
+``/partner/redeem`` that calls it from the browser.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from chat.logs import get_logger
+from volunteer.api import NOT_AUTHENTICATED, current_profile, error, read_json
+
+from . import codes, ratelimit, rules, store
+from .directory import parse
+from .exceptions import (AlreadyRedeemed, DirectoryChanged, DirectoryInvalid, ExpiredCode, InvalidQuery,
+                         UnknownCode)
+
+log = get_logger("referral.api")
+STATIC = Path(__file__).parent / "static"
+EDIT_ROLES = ("coordinator", "admin")
+MAX_ENTRY_BYTES = 16 * 1024
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang") == "en" else "sv"
+
+
+async def suggest(request: Request) -> Response:
+    if await current_profile(request) is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    params = dict(request.query_params)
+    lang = params.get("lang", "sv")
+    if lang not in ("sv", "en"):
+        return error(400, "invalid_query", "lang: must be sv or en")
+    try:
+        query = rules.Query.from_params(params)
+    except InvalidQuery as exc:
+        return error(400, "invalid_query", exc.detail)
+    directory = await request.app.state.hub.directory.current()
+    services = [{**m.service.card(lang), "reason": rules.reason(m, query, lang)}
+                for m in rules.suggest(directory, query)]
+    return JSONResponse({"services": services, "version": directory.version})
+
+
+async def directory_read(request: Request) -> Response:
+    if await current_profile(request) is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    directory = await request.app.state.hub.directory.current()
+    return JSONResponse({"version": directory.version, "services": directory.documents()})
+
+
+async def directory_put(request: Request) -> Response:
+    """Add or replace one entry; the whole directory is validated as ``directory check`` does."""
+    profile = await current_profile(request)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.role not in EDIT_ROLES:
+        return error(403, "forbidden", "only coordinators and admins edit the referral directory")
+    service_id = request.path_params["service_id"]
+    try:
+        body = await read_json(request, MAX_ENTRY_BYTES)
+    except OverflowError as exc:
+        return error(413, "body_too_large", str(exc))
+    except ValueError as exc:
+        return error(400, "invalid_body", str(exc))
+    if not isinstance(body, dict):
+        return error(400, "invalid_body", "send one service as a JSON object")
+    if body.get("id", service_id) != service_id:
+        return error(400, "invalid_body", "id: must match the id in the path")
+    body = {**body, "id": service_id}
+    cache = request.app.state.hub.directory
+    current = await cache.current()
+    docs = copy.deepcopy(current.documents())
+    position = next((i for i, d in enumerate(docs) if d.get("id") == service_id), None)
+    if position is None:
+        docs.append(body)
+    else:
+        docs[position] = body
+    if_match = request.headers.get("if-match", "").strip('"')
+    expected = current.version
+    if if_match:
+        if not if_match.isdigit():
+            return error(400, "invalid_body", "If-Match: must be the directory version, a number")
+        expected = int(if_match)
+    try:
+        directory = parse({"service": docs})
+        version = await store.replace_directory(request.app.state.db, directory, expected_version=expected)
+    except DirectoryInvalid as exc:
+        return JSONResponse({"error": "invalid_directory", "detail": exc.errors[0], "errors": exc.errors},
+                            status_code=422)
+    except DirectoryChanged as exc:
+        return error(409, "directory_changed", exc.detail)
+    await cache.current()           # this node's copy follows at once
+    log.info("directory.changed", version=version, volunteer=profile.id[:8])
+    return JSONResponse({"version": version, "service": body}, status_code=201 if position is None else 200)
+
+
+async def directory_delete(request: Request) -> Response:
+    """Remove one entry; refused (422) if the rest would not be a valid directory."""
+    profile = await current_profile(request)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.role not in EDIT_ROLES:
+        return error(403, "forbidden", "only coordinators and admins edit the referral directory")
+    service_id = request.path_params["service_id"]
+    cache = request.app.state.hub.directory
+    current = await cache.current()
+    docs = [d for d in current.documents() if d.get("id") != service_id]
+    if len(docs) == len(current.services):
+        return error(404, "not_found", f"no service {service_id!r} in the directory")
+    try:
+        directory = parse({"service": docs})
+        version = await store.replace_directory(request.app.state.db, directory,
+                                                expected_version=current.version)
+    except DirectoryInvalid as exc:
+        return JSONResponse({"error": "invalid_directory", "detail": exc.errors[0], "errors": exc.errors},
+                            status_code=422)
+    except DirectoryChanged as exc:
+        return error(409, "directory_changed", exc.detail)
+    await cache.current()
+    log.info("directory.changed", version=version, volunteer=profile.id[:8])
+    return JSONResponse({"version": version})
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, key = auth.partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+INVALID_KEY = {"error": "invalid_key",
+               "detail": "Okänd eller spärrad API-nyckel. / Unknown or revoked API key."}
+
+
+async def redeem(request: Request) -> Response:
+    state = request.app.state
+    settings = state.settings
+    key = _bearer(request)
+    partner = await store.partner_by_key(state.db, key) if key else None
+    if partner is None:
+        return JSONResponse(INVALID_KEY, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    try:
+        body = await read_json(request, 1024)
+    except OverflowError as exc:
+        return error(413, "body_too_large", str(exc))
+    except ValueError as exc:
+        return error(400, "invalid_body", str(exc))
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
+        return error(400, "invalid_body", "send {\"code\": \"K7QM3-XRT9C\"}")
+    now = state.hub.clock()
+    wait = await ratelimit.admit(state.broker, partner.id, now, per_minute=settings.redeem_per_minute,
+                                 failures_per_hour=settings.redeem_failures_per_hour)
+    if wait is not None:
+        seconds = max(1, int(wait + 0.999))
+        return JSONResponse({"error": "rate_limited",
+                             "detail": f"too many attempts with this key; try again in {seconds} s"},
+                            status_code=429, headers={"Retry-After": str(seconds)})
+    try:
+        canonical = codes.normalise(body["code"])
+    except codes.MalformedCode as exc:
+        return error(400, "invalid_code", str(exc))
+    try:
+        service_id = await store.redeem(state.db, state.hub.code_key, partner, canonical,
+                                        store.today(settings.timezone))
+    except (UnknownCode, ExpiredCode, AlreadyRedeemed) as exc:
+        await ratelimit.failed(state.broker, partner.id, now)
+        status = {UnknownCode: 404, ExpiredCode: 410, AlreadyRedeemed: 409}[type(exc)]
+        log.info("referral.redeem_refused", code=exc.code, by=partner.id)
+        return error(status, exc.code, exc.detail)
+    directory = await state.hub.directory.current()
+    service = directory.get(service_id)
+    log.info("referral.redeemed", by=partner.id)
+    return JSONResponse({"ok": True, "service": {"id": service_id, "name": service.name if service else service_id},
+                         "redeemed_on": store.today(settings.timezone).isoformat()})
+
+
+async def directory_page(_request: Request) -> Response:
+    return FileResponse(STATIC / "directory.html")
+
+
+async def directory_script(_request: Request) -> Response:
+    return FileResponse(STATIC / "directory.js", media_type="text/javascript")
+
+
+async def directory_style(_request: Request) -> Response:
+    return FileResponse(STATIC / "directory.css", media_type="text/css")
+
+
+async def redeem_page(_request: Request) -> Response:
+    return FileResponse(STATIC / "redeem.html")
+
+
+async def redeem_script(_request: Request) -> Response:
+    return FileResponse(STATIC / "redeem.js", media_type="text/javascript")
+
+
+routes = [
+    Route("/api/referrals/suggest", suggest, methods=["GET"]),
+    Route("/api/referrals/directory", directory_read, methods=["GET"]),
+    Route("/api/referrals/directory/{service_id:str}", directory_put, methods=["PUT"]),
+    Route("/api/referrals/directory/{service_id:str}", directory_delete, methods=["DELETE"]),
+    Route("/api/referrals/redeem", redeem, methods=["POST"]),
+    Route("/referrals/directory", directory_page, methods=["GET"]),
+    Route("/referrals/directory.js", directory_script, methods=["GET"]),
+    Route("/referrals/directory.css", directory_style, methods=["GET"]),
+    Route("/partner/redeem", redeem_page, methods=["GET"]),
+    Route("/partner/redeem.js", redeem_script, methods=["GET"]),
+]
+
+__all__ = ["routes"]

@@ -1,0 +1,64 @@
+"""Errors of the referral package.
+
+    ReferralError (JourchattError)        carries a stable ``code`` and a ``detail``
+    ├── DirectoryInvalid                  a directory document failed validation (``errors``: each with its place)
+    ├── DirectoryChanged                  someone else changed the directory since it was read
+    ├── InvalidQuery                      a suggest query is ill-formed
+    └── RedeemError                       a code could not be redeemed
+        ├── InvalidCode                   not a code, or its check symbol fails (mistyped)
+        ├── UnknownCode                   no such code (or not one of this partner's services)
+        ├── ExpiredCode                   the code's time ran out
+        └── AlreadyRedeemed               the code was used before
+
+Domain code raises these; the edges (``referral.api``, the CLI) turn them into
+HTTP statuses or messages. A ``refer`` naming an unknown or unfitting service is
+refused by the hub as ``FrameError`` (``unknown_service``, ``ineligible_service``).
+"""
+
+from __future__ import annotations
+
+from chat.exceptions import JourchattError
+
+
+class ReferralError(JourchattError):
+    code = ""      # each concrete error below has its stable code
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class DirectoryInvalid(ReferralError):
+    code = "invalid_directory"
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+class DirectoryChanged(ReferralError):
+    code = "directory_changed"
+
+
+class InvalidQuery(ReferralError):
+    code = "invalid_query"
+
+
+class RedeemError(ReferralError):
+    """Base of the redemption errors."""
+
+
+class InvalidCode(RedeemError):
+    code = "invalid_code"
+
+
+class UnknownCode(RedeemError):
+    code = "unknown_code"
+
+
+class ExpiredCode(RedeemError):
+    code = "expired_code"
+
+
+class AlreadyRedeemed(RedeemError):
+    code = "already_redeemed"
