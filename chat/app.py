@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from volunteer import api as volunteer_api
 
-from . import db
+from . import console, db
 from .broker import Broker, create_broker
 from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
@@ -165,6 +165,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *volunteer_api.routes,
+        *console.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .addresses import peer_address
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
@@ -183,6 +184,8 @@ async def visitor_socket(ws: WebSocket) -> None:
     counts["open"] += 1
     chat: Visitor | None = None
     turned_away = False
+    # Held in memory for this socket only, to screen for blocks: never stored or logged.
+    address = peer_address(ws.scope, ws.app.state.settings.trusted_proxies)
 
     async def handle(raw: str | bytes | None) -> None:
         nonlocal chat, turned_away
@@ -192,10 +195,20 @@ async def visitor_socket(ws: WebSocket) -> None:
                 raise FrameError("chat_ended", "the chat is over")
             if frame["type"] != "hello":
                 raise FrameError("out_of_order", "send hello first")
+            blocked, hashes = await hub.sup.screen(address)
+            if blocked:
+                turned_away = True
+                outbox.send({"type": "welcome", "resume_token": None, "open": False})
+                outbox.send({"type": "closed", "reason": "blocked", "services": FALLBACK_SERVICES,
+                             "text": texts.text("blocked", frame["lang"])})
+                outbox.close(1000)
+                log.info("chat.turned_away", reason="blocked")
+                return
             chat = await hub.visitor_hello(outbox, frame)
             turned_away = chat is None
             if chat is not None:
                 structlog.contextvars.bind_contextvars(chat=chat.id)
+                await hub.sup.remember(chat.id, hashes)
         else:
             await hub.visitor_frame(chat, outbox, frame)
 
@@ -246,6 +259,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
         await _run(ws, outbox, handle)
     finally:
         counts["open"] -= 1
+        await hub.sup.disconnected(vol)
         await hub.volunteer_disconnected(vol, outbox)
         log.info("socket.closed", close_code=outbox.close_code)
         structlog.contextvars.clear_contextvars()

@@ -58,6 +58,8 @@ from .record import ChatFacts, build_record, write_record
 from .routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA, Router
 from .sealing import Sealer
 from .settings import Settings
+from .supervision import Supervision, render_extra
+from .frames import SUPERVISION_TYPES
 
 log = get_logger("chat.hub")
 
@@ -259,6 +261,7 @@ class Hub:
         self.draining = False
         self._log_ttl = max(STATE_TTL_S, settings.visitor_grace_s + settings.idle_warn_s
                             + settings.idle_close_s + 3600)
+        self.sup = Supervision(self)        # supervisors' tools (chat.supervision)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -292,6 +295,7 @@ class Hub:
         """
         if self._flush_handle:
             self._flush_handle.cancel()
+        await self.sup.stop()
         try:
             if self.broker.shared:
                 for chat_id, vis in list(self.visitors.items()):
@@ -384,6 +388,9 @@ class Hub:
         tx.expire(key, self._log_ttl)
         for side, node in readers:
             self._notify(tx, node, {"k": "line", "chat": st.id, "to": side, "seq": seq, "vid": st.vol},
+                         local, entry, blob=sealed)
+        for vid, node in st.observers():    # supervisors observing (chat.supervision)
+            self._notify(tx, node, {"k": "line", "chat": st.id, "to": "observer", "seq": seq, "vid": vid},
                          local, entry, blob=sealed)
 
     async def _vol_node(self, tx: Tx, vid: str) -> str:
@@ -651,6 +658,9 @@ class Hub:
         if self.consoles.get(vid) is not con:
             raise FrameError("replaced", "this console continues on a newer connection")
         kind = frame["type"]
+        if kind in SUPERVISION_TYPES:
+            await self.sup.frame(con, frame)
+            return
         if kind == "status":
             available = frame["state"] == "available"
             now = self.clock()
@@ -678,6 +688,8 @@ class Hub:
             raise FrameError("chat_ended", "the chat is over; file the wrap-up")
         feed = con.feeds.get(chat_id)
         if feed is None:
+            if await self.sup.joined_frame(con, frame):
+                return
             raise FrameError("unknown_chat", "you have no chat with that id")
         if kind == "message":
             await self._line(chat_id, "volunteer", vid, frame["id"], frame["text"], outbox, feed)
@@ -819,6 +831,7 @@ class Hub:
             frame["text"] = texts.text(entry["key"], lang)
         else:
             frame["text"] = entry["text"]
+        render_extra(frame, entry, side)
         return frame
 
     async def _read_log(self, chat_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
@@ -882,6 +895,9 @@ class Hub:
         payload = n.get("payload")
         if payload is None and "blob" in n:
             payload = self._open(chat_id, n["blob"], n["seq"] if kind == "line" else NOTE_SEQ)
+        if n["to"] in ("observer", "sup"):
+            await self.sup.on_notice(n, payload)
+            return
         if n["to"] == "visitor":
             vis = self.visitors.get(chat_id)
             if vis is None:
@@ -1117,6 +1133,9 @@ class Hub:
             if st.vnode:
                 tx.srem(S.nvis_key(st.vnode), chat_id)
                 self._notify(tx, st.vnode, {"k": "ended", "chat": chat_id, "to": "visitor", "by": by}, local)
+            for obs_vid, obs_node in st.observers():
+                self._notify(tx, obs_node, {"k": "ended", "chat": chat_id, "to": "observer", "vid": obs_vid},
+                             local)
             if holder:
                 raw = await tx.hgetall(S.vol_key(holder))
                 held, wraps = _vol_chats(raw), _parse_wraps(raw.get("wraps", ""))

@@ -1,0 +1,34 @@
+"""console: canned replies (snippets)
+
+Revision ID: 0006_console
+Revises: 0002b_audit
+Create Date: 2026-11-23
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0006_console'
+down_revision = '0002b_audit'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'snippets',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('lang', sa.String(length=8), nullable=False),
+        sa.Column('title', sa.String(length=80), nullable=False),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('updated_by', sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('snippets')
