@@ -42,7 +42,9 @@ const TEXTS = {
     state_active: "pågår", state_queued: "i kö", state_wrapup: "efterarbete", state_available: "tillgänglig",
     state_paused: "pausad", state_away: "borta", kind_help: "behöver hjälp", kind_acute: "AKUT FARA",
     error: "Något gick fel:", title_new: "Ny chatt!", snippet_title: "Rubrik", snippet_text: "Text", remove: "Ta bort",
-    load_label: "chattar",
+    load_label: "chattar", observe: "Observera", by_visitor: "av den unga", by_volunteer: "av dig",
+    by_timeout: "tidsgräns", by_supervisor: "av handledare", flag_observed: "observeras", flag_joined: "handledare ansluten",
+    flag_visitor_away: "den unga borta", flag_help: "behöver hjälp", flag_acute: "AKUT FARA",
   },
   en: {
     skip: "Skip to the chats", title: "Jourchatt – console", language: "Language", logout: "Sign out",
@@ -80,7 +82,9 @@ const TEXTS = {
     state_active: "active", state_queued: "queued", state_wrapup: "wrap-up", state_available: "available",
     state_paused: "paused", state_away: "away", kind_help: "needs help", kind_acute: "ACUTE DANGER",
     error: "Something went wrong:", title_new: "New chat!", snippet_title: "Title", snippet_text: "Text", remove: "Remove",
-    load_label: "chats",
+    load_label: "chats", observe: "Observe", by_visitor: "by the young person", by_volunteer: "by you",
+    by_timeout: "timed out", by_supervisor: "by a supervisor", flag_observed: "observed", flag_joined: "supervisor joined",
+    flag_visitor_away: "young person away", flag_help: "needs help", flag_acute: "ACUTE DANGER",
   },
 };
 const VOCAB = {
@@ -284,11 +288,11 @@ function chatPanel(id, mode) {
 }
 
 function renderHeading(chat) {
-  chat.heading.replaceChildren(el("span", { text: `${t("chat")} ${chat.n}` }),
+  chat.heading.replaceChildren(...[el("span", { text: `${t("chat")} ${chat.n}` }),
     el("span", { class: "tag", text: (chat.lang || "sv").toUpperCase() }),
     chat.mode === "observe" ? el("span", { class: "tag watch", t: "observing" }) : null,
     chat.mode === "joined" ? el("span", { class: "tag watch", t: "joined" }) : null,
-    chat.volunteer && chat.mode !== "own" ? el("span", { class: "tag", text: chat.volunteer }) : null);
+    chat.volunteer && chat.mode !== "own" ? el("span", { class: "tag", text: chat.volunteer }) : null].filter(Boolean));
 }
 function setPresence(chat, visitor) {
   chat.presence.dataset.t = visitor === "away" ? "visitor_away" : "visitor_here";
@@ -492,7 +496,7 @@ function endChat(chat, by, wrapupDue) {
   chat.ended = true;
   chat.typing.textContent = "";
   chat.tools.replaceChildren();
-  chat.status.textContent = `${t("ended_by")}${by ? ` (${by})` : ""}.`;
+  chat.status.textContent = `${t("ended_by")}${by ? ` (${t(`by_${by}`)})` : ""}.`;
   if (chat.mode === "own" && wrapupDue) {
     const form = wrapupForm(chat);
     chat.tools.append(form);
@@ -617,7 +621,7 @@ function renderOverview(f) {
   for (const a of f.alerts || []) {
     alerts.append(el("li", { class: a.kind === "acute" ? "acute-alert" : "" },
       el("span", { text: `${t(`kind_${a.kind}`)} – ${a.volunteer} – ${fmtSeconds(a.since_s)} ` }),
-      el("button", { type: "button", t: "observing", onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
+      el("button", { type: "button", t: "observe", onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
       el("button", { type: "button", t: "dismiss", onclick: () => send({ type: "dismiss", alert: a.alert }) })));
   }
   if (!(f.alerts || []).length) alerts.append(el("li", { t: "no_alerts" }));
@@ -627,7 +631,7 @@ function renderOverview(f) {
     const actions = el("td", { class: "row" });
     if (c.state !== "wrapup" && !(mine && mine.mode === "own")) {
       actions.append(
-        el("button", { type: "button", t: "observing", onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
+        el("button", { type: "button", t: "observe", onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
         c.state === "active" ? el("button", { type: "button", t: "join", onclick: () => send({ type: "join", chat: c.chat }) }) : null,
         c.state === "active" ? el("button", { type: "button", t: "takeover", onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
         hours,
@@ -637,7 +641,7 @@ function renderOverview(f) {
     }
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: c.lang }),
-      el("td", { text: (c.flags || []).map((x) => (x === "help" || x === "acute") ? t(`kind_${x}`) : x).join(", ") }), actions);
+      el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }), actions);
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
