@@ -204,6 +204,8 @@ async def visitor_socket(ws: WebSocket) -> None:
                 outbox.close(1000)
                 log.info("chat.turned_away", reason="blocked")
                 return
+            if frame.get("followup") and not frame["resume"]:
+                frame["followup_vid"] = await hub.sup.followup_owner(frame["followup"])
             chat = await hub.visitor_hello(outbox, frame)
             turned_away = chat is None
             if chat is not None:

@@ -26,6 +26,7 @@ MAX_AGE = 120
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _CHAT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_FOLLOWUP = re.compile(r"^[A-Za-z0-9 -]{4,20}$")
 
 Frame = dict[str, Any]
 
@@ -179,8 +180,13 @@ def _v_hello(obj: Frame) -> Frame:
         raise _bad("lang", f"must be one of {', '.join(vocab.LANGUAGES)}")
     channel = _opt_str(obj, "channel", lambda s: bool(_SLUG.match(s)), "must be a short lower-case id") or "web"
     resume = _opt_str(obj, "resume", lambda s: bool(_TOKEN.match(s)), "must be a resume_token from welcome")
-    return {"type": "hello", "lang": lang, "channel": channel, "resume": resume,
-            "last_seq": _seq(obj, "last_seq")}
+    followup = _opt_str(obj, "followup", lambda s: bool(_FOLLOWUP.match(s)),
+                        "must be a follow-up code such as \"ABCD-EFGH\"")
+    hello = {"type": "hello", "lang": lang, "channel": channel, "resume": resume,
+             "last_seq": _seq(obj, "last_seq")}
+    if followup:
+        hello["followup"] = followup
+    return hello
 
 
 def _v_intake(obj: Frame) -> Frame:
@@ -305,9 +311,13 @@ def _o_dismiss(obj: Frame) -> Frame:
 
 def _o_block(obj: Frame) -> Frame:
     hours = obj.get("hours")
-    if isinstance(hours, bool) or hours not in BLOCK_HOURS:
+    if not isinstance(hours, int) or isinstance(hours, bool) or hours not in BLOCK_HOURS:
         raise _bad("hours", "must be 24, 72 or 168")
     return {"type": "block", "chat": _chat(obj), "hours": hours}
+
+
+def _o_followup(obj: Frame) -> Frame:
+    return {"type": "followup", "chat": _chat(obj)}
 
 
 def _o_transfer(obj: Frame) -> Frame:
@@ -324,14 +334,14 @@ def _o_transfer(obj: Frame) -> Frame:
 _VOLUNTEER: dict[str, Callable[[Frame], Frame]] = {
     "status": _o_status, "message": _o_message, "typing": _o_typing,
     "refer": _o_refer, "end": _o_end, "wrapup": _o_wrapup,
-    "escalate": _o_escalate, "transfer": _o_transfer,
+    "escalate": _o_escalate, "transfer": _o_transfer, "followup": _o_followup,
     "supervise": _o_supervise, "observe": _o_observe, "whisper": _o_whisper, "join": _o_join,
     "takeover": _o_takeover, "dismiss": _o_dismiss, "block": _o_block,
 }
 # Frames only an account with the supervisor role may send.
 SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block")
 # Frames chat.supervision handles (the rest go to the hub).
-SUPERVISION_TYPES = ("escalate", "transfer", *SUPERVISOR_TYPES)
+SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES)
 
 
 def _parse(raw: str | bytes | None, table: dict[str, Callable[[Frame], Frame]]) -> Frame:

@@ -448,6 +448,8 @@ class Hub:
         vis = self._adopt(st, outbox, Feed(0))
         outbox.send({"type": "welcome", "resume_token": token, "open": True})
         log.info("chat.queued", chat=chat_id, lang=st.lang, channel=st.channel)
+        if "followup_vid" in hello:
+            await self.sup.followup_returns(vis, hello.get("followup_vid", ""))
         await self._flush_positions(only=vis)
         self._positions_changed()
         await self._match()
@@ -652,6 +654,7 @@ class Hub:
                              "lang": st.lang, "channel": st.channel, "resumed": resumed,
                              "visitor": "here" if st.vnode else "away"})
             await self._replay(chat_id, feed, con.outbox, "volunteer", con.lang)
+        await self.sup.assigned(con, st)
 
     async def volunteer_frame(self, con: Console, outbox: Outbox, frame: dict[str, Any]) -> None:
         vid = con.profile.id

@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 from volunteer.audit import audit
 
+from . import followup
 from . import state as S
 from .addresses import AddressHasher
+from .broker import BrokerError
 from .exceptions import FrameError
 from .frames import SUPERVISOR_TYPES
 from .logs import get_logger
@@ -101,10 +103,27 @@ class Supervision:
         for key in [k for k in self.feeds if k[0] == vid]:
             del self.feeds[key]
             try:
-                await self.hub._commit(lambda tx, local, c=key[1]: self._tx_observe(
-                    tx, local, c, vid, con.profile.display_name, active=False, join=False))
-            except (FrameError, Exception) as exc:   # the chat may be gone; nothing to undo
+                await self.hub._commit(lambda tx, local, c=key[1]: self._tx_unobserve(tx, local, c, vid))
+            except Exception as exc:   # the chat may be gone, or the broker: nothing to undo
                 log.debug("observe.cleanup", error=type(exc).__name__)
+
+    async def _tx_unobserve(self, tx: Tx, local: list[dict[str, Any]], chat: str, vid: str) -> None:
+        """The console went away: it stops observing, but stays joined (it may come back)."""
+        st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
+        if st is None or not any(v == vid for v, _ in st.observers()):
+            return
+        observers = [(v, n) for v, n in st.observers() if v != vid]
+        tx.hset(S.chat_key(chat), {"obs": ",".join(f"{v}@{n}" for v, n in observers)})
+        if st.state == "active":
+            await self._tell_volunteer(tx, local, st, observers)
+
+    async def _tell_volunteer(self, tx: Tx, local: list[dict[str, Any]], st: S.ChatState,
+                              observers: list[tuple[str, str]]) -> None:
+        names = [r.get("name", "") for r in
+                 await tx.hgetall_many([S.vol_key(v) for v, _ in observers], watch=False)]
+        self.hub._notify(tx, await self.hub._vol_node(tx, st.vol),
+                         {"k": "frame", "chat": st.id, "to": "volunteer", "vid": st.vol}, local,
+                         {"type": "observed", "chat": st.id, "supervisors": sorted(names)})
 
     # -- frames ------------------------------------------------------------------------
     async def frame(self, con: Console, frame: dict[str, Any]) -> None:
@@ -132,9 +151,9 @@ class Supervision:
         await self.hub._system(frame["chat"], "supervisor_joined")
 
     async def _observe(self, con: Console, chat: str, active: bool, *, join: bool) -> None:
-        vid, name = con.profile.id, con.profile.display_name
-        st = await self.hub._commit(lambda tx, local: self._tx_observe(tx, local, chat, vid, name,
-                                                                      active=active, join=join))
+        vid = con.profile.id
+        st, joined = await self.hub._commit(lambda tx, local: self._tx_observe(tx, local, chat, vid,
+                                                                              active=active, join=join))
         key = (vid, chat)
         if not active:
             self.feeds.pop(key, None)
@@ -147,7 +166,7 @@ class Supervision:
         feed = self.feeds[key] = Feed(0)
         holder = await self.hub._vol_name(st.vol) if st.vol else ""
         async with feed.lock:
-            con.outbox.send({"type": "observing", "chat": chat, "active": True, "joined": join,
+            con.outbox.send({"type": "observing", "chat": chat, "active": True, "joined": joined,
                              "state": st.state, "volunteer": holder, "intake": self.hub._intake(st),
                              "lang": st.lang, "channel": st.channel,
                              "visitor": "here" if st.vnode else "away"})
@@ -158,8 +177,8 @@ class Supervision:
                 feed.settle_through(entries[-1][0])
         self._wake.set()
 
-    async def _tx_observe(self, tx: Tx, local: list[dict[str, Any]], chat: str, vid: str, name: str, *,
-                          active: bool, join: bool) -> S.ChatState:
+    async def _tx_observe(self, tx: Tx, local: list[dict[str, Any]], chat: str, vid: str, *,
+                          active: bool, join: bool) -> tuple[S.ChatState, bool]:
         raw = await tx.hgetall(S.chat_key(chat))
         st = S.ChatState.load(chat, raw)
         if st is None or st.state not in ("queued", "active"):
@@ -179,13 +198,19 @@ class Supervision:
         obs = ",".join(f"{v}@{n}" for v, n in observers)
         tx.hset(S.chat_key(chat), {"obs": obs, "joined": ",".join(sorted(joined))})
         if st.state == "active":
-            names = [r.get("name", "") for r in
-                     await tx.hgetall_many([S.vol_key(v) for v, _ in observers], watch=False)]
-            self.hub._notify(tx, await self.hub._vol_node(tx, st.vol),
-                             {"k": "frame", "chat": chat, "to": "volunteer", "vid": st.vol}, local,
-                             {"type": "observed", "chat": chat, "supervisors": sorted(names)})
+            await self._tell_volunteer(tx, local, st, observers)
         st.obs = obs
-        return st
+        return st, vid in joined
+
+    async def assigned(self, con: Console, st: S.ChatState) -> None:
+        """A console got a chat (new, resumed or handed over): tell it who observes, if anyone."""
+        observers = [v for v, _ in st.observers()]
+        if not observers:
+            return
+        raws = await self.hub.broker.read(
+            lambda tx: tx.hgetall_many([S.vol_key(v) for v in observers], watch=False))
+        con.outbox.send({"type": "observed", "chat": st.id,
+                         "supervisors": sorted(r.get("name", "") for r in raws)})
 
     async def _on_whisper(self, con: Console, frame: dict[str, Any]) -> None:
         await self._say(con, frame["chat"], frame["id"], frame["text"], whisper=True)
@@ -386,6 +411,71 @@ class Supervision:
         log.info("visitor.blocked", chat=chat, hours=hours, supervisor=con.profile.id[:8])
         self._wake.set()
 
+    # -- follow-up codes (chat.followup) --------------------------------------------------
+    async def _on_followup(self, con: Console, frame: dict[str, Any]) -> None:
+        chat, vid = frame["chat"], con.profile.id
+        st = S.ChatState.load(chat, await self.hub.broker.read(
+            lambda tx: tx.hgetall(S.chat_key(chat), watch=False)))
+        if st is None or st.vol != vid:
+            raise FrameError(*_UNKNOWN)
+        if st.state != "active":
+            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+        code = await followup.issue(self.hub.sessions, self.hub.settings.secret, vid)
+        payload = {"type": "followup", "code": code, "valid_days": followup.VALID_DAYS}
+
+        async def fn(tx: Tx, local: list[dict[str, Any]]) -> None:
+            now_st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat), watch=False))
+            if now_st is None or now_st.state != "active":
+                raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+            self.hub._notify(tx, now_st.vnode, {"k": "frame", "chat": chat, "to": "visitor"}, local, payload)
+
+        await self.hub._commit(fn)
+        con.outbox.send({"type": "followup_given", "chat": chat, "valid_days": followup.VALID_DAYS})
+        log.info("chat.followup_given", chat=chat, volunteer=vid[:8])
+
+    async def followup_owner(self, code: str) -> str:
+        """The account that gave a valid follow-up code, or "" (looked up before the chat opens)."""
+        return await followup.resolve(self.hub.sessions, self.hub.settings.secret, code) or ""
+
+    async def followup_returns(self, vis: Any, vid: str) -> None:
+        """A new chat came with a follow-up code: straight to its volunteer if they are free.
+
+        Runs right after the chat was queued. On a shared broker another node's
+        matching may take the chat in the moment between; it is then an ordinary chat.
+        """
+        if not vid:
+            vis.outbox.send({"type": "error", "code": "followup_unknown",
+                             "detail": "that follow-up code is unknown or has expired; you are in the queue"})
+            return
+        from .hub import NODE_TIMEOUT_S
+        hub, chat, now = self.hub, vis.id, self.hub.clock()
+
+        async def fn(tx: Tx, local: list[dict[str, Any]]) -> bool:
+            st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
+            raw = await tx.hgetall(S.vol_key(vid))
+            vol = S.VolState.load(vid, raw)
+            if st is None or st.state != "queued" or vol is None or not vol.available:
+                return False
+            beat = await tx.zscore(S.NODES, vol.node, watch=False)
+            held = _chats(raw)
+            if beat is None or beat < now - NODE_TIMEOUT_S or len(held) + len(_wraps(raw)) >= vol.capacity:
+                return False
+            fields = {"state": "active", "vol": vid, "last_vol": vid, "last_act": repr(now), "warned": "0"}
+            if st.waited is None:
+                fields["waited"] = repr(max(0.0, now - st.started))
+            tx.hset(S.chat_key(chat), fields)
+            tx.zrem(S.QUEUE, chat)
+            tx.hset(S.vol_key(vid), {"idle_since": repr(now), "chats": ",".join(sorted(held | {chat}))})
+            tx.zadd(S.DUE, {f"idle:{chat}": now + hub.settings.idle_warn_s})
+            hub._notify(tx, st.vnode, {"k": "assigned", "chat": chat, "to": "visitor", "name": vol.name}, local)
+            hub._notify(tx, vol.node, {"k": "assigned", "chat": chat, "to": "volunteer", "vid": vid}, local)
+            hub._notify(tx, vol.node, {"k": "frame", "chat": chat, "to": "volunteer", "vid": vid}, local,
+                        {"type": "followup_returned", "chat": chat})
+            return True
+
+        routed = await hub._commit(fn)
+        log.info("chat.followup_returned", chat=chat, routed=routed)
+
     # -- the visitor's address (only ever as a keyed hash) ----------------------------------
     async def screen(self, address: str | None) -> tuple[bool, dict[str, str]]:
         """Is this address blocked? Also its hashes under every live key (today's first).
@@ -416,7 +506,11 @@ class Supervision:
             if await tx.hget(S.chat_key(chat), "state") is not None:
                 tx.hset(S.chat_key(chat), {"addr": f"{day}:{address_hash}"})
 
-        await self.hub.broker.transact(fn)
+        try:
+            await self.hub.broker.transact(fn)
+        except BrokerError as exc:
+            # The chat goes on; a block of it can then only end it (blocked.address false).
+            log.warning("chat.address_unkept", chat=chat, error=str(exc))
 
     # -- notices from the hub -----------------------------------------------------------
     async def on_notice(self, n: dict[str, Any], payload: Any) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from chat.db import Base
 import chat.console  # noqa: F401  (registers the tables)
+import chat.followup  # noqa: F401
 import chat.record  # noqa: F401
 import referral.models  # noqa: F401
 import volunteer.audit  # noqa: F401

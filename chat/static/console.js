@@ -21,7 +21,7 @@ const TEXTS = {
     help: "Be handledare om hjälp", acute: "Akut fara", escalated_help: "Handledaren har fått din begäran om hjälp.",
     escalated_acute: "Handledaren har larmats om akut fara.",
     transfer: "Flytta till kö", transfer_sv: "svensk kö", transfer_en: "engelsk kö", transferred: "Chatten har flyttats.",
-    suggestions: "Hänvisningsförslag", refer: "Hänvisa", referred: "Hänvisningen är skickad.",
+    suggestions: "Hänvisningsförslag", refer: "Hänvisa", referred: "Hänvisningen skickas…",
     no_directory: "Hänvisningskatalogen är inte tillgänglig på den här servern.",
     no_suggestions: "Inga förslag för de här svaren.", loading: "Hämtar…",
     wrapup: "Efterarbete (måste fyllas i innan nästa chatt)", topic: "Ämne", violence: "Former av våld",
@@ -42,6 +42,12 @@ const TEXTS = {
     state_active: "pågår", state_queued: "i kö", state_wrapup: "efterarbete", state_available: "tillgänglig",
     state_paused: "pausad", state_away: "borta", kind_help: "behöver hjälp", kind_acute: "AKUT FARA",
     error: "Något gick fel:", title_new: "Ny chatt!", snippet_title: "Rubrik", snippet_text: "Text", remove: "Ta bort",
+    give_followup: "Ge uppföljningskod", followup_given: "Den unga har fått en uppföljningskod (giltig i {n} dagar).",
+    followup_returned: "Den unga har kommit tillbaka med din uppföljningskod.",
+    error_unknown_chat: "Chatten finns inte längre hos dig.", error_chat_ended: "Chatten är avslutad – fyll i efterarbetet.",
+    error_transfer_refused: "Det gick inte att flytta chatten: volontären är inte ansluten, pausad eller full.",
+    error_supervisor_only: "Det kräver rollen handledare.", error_unavailable: "Tjänsten är tillfälligt otillgänglig – försök igen.",
+    error_out_of_order: "Det går inte just nu (avsluta chatten först, eller chatten har ingen volontär än).",
     load_label: "chattar", observe: "Observera", by_visitor: "av den unga", by_volunteer: "av dig",
     by_timeout: "tidsgräns", by_supervisor: "av handledare", flag_observed: "observeras", flag_joined: "handledare ansluten",
     flag_visitor_away: "den unga borta", flag_help: "behöver hjälp", flag_acute: "AKUT FARA",
@@ -61,7 +67,7 @@ const TEXTS = {
     help: "Ask a supervisor for help", acute: "Acute danger", escalated_help: "Your supervisor got your request for help.",
     escalated_acute: "Your supervisor has been alerted to acute danger.",
     transfer: "Move to queue", transfer_sv: "Swedish queue", transfer_en: "English queue", transferred: "The chat was moved.",
-    suggestions: "Referral suggestions", refer: "Refer", referred: "The referral was sent.",
+    suggestions: "Referral suggestions", refer: "Refer", referred: "Sending the referral…",
     no_directory: "The referral directory is not available on this server.",
     no_suggestions: "No suggestions for these answers.", loading: "Loading…",
     wrapup: "Wrap-up (file it before the next chat)", topic: "Topic", violence: "Forms of violence",
@@ -82,6 +88,12 @@ const TEXTS = {
     state_active: "active", state_queued: "queued", state_wrapup: "wrap-up", state_available: "available",
     state_paused: "paused", state_away: "away", kind_help: "needs help", kind_acute: "ACUTE DANGER",
     error: "Something went wrong:", title_new: "New chat!", snippet_title: "Title", snippet_text: "Text", remove: "Remove",
+    give_followup: "Give a follow-up code", followup_given: "The young person got a follow-up code (valid for {n} days).",
+    followup_returned: "The young person came back with your follow-up code.",
+    error_unknown_chat: "That chat is no longer yours.", error_chat_ended: "The chat has ended – file the wrap-up.",
+    error_transfer_refused: "The chat could not be moved: that volunteer is not connected, paused or full.",
+    error_supervisor_only: "That needs the supervisor role.", error_unavailable: "The service is briefly unavailable – try again.",
+    error_out_of_order: "Not possible right now (end the chat first, or the chat has no volunteer yet).",
     load_label: "chats", observe: "Observe", by_visitor: "by the young person", by_volunteer: "by you",
     by_timeout: "timed out", by_supervisor: "by a supervisor", flag_observed: "observed", flag_joined: "supervisor joined",
     flag_visitor_away: "young person away", flag_help: "needs help", flag_acute: "ACUTE DANGER",
@@ -399,6 +411,7 @@ function renderTools(chat) {
     const queueSel = el("select", { ta: "transfer" }, el("option", { value: "sv", t: "transfer_sv" }),
       el("option", { value: "en", t: "transfer_en" }));
     tools.push(el("div", { class: "row" },
+      el("button", { type: "button", t: "give_followup", onclick: () => send({ type: "followup", chat: chat.id }) }),
       el("button", { type: "button", t: "help", onclick: () => send({ type: "escalate", chat: chat.id, kind: "help" }) }),
       el("button", { type: "button", class: "danger", t: "acute", onclick: () => send({ type: "escalate", chat: chat.id, kind: "acute" }) }),
       queueSel,
@@ -594,13 +607,22 @@ const HANDLERS = {
     notice(t(f.reason === "takeover" ? "released_takeover" : "released_transfer"));
   },
   transferred() { notice(t("transferred")); },
+  followup_given(f) {
+    const chat = S.chats.get(f.chat);
+    if (chat) chat.status.textContent = t("followup_given").replace("{n}", f.valid_days);
+  },
+  followup_returned(f) {
+    const chat = S.chats.get(f.chat);
+    if (chat) chat.status.textContent = t("followup_returned");
+  },
   blocked() { notice(t("blocked")); },
   overview(f) { renderOverview(f); },
   reconnect(f) { S.reconnectAfter = f.after_ms; },
   error(f) {
     if (f.code === "not_authenticated" || f.code === "signed_out") { S.stop = true; location.href = "/login"; return; }
     if (f.code === "not_allowed") { S.stop = true; banner(t("not_allowed")); return; }
-    notice(`${t("error")} ${f.detail}`);
+    const known = TEXTS[lang][`error_${f.code}`];
+    notice(`${t("error")} ${known || f.detail}`);
   },
 };
 

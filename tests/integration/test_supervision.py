@@ -327,3 +327,66 @@ async def test_snippets_are_read_by_volunteers_and_written_by_supervisors(server
         page = await client.get("/console")
         assert page.status_code == 200 and "/static/console.js" in page.text
     assert await audited(server, "snippets.update", "2")
+
+
+async def test_followup_code_brings_the_young_person_back_to_the_same_volunteer(server: Running) -> None:
+    from chat.followup import FollowupCode
+
+    vol, vis, chat = await open_chat(server)
+    await vol.send({"type": "followup", "chat": chat})
+    given = await vol.expect("followup_given")
+    assert given == {"type": "followup_given", "chat": chat, "valid_days": 14}
+    got = await vis.expect("followup")
+    code = got["code"]
+    assert len(code) == 9 and code[4] == "-" and got["valid_days"] == 14
+    async with server.app.state.db() as session:
+        [row] = (await session.scalars(select(FollowupCode))).all()
+    assert code.replace("-", "") not in row.hash and code not in str(vars(row))
+    await vol.send({"type": "end", "chat": chat})
+    await vol.expect("ended")
+    await vol.send({"type": "wrapup", "chat": chat, "report": {"topic": "exposed"}})
+    await vol.expect("wrapup_saved")
+
+    # Bo has been idle longer, so an ordinary chat would go to him; the code goes to Anna.
+    await server.add_account("bo", display_name="Bo")
+    await vol.send({"type": "status", "state": "paused"})
+    await vol.expect("status")
+    bo = await server.volunteer("bo")
+    await vol.send({"type": "status", "state": "available"})
+    await vol.expect("status")
+    back = await server.visitor({"lang": "sv", "followup": code.lower()})
+    await back.expect("welcome")
+    assert (await back.expect("assigned"))["volunteer"] == "Anna"
+    again = (await vol.expect("assigned"))["chat"]
+    assert (await vol.expect("followup_returned"))["chat"] == again
+    await bo.none_of("assigned", timeout=0.3)
+
+    # An unknown code: told so, and queued as usual (to Bo, who is free).
+    stranger = await server.visitor({"lang": "sv", "followup": "ABCD-EFGH"})
+    assert (await stranger.expect("error"))["code"] == "followup_unknown"
+    assert (await stranger.expect("assigned"))["volunteer"] == "Bo"
+    bad = await server.visitor({"lang": "sv", "followup": "<script>"})
+    assert (await bad.expect("error"))["code"] == "invalid_field"
+
+
+async def test_a_plain_volunteer_cannot_give_a_code_for_someone_elses_chat(server: Running) -> None:
+    vol, vis, chat = await open_chat(server)
+    await server.add_account("bo", display_name="Bo")
+    bo = await server.volunteer("bo")
+    await bo.send({"type": "followup", "chat": chat})
+    assert (await bo.expect("error"))["code"] == "unknown_chat"
+    await vis.none_of("followup")
+
+
+async def test_a_reconnecting_volunteer_is_told_again_who_observes(server: Running) -> None:
+    vol, vis, chat = await open_chat(server)
+    sup = await supervisor(server)
+    await sup.send({"type": "observe", "chat": chat, "active": True})
+    await sup.expect("observing")
+    await vol.expect("observed")
+    again = await server.volunteer("anna", available=False)
+    assert (await again.expect("assigned"))["resumed"] is True
+    assert (await again.expect("observed"))["supervisors"] == ["Sara"]
+    # The supervisor's console goes away: it stops observing, and the volunteer is told.
+    await sup.close()
+    assert (await again.expect("observed"))["supervisors"] == []

@@ -1,4 +1,4 @@
-"""console: canned replies (snippets)
+"""console: canned replies (snippets) and follow-up codes
 
 Revision ID: 0006_console
 Revises: 0002b_audit
@@ -28,7 +28,19 @@ def upgrade() -> None:
         sa.Column('updated_by', sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
+    op.create_table(
+        'followup_codes',
+        sa.Column('hash', sa.String(length=64), nullable=False),
+        sa.Column('account_id', sa.String(length=32), nullable=False),
+        sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('hash'),
+    )
+    op.create_index('ix_followup_codes_account_id', 'followup_codes', ['account_id'])
+    op.create_index('ix_followup_codes_expires_at', 'followup_codes', ['expires_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_followup_codes_expires_at', table_name='followup_codes')
+    op.drop_index('ix_followup_codes_account_id', table_name='followup_codes')
+    op.drop_table('followup_codes')
     op.drop_table('snippets')
