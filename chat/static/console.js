@@ -643,21 +643,21 @@ function renderOverview(f) {
   for (const a of f.alerts || []) {
     alerts.append(el("li", { class: a.kind === "acute" ? "acute-alert" : "" },
       el("span", { text: `${t(`kind_${a.kind}`)} – ${a.volunteer} – ${fmtSeconds(a.since_s)} ` }),
-      el("button", { type: "button", t: "observe", onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
-      el("button", { type: "button", t: "dismiss", onclick: () => send({ type: "dismiss", alert: a.alert }) })));
+      el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
+      el("button", { type: "button", t: "dismiss", "data-key": `${a.alert}:dismiss`, onclick: () => send({ type: "dismiss", alert: a.alert }) })));
   }
   if (!(f.alerts || []).length) alerts.append(el("li", { t: "no_alerts" }));
   const chatRows = (f.chats || []).map((c) => {
-    const hours = el("select", { ta: "hours" }, ...[24, 72, 168].map((h) => el("option", { value: String(h), text: `${h} ${t("hours")}` })));
+    const hours = el("select", { ta: "hours", "data-key": `${c.chat}:hours` }, ...[24, 72, 168].map((h) => el("option", { value: String(h), text: `${h} ${t("hours")}` })));
     const mine = S.chats.get(c.chat);
     const actions = el("td", { class: "row" });
     if (c.state !== "wrapup" && !(mine && mine.mode === "own")) {
       actions.append(
-        el("button", { type: "button", t: "observe", onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
-        c.state === "active" ? el("button", { type: "button", t: "join", onclick: () => send({ type: "join", chat: c.chat }) }) : null,
-        c.state === "active" ? el("button", { type: "button", t: "takeover", onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
+        el("button", { type: "button", t: "observe", "data-key": `${c.chat}:observe`, onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
+        c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
+        c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
         hours,
-        el("button", { type: "button", class: "danger", t: "block", onclick: () => {
+        el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
           if (window.confirm(t("block_confirm"))) send({ type: "block", chat: c.chat, hours: Number(hours.value) });
         } }));
     }
@@ -670,11 +670,18 @@ function renderOverview(f) {
     el("td", { text: (v.languages || []).join(", ") })));
   const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
   if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
+  const focusKey = focused ? focused.dataset.key : undefined;
   box.replaceChildren(
     el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` })),
     el("h3", { t: "alerts" }), alerts,
     table("chats_active", ["state", "volunteer", "since", "lang", "flags", "actions"], chatRows),
     table("volunteers", ["name", "state", "load", "lang"], volRows));
+  if (focusKey) {                                       // keyboard focus survives the refresh
+    const again = [...box.querySelectorAll("[data-key]")].find((n) => n.dataset.key === focusKey);
+    (again || $("supervise")).focus();
+  } else if (focused) {
+    $("supervise").focus();
+  }
 }
 
 function snippetRow(s) {

@@ -95,9 +95,21 @@ async def test_volunteer_chats_refers_ends_files_and_a_supervisor_joins(server: 
             await spage.locator("#supervise").check()
             row = spage.locator("#overview tbody tr", has_text="Anna").first
             await expect(row).to_contain_text("pågår")
-            await row.get_by_role("button", name="Anslut öppet").click()
+            # Silent observation first (the volunteer sees it, the visitor does not), a whisper ...
+            observe = row.get_by_role("button", name="Observera")
+            await observe.focus()
+            await asyncio.sleep(1.2)                      # an overview refresh keeps the focus
+            await spage.keyboard.press("Enter")
+            watched = spage.locator("article.chat.observe")
+            await expect(watched).to_contain_text("hej, jag behöver prata")
+            await expect(panel).to_contain_text("Handledare observerar: Sara")
+            await watched.locator("textarea").first.fill("Fråga hur skolan går")
+            await watched.get_by_role("button", name="Viska").click()
+            await expect(panel.locator(".log li.whisper")).to_contain_text("Fråga hur skolan går")
+            # ... then joining openly from the observation panel.
+            await watched.get_by_role("button", name="Anslut öppet").click()
             joined = spage.locator("article.chat.observe")
-            await expect(joined).to_contain_text("hej, jag behöver prata")
+            await expect(joined).to_contain_text("Anslutit öppet")
             system = await vis.line("system")
             assert system["key"] == "supervisor_joined"
             await expect(panel.locator(".log")).to_contain_text("En handledare har anslutit")
