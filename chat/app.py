@@ -27,7 +27,7 @@ from volunteer.totp import SecretBox
 from volunteer import hours_api
 from referral import api as referral_api
 
-from . import db
+from . import console, db
 from .addresses import AddressHasher
 from .broker import Broker, create_broker
 from .csrf import CSRFMiddleware
@@ -180,6 +180,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         *hours_api.routes,
         *widget_api.routes,
         *referral_api.routes,
+        *console.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

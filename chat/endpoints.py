@@ -23,6 +23,7 @@ import structlog
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .addresses import peer_address
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
@@ -253,6 +254,8 @@ async def visitor_socket(ws: WebSocket) -> None:
     counts["open"] += 1
     chat: Visitor | None = None
     turned_away = False
+    # Held in memory for this socket only, to screen for blocks: never stored or logged.
+    address = peer_address(ws.scope, ws.app.state.settings.trusted_proxies)
 
     async def handle(raw: str | bytes | None) -> None:
         nonlocal chat, turned_away
@@ -262,10 +265,23 @@ async def visitor_socket(ws: WebSocket) -> None:
                 raise FrameError("chat_ended", "the chat is over")
             if frame["type"] != "hello":
                 raise FrameError("out_of_order", "send hello first")
+            blocked, hashes = await hub.sup.screen(address)
+            if blocked:
+                turned_away = True
+                outbox.send({"type": "welcome", "resume_token": None, "open": False})
+                outbox.send({"type": "closed", "reason": "blocked",
+                             "services": await hub.closed_services(frame["lang"]),
+                             "text": texts.text("blocked", frame["lang"])})
+                outbox.close(1000)
+                log.info("chat.turned_away", reason="blocked")
+                return
+            if frame.get("followup") and not frame["resume"]:
+                frame["followup_vid"] = await hub.sup.followup_owner(frame["followup"])
             chat = await hub.visitor_hello(outbox, frame)
             turned_away = chat is None
             if chat is not None:
                 structlog.contextvars.bind_contextvars(chat=chat.id)
+                await hub.sup.remember(chat.id, hashes)
         else:
             await hub.visitor_frame(chat, outbox, frame)
 
@@ -338,6 +354,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
     finally:
         watcher.cancel()
         counts["open"] -= 1
+        await hub.sup.disconnected(vol)
         await hub.volunteer_disconnected(vol, outbox)
         log.info("socket.closed", close_code=outbox.close_code)
         structlog.contextvars.clear_contextvars()

@@ -26,6 +26,7 @@ MAX_AGE = 120
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _CHAT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_FOLLOWUP = re.compile(r"^[A-Za-z0-9 -]{4,20}$")
 
 Frame = dict[str, Any]
 
@@ -179,8 +180,13 @@ def _v_hello(obj: Frame) -> Frame:
         raise _bad("lang", f"must be one of {', '.join(vocab.LANGUAGES)}")
     channel = _opt_str(obj, "channel", lambda s: bool(_SLUG.match(s)), "must be a short lower-case id") or "web"
     resume = _opt_str(obj, "resume", lambda s: bool(_TOKEN.match(s)), "must be a resume_token from welcome")
-    return {"type": "hello", "lang": lang, "channel": channel, "resume": resume,
-            "last_seq": _seq(obj, "last_seq")}
+    followup = _opt_str(obj, "followup", lambda s: bool(_FOLLOWUP.match(s)),
+                        "must be a follow-up code such as \"ABCD-EFGH\"")
+    hello = {"type": "hello", "lang": lang, "channel": channel, "resume": resume,
+             "last_seq": _seq(obj, "last_seq")}
+    if followup:
+        hello["followup"] = followup
+    return hello
 
 
 def _v_intake(obj: Frame) -> Frame:
@@ -271,10 +277,81 @@ def _o_wrapup(obj: Frame) -> Frame:
     return {"type": "wrapup", "chat": _chat(obj), "report": out}
 
 
+# -- supervision frames (chat.supervision; the console's supervisor tools) --------
+
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ALERT_ID = re.compile(r"^[a-f0-9]{12}$")
+BLOCK_HOURS = (24, 72, 168)
+ESCALATIONS = ("help", "acute")
+
+
+def _o_supervise(obj: Frame) -> Frame:
+    return {"type": "supervise", "active": _bool(obj, "active")}
+
+
+def _o_observe(obj: Frame) -> Frame:
+    return {"type": "observe", "chat": _chat(obj), "active": _bool(obj, "active")}
+
+
+def _o_whisper(obj: Frame) -> Frame:
+    return {"type": "whisper", "chat": _chat(obj), "id": _client_id(obj), "text": _text(obj)}
+
+
+def _o_join(obj: Frame) -> Frame:
+    return {"type": "join", "chat": _chat(obj)}
+
+
+def _o_takeover(obj: Frame) -> Frame:
+    return {"type": "takeover", "chat": _chat(obj)}
+
+
+def _o_escalate(obj: Frame) -> Frame:
+    kind = obj.get("kind")
+    if kind not in ESCALATIONS:
+        raise _bad("kind", "must be help or acute")
+    return {"type": "escalate", "chat": _chat(obj), "kind": kind}
+
+
+def _o_dismiss(obj: Frame) -> Frame:
+    alert = obj.get("alert")
+    if not isinstance(alert, str) or not _ALERT_ID.match(alert):
+        raise _bad("alert", "must be an alert id from an overview")
+    return {"type": "dismiss", "alert": alert}
+
+
+def _o_block(obj: Frame) -> Frame:
+    hours = obj.get("hours")
+    if not isinstance(hours, int) or isinstance(hours, bool) or hours not in BLOCK_HOURS:
+        raise _bad("hours", "must be 24, 72 or 168")
+    return {"type": "block", "chat": _chat(obj), "hours": hours}
+
+
+def _o_followup(obj: Frame) -> Frame:
+    return {"type": "followup", "chat": _chat(obj)}
+
+
+def _o_transfer(obj: Frame) -> Frame:
+    to = obj.get("to")
+    if isinstance(to, str) and _ACCOUNT_ID.match(to):
+        target: dict[str, str] = {"volunteer": to}
+    elif isinstance(to, dict) and to.get("queue") in vocab.LANGUAGES:
+        target = {"queue": to["queue"]}
+    else:
+        raise _bad("to", "must be a volunteer id from an overview, or {\"queue\": \"sv\"|\"en\"}")
+    return {"type": "transfer", "chat": _chat(obj), "to": target}
+
+
 _VOLUNTEER: dict[str, Callable[[Frame], Frame]] = {
     "status": _o_status, "message": _o_message, "typing": _o_typing,
     "refer": _o_refer, "end": _o_end, "wrapup": _o_wrapup,
+    "escalate": _o_escalate, "transfer": _o_transfer, "followup": _o_followup,
+    "supervise": _o_supervise, "observe": _o_observe, "whisper": _o_whisper, "join": _o_join,
+    "takeover": _o_takeover, "dismiss": _o_dismiss, "block": _o_block,
 }
+# Frames only an account with the supervisor role may send.
+SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block")
+# Frames chat.supervision handles (the rest go to the hub).
+SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES)
 
 
 def _parse(raw: str | bytes | None, table: dict[str, Callable[[Frame], Frame]]) -> Frame:

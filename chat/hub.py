@@ -65,6 +65,8 @@ from .record import ChatFacts, build_record, write_record
 from .routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA, Router
 from .sealing import Sealer
 from .settings import Settings
+from .supervision import Supervision, render_extra
+from .frames import SUPERVISION_TYPES
 
 log = get_logger("chat.hub")
 
@@ -231,6 +233,7 @@ class Hub:
         self.code_key = referral_codes.code_key(settings.secret)
         self._log_ttl = max(STATE_TTL_S, settings.visitor_grace_s + settings.idle_warn_s
                             + settings.idle_close_s + 3600)
+        self.sup = Supervision(self)        # supervisors' tools (chat.supervision)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -266,6 +269,7 @@ class Hub:
         """
         if self._flush_handle:
             self._flush_handle.cancel()
+        await self.sup.stop()
         try:
             if self.broker.shared:
                 for chat_id, vis in list(self.visitors.items()):
@@ -359,6 +363,9 @@ class Hub:
         for side, node in readers:
             self._notify(tx, node, {"k": "line", "chat": st.id, "to": side, "seq": seq, "vid": st.vol},
                          local, entry, blob=sealed)
+        for vid, node in st.observers():    # supervisors observing (chat.supervision)
+            self._notify(tx, node, {"k": "line", "chat": st.id, "to": "observer", "seq": seq, "vid": vid},
+                         local, entry, blob=sealed)
 
     async def _vol_node(self, tx: Tx, vid: str) -> str:
         if not vid:
@@ -416,6 +423,8 @@ class Hub:
         vis = self._adopt(st, outbox, Feed(0))
         outbox.send({"type": "welcome", "resume_token": token, "open": True})
         log.info("chat.queued", chat=chat_id, lang=st.lang, channel=st.channel)
+        if "followup_vid" in hello:
+            await self.sup.followup_returns(vis, hello.get("followup_vid", ""))
         await self._flush_positions(only=vis)
         self._positions_changed()
         await self._match()
@@ -632,12 +641,16 @@ class Hub:
                              "lang": st.lang, "channel": st.channel, "resumed": resumed,
                              "visitor": "here" if st.vnode else "away"})
             await self._replay(chat_id, feed, con.outbox, "volunteer", con.lang)
+        await self.sup.assigned(con, st)
 
     async def volunteer_frame(self, con: Console, outbox: Outbox, frame: dict[str, Any]) -> None:
         vid = con.profile.id
         if self.consoles.get(vid) is not con:
             raise FrameError("replaced", "this console continues on a newer connection")
         kind = frame["type"]
+        if kind in SUPERVISION_TYPES:
+            await self.sup.frame(con, frame)
+            return
         if kind == "status":
             available = frame["state"] == "available"
             now = self.clock()
@@ -665,6 +678,8 @@ class Hub:
             raise FrameError("chat_ended", "the chat is over; file the wrap-up")
         feed = con.feeds.get(chat_id)
         if feed is None:
+            if await self.sup.joined_frame(con, frame):
+                return
             raise FrameError("unknown_chat", "you have no chat with that id")
         if kind == "message":
             await self._line(chat_id, "volunteer", vid, frame["id"], frame["text"], outbox, feed)
@@ -902,6 +917,7 @@ class Hub:
             frame["text"] = texts.text(entry["key"], lang)
         else:
             frame["text"] = entry["text"]
+        render_extra(frame, entry, side)
         return frame
 
     async def _read_log(self, chat_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
@@ -965,6 +981,9 @@ class Hub:
         payload = n.get("payload")
         if payload is None and "blob" in n:
             payload = self._open(chat_id, n["blob"], n["seq"] if kind == "line" else NOTE_SEQ)
+        if n["to"] in ("observer", "sup"):
+            await self.sup.on_notice(n, payload)
+            return
         if n["to"] == "visitor":
             vis = self.visitors.get(chat_id)
             if vis is None:
@@ -1200,6 +1219,9 @@ class Hub:
             if st.vnode:
                 tx.srem(S.nvis_key(st.vnode), chat_id)
                 self._notify(tx, st.vnode, {"k": "ended", "chat": chat_id, "to": "visitor", "by": by}, local)
+            for obs_vid, obs_node in st.observers():
+                self._notify(tx, obs_node, {"k": "ended", "chat": chat_id, "to": "observer", "vid": obs_vid},
+                             local)
             if holder:
                 raw = await tx.hgetall(S.vol_key(holder))
                 held, wraps = _vol_chats(raw), _parse_wraps(raw.get("wraps", ""))

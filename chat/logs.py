@@ -31,6 +31,8 @@ ALLOWED_FIELDS = frozenset(
         "conn", "chat", "node", "side", "volunteer", "seq", "count", "position",
         "state", "reason", "outcome", "by", "code", "close_code", "lang", "channel",
         "non_data", "replayed", "capacity", "active",
+        # supervision (chat.supervision): account-id prefixes and fixed words only
+        "supervisor", "kind", "hours", "routed", "to",
         # HTTP: the route's path (never a query string), method and status
         "method", "path", "status", "duration_ms",
         # process and configuration facts

@@ -22,6 +22,13 @@ referral code only as its keyed hash (inside the sealed ``referrals`` field).
     jc:nvis:<node>      set    chats whose visitor socket is on the node
     jc:nvol:<node>      set    volunteers whose console is on the node
     jc:svc              string moving mean of chat length (queue estimates)
+    jc:alerts           hash   alert id -> JSON {chat, kind, vid, at} (escalations; chat.supervision)
+    jc:block:<hash>     string a blocked address's keyed hash (chat.addresses), with the block's TTL
+
+A chat's hash also carries, for supervision (chat.supervision): ``obs``
+("<account>@<node>" of each supervisor observing it), ``joined`` (supervisors
+who joined it openly) and ``addr`` ("<day>:<keyed hash>" of the visitor's
+address under that day's rotating key, never the address).
 """
 
 from __future__ import annotations
@@ -54,6 +61,13 @@ def token_key(token_hash: str) -> str:
 
 def tomb_key(token_hash: str) -> str:
     return f"jc:tomb:{token_hash}"
+
+
+ALERTS = "jc:alerts"
+
+
+def block_key(address_hash: str) -> str:
+    return f"jc:block:{address_hash}"
 
 
 def vol_key(vid: str) -> str:
@@ -94,6 +108,7 @@ class ChatState:
     outcome: str = ""
     intake: str = ""               # sealed JSON
     referrals: str = ""            # sealed JSON: services referred and their codes' keyed hashes
+    obs: str = ""                  # observers: "<account>@<node>,..." (chat.supervision)
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -119,7 +134,16 @@ class ChatState:
         s.outcome = raw.get("outcome", "")
         s.intake = raw.get("intake", "")
         s.referrals = raw.get("referrals", "")
+        s.obs = raw.get("obs", "")
         return s
+
+    def observers(self) -> list[tuple[str, str]]:
+        """(account, node) of every supervisor observing the chat."""
+        out = []
+        for item in self.obs.split(",") if self.obs else []:
+            vid, _, node = item.partition("@")
+            out.append((vid, node))
+        return out
 
     def dump(self, *names: str) -> dict[str, str]:
         """The named fields (all but ``id`` when none are named) as hash fields."""

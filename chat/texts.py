@@ -38,6 +38,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Chatten är stängd just nu. Är du i fara, ring 112.",
         "en": "The chat is closed right now. If you are in danger, call 112.",
     },
+    "supervisor_joined": {
+        "sv": "En handledare har anslutit till chatten.",
+        "en": "A supervisor has joined the chat.",
+    },
+    "supervisor_took_over": {
+        "sv": "En handledare tar över samtalet härifrån.",
+        "en": "A supervisor is taking over the conversation from here.",
+    },
+    "transferred": {
+        "sv": "Du kopplas vidare till en annan volontär. Stanna kvar, samtalet fortsätter strax.",
+        "en": "You are being passed on to another volunteer. Please stay, the conversation continues shortly.",
+    },
+    "acute_guidance": {
+        "sv": "Akut fara: be personen ringa 112 nu om hen eller någon annan är i fara. "
+              "Du får själv ringa 112 om det behövs. Din handledare har fått ett larm.",
+        "en": "Acute danger: ask the person to call 112 now if they or someone else is in danger. "
+              "You may call 112 yourself if needed. Your supervisor has been alerted.",
+    },
+    "blocked": {
+        "sv": "Chatten är inte tillgänglig just nu.",
+        "en": "The chat is not available right now.",
+    },
 }
 
 DEFAULT_LANG = "sv"
