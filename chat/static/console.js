@@ -21,7 +21,7 @@ const TEXTS = {
     help: "Be handledare om hjälp", acute: "Akut fara", escalated_help: "Handledaren har fått din begäran om hjälp.",
     escalated_acute: "Handledaren har larmats om akut fara.",
     transfer: "Flytta till kö", transfer_sv: "svensk kö", transfer_en: "engelsk kö", transferred: "Chatten har flyttats.",
-    suggestions: "Hänvisningsförslag", refer: "Hänvisa", referred: "Hänvisningen skickas…",
+    suggestions: "Hänvisningsförslag", refer: "Hänvisa", referred: "Hänvisningen skickas…", referral_sent: "Hänvisning skickad:",
     no_directory: "Hänvisningskatalogen är inte tillgänglig på den här servern.",
     no_suggestions: "Inga förslag för de här svaren.", loading: "Hämtar…",
     wrapup: "Efterarbete (måste fyllas i innan nästa chatt)", topic: "Ämne", violence: "Former av våld",
@@ -67,7 +67,7 @@ const TEXTS = {
     help: "Ask a supervisor for help", acute: "Acute danger", escalated_help: "Your supervisor got your request for help.",
     escalated_acute: "Your supervisor has been alerted to acute danger.",
     transfer: "Move to queue", transfer_sv: "Swedish queue", transfer_en: "English queue", transferred: "The chat was moved.",
-    suggestions: "Referral suggestions", refer: "Refer", referred: "Sending the referral…",
+    suggestions: "Referral suggestions", refer: "Refer", referred: "Sending the referral…", referral_sent: "Referral sent:",
     no_directory: "The referral directory is not available on this server.",
     no_suggestions: "No suggestions for these answers.", loading: "Loading…",
     wrapup: "Wrap-up (file it before the next chat)", topic: "Topic", violence: "Forms of violence",
@@ -443,15 +443,20 @@ async function loadSuggestions(chat) {
   q.set("language", chat.lang || "sv");
   q.set("lang", lang);
   if (chat.acute) q.set("acute", "true");
+  const asked = (chat.asked = (chat.asked || 0) + 1);     // a newer intake outdates this answer
   let r;
   try { r = await fetch(`/api/referrals/suggest?${q}`, { credentials: "same-origin" }); } catch (e) { r = null; }
+  if (asked !== chat.asked) return;
   if (!r || r.status === 404 || !r.ok) { body.replaceChildren(el("p", { t: "no_directory" })); return; }
   let data;
   try { data = await r.json(); } catch (e) { body.replaceChildren(el("p", { t: "no_directory" })); return; }
+  if (asked !== chat.asked) return;
   const services = Array.isArray(data.services) ? data.services : [];
   if (!services.length) { body.replaceChildren(el("p", { t: "no_suggestions" })); return; }
   const ul = el("ul");
+  S.serviceNames = S.serviceNames || {};
   for (const s of services.slice(0, 8)) {
+    S.serviceNames[s.id] = s.name;
     ul.append(el("li", {}, el("strong", { text: String(s.name || s.id) }), " ",
       s.reason ? el("span", { text: `(${typeof s.reason === "string" ? s.reason : JSON.stringify(s.reason)})` }) : null, " ",
       el("button", { type: "button", t: "refer", onclick: () => {
@@ -550,8 +555,8 @@ const HANDLERS = {
     chat.mode = "own"; chat.lang = f.lang;
     chat.panel.className = "chat";
     renderHeading(chat); setPresence(chat, f.visitor);
+    setIntake(chat, f.intake);          // before the tools: suggestions are asked for with these answers
     renderTools(chat);
-    setIntake(chat, f.intake);
     if (fresh && !f.resumed) arrived();
   },
   message(f) {
@@ -559,6 +564,14 @@ const HANDLERS = {
     if (!chat) return;
     addLine(chat, f);
     if (f.key === "acute_guidance") { chat.acute = true; chat.status.className = "acute"; chat.status.textContent = f.text; }
+  },
+  referred(f) {
+    // The visitor got cards with codes (never shown here); numbered like a line.
+    const chat = S.chats.get(f.chat);
+    if (!chat) return;
+    const names = (f.services || []).map((id) => (S.serviceNames && S.serviceNames[id]) || id);
+    addLine(chat, { seq: f.seq, from: "system", text: `${t("referral_sent")} ${names.join(", ")}` });
+    chat.status.textContent = "";
   },
   ack(f) {
     const chat = S.chats.get(f.chat);

@@ -465,8 +465,9 @@
       var hrs = s.opening_hours || s.hours;
       if (hrs) card.appendChild(h("p", { text: loc(hrs) }));
       if (s.anonymous) card.appendChild(h("p", { t: "anonymous" }));
-      if (s.phone) card.appendChild(h("p", {}, h("a", { href: "tel:" + s.phone.replace(/[^\d+]/g, ""), text: fmt(T.call, { p: s.phone }) })));
-      if (s.url && /^https?:\/\//.test(s.url)) card.appendChild(h("p", {}, h("a", { href: s.url, target: "_blank", rel: "noopener noreferrer", text: new URL(s.url).host })));
+      var c = s.contact || {}, ph = s.phone || c.phone, url = s.url || c.web;
+      if (ph) card.appendChild(h("p", {}, h("a", { href: "tel:" + ph.replace(/[^\d+]/g, ""), text: fmt(T.call, { p: ph }) })));
+      if (url && /^https?:\/\//.test(url)) card.appendChild(h("p", {}, h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: new URL(url).host })));
       if (s.code) {
         var done = h("span.jc-copied", { role: "status" });
         card.appendChild(h("div.jc-code", {}, h("p", { t: "code" }), h("p.jc-code-value", { text: s.code }),

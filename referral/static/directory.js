@@ -66,9 +66,12 @@ function edit(service) {
 
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const r = await api("POST", "/api/login", {username: $("username").value, password: $("password").value});
-  $("password").value = "";
-  if (r.status !== 200) { say("Fel användarnamn eller lösenord. / Wrong username or password."); return; }
+  const r = await api("POST", "/api/login", {username: $("username").value, password: $("password").value,
+                                             otp: $("otp").value});
+  $("password").value = ""; $("otp").value = "";
+  if (r.status === 429) { say("För många försök; vänta en stund. / Too many attempts; wait a while."); return; }
+  if (r.status !== 200) { say("Fel användarnamn, lösenord eller kod. / Wrong username, password or code."); return; }
+  if (r.data.second_factor !== "enabled" || r.data.password_change) { window.location.assign("/login"); return; }
   await load();
 });
 

@@ -1,7 +1,8 @@
 """The console in real headless Chromium (Debian's /usr/bin/chromium, no browser download).
 
 One browser for the module's test; a volunteer and a supervisor each in a context of
-their own, signed in by posting /api/login and handing the cookie to the browser.
+their own. The volunteer signs in on the real /login page with password and TOTP
+code; the supervisor by posting /api/login and handing the cookie to the browser.
 A visitor is a websockets client. Screenshots go to test-artifacts/.
 """
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from chat.record import ChatRecord
 
-from ..conftest import Running
+from ..conftest import PASSWORD, Running
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -48,8 +49,16 @@ async def test_volunteer_chats_refers_ends_files_and_a_supervisor_joins(server: 
             await anon.wait_for_url("**/login")
             await anon.close()
 
-            vctx, vpage = await signed_in(browser, server, "anna", {"width": 1280, "height": 800})
-            await vpage.goto(f"{server.http}/console")
+            # The volunteer signs in on the login page: password, then the authenticator's code.
+            vctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="sv-SE")
+            vpage = await vctx.new_page()
+            vpage.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            await vpage.goto(f"{server.http}/login")
+            await vpage.locator("#username").fill("anna")
+            await vpage.locator("#password").fill(PASSWORD)
+            await vpage.locator("#otp").fill(await server.code("anna"))
+            await vpage.get_by_role("button", name="Logga in").click()
+            await vpage.wait_for_url(f"{server.http}/console")
             status = vpage.locator("#status")
             await expect(status).to_be_enabled()
             await expect(status).to_have_attribute("aria-pressed", "false")
@@ -77,14 +86,21 @@ async def test_volunteer_chats_refers_ends_files_and_a_supervisor_joins(server: 
             line = await vis.line("volunteer")
             assert line["text"] == "Hej! Jag heter Anna. Vad vill du prata om?"
             await expect(panel.locator(".log li.volunteer")).to_contain_text("levererat")
-            # The referral directory is another part; here its route is absent and the panel says so.
-            await expect(panel.locator(".suggest")).to_contain_text("inte tillgänglig")
+            # Suggestions for a 16-year-old in Södermalm, with reasons; one click refers.
+            suggest = panel.locator(".suggest")
+            await expect(suggest).to_contain_text("Stödcentrum")
+            await expect(suggest).not_to_contain_text("Relationsvåldscentrum")       # RVC is 18+
+            await suggest.locator("li", has_text="Stödcentrum").get_by_role("button", name="Hänvisa").click()
+            referral = await vis.expect("referral")
+            [card] = referral["services"]
+            assert "Stödcentrum" in card["name"] and len(card["code"].replace("-", "")) == 10
+            await expect(panel.locator(".log")).to_contain_text("Hänvisning skickad: Stödcentrum")
 
             # The connection drops and comes back: a banner each way, nothing doubled.
             await vpage.evaluate("S.ws.close()")
             await expect(vpage.locator("#banner")).to_contain_text("Anslutningen bröts")
             await expect(vpage.locator("#banner")).to_contain_text("tillbaka", timeout=10000)
-            await expect(panel.locator(".log li")).to_have_count(2)
+            await expect(panel.locator(".log li:not(.system)")).to_have_count(2)
             await vpage.screenshot(path=str(ARTIFACTS / f"console-volunteer-{pair}.png"), full_page=True)
 
             # The supervisor (tablet width) sees the chat in the overview and joins it.
@@ -151,3 +167,8 @@ async def test_volunteer_chats_refers_ends_files_and_a_supervisor_joins(server: 
         await asyncio.sleep(0.05)
     [row] = rows
     assert (row.topic, row.v_psychological, row.v_digital, row.age) == ("exposed", True, True, 16)
+    from referral.models import RecordReferral
+
+    async with server.app.state.db() as session:
+        referred = list((await session.scalars(select(RecordReferral))).all())
+    assert [(r.record_id, r.service_id) for r in referred] == [(row.id, card["id"])]

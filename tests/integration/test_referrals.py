@@ -269,6 +269,7 @@ async def test_the_directory_and_referrals_are_shared_by_every_node(server_facto
                    if s["id"] == "umo")
         r = await coordinator.put("/api/referrals/directory/umo", json={**umo, "name": "UMO på nätet"})
         assert r.status_code == 200
+    b.totp_secrets.update(a.totp_secrets)           # one account, in the database both nodes share
     async with httpx.AsyncClient(base_url=b.http, headers={"Cookie": await b.login("cora")}) as on_b:
         listing = (await on_b.get("/api/referrals/directory")).json()
         assert listing["version"] == r.json()["version"]
