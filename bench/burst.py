@@ -36,12 +36,12 @@ import sys
 import tempfile
 import textwrap
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import websockets
 
+from .accounts import volunteers_async
 from .idle import _close, _pin, _raise_fd_limit
 from .relay import ROOT, _cpu, _free_port, _jourchatt, _wait_port
 
@@ -66,28 +66,6 @@ def _pct(values: list[float], q: float) -> float:
         return float("nan")
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
-
-
-async def _make_sessions(db_url: str, n: int) -> list[str]:
-    """``n`` trained volunteers with a login session each; returns the cookies."""
-    from chat import db
-    from volunteer import sessions
-    from volunteer.accounts import create_account
-    from volunteer.passwords import hash_password  # noqa: F401  (Argon2id once per account)
-
-    await db.upgrade_async(db_url)
-    engine = db.create_engine(db_url)
-    maker = db.sessionmaker(engine)
-    cookies = []
-    try:
-        for i in range(n):
-            account = await create_account(maker, username=f"b{i}", display_name=f"B{i}",
-                                           password="bench password long enough", trained=True,
-                                           today=date.today())
-            cookies.append("jourchatt_session=" + await sessions.start(maker, account.id))
-    finally:
-        await engine.dispose()
-    return cookies
 
 
 async def _console(port: int, cookie: str) -> Any:
@@ -185,7 +163,7 @@ async def crowd_round(n: int, spread: float, volunteers: int) -> dict[str, Any]:
     # B: jourchatt with ``volunteers`` on duty.
     with tempfile.TemporaryDirectory() as work:
         env = _env(work, n)
-        cookies = await _make_sessions(f"sqlite:///{Path(work) / 'var' / 'jourchatt.sqlite3'}", volunteers)
+        cookies = await volunteers_async(env, Path(work), volunteers)
         proc, port = _serve(work, env)
         consoles = [await _console(port, c) for c in cookies]
         for ws in consoles:
@@ -242,7 +220,7 @@ async def crowd_round(n: int, spread: float, volunteers: int) -> dict[str, Any]:
 async def match_round(m: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as work:
         env = _env(work, m)
-        cookies = await _make_sessions(f"sqlite:///{Path(work) / 'var' / 'jourchatt.sqlite3'}", m)
+        cookies = await volunteers_async(env, Path(work), m)
         proc, port = _serve(work, env)
         consoles = [await _console(port, c) for c in cookies]
         got: dict[int, list[str]] = {k: [] for k in range(m)}

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 
-from .relay import PASSWORD, ROOT, _free_port, _jourchatt, _wait_port, close_pairs, open_pairs
+from .accounts import volunteers
+from .relay import ROOT, _free_port, _jourchatt, _wait_port, close_pairs, open_pairs
 
 SECRET = "bench-secret-" + "x" * 40
 
@@ -43,16 +44,14 @@ def _start(work: Path, env: dict[str, str], pin: list[str]) -> tuple[subprocess.
     return proc, port
 
 
-def _setup(work: Path, env: dict[str, str], chats: int) -> None:
-    subprocess.run([_jourchatt(), "db", "upgrade"], cwd=work, env=env, check=True, capture_output=True)
-    for i in range(chats):
-        subprocess.run([_jourchatt(), "volunteer", "add", f"v{i}", "--display-name", f"V{i}", "--trained",
-                        "--password-stdin"], input=PASSWORD.encode() + b"\n", cwd=work, env=env,
-                       check=True, capture_output=True)
+def _setup(work: Path, env: dict[str, str], chats: int) -> list[str]:
+    """Migrate the database and make ``chats`` signed-in volunteers; their cookies."""
+    return volunteers(env, work, chats)
 
 
-async def _round(vis_port: int, vol_port: int, chats: int, rate: float, seconds: float) -> list[float]:
-    pairs = await open_pairs(vis_port, vol_port, chats)
+async def _round(vis_port: int, vol_port: int, cookies: list[str], rate: float, seconds: float) -> list[float]:
+    chats = len(cookies)
+    pairs = await open_pairs(vis_port, vol_port, cookies)
     delays: list[float] = []
     interval = chats / rate
     stop_at = time.perf_counter() + seconds
@@ -114,8 +113,8 @@ def main() -> None:
     one_env = dict(base)
     two_env = {**base, "JOURCHATT_BROKER_URL": args.redis,
                "JOURCHATT_DATABASE_URL": f"sqlite:///{two_dir / 'jourchatt.sqlite3'}"}
-    _setup(one_dir, one_env, args.chats)
-    _setup(two_dir, two_env, args.chats)
+    one_cookies = _setup(one_dir, one_env, args.chats)
+    two_cookies = _setup(two_dir, two_env, args.chats)
     procs = []
     try:
         single, single_port = _start(one_dir, one_env, pin)
@@ -126,8 +125,8 @@ def main() -> None:
         all_b: list[float] = []
         rows = []
         for r in range(args.rounds):
-            a = asyncio.run(_round(single_port, single_port, args.chats, args.rate, args.seconds))
-            b = asyncio.run(_round(port1, port2, args.chats, args.rate, args.seconds))
+            a = asyncio.run(_round(single_port, single_port, one_cookies, args.rate, args.seconds))
+            b = asyncio.run(_round(port1, port2, two_cookies, args.rate, args.seconds))
             all_a += a
             all_b += b
             row = {"round": r + 1, "single_p50_ms": _pct(a, 0.5), "single_p99_ms": _pct(a, 0.99),

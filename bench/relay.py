@@ -27,14 +27,14 @@ import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import websockets
 
+from .accounts import volunteers
+
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "bench password long enough"
 
 BARE_RELAY = textwrap.dedent('''
     import asyncio, sys
@@ -136,14 +136,10 @@ async def _drive(pairs, window, seconds, send, counts) -> int:  # type: ignore[n
     return sum(received)
 
 
-async def open_pairs(vis_port: int, vol_port: int, chats: int) -> list[tuple[Any, Any]]:
-    """``chats`` chats: volunteer v<i> signed in on ``vol_port``, a visitor on ``vis_port``."""
+async def open_pairs(vis_port: int, vol_port: int, cookies: list[str]) -> list[tuple[Any, Any]]:
+    """One chat per cookie: that volunteer's console on ``vol_port``, a visitor on ``vis_port``."""
     pairs = []
-    for i in range(chats):
-        req = urllib.request.Request(f"http://127.0.0.1:{vol_port}/api/login", method="POST",
-                                     data=json.dumps({"username": f"v{i}", "password": PASSWORD}).encode(),
-                                     headers={"content-type": "application/json"})
-        cookie = urllib.request.urlopen(req).headers["set-cookie"].split(";")[0]
+    for cookie in cookies:
         vol = await websockets.connect(f"ws://127.0.0.1:{vol_port}/ws/volunteer",
                                        additional_headers={"Cookie": cookie}, compression=None)
         await vol.recv()
@@ -173,8 +169,8 @@ async def close_pairs(pairs: list[tuple[Any, Any]]) -> None:
         await vol.close()
 
 
-async def _run_jourchatt(port: int, chats: int, window: int, seconds: float) -> int:
-    pairs = await open_pairs(port, port, chats)
+async def _run_jourchatt(port: int, cookies: list[str], window: int, seconds: float) -> int:
+    pairs = await open_pairs(port, port, cookies)
     # the visitor also receives acks: drain them so its socket never backs up
     drains = [asyncio.create_task(_drain(vis)) for vis, _ in pairs]
     total = await _drive(pairs, window, seconds,
@@ -212,10 +208,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
     env.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600",
                 "JOURCHATT_FRAME_RATE": "1000000"})  # the bench streams far faster than a person
-    for i in range(args.chats):
-        subprocess.run([_jourchatt(), "volunteer", "add", f"v{i}", "--display-name", f"V{i}", "--trained",
-                        "--password-stdin"], input=PASSWORD.encode() + b"\n", cwd=work, env=env,
-                       check=True, capture_output=True)
+    cookies = volunteers(env, work, args.chats)
     bare_port, jc_port = _free_port(), _free_port()
     bare = subprocess.Popen([*pin, sys.executable, "-c", BARE_RELAY, str(bare_port)])
     jc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(jc_port)], cwd=work, env=env,
@@ -229,7 +222,7 @@ def main() -> None:
             a = asyncio.run(_run_bare(bare_port, args.chats, args.window, args.seconds))
             ca, la = _cpu(bare.pid) - c0, time.process_time() - l0
             c0, l0 = _cpu(jc.pid), time.process_time()
-            b = asyncio.run(_run_jourchatt(jc_port, args.chats, args.window, args.seconds))
+            b = asyncio.run(_run_jourchatt(jc_port, cookies, args.window, args.seconds))
             cb, lb = _cpu(jc.pid) - c0, time.process_time() - l0
             row = {"round": r + 1, "bare_lines_s": a / args.seconds, "jourchatt_lines_s": b / args.seconds,
                    "ratio": b / a if a else 0.0, "bare_server_cpu_s": ca, "jourchatt_server_cpu_s": cb,
