@@ -8,6 +8,8 @@ import sys
 from datetime import date
 from typing import Sequence
 
+from referral import stats_cli
+
 from . import db
 from .exceptions import ConfigurationError, JourchattError
 from .logs import configure_logging, get_logger
@@ -39,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--trained", action="store_true", help="record basic training as completed today")
     add.add_argument("--password-stdin", action="store_true", required=True,
                      help="read the password from standard input (never from the command line)")
+    stats_cli.add_parsers(sub)
     return p
 
 
@@ -86,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "db":
             db.upgrade(settings.database_url)
             print(f"schema is at {db.head_revision()}")
+        elif args.command in stats_cli.COMMANDS:
+            return stats_cli.run(settings, args)
         elif args.command == "volunteer":
             _prepare_schema(settings)
             password = _read_password().rstrip("\r")

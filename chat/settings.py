@@ -49,6 +49,10 @@ SETTINGS_HELP: dict[str, str] = {
     "is written without it. Default 1800.",
     "JOURCHATT_SESSION_IDLE_S": "A volunteer login ends after this many seconds without use. Default 7200.",
     "JOURCHATT_SESSION_MAX_S": "A volunteer login ends this many seconds after it began. Default 43200.",
+    "JOURCHATT_SUPPRESSION_THRESHOLD": "In statistics meant for publication, counts from 1 up to one "
+    "below this are withheld (with the cells that would reveal them). Default 5.",
+    "JOURCHATT_RETENTION_YEARS": "De-identified records older than this many years are deleted by "
+    "'jourchatt records purge'. Default 5.",
 }
 
 
@@ -74,6 +78,8 @@ class Settings:
     wrapup_timeout_s: float = 1800.0
     session_idle_s: float = 7200.0
     session_max_s: float = 43200.0
+    suppression_threshold: int = 5
+    retention_years: int = 5
 
     @property
     def embedded(self) -> bool:

@@ -1,0 +1,98 @@
+"""statistics: partnerships (parties, channels, goals) and the report's covering index
+
+Revision ID: 0007_statistics
+Revises: 0002b_audit
+Create Date: 2026-11-23
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0007_statistics'
+down_revision = '0002b_audit'
+branch_labels = None
+depends_on = None
+
+# The report reads chat_records by day range only through this index: every column a
+# statistics query touches is in it, so a period is one range scan of the index and
+# never a row lookup per record (an index on the day alone made SQLite slower: it
+# then fetches every row of the period from the table in rowid order).
+REPORT_INDEX = 'ix_chat_records_report'
+REPORT_KEY = ['day']
+REPORT_COLUMNS = [
+    'outcome', 'non_data', 'channel', 'municipality', 'age', 'gender', 'topic', 'district',
+    'first_contact', 'v_physical', 'v_psychological', 'v_sexual', 'v_digital', 'v_economic',
+    'v_honour', 'wait_s', 'duration_s', 'volunteer', 'id',
+]
+
+
+def upgrade() -> None:
+    op.create_table(
+        'partnerships',
+        sa.Column('id', sa.String(length=40), nullable=False),
+        sa.Column('name', sa.String(length=200), nullable=False),
+        sa.Column('starts_on', sa.Date(), nullable=False),
+        sa.Column('first_term_ends_on', sa.Date(), nullable=False),
+        sa.Column('renew_until', sa.Date(), nullable=True),
+        sa.Column('notice_by', sa.String(length=5), nullable=True),
+        sa.Column('notice_given_on', sa.Date(), nullable=True),
+        sa.Column('age_min', sa.SmallInteger(), nullable=True),
+        sa.Column('age_max', sa.SmallInteger(), nullable=True),
+        sa.Column('municipalities', sa.String(length=200), nullable=False),
+        sa.Column('reporting', sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_table(
+        'partnership_parties',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('partnership_id', sa.String(length=40), nullable=False),
+        sa.Column('name', sa.String(length=200), nullable=False),
+        sa.Column('org_number', sa.String(length=11), nullable=False),
+        sa.Column('sector', sa.String(length=10), nullable=False),
+        sa.ForeignKeyConstraint(['partnership_id'], ['partnerships.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_partnership_parties_partnership_id', 'partnership_parties', ['partnership_id'])
+    op.create_table(
+        'partnership_channels',
+        sa.Column('partnership_id', sa.String(length=40), nullable=False),
+        sa.Column('channel', sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(['partnership_id'], ['partnerships.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('partnership_id', 'channel'),
+    )
+    op.create_table(
+        'partnership_goals',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('partnership_id', sa.String(length=40), nullable=False),
+        sa.Column('position', sa.SmallInteger(), nullable=False),
+        sa.Column('text', sa.String(length=500), nullable=False),
+        sa.ForeignKeyConstraint(['partnership_id'], ['partnerships.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_partnership_goals_partnership_id', 'partnership_goals', ['partnership_id'])
+    create_report_indexes()
+
+
+def create_report_indexes() -> None:
+    """Also used by bench/report.py, so the benchmark measures exactly this index."""
+    bind = op.get_bind()
+    if bind.dialect.name == 'postgresql':
+        op.create_index(REPORT_INDEX, 'chat_records', REPORT_KEY, postgresql_include=REPORT_COLUMNS)
+    else:
+        op.create_index(REPORT_INDEX, 'chat_records', REPORT_KEY + REPORT_COLUMNS)
+    # Referrals are counted by joining on the record: (record_id, service_id, redeemed_on)
+    # answers the join without touching the table.
+    op.create_index('ix_record_referrals_report', 'record_referrals', ['record_id', 'service_id', 'redeemed_on'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_record_referrals_report', table_name='record_referrals')
+    op.drop_index(REPORT_INDEX, table_name='chat_records')
+    op.drop_index('ix_partnership_goals_partnership_id', table_name='partnership_goals')
+    op.drop_table('partnership_goals')
+    op.drop_table('partnership_channels')
+    op.drop_index('ix_partnership_parties_partnership_id', table_name='partnership_parties')
+    op.drop_table('partnership_parties')
+    op.drop_table('partnerships')
