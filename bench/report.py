@@ -38,7 +38,7 @@ import asyncpg
 from sqlalchemy import text
 
 from chat import db
-from referral import report, stats, vocab
+from referral import partnerships, report, rollup, stats, vocab
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -110,12 +110,9 @@ def _index_sql(dialect: str, variant: str) -> list[str]:
     from importlib import import_module
 
     mig = import_module("chat.migrations.versions.0007_statistics")
-    drop = [f"DROP INDEX IF EXISTS {mig.REPORT_INDEX}", "DROP INDEX IF EXISTS ix_bench_day",
-            "DROP INDEX IF EXISTS ix_record_referrals_report"]
+    drop = [f"DROP INDEX IF EXISTS {mig.REPORT_INDEX}", "DROP INDEX IF EXISTS ix_record_referrals_report"]
     if variant == "none":
         return drop
-    if variant == "day":
-        return drop + ["CREATE INDEX ix_bench_day ON chat_records (day)"]
     cols = ", ".join(mig.REPORT_COLUMNS)
     covering = (f"CREATE INDEX {mig.REPORT_INDEX} ON chat_records (day) INCLUDE ({cols})"
                 if dialect == "postgresql" else f"CREATE INDEX {mig.REPORT_INDEX} ON chat_records (day, {cols})")
@@ -128,43 +125,78 @@ def _pct(samples: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
 
 
-async def time_variant(url: str, variant: str, repeats: int) -> dict[str, Any]:
-    engine = db.create_engine(url)
+async def _apply_indexes(engine: Any, variant: str) -> None:
     dialect = engine.dialect.name
-    try:
-        async with engine.begin() as conn:
-            for sql in _index_sql(dialect, variant):
-                await conn.execute(text(sql))
-        if dialect == "postgresql":
-            async with engine.connect() as conn:
-                ac = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await ac.execute(text("VACUUM ANALYZE chat_records"))
-                await ac.execute(text("VACUUM ANALYZE record_referrals"))
-        else:
-            async with engine.begin() as conn:
-                await conn.execute(text("ANALYZE"))
-        scope = stats.Scope(*PERIOD)
-        out: dict[str, Any] = {"queries": {}}
+    async with engine.begin() as conn:
+        for sql in _index_sql(dialect, variant):
+            await conn.execute(text(sql))
+    if dialect == "postgresql":
         async with engine.connect() as conn:
-            await stats.figures(conn, scope)                          # warm the cache
+            ac = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ("chat_records", "record_referrals", "stats_daily"):
+                await ac.execute(text(f"VACUUM ANALYZE {table}"))
+    else:
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+
+
+async def time_variant(engine: Any, variant: str, repeats: int) -> dict[str, Any]:
+    """Time every split and the whole report; ``rollup`` reads stats_daily, the others the records."""
+    use_rollup = variant == "rollup"
+    sthlm = await partnerships.load(db.sessionmaker(engine), "stockholm-unga-relationer")
+    out: dict[str, Any] = {"queries": {}, "report": {}}
+    scopes = {"all": stats.Scope(*PERIOD, rollup="all"),
+              "partnership": report.Request(PERIOD[0], PERIOD[1], partnership=sthlm).scope()}
+    async with engine.connect() as conn:
+        for label, scope in scopes.items():
+            await stats.figures(conn, scope, use_rollup=use_rollup)            # warm the cache
             for name in stats.SPLITS:
                 samples = []
                 for _ in range(repeats):
                     t0 = time.perf_counter()
-                    await stats.figures(conn, scope, splits=(name,))
+                    await stats.figures(conn, scope, splits=(name,), use_rollup=use_rollup)
                     samples.append((time.perf_counter() - t0) * 1000)
-                out["queries"][name] = {"p50_ms": round(statistics.median(samples), 1),
-                                        "p95_ms": round(_pct(samples, 0.95), 1)}
-        req = report.Request(start=PERIOD[0], end=PERIOD[1], preset="2025H1")
+                out["queries"][f"{label}:{name}"] = {"p50_ms": round(statistics.median(samples), 1),
+                                                     "p95_ms": round(_pct(samples, 0.95), 1)}
+    for label, partnership in (("all", None), ("partnership", sthlm)):
+        req = report.Request(start=PERIOD[0], end=PERIOD[1], preset="2025H1", partnership=partnership)
         samples = []
         for _ in range(max(3, repeats // 4)):
             t0 = time.perf_counter()
-            built = await report.build(engine, req, secret=b"bench" * 8)
+            built = await report.build(engine, req, secret=b"bench" * 8, use_rollup=use_rollup)
             samples.append((time.perf_counter() - t0) * 1000)
-        out["report"] = {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(_pct(samples, 0.95), 1),
-                         "conversations": built["total"], "year_earlier": built["year_earlier"]["total"]}
-        out["worst_query_p95_ms"] = max(q["p95_ms"] for q in out["queries"].values())
-        return out
+        out["report"][label] = {"p50_ms": round(statistics.median(samples), 1),
+                                "p95_ms": round(_pct(samples, 0.95), 1),
+                                "conversations": built["total"], "year_earlier": built["year_earlier"]["total"]}
+    out["worst_query_p95_ms"] = max(q["p95_ms"] for q in out["queries"].values())
+    return out
+
+
+async def run_variants(url: str, repeats: int, loader: Any) -> dict[str, Any]:
+    await db.upgrade_async(url)
+    engine = db.create_engine(url)
+    try:
+        sessions = db.sessionmaker(engine)
+        sample = json.loads((ROOT / "referral" / "data" / "partnerships.sample.json").read_text())
+        for doc in sample:
+            await partnerships.save(sessions, partnerships.validate(doc))
+        await _apply_indexes(engine, "none")
+        t0 = time.perf_counter()
+        await loader()
+        result: dict[str, Any] = {"load_s": round(time.perf_counter() - t0, 1)}
+        await _apply_indexes(engine, "none")
+        result["none"] = await time_variant(engine, "none", max(3, repeats // 4))
+        await _apply_indexes(engine, "covering")
+        result["covering"] = await time_variant(engine, "covering", repeats)
+        t0 = time.perf_counter()
+        async with engine.begin() as conn:
+            await rollup.rebuild(conn)
+        result["rollup_build_s"] = round(time.perf_counter() - t0, 1)
+        async with engine.connect() as conn:
+            result["rollup_rows"] = (await conn.execute(text("SELECT count(*) FROM stats_daily"))).scalar()
+        await _apply_indexes(engine, "covering")
+        result["rollup"] = await time_variant(engine, "rollup", repeats)
+        return result
     finally:
         await engine.dispose()
 
@@ -172,17 +204,11 @@ async def time_variant(url: str, variant: str, repeats: int) -> dict[str, Any]:
 async def bench_sqlite(records: Any, referrals: Any, repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="jc_bench_") as tmp:
         path = Path(tmp) / "report.sqlite3"
-        url = f"sqlite:///{path}"
-        await db.upgrade_async(url)
-        con = sqlite3.connect(path)
-        for sql in _index_sql("sqlite", "none"):
-            con.execute(sql)
-        con.close()
-        t0 = time.perf_counter()
-        load_sqlite(path, records, referrals)
-        result: dict[str, Any] = {"load_s": round(time.perf_counter() - t0, 1)}
-        for variant in ("none", "day", "covering"):
-            result[variant] = await time_variant(url, variant, repeats)
+
+        async def loader() -> None:
+            await asyncio.to_thread(load_sqlite, path, records, referrals)
+
+        result = await run_variants(f"sqlite:///{path}", repeats, loader)
         result["size_mb"] = round(path.stat().st_size / 1e6, 1)
         return result
 
@@ -193,36 +219,31 @@ async def bench_postgres(admin_url: str, records: Any, referrals: Any, repeats: 
         await admin.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{PG_NAME}"')
         url = f"{admin_url.rsplit('/', 1)[0]}/{PG_NAME}"
-        await db.upgrade_async(url)
-        con = await asyncpg.connect(url)
-        for sql in _index_sql("postgresql", "none"):
-            await con.execute(sql)
-        await con.close()
-        t0 = time.perf_counter()
-        await load_postgres(url, records, referrals)
-        result: dict[str, Any] = {"load_s": round(time.perf_counter() - t0, 1)}
-        for variant in ("none", "day", "covering"):
-            result[variant] = await time_variant(url, variant, repeats)
-        return result
+        return await run_variants(url, repeats, lambda: load_postgres(url, records, referrals))
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
         await admin.close()
 
 
+VARIANTS = (("none", "no index"), ("covering", "covering index"), ("rollup", "daily roll-up"))
+
+
 def print_table(results: dict[str, Any]) -> None:
-    for dbname, res in results.items():
-        if not isinstance(res, dict) or "covering" not in res:
+    for dbname in ("sqlite", "postgresql"):
+        res = results.get(dbname)
+        if not res:
             continue
-        print(f"\n{dbname}: {results['records']:,} records, loaded in {res['load_s']} s")
-        print(f"{'query (2025H1, one split)':<28}" + "".join(f"{v + ' p50/p95 ms':>26}" for v in
-                                                            ("no index", "day index", "covering")))
-        for name in stats.SPLITS:
-            cells = [f"{res[v]['queries'][name]['p50_ms']:>10} / {res[v]['queries'][name]['p95_ms']:<8}"
-                     for v in ("none", "day", "covering")]
-            print(f"{name:<28}" + "".join(f"{c:>26}" for c in cells))
-        cells = [f"{res[v]['report']['p50_ms']:>10} / {res[v]['report']['p95_ms']:<8}"
-                 for v in ("none", "day", "covering")]
-        print(f"{'whole report + year earlier':<28}" + "".join(f"{c:>26}" for c in cells))
+        print(f"\n{dbname}: {results['records']:,} records, loaded in {res['load_s']} s; roll-up built in "
+              f"{res['rollup_build_s']} s ({res['rollup_rows']:,} rows)")
+        print(f"{'2025H1, one split (ms)':<26}" + "".join(f"{label + ' p50/p95':>26}" for _, label in VARIANTS))
+        for name in res["covering"]["queries"]:
+            cells = [f"{res[v]['queries'][name]['p50_ms']:>9} / {res[v]['queries'][name]['p95_ms']:<9}"
+                     for v, _ in VARIANTS]
+            print(f"{name:<26}" + "".join(f"{c:>26}" for c in cells))
+        for label in ("all", "partnership"):
+            cells = [f"{res[v]['report'][label]['p50_ms']:>9} / {res[v]['report'][label]['p95_ms']:<9}"
+                     for v, _ in VARIANTS]
+            print(f"{'report+year earlier:' + label:<26}" + "".join(f"{c:>26}" for c in cells))
 
 
 def main() -> None:

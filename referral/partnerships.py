@@ -282,6 +282,10 @@ async def save(sessions: async_sessionmaker[AsyncSession], p: Partnership, *, re
                          for x in p.parties])
         session.add_all([ChannelRow(partnership_id=p.id, channel=c) for c in p.channels])
         session.add_all([GoalRow(partnership_id=p.id, position=i, text=g) for i, g in enumerate(p.goals)])
+        await session.flush()
+        from . import rollup
+
+        await rollup.rebuild(await session.connection(), p.id)     # its target group may have changed
 
 
 def _from_rows(row: PartnershipRow, parties: list[PartyRow], channels: list[ChannelRow],

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat.record import ChatRecord
 
-from . import geography, vocab
+from . import geography, rollup, vocab
 from .models import RecordReferral
 from .presets import year_earlier
 from .stats_exceptions import ImportFailed
@@ -160,6 +160,7 @@ async def write(engine: AsyncEngine, records: list[dict[str, Any]], referrals: l
             await conn.execute(insert(ChatRecord.__table__), records[i:i + BATCH])
         for i in range(0, len(referrals), BATCH):
             await conn.execute(insert(RecordReferral.__table__), referrals[i:i + BATCH])
+        await rollup.sync(conn)
 
 
 async def import_file(engine: AsyncEngine, path: Path, *, today: date) -> int:
@@ -190,4 +191,5 @@ async def purge(engine: AsyncEngine, *, today: date, years: int, dry_run: bool) 
             old = select(cr.c.id).where(cr.c.day < limit)
             await conn.execute(delete(rr).where(rr.c.record_id.in_(old)))
             await conn.execute(delete(cr).where(cr.c.day < limit))
+            await rollup.sync(conn)
     return int(n), limit

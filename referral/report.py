@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, stats
+from . import disclosure, rollup, stats
 from .partnerships import Partnership
 
 SUPPRESSED = {"suppressed": True}
@@ -65,7 +65,8 @@ class Request:
             munis = (self.municipality,) if not munis or self.municipality in munis else ("__none__",)
         return stats.Scope(start=self.start, end=self.end, channels=p.channels if p else (),
                            municipalities=munis, age_min=p.age_min if p else None,
-                           age_max=p.age_max if p else None)
+                           age_max=p.age_max if p else None,
+                           rollup=rollup.scope_name(p.id if p else None, self.municipality))
 
     def subject(self) -> str:
         """What an audit row names: the partnership, or the period."""
@@ -132,13 +133,17 @@ def _block(fig: stats.Figures, req: Request, secret: bytes, start: date, end: da
 
 
 async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
-                splits: tuple[str, ...] = tuple(stats.SPLITS)) -> dict[str, Any]:
+                splits: tuple[str, ...] = tuple(stats.SPLITS), use_rollup: bool = True) -> dict[str, Any]:
     """The report as a JSON-ready dict (see docs/statistics.md for every key)."""
     scope = req.scope()
     keys = req.publish and req.method == "cellkey"
     async with engine.connect() as conn:
-        now = await stats.figures(conn, scope, keys=keys, splits=splits)
-        before = await stats.figures(conn, scope.year_earlier(), keys=keys, splits=splits) if req.compare else None
+        if use_rollup and scope.rollup:
+            await rollup.sync(conn)          # the roll-up is exact for every day read below
+            await conn.commit()
+        now = await stats.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
+        before = (await stats.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
+                  if req.compare else None)
     out, withheld = _block(now, req, secret, scope.start, scope.end)
     if req.preset:
         out["period"]["preset"] = req.preset

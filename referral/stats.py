@@ -33,8 +33,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from chat.record import ChatRecord
 
@@ -61,6 +62,7 @@ class Scope:
     municipalities: tuple[str, ...] = ()
     age_min: int | None = None
     age_max: int | None = None
+    rollup: str | None = None      # the roll-up scope holding exactly these records, if any
 
     def year_earlier(self) -> "Scope":
         return replace(self, start=presets.year_earlier(self.start), end=presets.year_earlier(self.end))
@@ -122,17 +124,84 @@ def _where(scope: Scope, kind: str) -> list[ColumnElement[bool]]:
 
 
 class _Runner:
-    def __init__(self, conn: AsyncConnection, scope: Scope, keys: bool) -> None:
+    """Runs one split's parts over the scope: from the roll-up when the scope has one, else raw."""
+
+    def __init__(self, conn: AsyncConnection, scope: Scope, keys: bool, use_rollup: bool) -> None:
         self.conn, self.scope, self.keys = conn, scope, keys
         self.rk = _record_key_sql(conn.dialect.name)
+        self.use_rollup = use_rollup and scope.rollup is not None
 
-    async def grouped(self, kind: str, *cols: ColumnElement[Any], extra: list[Any] | None = None) -> list[Any]:
-        """Rows of (*cols, count, key sum, *extra) over the scope, grouped by ``cols``."""
-        stmt = select(*cols, func.count(), func.sum(self.rk) if self.keys else literal(0),
-                      *(extra or [])).where(*_where(self.scope, kind))
-        if cols:
-            stmt = stmt.group_by(*cols)
-        return list((await self.conn.execute(stmt)).all())
+    async def rows(self, split: str) -> list[Any]:
+        """Rows of (k1, k2, n, key sum, extra, extra key) for ``split``; for ``week`` k1 is the day."""
+        if self.use_rollup:
+            from . import rollup
+
+            return await rollup.read(self.conn, self.scope, split)
+        out: list[Any] = []
+        for part in parts(split, self.rk if self.keys else literal(0)):
+            k1 = CR.c.day if split == "week" else part.k1
+            stmt = (select(k1, part.k2, part.n, part.key, part.extra, part.extra_key)
+                    .select_from(CR.join(RR, RR.c.record_id == CR.c.id) if part.referrals else CR)
+                    .where(*_where(self.scope, part.kind), *part.cond)
+                    .group_by(*(c for c in (k1, part.k2) if not isinstance(c, BindParameter))))
+            out += (await self.conn.execute(stmt)).all()
+        return out
+
+
+@dataclass(frozen=True)
+class Part:
+    """One grouped statement of a split: what it groups by and what it sums."""
+
+    kind: str
+    k1: ColumnElement[Any]
+    k2: ColumnElement[Any]
+    n: ColumnElement[Any]
+    key: ColumnElement[Any]
+    extra: ColumnElement[Any]
+    extra_key: ColumnElement[Any]
+    cond: tuple[ColumnElement[bool], ...] = ()
+    referrals: bool = False
+
+
+def parts(split: str, rk: ColumnElement[Any]) -> list[Part]:
+    """The statements of a split; the roll-up stores exactly what these group and sum."""
+    empty: ColumnElement[Any] = literal("")
+    zero: ColumnElement[Any] = literal(0)
+    count, keysum = func.count(), func.coalesce(func.sum(rk), 0)
+
+    def part(kind: str, k1: Any = empty, k2: Any = empty, **kw: Any) -> Part:
+        return Part(kind=kind, k1=k1, k2=k2, n=kw.pop("n", count), key=kw.pop("key", keysum),
+                    extra=kw.pop("extra", zero), extra_key=kw.pop("extra_key", zero), **kw)
+
+    if split == "volume":
+        return [part("contacts", CR.c.outcome, func.coalesce(CR.c.non_data, ""))]
+    if split == "wait":
+        return [part("answered", cast(CR.c.wait_s, String))]
+    if split == "gender_topic":
+        return [part("data", CR.c.gender, func.coalesce(CR.c.topic, "not_stated"))]
+    if split == "first_contact":
+        return [part("data", CR.c.first_contact)]
+    if split == "age":
+        return [part("data", func.coalesce(cast(CR.c.age, String), ""))]
+    if split == "residence":
+        return [part("data", func.coalesce(CR.c.municipality, ""), func.coalesce(CR.c.district, ""))]
+    if split == "violence":
+        flags = [getattr(CR.c, f"v_{form}") for form in vocab.VIOLENCE]
+        out = [part("data", literal(form), cond=(flag.is_(True),)) for form, flag in zip(vocab.VIOLENCE, flags)]
+        return out + [part("data", literal("none_recorded"), cond=tuple(f.is_(False) for f in flags))]
+    if split == "volunteers":
+        return [part("answered", func.coalesce(CR.c.volunteer, ""), extra=func.sum(CR.c.duration_s))]
+    if split == "week":
+        return [part("answered")]
+    if split == "referrals":
+        redeemed = RR.c.redeemed_on.is_not(None)
+        return [part("data", RR.c.service_id, extra=func.count(RR.c.redeemed_on),
+                     extra_key=func.coalesce(func.sum(case((redeemed, rk), else_=0)), 0), referrals=True)]
+    raise KeyError(split)
+
+
+ROLLUP_SPLITS = ("volume", "wait", "gender_topic", "first_contact", "age", "residence", "violence",
+                 "volunteers", "week", "referrals")
 
 
 def _band(age: int) -> str:
@@ -157,22 +226,22 @@ def _percentile(hist: dict[int, int], q: float) -> float | None:
 
 async def volume(r: _Runner, f: Figures) -> None:
     """contacts, outcomes, conversations, non-data, counted; wait times and queue leavers."""
-    rows = await r.grouped("contacts", CR.c.outcome, CR.c.non_data, CR.c.wait_s)
     for o in vocab.OUTCOMES:
         f.add(f"by_outcome.{o}", 0)
     f.add("contacts", 0), f.add("total", 0), f.add("counted", 0)
     for kind in vocab.NON_DATA:
         f.add(f"non_data.{kind}", 0)
-    waits: dict[int, int] = {}
-    for outcome, non_data, wait_s, n, key in rows:
+    for outcome, non_data, n, key, _x, _xk in await r.rows("volume"):
         f.add(f"by_outcome.{outcome}", n, key)
         f.add("contacts", n, key)
         if outcome in ANSWERED:
             f.add("total", n, key)
-            waits[wait_s] = waits.get(wait_s, 0) + n
             f.add(f"non_data.{non_data}" if non_data else "counted", n, key)
     f.line("contacts", [f"by_outcome.{o}" for o in vocab.OUTCOMES])
     f.line("total", ["counted", *(f"non_data.{k}" for k in vocab.NON_DATA)])
+    waits: dict[int, int] = {}
+    for wait_s, _k2, n, *_ in await r.rows("wait"):
+        waits[int(wait_s)] = waits.get(int(wait_s), 0) + int(n)
     left = f.counts["by_outcome.left_queued"]
     entered = f.counts["total"] + left
     f.measures["queue"] = {
@@ -183,7 +252,6 @@ async def volume(r: _Runner, f: Figures) -> None:
 
 
 async def gender_topic(r: _Runner, f: Figures) -> None:
-    rows = await r.grouped("data", CR.c.gender, func.coalesce(CR.c.topic, "not_stated"))
     topics = (*vocab.ROLES, "not_stated")
     for g in vocab.GENDERS:
         f.add(f"by_gender.{g}", 0)
@@ -191,7 +259,7 @@ async def gender_topic(r: _Runner, f: Figures) -> None:
         f.add(f"by_topic.{t}", 0)
         for g in vocab.GENDERS:
             f.add(f"by_topic_gender.{t}.{g}", 0)
-    for gender, topic, n, key in rows:
+    for gender, topic, n, key, *_ in await r.rows("gender_topic"):
         f.add(f"by_gender.{gender}", n, key)
         f.add(f"by_topic.{topic}", n, key)
         f.add(f"by_topic_gender.{topic}.{gender}", n, key)
@@ -206,7 +274,7 @@ async def gender_topic(r: _Runner, f: Figures) -> None:
 async def first_contact(r: _Runner, f: Figures) -> None:
     for v in vocab.FIRST_CONTACT:
         f.add(f"by_first_contact.{v}", 0)
-    for value, n, key in await r.grouped("data", CR.c.first_contact):
+    for value, _k2, n, key, *_ in await r.rows("first_contact"):
         f.add(f"by_first_contact.{value}", n, key)
     f.line("counted", [f"by_first_contact.{v}" for v in vocab.FIRST_CONTACT])
 
@@ -216,16 +284,17 @@ async def ages(r: _Runner, f: Figures) -> None:
     for b in bands:
         f.add(f"by_age_band.{b}", 0)
     total = stated = 0
-    for age, n, key in await r.grouped("data", CR.c.age):
+    for raw, _k2, n, key, *_ in await r.rows("age"):
+        age = int(raw) if raw not in (None, "") else None
         f.add(f"by_age_band.{'not_stated' if age is None else _band(age)}", n, key)
         if age is not None:
-            total, stated = total + age * n, stated + n
+            total, stated = total + age * int(n), stated + int(n)
     f.line("counted", [f"by_age_band.{b}" for b in bands])
     f.measures["mean_age"] = {"value": round(total / stated, 1) if stated else None, "n": stated}
 
 
 async def residence(r: _Runner, f: Figures) -> None:
-    rows = await r.grouped("data", CR.c.municipality, CR.c.district)
+    rows = [(m or None, d or None, n, key) for m, d, n, key, *_ in await r.rows("residence")]
     codes: list[str] = []
     for code, districts in geography.DISTRICTS.items():
         if any(row[0] == code for row in rows) or code in r.scope.municipalities:
@@ -245,57 +314,44 @@ async def residence(r: _Runner, f: Figures) -> None:
     f.line("counted", [f"by_residence.{c}" for c in codes])
     for code, districts in geography.DISTRICTS.items():
         if f"by_residence.{code}" in f.counts:
-            parts = [f"by_district.{code}.{d}" for d in [*districts, "not_stated"]]
-            f.line(f"by_residence.{code}", parts)
+            f.line(f"by_residence.{code}", [f"by_district.{code}.{d}" for d in [*districts, "not_stated"]])
 
 
 async def violence(r: _Runner, f: Figures) -> None:
     """Forms of violence: several per conversation, so the cells do not add up to a total."""
-    cols: list[Any] = []
-    for form in vocab.VIOLENCE:
-        flag = getattr(CR.c, f"v_{form}")
-        cols.append(func.sum(case((flag, 1), else_=0)))
-        cols.append(func.sum(case((flag, r.rk), else_=0)) if r.keys else literal(0))
-    any_form = or_(*(getattr(CR.c, f"v_{form}") for form in vocab.VIOLENCE))
-    cols.append(func.sum(case((any_form, 0), else_=1)))
-    cols.append(func.sum(case((any_form, 0), else_=r.rk)) if r.keys else literal(0))
-    row = (await r.conn.execute(select(*cols).where(*_where(r.scope, "data")))).one()
-    for i, form in enumerate([*vocab.VIOLENCE, "none_recorded"]):
-        f.add(f"by_violence.{form}", row[2 * i] or 0, row[2 * i + 1] or 0)
+    for form in [*vocab.VIOLENCE, "none_recorded"]:
+        f.add(f"by_violence.{form}", 0)
+    for form, _k2, n, key, *_ in await r.rows("violence"):
+        f.add(f"by_violence.{form}", n, key)
 
 
 async def volunteers(r: _Runner, f: Figures) -> None:
     """Volunteer hours: chat durations summed per pseudonym (who is never shown)."""
-    rows = await r.grouped("answered", CR.c.volunteer, extra=[func.sum(CR.c.duration_s)])
-    seconds = sum(int(row[-1] or 0) for row in rows)
-    people = sum(1 for row in rows if row[0] is not None)
+    rows = await r.rows("volunteers")
+    seconds = sum(int(row[4] or 0) for row in rows)
+    people = sum(1 for row in rows if row[0])
     f.measures["volunteers"] = {"hours": round(seconds / 3600, 1), "volunteers": people}
 
 
 async def weeks(r: _Runner, f: Figures) -> None:
     """Conversations per ISO week (keyed by the week's Monday), every week of the period present."""
     monday = r.scope.start - timedelta(days=r.scope.start.weekday())
-    parts = []
+    week_cells = []
     while monday <= r.scope.end:
-        parts.append(f"by_week.{monday.isoformat()}")
-        f.add(parts[-1], 0)
+        week_cells.append(f"by_week.{monday.isoformat()}")
+        f.add(week_cells[-1], 0)
         monday += timedelta(days=7)
-    for day, n, key in await r.grouped("answered", CR.c.day):
+    for day, _k2, n, key, *_ in await r.rows("week"):
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
         f.add(f"by_week.{(day - timedelta(days=day.weekday())).isoformat()}", n, key)
-    f.line("total", parts)
+    f.line("total", week_cells)
 
 
 async def referrals(r: _Runner, f: Figures) -> None:
     """Referrals suggested and redeemed per service, in the counted conversations."""
-    stmt = (select(RR.c.service_id, func.count(), func.count(RR.c.redeemed_on),
-                   func.sum(r.rk) if r.keys else literal(0),
-                   func.sum(case((RR.c.redeemed_on.is_not(None), r.rk), else_=0)) if r.keys else literal(0))
-            .select_from(CR.join(RR, RR.c.record_id == CR.c.id))
-            .where(*_where(r.scope, "data")).group_by(RR.c.service_id).order_by(RR.c.service_id))
     suggested, redeemed = [], []
     f.add("referrals_total.suggested", 0), f.add("referrals_total.redeemed", 0)
-    for service, n, used, key, used_key in (await r.conn.execute(stmt)).all():
+    for service, _k2, n, key, used, used_key in sorted(await r.rows("referrals")):
         f.add(f"referrals.{service}.suggested", n, key)
         f.add(f"referrals.{service}.redeemed", used, used_key)
         f.add("referrals_total.suggested", n, key), f.add("referrals_total.redeemed", used, used_key)
@@ -314,9 +370,14 @@ SPLITS = {
 
 
 async def figures(conn: AsyncConnection, scope: Scope, *, keys: bool = False,
-                  splits: tuple[str, ...] = tuple(SPLITS)) -> Figures:
-    """Every figure of ``scope`` (or only ``splits``), exact."""
-    runner, out = _Runner(conn, scope, keys), Figures()
+                  splits: tuple[str, ...] = tuple(SPLITS), use_rollup: bool = True) -> Figures:
+    """Every figure of ``scope`` (or only ``splits``), exact.
+
+    With a roll-up scope the figures come from ``stats_daily``, which the caller
+    has brought up to date in this transaction (``rollup.sync``); else, or with
+    ``use_rollup=False``, from the records themselves.
+    """
+    runner, out = _Runner(conn, scope, keys, use_rollup), Figures()
     for name in splits:
         await SPLITS[name](runner, out)
     return out

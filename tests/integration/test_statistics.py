@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select
 
 from chat import db
 from chat.record import ChatRecord
-from referral import records_io, report, stats
+from referral import records_io, report, rollup, stats
 from referral.models import RecordReferral
 from referral.stats_exceptions import ImportFailed
 from volunteer.audit import entries
@@ -49,9 +49,9 @@ async def _load_example(eng: Any) -> None:
     await records_io.write(eng, recs, refs)
 
 
-async def _report(eng: Any, **kw: Any) -> dict[str, Any]:
+async def _report(eng: Any, use_rollup: bool = True, **kw: Any) -> dict[str, Any]:
     req = report.Request(start=kw.pop("start", date(2022, 1, 1)), end=kw.pop("end", date(2022, 5, 31)), **kw)
-    return await report.build(eng, req, secret=SECRET)
+    return await report.build(eng, req, secret=SECRET, use_rollup=use_rollup)
 
 
 async def test_the_worked_example_comes_out_exactly(engine: Any) -> None:
@@ -90,9 +90,11 @@ async def test_a_partnerships_target_group_and_presets(engine: Any) -> None:
     sthlm = await partnerships.load(sessions, "stockholm-unga-relationer")
     out = await _report(engine, partnership=sthlm)
     assert out["total"] == 228 and out["by_gender"]["girl"] == 151       # every age was 13-23 or unknown
-    # a narrower target group: 16-17 only (unknown ages stay in)
+    # narrowed to 16-17 (unknown ages stay in): saving rebuilds its roll-up scope
     narrow = partnerships.Partnership(**{**sthlm.__dict__, "age_min": 16, "age_max": 17})
+    await partnerships.save(sessions, narrow, replace=True)
     ages = (await _report(engine, partnership=narrow))["by_age_band"]
+    assert ages == (await _report(engine, partnership=narrow, use_rollup=False))["by_age_band"]
     assert ages["13-15"] == ages["18-20"] == 0 and ages["16-17"] > 0 and ages["not_stated"] == 12
     nacka = await partnerships.load(sessions, "nacka-samtalsforum")
     t = await _report(engine, partnership=nacka, start=date(2022, 1, 1), end=date(2022, 4, 30), preset="2022T1")
@@ -263,3 +265,61 @@ async def test_api_stats_contract_roles_errors_and_audited_exports(server: Runni
         assert r.status_code == 200 and r.json() == {"partnerships": []}
     audit = await entries(server.app.state.db)
     assert sorted((a.action, a.subject) for a in audit) == [("stats.export", "2022-01-01/2022-06-30")] * 2
+
+
+async def _same_from_rollup_and_records(eng: Any, scopes: list[dict[str, Any]]) -> None:
+    for kw in scopes:
+        for method in ("suppress", "cellkey"):
+            args = {"start": date(2023, 1, 1), "end": date(2023, 12, 31), "publish": method == "cellkey",
+                    "method": method, **kw}
+            fast, slow = await _report(eng, **args), await _report(eng, use_rollup=False, **args)
+            assert fast == slow, (kw, method)
+
+
+async def test_the_roll_up_stays_exact_whoever_writes(engine: Any) -> None:
+    import random
+
+    from sqlalchemy import delete, update
+
+    from chat.record import write_record
+    from referral import partnerships
+
+    sessions = db.sessionmaker(engine)
+    for doc in json.loads(SAMPLE.read_text()):
+        await partnerships.save(sessions, partnerships.validate(doc))
+    sthlm = await partnerships.load(sessions, "stockholm-unga-relationer")
+    rng = random.Random(5)
+    lines = []
+    for i in range(300):
+        lines.append({"day": f"{rng.choice([2022, 2023])}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                      "channel": rng.choice(["web", "nacka"]), "age": rng.choice([None, 12, 14, 16, 19, 22, 25]),
+                      "gender": rng.choice(["girl", "boy", "nonbinary", "not_stated"]),
+                      "municipality": rng.choice(["0180", "0182", "0120", None]),
+                      "outcome": rng.choice(["completed", "completed", "left_queued", "dropped"]),
+                      "topic": rng.choice(["exposed", "uses_violence", None]), "wait_s": rng.randrange(0, 300, 10),
+                      "violence": rng.sample(["physical", "digital", "sexual"], rng.randint(0, 2)),
+                      "non_data": rng.choice([None] * 9 + ["prank"]),
+                      "referrals": [{"service": rng.choice(["rvc-sydvast", "stodcentrum"]), "redeemed_on": None}]
+                      * rng.randint(0, 1)})
+    recs, refs = records_io.parse([json.dumps(x) for x in lines], today=TODAY)
+    await records_io.write(engine, recs, refs)
+    scopes = [{}, {"municipality": "0180"}, {"partnership": sthlm}, {"partnership": sthlm, "municipality": "0180"}]
+    await _same_from_rollup_and_records(engine, scopes)
+    assert (await _report(engine, start=date(2023, 1, 1), end=date(2023, 12, 31)))["total"] > 50
+    async with engine.connect() as conn:
+        scopes_built = set((await conn.execute(select(rollup.ROLLUP.c.scope).distinct())).scalars().all())
+    assert {"all", "m:0180", "m:-", "p:stockholm-unga-relationer", "p:nacka-samtalsforum"} <= scopes_built
+
+    # the chat writes a record (its own path), a partner redeems a code, a record is corrected and one deleted
+    row, _ = records_io.validate({"day": "2023-06-01", "gender": "boy", "municipality": "0180", "age": 17},
+                                 today=TODAY)
+    await write_record(sessions, row)
+    rr, cr = RecordReferral.__table__, ChatRecord.__table__
+    async with engine.begin() as conn:
+        await conn.execute(update(rr).where(rr.c.id.in_(select(rr.c.id).limit(20))).values(redeemed_on=date(2023, 12, 31)))
+        await conn.execute(update(cr).where(cr.c.id.in_(select(cr.c.id).where(cr.c.day >= date(2023, 1, 1)).limit(5)))
+                           .values(gender="girl", age=15))
+        await conn.execute(delete(cr).where(cr.c.id.in_(select(cr.c.id).where(cr.c.day >= date(2023, 1, 1)).limit(7))))
+    await _same_from_rollup_and_records(engine, scopes)
+    assert await records_io.purge(engine, today=date(2028, 2, 1), years=5, dry_run=False) != (0, None)
+    await _same_from_rollup_and_records(engine, scopes)

@@ -1,4 +1,4 @@
-"""statistics: partnerships (parties, channels, goals) and the report's covering index
+"""statistics: partnerships (parties, channels, goals), the report's covering index, the daily roll-up
 
 Revision ID: 0007_statistics
 Revises: 0002b_audit
@@ -73,6 +73,87 @@ def upgrade() -> None:
     )
     op.create_index('ix_partnership_goals_partnership_id', 'partnership_goals', ['partnership_id'])
     create_report_indexes()
+    op.create_table(
+        'stats_daily',
+        sa.Column('scope', sa.String(length=48), nullable=False),
+        sa.Column('split', sa.String(length=16), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('k1', sa.String(length=40), nullable=False),
+        sa.Column('k2', sa.String(length=40), nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.Column('keysum', sa.BigInteger(), nullable=False),
+        sa.Column('extra', sa.BigInteger(), nullable=False),
+        sa.Column('extra_key', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('scope', 'split', 'day', 'k1', 'k2'),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        'stats_dirty',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    for sql in trigger_sql(op.get_bind().dialect.name):
+        op.execute(sql)
+    # records written before this revision: their days are rebuilt at the first sync
+    op.execute("INSERT INTO stats_dirty (day) SELECT DISTINCT day FROM chat_records")
+
+
+def trigger_sql(dialect: str) -> list[str]:
+    """Triggers that mark the day of every changed record or referral row (referral/rollup.py)."""
+    if dialect == 'postgresql':
+        return [
+            """CREATE FUNCTION stats_mark_records() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO stats_dirty (day) SELECT DISTINCT day FROM new_rows;
+              END IF;
+              IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                INSERT INTO stats_dirty (day) SELECT DISTINCT day FROM old_rows;
+              END IF;
+              RETURN NULL;
+            END $$""",
+            """CREATE FUNCTION stats_mark_referrals() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO stats_dirty (day) SELECT DISTINCT c.day FROM new_rows r JOIN chat_records c ON c.id = r.record_id;
+              END IF;
+              IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                INSERT INTO stats_dirty (day) SELECT DISTINCT c.day FROM old_rows r JOIN chat_records c ON c.id = r.record_id;
+              END IF;
+              RETURN NULL;
+            END $$""",
+            "CREATE TRIGGER stats_dirty_records_ins AFTER INSERT ON chat_records "
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stats_mark_records()",
+            "CREATE TRIGGER stats_dirty_records_upd AFTER UPDATE ON chat_records "
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stats_mark_records()",
+            "CREATE TRIGGER stats_dirty_records_del AFTER DELETE ON chat_records "
+            "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stats_mark_records()",
+            "CREATE TRIGGER stats_dirty_referrals_ins AFTER INSERT ON record_referrals "
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stats_mark_referrals()",
+            "CREATE TRIGGER stats_dirty_referrals_upd AFTER UPDATE ON record_referrals "
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stats_mark_referrals()",
+            "CREATE TRIGGER stats_dirty_referrals_del AFTER DELETE ON record_referrals "
+            "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stats_mark_referrals()",
+        ]
+    return [
+        "CREATE TRIGGER stats_dirty_records_ins AFTER INSERT ON chat_records "
+        "BEGIN INSERT INTO stats_dirty (day) VALUES (NEW.day); END",
+        "CREATE TRIGGER stats_dirty_records_upd AFTER UPDATE ON chat_records "
+        "BEGIN INSERT INTO stats_dirty (day) VALUES (OLD.day); INSERT INTO stats_dirty (day) VALUES (NEW.day); END",
+        "CREATE TRIGGER stats_dirty_records_del AFTER DELETE ON chat_records "
+        "BEGIN INSERT INTO stats_dirty (day) VALUES (OLD.day); END",
+        "CREATE TRIGGER stats_dirty_referrals_ins AFTER INSERT ON record_referrals "
+        "BEGIN INSERT INTO stats_dirty (day) SELECT day FROM chat_records WHERE id = NEW.record_id; END",
+        "CREATE TRIGGER stats_dirty_referrals_upd AFTER UPDATE ON record_referrals "
+        "BEGIN INSERT INTO stats_dirty (day) SELECT day FROM chat_records WHERE id IN (OLD.record_id, NEW.record_id); END",
+        "CREATE TRIGGER stats_dirty_referrals_del AFTER DELETE ON record_referrals "
+        "BEGIN INSERT INTO stats_dirty (day) SELECT day FROM chat_records WHERE id = OLD.record_id; END",
+    ]
+
+
+TRIGGERS = ['stats_dirty_records_ins', 'stats_dirty_records_upd', 'stats_dirty_records_del',
+            'stats_dirty_referrals_ins', 'stats_dirty_referrals_upd', 'stats_dirty_referrals_del']
 
 
 def create_report_indexes() -> None:
@@ -88,6 +169,15 @@ def create_report_indexes() -> None:
 
 
 def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for name in TRIGGERS:
+        table = 'chat_records' if 'records' in name else 'record_referrals'
+        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if dialect == 'postgresql' else ''))
+    if dialect == 'postgresql':
+        op.execute("DROP FUNCTION IF EXISTS stats_mark_records()")
+        op.execute("DROP FUNCTION IF EXISTS stats_mark_referrals()")
+    op.drop_table('stats_dirty')
+    op.drop_table('stats_daily')
     op.drop_index('ix_record_referrals_report', table_name='record_referrals')
     op.drop_index(REPORT_INDEX, table_name='chat_records')
     op.drop_index('ix_partnership_goals_partnership_id', table_name='partnership_goals')
