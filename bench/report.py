@@ -12,12 +12,15 @@ async engine:
 * each dashboard query: one period (the half year 2025H1, all chats), one split
   (``referral.stats.SPLITS``), p50/p95 over ``repeats``;
 * the whole half-year report: every split, and the same for 2024H1 beside it
-  (``referral.report.build``), p50/p95 over a few repeats.
+  (``referral.report.build``), p50/p95 over a few repeats;
 
-Each database is timed three ways in the same invocation: without any index
-for the report (baseline: every query a full-table scan), with an index on the
-day alone (the trap facts.md warns of), and with the covering index of
-migration 0007. Prints a table and writes bench/results/report.json.
+for all chats and for a partnership's target group (Stockholm, 13–23). Each
+database is timed three ways in the same invocation: reading the records with
+no report index (the baseline: full-table scans), reading the records through
+the covering index of migration 0007, and reading the daily roll-up
+(referral/rollup.py). Also timed: building the roll-up, and the sync a read
+pays after one record was written. Prints a table and writes
+bench/results/report.json.
 """
 
 from __future__ import annotations
@@ -172,6 +175,23 @@ async def time_variant(engine: Any, variant: str, repeats: int) -> dict[str, Any
     return out
 
 
+async def time_sync(engine: Any) -> dict[str, float]:
+    """What keeping the roll-up exact costs: one chat's record written, then the next read's sync."""
+    from referral import records_io
+
+    samples = []
+    for i in range(5):
+        row, _ = records_io.validate({"day": f"2025-03-{i + 1:02d}", "gender": "girl", "municipality": "0180",
+                                      "age": 16, "topic": "exposed"}, today=date(2026, 1, 1))
+        async with engine.begin() as conn:
+            await conn.execute(rollup.CR.insert(), [row])
+        t0 = time.perf_counter()
+        async with engine.begin() as conn:
+            await rollup.sync(conn)
+        samples.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1)}
+
+
 async def run_variants(url: str, repeats: int, loader: Any) -> dict[str, Any]:
     await db.upgrade_async(url)
     engine = db.create_engine(url)
@@ -196,6 +216,7 @@ async def run_variants(url: str, repeats: int, loader: Any) -> dict[str, Any]:
             result["rollup_rows"] = (await conn.execute(text("SELECT count(*) FROM stats_daily"))).scalar()
         await _apply_indexes(engine, "covering")
         result["rollup"] = await time_variant(engine, "rollup", repeats)
+        result["sync_one_day_ms"] = await time_sync(engine)
         return result
     finally:
         await engine.dispose()
@@ -244,6 +265,8 @@ def print_table(results: dict[str, Any]) -> None:
             cells = [f"{res[v]['report'][label]['p50_ms']:>9} / {res[v]['report'][label]['p95_ms']:<9}"
                      for v, _ in VARIANTS]
             print(f"{'report+year earlier:' + label:<26}" + "".join(f"{c:>26}" for c in cells))
+        print(f"roll-up sync after one record is written: p50 {res['sync_one_day_ms']['p50_ms']} ms, "
+              f"max {res['sync_one_day_ms']['max_ms']} ms")
 
 
 def main() -> None:

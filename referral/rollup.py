@@ -49,6 +49,9 @@ DIRTY = Table(
     Column("day", Date, nullable=False),
 )
 LOCK_ID = 7_274_2026   # pg_advisory_xact_lock key of the roll-up rebuild
+# Beyond this many changed days (a bulk import) one full rebuild beats a day list
+# (and stays under SQLite's limit on bound parameters).
+MAX_DAYS_BY_LIST = 1000
 
 
 def _scopes(found: list[Any]) -> list[tuple[Any, stats.Scope | None, list[Any]]]:
@@ -77,7 +80,7 @@ async def _partnerships(conn: AsyncConnection) -> list[Any]:
 
 async def _build(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | None, list[Any]]],
                  days: Any | None) -> None:
-    """INSERT … SELECT every split of ``scopes`` for ``days`` (a subquery) or for all days."""
+    """INSERT … SELECT every split of ``scopes`` for ``days`` (a list) or for all days."""
     rk = stats._record_key_sql(conn.dialect.name)
     for name, scope, group in scopes:
         for split in stats.ROLLUP_SPLITS:
@@ -113,9 +116,16 @@ async def sync(conn: AsyncConnection) -> int:
     if top is None:
         return 0
     await _lock(conn)
-    days = select(DIRTY.c.day).where(DIRTY.c.id <= top).distinct()
-    await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(days)))
-    await _build(conn, _scopes(await _partnerships(conn)), days)
+    # The days as a list of values, not a subquery: the planner then walks the day index
+    # for those few days (PostgreSQL's estimate of a just-emptied stats_dirty is unreliable).
+    days = list((await conn.execute(select(DIRTY.c.day).where(DIRTY.c.id <= top).distinct())).scalars())
+    found = await _partnerships(conn)
+    if len(days) > MAX_DAYS_BY_LIST:
+        await conn.execute(delete(ROLLUP))
+        await _build(conn, _scopes(found), None)
+    elif days:
+        await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(days)))
+        await _build(conn, _scopes(found), days)
     result = await conn.execute(delete(DIRTY).where(DIRTY.c.id <= top))
     return int(result.rowcount or 0)
 

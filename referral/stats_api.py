@@ -122,6 +122,8 @@ async def dashboard_page(request: Request) -> Response:
     except ReferralError as exc:
         return HTMLResponse(dashboard.page(None, found, query, problem=exc.detail), status_code=400)
     out = await report.build(request.app.state.engine, req, secret=request.app.state.settings.secret)
+    if req.publish:
+        await audit(request.app.state.db, actor=profile.id, action="stats.export", subject=req.subject())
     return HTMLResponse(dashboard.page(out, found, query))
 
 
