@@ -134,6 +134,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:
     """Build the app; ``broker`` lets tests and embedders pass their own."""
+    from referral import stats_api  # imported here: referral's tables import chat.db
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -181,6 +182,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         *widget_api.routes,
         *referral_api.routes,
         *console.routes,
+        *stats_api.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Sequence
 
 from referral import cli as referral_cli
+from referral import stats_cli
 
 from . import db
 from .exceptions import ConfigurationError, JourchattError
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     volunteer_cli.add_parsers(volsub)
     hours_cli.add_parser(sub)
     referral_cli.add_parsers(sub)
+    stats_cli.add_parsers(sub)
     return p
 
 
@@ -99,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             _prepare_schema(settings)
             volunteer_cli.run(settings, args)
+        elif args.command in stats_cli.COMMANDS:
+            return stats_cli.run(settings, args)
         elif args.command == "volunteer":
             _prepare_schema(settings)
             password = _read_password().rstrip("\r")

@@ -64,6 +64,10 @@ SETTINGS_HELP: dict[str, str] = {
     "Default 30.",
     "JOURCHATT_REDEEM_FAILURES_PER_HOUR": "Failed redemptions (unknown, expired or used codes) a partner key "
     "may make per hour before it must wait. Default 20.",
+    "JOURCHATT_SUPPRESSION_THRESHOLD": "In statistics meant for publication, counts from 1 up to one "
+    "below this are withheld (with the cells that would reveal them). Default 5.",
+    "JOURCHATT_RETENTION_YEARS": "De-identified records older than this many years are deleted by "
+    "'jourchatt records purge'. Default 5.",
 }
 
 
@@ -97,6 +101,8 @@ class Settings:
     referral_code_days: int = 90
     redeem_per_minute: int = 30
     redeem_failures_per_hour: int = 20
+    suppression_threshold: int = 5
+    retention_years: int = 5
 
     @property
     def embedded(self) -> bool:

@@ -1,0 +1,249 @@
+"""A report: the figures of a period beside the same period a year earlier,
+exact for coordinators or made safe for publication, as JSON, CSV or a table.
+
+``build`` runs the queries (referral/stats.py) and disclosure control
+(referral/disclosure.py); ``to_csv`` and ``to_table`` render what ``build``
+returned, so every format shows the same numbers. In a published report a
+withheld count is ``{"suppressed": true}`` in JSON and ``..`` in CSV and tables
+(never a number), and ``disclosure.suppressed`` lists each withheld cell and why.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from . import disclosure, rollup, stats
+from .partnerships import Partnership
+
+SUPPRESSED = {"suppressed": True}
+CSV_SUPPRESSED = ".."
+SECTIONS = {
+    "contacts": "Kontakter / Contacts",
+    "total": "Samtal / Conversations",
+    "counted": "Räknade samtal / Counted conversations",
+    "non_data": "Ej data (test, tyst, skämt, kränkande) / Non-data",
+    "by_outcome": "Utfall / Outcome",
+    "by_gender": "Kön / Gender",
+    "by_topic": "Ämne / Topic",
+    "by_topic_gender": "Ämne × kön / Topic × gender",
+    "by_residence": "Kommun / Municipality",
+    "by_district": "Stadsdel / District",
+    "by_age_band": "Ålder / Age band",
+    "mean_age": "Medelålder / Mean age",
+    "by_violence": "Våldsformer / Forms of violence",
+    "by_first_contact": "Första kontakt / First contact",
+    "referrals": "Hänvisningar / Referrals",
+    "referrals_total": "Hänvisningar totalt / Referrals in all",
+    "queue": "Kö / Queue",
+    "volunteers": "Volontärer / Volunteers",
+}
+NOT_IN_FLAT_EXPORTS = ("by_week",)   # a chart on the dashboard, in JSON; too long for a table
+
+
+@dataclass(frozen=True)
+class Request:
+    start: date
+    end: date
+    preset: str | None = None
+    partnership: Partnership | None = None
+    municipality: str | None = None
+    publish: bool = False
+    method: str = "suppress"
+    threshold: int = disclosure.DEFAULT_THRESHOLD
+    compare: bool = True
+
+    def scope(self) -> stats.Scope:
+        p = self.partnership
+        munis: tuple[str, ...] = p.municipalities if p else ()
+        if self.municipality:
+            munis = (self.municipality,) if not munis or self.municipality in munis else ("__none__",)
+        return stats.Scope(start=self.start, end=self.end, channels=p.channels if p else (),
+                           municipalities=munis, age_min=p.age_min if p else None,
+                           age_max=p.age_max if p else None,
+                           rollup=rollup.scope_name(p.id if p else None, self.municipality))
+
+    def subject(self) -> str:
+        """What an audit row names: the partnership, or the period."""
+        return self.partnership.id if self.partnership else f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+
+def _nest(out: dict[str, Any], cell: str, value: Any) -> None:
+    *path, last = cell.split(".")
+    node = out
+    for part in path:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
+def _publishable(fig: stats.Figures, req: Request, secret: bytes) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The cells as published (exact, suppressed or perturbed) and the list of what was withheld."""
+    withheld: list[dict[str, str]] = []
+    if not req.publish:
+        values: dict[str, Any] = dict(fig.counts)
+    elif req.method == "cellkey":
+        values = dict(disclosure.cellkey(fig.counts, fig.keys, secret))
+    else:
+        sup = disclosure.suppress(fig.counts, fig.lines, req.threshold)
+        values = {c: (SUPPRESSED if c in sup else n) for c, n in fig.counts.items()}
+        for cell, why in sup.reasons.items():
+            reason = (f"fewer than {req.threshold}" if why == "small"
+                      else f"would be revealed by the total {why.split(':', 1)[1]} and the other cells of its line")
+            withheld.append({"cell": cell, "reason": reason})
+    return values, withheld
+
+
+def _measures(fig: stats.Figures, values: dict[str, Any], req: Request) -> dict[str, Any]:
+    m = fig.measures
+    small = req.publish and req.method == "suppress"
+    out: dict[str, Any] = {}
+    if "mean_age" in m:
+        n = m["mean_age"]["n"]
+        hide = req.publish and 0 < n < req.threshold
+        out["mean_age"] = SUPPRESSED if hide else m["mean_age"]["value"]
+        out["age_stated"] = SUPPRESSED if (small and 0 < n < req.threshold) else n
+    if "queue" in m:
+        q = dict(m["queue"])
+        answered, left = values.get("total"), values.get("by_outcome.left_queued")
+        q["answered"], q["left_queue"] = answered, left
+        if isinstance(answered, int) and isinstance(left, int):
+            q["left_queue_share"] = round(left / (answered + left), 3) if answered + left else None
+        else:
+            q["left_queue_share"] = SUPPRESSED
+        if req.publish and 0 < m["queue"]["answered"] < req.threshold:
+            q["median_wait_s"] = q["p90_wait_s"] = SUPPRESSED
+        out["queue"] = q
+    if "volunteers" in m:
+        out["volunteers"] = m["volunteers"]
+    return out
+
+
+def _block(fig: stats.Figures, req: Request, secret: bytes, start: date, end: date) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    values, withheld = _publishable(fig, req, secret)
+    out: dict[str, Any] = {"period": {"from": start.isoformat(), "to": end.isoformat()}}
+    for cell, value in values.items():
+        _nest(out, cell, value)
+    out.update(_measures(fig, values, req))
+    return out, withheld
+
+
+async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
+                splits: tuple[str, ...] = tuple(stats.SPLITS), use_rollup: bool = True) -> dict[str, Any]:
+    """The report as a JSON-ready dict (see docs/statistics.md for every key)."""
+    scope = req.scope()
+    keys = req.publish and req.method == "cellkey"
+    async with engine.connect() as conn:
+        if use_rollup and scope.rollup:
+            await rollup.sync(conn)          # the roll-up is exact for every day read below
+            await conn.commit()
+        now = await stats.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
+        before = (await stats.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
+                  if req.compare else None)
+    out, withheld = _block(now, req, secret, scope.start, scope.end)
+    if req.preset:
+        out["period"]["preset"] = req.preset
+    p = req.partnership
+    out["scope"] = {
+        "partnership": p.id if p else None, "partnership_name": p.name if p else None,
+        "municipality": req.municipality, "channels": list(scope.channels),
+        "municipalities": [m for m in scope.municipalities if m != "__none__"],
+        "age_min": scope.age_min, "age_max": scope.age_max,
+    }
+    if before is not None:
+        ys = scope.year_earlier()
+        out["year_earlier"], withheld_before = _block(before, req, secret, ys.start, ys.end)
+        withheld += [{**w, "cell": f"year_earlier.{w['cell']}"} for w in withheld_before]
+    out["published"] = req.publish
+    out["disclosure"] = {"method": req.method if req.publish else "exact"}
+    if req.publish:
+        out["disclosure"]["threshold"] = req.threshold
+        if req.method == "cellkey":
+            out["disclosure"]["note"] = (
+                f"every count is perturbed by {min(disclosure.NOISE)}..+{max(disclosure.NOISE)} "
+                "(cell key method); totals are perturbed on their own, so cells need not add up")
+        else:
+            out["disclosure"]["suppressed"] = withheld
+            out["disclosure"]["note"] = (
+                f"counts of 1 to {req.threshold - 1} are withheld, and further cells where a total "
+                "would reveal a withheld one")
+    return out
+
+
+def _flat(block: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in block.items():
+        if key in ("period", "scope", "year_earlier", "published", "disclosure") and not prefix:
+            continue
+        if not prefix and key in NOT_IN_FLAT_EXPORTS:
+            continue
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and value != SUPPRESSED:
+            out.update(_flat(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if value == SUPPRESSED:
+        return CSV_SUPPRESSED
+    return str(value)
+
+
+def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(section, item, value, year-earlier value) for every figure."""
+    now, before = _flat(report), _flat(report.get("year_earlier") or {})
+    out = []
+    for name in [*now, *(n for n in before if n not in now)]:
+        section, _, item = name.partition(".")
+        out.append((section, item, _cell_text(now.get(name)), _cell_text(before.get(name))))
+    return out
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    before = report.get("year_earlier", {}).get("period", {})
+    w.writerow(["section", "item",
+                f"{report['period']['from']}..{report['period']['to']}",
+                f"{before.get('from', '')}..{before.get('to', '')}" if before else "year_earlier"])
+    w.writerows(rows(report))
+    for item in report.get("disclosure", {}).get("suppressed", []):
+        w.writerow(["suppressed", item["cell"], CSV_SUPPRESSED, item["reason"]])
+    return buf.getvalue()
+
+
+def to_table(report: dict[str, Any]) -> str:
+    p, scope = report["period"], report["scope"]
+    before = report.get("year_earlier", {}).get("period")
+    title = f"Statistik / Statistics {p['from']} – {p['to']}"
+    if scope.get("partnership"):
+        title += f"  ·  {scope['partnership_name']} ({scope['partnership']})"
+    if scope.get("municipality"):
+        title += f"  ·  kommun {scope['municipality']}"
+    lines = [title, "=" * len(title)]
+    head = ("", "", "antal", f"året före ({before['from']} – {before['to']})" if before else "")
+    data = rows(report)
+    width = max([len(f"  {r[1]}") for r in data] + [30])
+    last = None
+    lines.append(f"{head[0]:<{width}} {head[2]:>10}  {head[3]}")
+    for section, item, value, prev in data:
+        if section != last and item:
+            lines.append(SECTIONS.get(section, section))
+        last = section
+        label = f"  {item}" if item else SECTIONS.get(section, section)
+        lines.append(f"{label:<{width}} {value:>10}  {prev:>10}")
+    disc = report.get("disclosure", {})
+    if report.get("published"):
+        lines.append("")
+        lines.append(f"Publicerbar / For publication: {disc.get('note', '')}")
+        for item in disc.get("suppressed", []):
+            lines.append(f"  .. {item['cell']}: {item['reason']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,171 @@
+"""A daily roll-up of the records, per scope, kept exact by marking changed days.
+
+``stats_daily`` holds, for each scope (``all``; ``m:<municipality>`` for each
+municipality, ``m:-`` for not stated; ``p:<partnership id>`` for each
+partnership's target group), each day and each split, exactly what
+``stats.parts`` groups and sums over the records: counts, record-key sums (for
+the cell key method) and the extras (durations, redeemed referrals). A report
+for such a scope sums a few rows per day instead of scanning every record.
+
+Exactness does not depend on who writes: triggers on ``chat_records`` and
+``record_referrals`` (migration 0007) append the day of every inserted, updated
+or deleted row to ``stats_dirty``. ``sync`` (called before every read, and at
+the end of imports and purges) rebuilds the roll-up rows of exactly those days
+from the records in one transaction, then removes the marks it saw (marks added
+meanwhile stay for the next sync). Saving a partnership rebuilds its scope.
+On PostgreSQL an advisory lock keeps two nodes from rebuilding at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date as _date
+from typing import Any
+
+from sqlalchemy import (BigInteger, Column, Date, Integer, String, Table, delete, func, insert, literal,
+                        select, text)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chat.db import Base
+
+from . import stats
+from .stats import CR, RR
+
+ROLLUP = Table(
+    "stats_daily", Base.metadata,
+    Column("scope", String(48), primary_key=True),
+    Column("split", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("k1", String(40), primary_key=True),
+    Column("k2", String(40), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("keysum", BigInteger, nullable=False),
+    Column("extra", BigInteger, nullable=False),
+    Column("extra_key", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+DIRTY = Table(
+    "stats_dirty", Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+)
+LOCK_ID = 7_274_2026   # pg_advisory_xact_lock key of the roll-up rebuild
+# Beyond this many changed days (a bulk import) one full rebuild beats a day list
+# (and stays under SQLite's limit on bound parameters).
+MAX_DAYS_BY_LIST = 1000
+
+
+def _scopes(found: list[Any]) -> list[tuple[Any, stats.Scope | None, list[Any]]]:
+    """(scope-name expression, filter, extra group-by columns) of every roll-up scope."""
+    out: list[tuple[Any, stats.Scope | None, list[Any]]] = [(literal("all"), None, [])]
+    m = literal("m:") + func.coalesce(CR.c.municipality, "-")
+    out.append((m, None, [CR.c.municipality]))
+    for p in found:
+        out.append((literal(f"p:{p.id}"), stats.Scope(_date.min, _date.max, channels=p.channels,
+                                                      municipalities=p.municipalities,
+                                                      age_min=p.age_min, age_max=p.age_max), []))
+    return out
+
+
+async def _partnerships(conn: AsyncConnection) -> list[Any]:
+    from . import partnerships as P
+
+    rows = (await conn.execute(select(P.PartnershipRow.__table__))).all()
+    parties = (await conn.execute(select(P.PartyRow.__table__))).all()
+    channels = (await conn.execute(select(P.ChannelRow.__table__))).all()
+    goals = (await conn.execute(select(P.GoalRow.__table__))).all()
+    return [P._from_rows(r, [x for x in parties if x.partnership_id == r.id],  # type: ignore[arg-type]
+                         [x for x in channels if x.partnership_id == r.id],
+                         [x for x in goals if x.partnership_id == r.id]) for r in rows]
+
+
+async def _build(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | None, list[Any]]],
+                 days: Any | None) -> None:
+    """INSERT … SELECT every split of ``scopes`` for ``days`` (a list) or for all days."""
+    rk = stats._record_key_sql(conn.dialect.name)
+    for name, scope, group in scopes:
+        for split in stats.ROLLUP_SPLITS:
+            for part in stats.parts(split, rk):
+                conds: list[Any] = list(part.cond)
+                # the scope's filters and the kind's, without the day range (the first two)
+                conds += stats._where(scope or stats.Scope(_date.min, _date.max), part.kind)[2:]
+                if days is not None:
+                    conds.append(CR.c.day.in_(days))
+                cols = [c for c in (part.k1, part.k2) if not _is_literal(c)]
+                stmt = (select(name, literal(split), CR.c.day, part.k1, part.k2, part.n, part.key, part.extra,
+                               part.extra_key)
+                        .select_from(CR.join(RR, RR.c.record_id == CR.c.id) if part.referrals else CR)
+                        .where(*conds).group_by(*group, CR.c.day, *cols))
+                await conn.execute(insert(ROLLUP).from_select(
+                    ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
+
+
+def _is_literal(col: Any) -> bool:
+    from sqlalchemy.sql.elements import BindParameter
+
+    return isinstance(col, BindParameter)
+
+
+async def _lock(conn: AsyncConnection) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f"SELECT pg_advisory_xact_lock({LOCK_ID})"))
+
+
+async def sync(conn: AsyncConnection) -> int:
+    """Rebuild the days marked dirty; returns how many marks were cleared. Caller commits."""
+    top = (await conn.execute(select(func.max(DIRTY.c.id)))).scalar()
+    if top is None:
+        return 0
+    await _lock(conn)
+    # The days as a list of values, not a subquery: the planner then walks the day index
+    # for those few days (PostgreSQL's estimate of a just-emptied stats_dirty is unreliable).
+    days = list((await conn.execute(select(DIRTY.c.day).where(DIRTY.c.id <= top).distinct())).scalars())
+    found = await _partnerships(conn)
+    if len(days) > MAX_DAYS_BY_LIST:
+        await conn.execute(delete(ROLLUP))
+        await _build(conn, _scopes(found), None)
+    elif days:
+        await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(days)))
+        await _build(conn, _scopes(found), days)
+    result = await conn.execute(delete(DIRTY).where(DIRTY.c.id <= top))
+    return int(result.rowcount or 0)
+
+
+async def rebuild(conn: AsyncConnection, partnership_id: str | None = None) -> None:
+    """Rebuild one partnership's scope (after it changed), or everything."""
+    await _lock(conn)
+    found = await _partnerships(conn)
+    if partnership_id is None:
+        await conn.execute(delete(ROLLUP))
+        await conn.execute(delete(DIRTY))
+        await _build(conn, _scopes(found), None)
+        return
+    await conn.execute(delete(ROLLUP).where(ROLLUP.c.scope == f"p:{partnership_id}"))
+    await _build(conn, [s for s in _scopes(found) if _scope_name(s[0]) == f"p:{partnership_id}"], None)
+
+
+def _scope_name(expr: Any) -> str | None:
+    return expr.value if _is_literal(expr) else None
+
+
+async def read(conn: AsyncConnection, scope: stats.Scope, split: str) -> list[Any]:
+    """A split's grouped rows for ``scope.rollup`` over the scope's days, in the shape of stats.parts."""
+    where = [ROLLUP.c.scope == scope.rollup, ROLLUP.c.split == split,
+             ROLLUP.c.day >= scope.start, ROLLUP.c.day <= scope.end]
+    sums = [func.sum(ROLLUP.c.n), func.sum(ROLLUP.c.keysum), func.sum(ROLLUP.c.extra), func.sum(ROLLUP.c.extra_key)]
+    if split == "week":
+        stmt = select(ROLLUP.c.day, literal(""), *sums).where(*where).group_by(ROLLUP.c.day)
+    else:
+        stmt = select(ROLLUP.c.k1, ROLLUP.c.k2, *sums).where(*where).group_by(ROLLUP.c.k1, ROLLUP.c.k2)
+    return [(a, b, int(n), int(k or 0), int(x or 0), int(xk or 0))
+            for a, b, n, k, x, xk in (await conn.execute(stmt)).all()]
+
+
+def scope_name(partnership_id: str | None, municipality: str | None) -> str | None:
+    """The roll-up scope of a report's filters, or None when the roll-up has none (raw records then)."""
+    if partnership_id and municipality:
+        return None
+    if partnership_id:
+        return f"p:{partnership_id}"
+    if municipality:
+        return f"m:{municipality}"
+    return "all"

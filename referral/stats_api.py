@@ -1,0 +1,142 @@
+"""HTTP routes of the statistics: ``GET /api/stats``, ``GET /api/partnerships``, the dashboard ``/stats``.
+
+Coordinators and admins only: 401 ``not_authenticated`` without a session, 403
+``forbidden`` for other roles. Internal views are exact; ``publish=true`` gives
+the publication-safe figures. Every export (``format=csv`` or ``publish=true``)
+is written to the audit log as ``stats.export``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from volunteer.accounts import Profile
+from volunteer.api import NOT_AUTHENTICATED, current_profile, error
+from volunteer.audit import audit
+
+from . import dashboard, disclosure, geography, partnerships, presets, report, stats
+from .stats_exceptions import ReferralError, StatsQueryError
+
+ROLES = ("coordinator", "admin")
+PARAMS = {"from", "to", "preset", "partnership", "municipality", "publish", "method", "format",
+          "year_earlier", "split"}
+FORBIDDEN = {"error": "forbidden", "detail": "Bara samordnare ser statistiken. / Coordinators only."}
+STATUS = {"unknown_partnership": 404}
+
+
+async def _coordinator(request: Request) -> Profile | Response:
+    profile = await current_profile(request)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.role not in ROLES:
+        return JSONResponse(FORBIDDEN, status_code=403)
+    return profile
+
+
+def _flag(value: str | None, name: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise StatsQueryError(f"{name} must be true or false")
+
+
+async def parse_request(request: Request) -> tuple[report.Request, str, tuple[str, ...]]:
+    """The report request of a query string; StatsQueryError/PartnershipError say what is wrong."""
+    q = request.query_params
+    unknown = sorted(set(q.keys()) - PARAMS)
+    if unknown:
+        raise StatsQueryError(f"unknown parameter {unknown[0][:40]!r}; the parameters are {', '.join(sorted(PARAMS))}")
+    start, end = presets.period(q.get("from"), q.get("to"), q.get("preset"))
+    municipality = q.get("municipality") or None
+    if municipality and municipality not in geography.MUNICIPALITIES:
+        raise StatsQueryError("municipality must be an SCB code such as 0180", code="invalid_municipality")
+    method = q.get("method") or "suppress"
+    if method not in disclosure.METHODS:
+        raise StatsQueryError(f"method must be one of {', '.join(disclosure.METHODS)}")
+    fmt = q.get("format") or "json"
+    if fmt not in ("json", "csv"):
+        raise StatsQueryError("format must be json or csv")
+    split = q.get("split")
+    if split and split not in stats.SPLITS:
+        raise StatsQueryError(f"split must be one of {', '.join(stats.SPLITS)}")
+    pid = q.get("partnership") or None
+    partnership = await partnerships.load(request.app.state.db, pid) if pid else None
+    req = report.Request(
+        start=start, end=end, preset=q.get("preset") or None, partnership=partnership,
+        municipality=municipality, publish=_flag(q.get("publish"), "publish", False), method=method,
+        threshold=request.app.state.settings.suppression_threshold,
+        compare=_flag(q.get("year_earlier"), "year_earlier", True))
+    return req, fmt, (split,) if split else tuple(stats.SPLITS)
+
+
+async def stats_endpoint(request: Request) -> Response:
+    profile = await _coordinator(request)
+    if not isinstance(profile, Profile):
+        return profile
+    try:
+        req, fmt, splits = await parse_request(request)
+    except ReferralError as exc:
+        return error(STATUS.get(exc.code, 400), exc.code, exc.detail)
+    state = request.app.state
+    out = await report.build(state.engine, req, secret=state.settings.secret, splits=splits)
+    if fmt == "csv" or req.publish:
+        await audit(state.db, actor=profile.id, action="stats.export", subject=req.subject())
+    if fmt == "csv":
+        name = f"jourchatt-{req.subject().replace('/', '_')}{'-public' if req.publish else ''}.csv"
+        return Response(report.to_csv(out), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{name}"'})
+    return JSONResponse(out)
+
+
+async def partnerships_endpoint(request: Request) -> Response:
+    profile = await _coordinator(request)
+    if not isinstance(profile, Profile):
+        return profile
+    found = await partnerships.load_all(request.app.state.db)
+    return JSONResponse({"partnerships": [p.to_json() for p in found]})
+
+
+async def dashboard_page(request: Request) -> Response:
+    profile = await current_profile(request)
+    if profile is None:
+        return HTMLResponse(dashboard.message_page("Logga in först.", "Sign in first."), status_code=401)
+    if profile.role not in ROLES:
+        return HTMLResponse(dashboard.message_page("Bara samordnare ser statistiken.", "Coordinators only."),
+                            status_code=403)
+    found = await partnerships.load_all(request.app.state.db)
+    q = request.query_params
+    if not any(q.get(k) for k in ("from", "to", "preset")):
+        query: dict[str, Any] = {k: v for k, v in q.items() if v}
+        query["preset"] = dashboard.default_preset()
+    else:
+        query = {k: v for k, v in q.items() if v}
+    try:
+        req, _fmt, _splits = await parse_request(_with_query(request, query))
+    except ReferralError as exc:
+        return HTMLResponse(dashboard.page(None, found, query, problem=exc.detail), status_code=400)
+    out = await report.build(request.app.state.engine, req, secret=request.app.state.settings.secret)
+    if req.publish:
+        await audit(request.app.state.db, actor=profile.id, action="stats.export", subject=req.subject())
+    return HTMLResponse(dashboard.page(out, found, query))
+
+
+def _with_query(request: Request, query: dict[str, Any]) -> Request:
+    from urllib.parse import urlencode
+
+    scope = dict(request.scope)
+    scope["query_string"] = urlencode({k: v for k, v in query.items() if k in PARAMS}).encode()
+    return Request(scope, request.receive)
+
+
+routes = [
+    Route("/api/stats", stats_endpoint, methods=["GET"]),
+    Route("/api/partnerships", partnerships_endpoint, methods=["GET"]),
+    Route("/stats", dashboard_page, methods=["GET"]),
+]
