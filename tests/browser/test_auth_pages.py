@@ -95,6 +95,9 @@ async def test_first_login_enrols_the_second_factor_and_lands_on_the_console(
 
     # Signed out, the code field is needed: a wrong code is refused with the one login error.
     await page.evaluate("fetch('/api/logout', {method: 'POST', headers: {'X-Jourchatt-CSRF': '1'}})")
+    # The console notices the logout and goes to /login by itself; a fresh tab avoids racing it.
+    await page.close()
+    page = await context.new_page()
     await page.goto(f"{site.http}/login")
     await page.locator("#lang").click()                       # English, kept for the session
     await expect(page.locator("h1#h-login")).to_have_text("Sign in")
