@@ -61,7 +61,9 @@ async def test_dashboard_pick_period_and_partnership_read_charts_and_download_cs
             assert r is not None and r.status == 401
             assert "Logga in" in await page.inner_text("body")
             login = await context.request.post(f"{stats_server.http}/api/login",
-                                               data={"username": "cora", "password": PASSWORD})
+                                               data={"username": "cora", "password": PASSWORD,
+                                                     "otp": await stats_server.code("cora")},
+                                               headers={"X-Jourchatt-CSRF": "1"})
             assert login.ok
 
             await page.goto(f"{stats_server.http}/stats?preset=2022H1")
