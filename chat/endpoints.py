@@ -114,7 +114,9 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
     while True:
         try:
             if deadline is not None and not established():
-                message = await asyncio.wait_for(ws.receive(), max(0.0, deadline - loop.time()))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation.
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    message = await ws.receive()
             else:
                 message = await ws.receive()
         except asyncio.TimeoutError:
