@@ -116,7 +116,9 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
     while True:
         try:
             if deadline is not None and not established():
-                message = await asyncio.wait_for(ws.receive(), max(0.0, deadline - loop.time()))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation.
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    message = await ws.receive()
             else:
                 message = await ws.receive()
         except asyncio.TimeoutError:
@@ -206,8 +208,9 @@ async def _run(ws: WebSocket, outbox: Outbox,
             # A fatal frame error or a replaced connection: let the error frame and
             # the close go out first.
             try:
-                await asyncio.wait_for(asyncio.shield(sender), SENDER_GRACE_S)
-            except (asyncio.TimeoutError, Exception):
+                async with asyncio.timeout(SENDER_GRACE_S):     # not wait_for: see Hub._cancel_all
+                    await asyncio.shield(sender)
+            except Exception:
                 pass
         sender.cancel()
         [result] = await asyncio.gather(sender, return_exceptions=True)

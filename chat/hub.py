@@ -89,6 +89,11 @@ RECORD_QUEUE = 10000
 # A record the database refused is retried after 0.5 s, 1 s, 2 s ... up to this
 # pause, for as long as the process runs: a database restart loses no record.
 RECORD_RETRY_MAX_S = 30.0
+# Bounds on stopping (Hub.stop): leaving the shared state (or ending every chat with
+# memory://), waiting for the record writer, and the background tasks' cancellation.
+STOP_STATE_S = 5.0
+STOP_RECORDS_S = 10.0
+STOP_TASKS_S = 2.0
 # Shared keys of a live chat or volunteer expire this long after their last write
 # (refreshed while in use); a crash of every node leaves nothing behind for long.
 STATE_TTL_S = 6 * 3600
@@ -231,12 +236,14 @@ class Hub:
         self._tz = ZoneInfo(settings.timezone)
         self.directory = referral_store.DirectoryCache(sessions)
         self.code_key = referral_codes.code_key(settings.secret)
+        self._stopping = False
         self._log_ttl = max(STATE_TTL_S, settings.visitor_grace_s + settings.idle_warn_s
                             + settings.idle_close_s + 3600)
         self.sup = Supervision(self)        # supervisors' tools (chat.supervision)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
+        self._stopping = False
         self._epoch = await self.broker.epoch()
         await self._beat()
         await self.hours.refresh()
@@ -266,29 +273,54 @@ class Hub:
         With a shared broker the chats go on: this node's sockets are marked gone
         (each gets its grace period to resume on another node). With the memory
         broker the state dies with the process, so every chat ends and is recorded.
+        Every step has a bound (``STOP_STATE_S``, ``STOP_RECORDS_S``, ``STOP_TASKS_S``):
+        a node that cannot reach Redis or the database still stops.
         """
         if self._flush_handle:
             self._flush_handle.cancel()
         await self.sup.stop()
         try:
-            if self.broker.shared:
-                for chat_id, vis in list(self.visitors.items()):
-                    await self.visitor_disconnected(vis, vis.outbox)
-                for con in list(self.consoles.values()):
-                    await self.volunteer_disconnected(con, con.outbox)
-                await self.broker.transact(self._tx_leave)
-            else:
-                await self._end_everything()
+            async with asyncio.timeout(STOP_STATE_S):
+                if self.broker.shared:
+                    for chat_id, vis in list(self.visitors.items()):
+                        await self.visitor_disconnected(vis, vis.outbox)
+                    for con in list(self.consoles.values()):
+                        await self.volunteer_disconnected(con, con.outbox)
+                    await self.broker.transact(self._tx_leave)
+                else:
+                    await self._end_everything()
         except BrokerError as exc:
             log.error("node.stop_failed", error=str(exc))
+        except TimeoutError:
+            log.error("node.stop_failed", error="timeout")
         try:
-            await asyncio.wait_for(self._records.join(), timeout=10)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(STOP_RECORDS_S):
+                await self._records.join()
+        except TimeoutError:
             log.error("records.unwritten", count=self._records.qsize())
-        flushes = list(self._flushes)
-        for task in [*self._tasks, *flushes]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *flushes, return_exceptions=True)
+        self._stopping = True
+        await self._cancel_all([*self._tasks, *self._flushes, *self._waiting_puts])
+
+    @staticmethod
+    async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+        """Cancel ``tasks`` and wait for them, at most ``STOP_TASKS_S``.
+
+        One cancel is not always enough: on Python 3.11 ``asyncio.wait_for`` (which
+        libraries still use inside their calls) loses a cancellation that arrives
+        just as what it waits for finishes (CPython gh-86296), and the task runs on.
+        So a task still running is cancelled again, every 50 ms, until the bound.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_TASKS_S
+        pending = {t for t in tasks if not t.done()}
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=min(0.05, max(0.0, deadline - loop.time())))
+            if pending and loop.time() >= deadline:
+                log.error("node.stop_stuck", count=len(pending),
+                          where=",".join(sorted(t.get_name() for t in pending)))
+                return
 
     async def _tx_leave(self, tx: Tx) -> None:
         tx.zrem(S.NODES, self.node)
@@ -1315,7 +1347,7 @@ class Hub:
             task.add_done_callback(self._waiting_puts.discard)
 
     async def _record_writer(self) -> None:
-        while True:
+        while not self._stopping:
             row = await self._records.get()
             try:
                 pause = 0.5
@@ -1338,7 +1370,7 @@ class Hub:
             await self.hours.refresh()
 
     async def _housekeeping(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(HOUSEKEEPING_TICK_S)
             try:
                 await self.tick()

@@ -554,8 +554,9 @@ class Supervision:
     async def _loop(self) -> None:
         while self.watchers:
             try:
-                await asyncio.wait_for(self._wake.wait(), OVERVIEW_EVERY_S)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(OVERVIEW_EVERY_S):   # not wait_for: see Hub._cancel_all
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
             if not self.watchers:

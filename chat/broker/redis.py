@@ -10,6 +10,12 @@ When the subscription drops, the reader reconnects with exponential back-off
 and calls the ``on_reconnect`` callbacks, with which the hub fills what Pub/Sub
 lost from the replay logs.
 
+Every call has a deadline of its own (``COMMAND_TIMEOUT_S``, with
+``asyncio.timeout``) instead of redis-py's ``socket_timeout``: with a socket
+timeout redis-py sends each command through ``asyncio.wait_for``, which on
+Python 3.11 loses a cancellation that arrives just as the write finishes
+(CPython gh-86296); the task then never stops, and neither does the server.
+
 Redis must run without persistence (``--save "" --appendonly no``): the live
 state is sealed, but nothing of a live chat belongs on a disk.
 """
@@ -34,6 +40,10 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 64
 # Back-off for the subscription: from 0.1 s, doubling, up to this.
 RECONNECT_MAX_S = 5.0
+# The most one broker call (a transaction with its retries, a read, a ping) may take.
+COMMAND_TIMEOUT_S = 5.0
+# How long the subscription waits for a message before it checks whether it should stop.
+POLL_S = 1.0
 EPOCH_KEY = "jc:epoch"
 
 
@@ -48,7 +58,7 @@ class RedisBroker:
     def __init__(self, url: str) -> None:
         self.url = url
         self.r: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+            url, decode_responses=True, socket_connect_timeout=2,
             health_check_interval=10, max_connections=256)
         self._reconnect: list[Callable[[], Awaitable[None]]] = []
         self._closed = asyncio.Event()
@@ -63,17 +73,19 @@ class RedisBroker:
     async def ping(self) -> None:
         self._check_open()
         try:
-            await self.r.ping()
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                await self.r.ping()
         except (RedisError, OSError) as exc:
             raise BrokerError(f"redis unreachable: {type(exc).__name__}") from None
 
     async def epoch(self) -> str | None:
         self._check_open()
         try:
-            value = await self.r.get(EPOCH_KEY)
-            if value is None:
-                await self.r.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
                 value = await self.r.get(EPOCH_KEY)
+                if value is None:
+                    await self.r.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+                    value = await self.r.get(EPOCH_KEY)
             return value  # type: ignore[no-any-return]
         except (RedisError, OSError) as exc:
             raise BrokerError(f"redis unreachable: {type(exc).__name__}") from None
@@ -84,6 +96,13 @@ class RedisBroker:
 
     async def transact(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         self._check_open()
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                return await self._transact(fn)
+        except (RedisError, OSError) as exc:     # TimeoutError is an OSError
+            raise BrokerError(f"redis: {type(exc).__name__}") from None
+
+    async def _transact(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 async with self.r.pipeline(transaction=True) as pipe:
@@ -98,14 +117,13 @@ class RedisBroker:
                     return result
             except WatchError:
                 await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
-            except (RedisError, OSError) as exc:
-                raise BrokerError(f"redis: {type(exc).__name__}") from None
         raise BrokerError("redis: transaction kept conflicting")
 
     async def read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         self._check_open()
         try:
-            return await fn(_RedisTx(self.r, None))
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                return await fn(_RedisTx(self.r, None))
         except (RedisError, OSError) as exc:
             raise BrokerError(f"redis: {type(exc).__name__}") from None
 
@@ -117,14 +135,17 @@ class RedisBroker:
         while not self._closed.is_set():
             pubsub = self.r.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(channel(node))
+                async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                    await pubsub.subscribe(channel(node))
                 if lost:
                     log.info("broker.reconnected")
                     for callback in self._reconnect:
                         await callback()
                 pause, lost = 0.1, False
                 while not self._closed.is_set():
-                    message = await pubsub.get_message(timeout=1.0)
+                    # get_message's own timeout returns None; ours bounds a reconnect in it.
+                    async with asyncio.timeout(POLL_S + COMMAND_TIMEOUT_S):
+                        message = await pubsub.get_message(timeout=POLL_S)
                     if message is not None and message.get("type") == "message":
                         yield message["data"]
             except (RedisError, OSError) as exc:
