@@ -9,6 +9,9 @@
         ├── UnknownCode                   no such code (or not one of this partner's services)
         ├── ExpiredCode                   the code's time ran out
         └── AlreadyRedeemed               the code was used before
+    ├── PartnershipError                  a partnership document is wrong, or the id is unknown
+    ├── StatsQueryError                   a statistics request is wrong (period, preset, filter)
+    └── ImportFailed                      a records file has bad lines; carries every (line, reason)
 
 Domain code raises these; the edges (``referral.api``, the CLI) turn them into
 HTTP statuses or messages. A ``refer`` naming an unknown or unfitting service is
@@ -21,11 +24,15 @@ from chat.exceptions import JourchattError
 
 
 class ReferralError(JourchattError):
-    code = ""      # each concrete error below has its stable code
+    # Each concrete error below has its stable code; a bare ReferralError (a bad
+    # command-line value) says invalid_request unless told otherwise.
+    code = "invalid_request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        if code:
+            self.code = code
 
 
 class DirectoryInvalid(ReferralError):
@@ -62,3 +69,21 @@ class ExpiredCode(RedeemError):
 
 class AlreadyRedeemed(RedeemError):
     code = "already_redeemed"
+
+
+class PartnershipError(ReferralError):
+    code = "invalid_partnership"
+
+
+class StatsQueryError(ReferralError):
+    code = "invalid_stats_query"
+
+
+class ImportFailed(ReferralError):
+    code = "invalid_records_file"
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        self.errors = errors
+        first = "; ".join(f"line {n}: {why}" for n, why in errors[:20])
+        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+        super().__init__(f"{len(errors)} bad line(s), nothing imported: {first}{more}")

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from chat.db import Base
 
 from . import geography
-from .stats_exceptions import PartnershipError
+from .exceptions import PartnershipError
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

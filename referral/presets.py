@@ -11,7 +11,7 @@ import calendar
 import re
 from datetime import date
 
-from .stats_exceptions import StatsQueryError
+from .exceptions import StatsQueryError
 
 PRESET_RE = re.compile(r"^(\d{4})(?:(H[12])|(T[123])|(Q[1-4])|-(0[1-9]|1[0-2]))?$")
 MAX_DAYS = 3 * 366 + 1      # a report spans at most three years

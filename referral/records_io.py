@@ -28,7 +28,7 @@ from chat.record import ChatRecord
 from . import geography, rollup, vocab
 from .models import RecordReferral
 from .presets import year_earlier
-from .stats_exceptions import ImportFailed
+from .exceptions import ImportFailed
 
 MAX_AGE = 120
 FIELDS = {"day", "channel", "lang", "outcome", "ended_by", "wait_s", "duration_s", "age", "gender",

@@ -19,7 +19,7 @@ from volunteer.api import NOT_AUTHENTICATED, current_profile, error
 from volunteer.audit import audit
 
 from . import dashboard, disclosure, geography, partnerships, presets, report, stats
-from .stats_exceptions import ReferralError, StatsQueryError
+from .exceptions import ReferralError, StatsQueryError
 
 ROLES = ("coordinator", "admin")
 PARAMS = {"from", "to", "preset", "partnership", "municipality", "publish", "method", "format",

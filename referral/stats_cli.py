@@ -17,7 +17,7 @@ from chat import db
 from chat.settings import Settings
 
 from . import disclosure, geography, partnerships, presets, records_io, report
-from .stats_exceptions import ImportFailed, ReferralError
+from .exceptions import ImportFailed, ReferralError
 
 COMMANDS = ("report", "partnership", "records")
 

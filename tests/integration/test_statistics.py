@@ -26,7 +26,7 @@ from chat import db
 from chat.record import ChatRecord
 from referral import records_io, report, rollup, stats
 from referral.models import RecordReferral
-from referral.stats_exceptions import ImportFailed
+from referral.exceptions import ImportFailed
 from volunteer.audit import entries
 from tests.conftest import TEST_SECRET, Running, jourchatt_command
 from tests.worked_example import expected_mean_age, jsonl

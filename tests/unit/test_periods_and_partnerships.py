@@ -10,7 +10,7 @@ import pytest
 
 from referral import partnerships as P
 from referral.presets import period, resolve, year_earlier
-from referral.stats_exceptions import PartnershipError, StatsQueryError
+from referral.exceptions import PartnershipError, StatsQueryError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "referral" / "data" / "partnerships.sample.json"
 
