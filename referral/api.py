@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from chat.logs import get_logger
-from volunteer.api import NOT_AUTHENTICATED, current_profile, error, read_json
+from volunteer.api import NOT_AUTHENTICATED, current_profile, error, json_body, require_role
 
 from . import codes, ratelimit, rules, store
 from .directory import parse
@@ -60,18 +60,13 @@ async def directory_read(request: Request) -> Response:
 
 async def directory_put(request: Request) -> Response:
     """Add or replace one entry; the whole directory is validated as ``directory check`` does."""
-    profile = await current_profile(request)
-    if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
-    if profile.role not in EDIT_ROLES:
-        return error(403, "forbidden", "only coordinators and admins edit the referral directory")
+    profile = await require_role(request, EDIT_ROLES, "only coordinators and admins edit the referral directory")
+    if isinstance(profile, Response):
+        return profile
     service_id = request.path_params["service_id"]
-    try:
-        body = await read_json(request, MAX_ENTRY_BYTES)
-    except OverflowError as exc:
-        return error(413, "body_too_large", str(exc))
-    except ValueError as exc:
-        return error(400, "invalid_body", str(exc))
+    body = await json_body(request, MAX_ENTRY_BYTES)
+    if isinstance(body, Response):
+        return body
     if not isinstance(body, dict):
         return error(400, "invalid_body", "send one service as a JSON object")
     if body.get("id", service_id) != service_id:
@@ -106,11 +101,9 @@ async def directory_put(request: Request) -> Response:
 
 async def directory_delete(request: Request) -> Response:
     """Remove one entry; refused (422) if the rest would not be a valid directory."""
-    profile = await current_profile(request)
-    if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
-    if profile.role not in EDIT_ROLES:
-        return error(403, "forbidden", "only coordinators and admins edit the referral directory")
+    profile = await require_role(request, EDIT_ROLES, "only coordinators and admins edit the referral directory")
+    if isinstance(profile, Response):
+        return profile
     service_id = request.path_params["service_id"]
     cache = request.app.state.hub.directory
     current = await cache.current()
@@ -148,12 +141,9 @@ async def redeem(request: Request) -> Response:
     partner = await store.partner_by_key(state.db, key) if key else None
     if partner is None:
         return JSONResponse(INVALID_KEY, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    try:
-        body = await read_json(request, 1024)
-    except OverflowError as exc:
-        return error(413, "body_too_large", str(exc))
-    except ValueError as exc:
-        return error(400, "invalid_body", str(exc))
+    body = await json_body(request, 1024)
+    if isinstance(body, Response):
+        return body
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
         return error(400, "invalid_body", "send {\"code\": \"K7QM3-XRT9C\"}")
     now = state.hub.clock()
@@ -172,7 +162,7 @@ async def redeem(request: Request) -> Response:
         service_id = await store.redeem(state.db, state.hub.code_key, partner, canonical,
                                         store.today(settings.timezone))
     except (UnknownCode, ExpiredCode, AlreadyRedeemed) as exc:
-        await ratelimit.failed(state.broker, partner.id, now)
+        await ratelimit.failed(state.broker, partner.id, now, failures_per_hour=settings.redeem_failures_per_hour)
         status = {UnknownCode: 404, ExpiredCode: 410, AlreadyRedeemed: 409}[type(exc)]
         log.info("referral.redeem_refused", code=exc.code, by=partner.id)
         return error(status, exc.code, exc.detail)

@@ -1,47 +1,66 @@
 """Redemption attempts per partner key, counted in the broker (so across every node).
 
-Two fixed windows per partner: attempts per minute (``redeem_per_minute``)
-and failed attempts per hour (``redeem_failures_per_hour``; unknown, expired
-and reused codes count, mistyped ones are caught by the check symbol and do
-not). With 45-bit codes, a partner key that guesses at the hourly cap (20 a
-day-hour, 175,000 a year) would need some 200 years to hit one live code even
-with a million codes live.
+Two limits per partner: attempts per minute (``redeem_per_minute``) and failed
+attempts per hour (``redeem_failures_per_hour``; unknown, expired and reused
+codes count, mistyped ones are caught by the check symbol and do not). With
+45-bit codes, a partner key that guesses at the hourly cap would need some
+200 years to hit one live code even with a million codes live.
 
-    jc:rl:redeem:<partner>:m:<minute>   string  attempts in that minute (TTL 2 min)
-    jc:rl:redeem:<partner>:f:<hour>     string  failures in that hour (TTL 2 h)
+Each limit is a GCRA (a token bucket kept as one time stamp): a full bucket
+allows ``limit`` at once, then one every ``period / limit`` seconds. Unlike fixed
+windows (counters per calendar minute), there is no boundary at which a client
+gets twice the limit, or at which a burst that straddles it is wrongly let
+through.
+
+    jc:rl:redeem:<partner>:m   string  the minute bucket's time stamp (TTL: until it is empty)
+    jc:rl:redeem:<partner>:f   string  the hour bucket's time stamp (failures only)
 """
 
 from __future__ import annotations
 
 from chat.broker import Broker, Tx
 
+MINUTE, HOUR = 60.0, 3600.0
 
-def _keys(partner: str, now: float) -> tuple[str, str]:
-    return (f"jc:rl:redeem:{partner}:m:{int(now // 60)}", f"jc:rl:redeem:{partner}:f:{int(now // 3600)}")
+
+def _keys(partner: str) -> tuple[str, str]:
+    return f"jc:rl:redeem:{partner}:m", f"jc:rl:redeem:{partner}:f"
+
+
+def _wait(tat: float, now: float, period: float, limit: int) -> float:
+    """Seconds until the bucket (``tat``) has room for one more; 0 if it has now."""
+    interval = period / limit
+    wait = max(tat, now) + interval - now - period
+    return wait if wait > 1e-6 else 0.0     # sums of intervals are not exact in floating point
 
 
 async def admit(broker: Broker, partner: str, now: float, *, per_minute: int, failures_per_hour: int) -> float | None:
     """Count one attempt; None if allowed, else the seconds to wait (Retry-After)."""
-    minute_key, hour_key = _keys(partner, now)
+    minute_key, hour_key = _keys(partner)
 
     async def fn(tx: Tx) -> float | None:
-        failures = int(await tx.get(hour_key) or 0)
-        if failures >= failures_per_hour:
-            return 3600 - now % 3600
-        attempts = int(await tx.get(minute_key) or 0)
-        if attempts >= per_minute:
-            return 60 - now % 60
-        tx.set(minute_key, str(attempts + 1), ex=120)
+        failures_tat = float(await tx.get(hour_key) or 0.0)
+        wait = _wait(failures_tat, now, HOUR, failures_per_hour)
+        if wait > 0:
+            return wait
+        tat = float(await tx.get(minute_key) or 0.0)
+        wait = _wait(tat, now, MINUTE, per_minute)
+        if wait > 0:
+            return wait
+        new_tat = max(tat, now) + MINUTE / per_minute
+        tx.set(minute_key, repr(new_tat), ex=new_tat - now + 1)
         return None
 
     return await broker.transact(fn)
 
 
-async def failed(broker: Broker, partner: str, now: float) -> None:
-    """Count a failed attempt against the hourly cap."""
-    _, hour_key = _keys(partner, now)
+async def failed(broker: Broker, partner: str, now: float, *, failures_per_hour: int) -> None:
+    """Count a failed attempt against the hourly limit."""
+    _, hour_key = _keys(partner)
 
     async def fn(tx: Tx) -> None:
-        tx.set(hour_key, str(int(await tx.get(hour_key) or 0) + 1), ex=7200)
+        tat = float(await tx.get(hour_key) or 0.0)
+        new_tat = max(tat, now) + HOUR / failures_per_hour
+        tx.set(hour_key, repr(new_tat), ex=new_tat - now + 1)
 
     await broker.transact(fn)

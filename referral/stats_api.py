@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from volunteer.accounts import Profile
-from volunteer.api import NOT_AUTHENTICATED, current_profile, error
+from volunteer.api import current_profile, error, require_role
 from volunteer.audit import audit
 
 from . import dashboard, disclosure, geography, partnerships, presets, report, stats
@@ -29,12 +29,7 @@ STATUS = {"unknown_partnership": 404}
 
 
 async def _coordinator(request: Request) -> Profile | Response:
-    profile = await current_profile(request)
-    if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
-    if profile.role not in ROLES:
-        return JSONResponse(FORBIDDEN, status_code=403)
-    return profile
+    return await require_role(request, ROLES, FORBIDDEN["detail"])
 
 
 def _flag(value: str | None, name: str, default: bool) -> bool:

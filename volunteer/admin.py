@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from . import manage
 from .accounts import MAX_CAPACITY, Profile, create_account
-from .api import NOT_AUTHENTICATED, _json_object, current_profile, error
+from .api import _json_object, error, require_role
 from .audit import audit
 from .exceptions import AccountError, DuplicateUsername, UnknownAccount
 
@@ -30,12 +30,7 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 async def _admin(request: Request) -> Profile | Response:
-    profile = await current_profile(request)
-    if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
-    if profile.role != "admin":
-        return error(403, "forbidden", "Bara administratörer. / Admins only.")
-    return profile
+    return await require_role(request, ("admin",), "Bara administratörer. / Admins only.")
 
 
 def _account_error(exc: AccountError) -> Response:

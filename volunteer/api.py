@@ -96,6 +96,29 @@ async def read_json(request: Request, max_bytes: int = MAX_BODY) -> Any:
         raise ValueError("the body is not valid JSON") from None
 
 
+async def json_body(request: Request, max_bytes: int = MAX_BODY) -> Any | Response:
+    """The JSON body, or the 413/400 answer to give instead (``isinstance(x, Response)``)."""
+    try:
+        return await read_json(request, max_bytes)
+    except OverflowError as exc:
+        return error(413, "body_too_large", str(exc))
+    except ValueError as exc:
+        return error(400, "invalid_body", str(exc))
+
+
+async def require_role(conn: HTTPConnection, roles: tuple[str, ...], refusal: str) -> Profile | Response:
+    """The signed-in profile if its role is one of ``roles``; else the 401 or 403 answer.
+
+    ``refusal`` is the 403's detail: who may do this.
+    """
+    profile = await current_profile(conn)
+    if profile is None:
+        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+    if profile.role not in roles:
+        return error(403, "forbidden", refusal)
+    return profile
+
+
 def _me(profile: Profile) -> dict[str, Any]:
     return {
         "username": profile.username,
@@ -124,12 +147,9 @@ async def address_hash(conn: HTTPConnection) -> str | None:
 
 
 async def login(request: Request) -> Response:
-    try:
-        body = await read_json(request)
-    except OverflowError as exc:
-        return error(413, "body_too_large", str(exc))
-    except ValueError as exc:
-        return error(400, "invalid_body", str(exc))
+    body = await json_body(request)
+    if isinstance(body, Response):
+        return body
     if not isinstance(body, dict):
         return error(400, "invalid_body", "send an object with username and password")
     username, password, otp = body.get("username"), body.get("password"), body.get("otp")
@@ -191,12 +211,9 @@ async def me(request: Request) -> Response:
 
 
 async def _json_object(request: Request) -> dict[str, Any] | Response:
-    try:
-        body = await read_json(request)
-    except OverflowError as exc:
-        return error(413, "body_too_large", str(exc))
-    except ValueError as exc:
-        return error(400, "invalid_body", str(exc))
+    body = await json_body(request)
+    if isinstance(body, Response):
+        return body
     if not isinstance(body, dict):
         return error(400, "invalid_body", "send a JSON object")
     return body

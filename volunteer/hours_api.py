@@ -19,7 +19,7 @@ from starlette.routing import Route
 from chat.widget_api import public_cors
 
 from . import hours, hours_store
-from .api import NOT_AUTHENTICATED, current_profile, error, read_json
+from .api import json_body, require_role
 from .exceptions import HoursError
 
 EDITOR_ROLES = ("supervisor", "admin")
@@ -49,12 +49,8 @@ async def _view(request: Request, schedule: hours.Schedule | None) -> JSONRespon
 
 
 async def _editor(request: Request) -> Response | None:
-    profile = await current_profile(request)
-    if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
-    if profile.role not in EDITOR_ROLES:
-        return error(403, "forbidden", "only a supervisor or an admin may change the opening hours")
-    return None
+    profile = await require_role(request, EDITOR_ROLES, "only a supervisor or an admin may change the opening hours")
+    return profile if isinstance(profile, Response) else None
 
 
 async def get_hours(request: Request) -> Response:
@@ -66,12 +62,9 @@ async def put_hours(request: Request) -> Response:
     refused = await _editor(request)
     if refused is not None:
         return refused
-    try:
-        body = await read_json(request, MAX_HOURS_BODY)
-    except OverflowError as exc:
-        return error(413, "body_too_large", str(exc))
-    except ValueError as exc:
-        return error(400, "invalid_body", str(exc))
+    body = await json_body(request, MAX_HOURS_BODY)
+    if isinstance(body, Response):
+        return body
     try:
         schedule = hours.parse(body)
     except HoursError as exc:

@@ -372,7 +372,7 @@ async def test_stopping_the_server_writes_records_for_open_chats(tmp_path, datab
 
     server, stop = await start_server(make_settings(tmp_path, database_url))
     await server.add_account("anna")
-    vol = await server.volunteer("anna")
+    await server.volunteer("anna")               # takes the first chat
     vis = await server.visitor({"lang": "sv"})
     await vis.expect("assigned")
     queued = await server.visitor({"lang": "sv"})

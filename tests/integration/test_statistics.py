@@ -20,7 +20,7 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from chat import db
 from chat.record import ChatRecord
