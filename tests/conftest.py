@@ -53,6 +53,11 @@ POSTGRES_ADMIN_URL = os.environ.get("JOURCHATT_TEST_POSTGRES", "postgresql://pos
 # emptied before each test that uses it.
 REDIS_TEST_URL = os.environ.get("JOURCHATT_TEST_REDIS", "redis://127.0.0.1:6379/13")
 TEST_SECRET = "test-secret-" + "x" * 40
+# Browser tests drive Debian's Chromium (a browser download cannot work here). Without
+# the background-networking flags it keeps trying to reach Google on this closed network.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @asynccontextmanager
@@ -274,6 +279,12 @@ class Running:
                 await session.execute(update(Account).where(Account.username == username)
                                       .values(totp_last_step=None))
         return totp_module.code_at(self.totp_secrets[username], time.time())
+
+    async def client(self, username: str, *, role: str = "volunteer", trained: bool = True) -> httpx.AsyncClient:
+        """A new account of ``role``, signed in: an HTTP client sending its cookie and the CSRF header."""
+        await self.add_account(username, role=role, trained=trained)
+        cookie = await self.login(username)
+        return httpx.AsyncClient(base_url=self.http, headers={"Cookie": cookie, "X-Jourchatt-CSRF": "1"})
 
     async def login(self, username: str, *, password: str = PASSWORD) -> str:
         """Sign in (with a fresh TOTP code when the account has one); return the Cookie header value."""

@@ -17,11 +17,9 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from volunteer import totp
 
-from ..conftest import PASSWORD, Running, make_settings, start_server
+from ..conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Running, make_settings, start_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = CHROMIUM_ARGS
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -16,13 +16,11 @@ from sqlalchemy import select
 
 from chat.record import ChatRecord
 
-from ..conftest import PASSWORD, Running
+from ..conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Running
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = CHROMIUM_ARGS
 
 
 async def signed_in(browser, server: Running, username: str, viewport: dict[str, int]):  # type: ignore[no-untyped-def]

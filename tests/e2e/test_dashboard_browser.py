@@ -16,14 +16,12 @@ import pytest
 from playwright.async_api import async_playwright
 
 from referral import partnerships, records_io
-from tests.conftest import PASSWORD, Running, make_settings, start_server
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Running, make_settings, start_server
 from tests.worked_example import jsonl
 from volunteer.audit import entries
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = CHROMIUM_ARGS
 SAMPLE = ROOT / "referral" / "data" / "partnerships.sample.json"
 
 

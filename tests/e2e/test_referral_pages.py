@@ -12,12 +12,10 @@ from playwright.async_api import async_playwright, expect
 
 from referral import codes, store
 
-from ..conftest import PASSWORD, Running
+from ..conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Running
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 async def test_a_partner_redeems_a_code_on_the_page(server: Running) -> None:
@@ -28,7 +26,7 @@ async def test_a_partner_redeems_a_code_on_the_page(server: Running) -> None:
     code = codes.display(issued.code)
     sent: list[dict[str, Any]] = []
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page()
             errors: list[str] = []
@@ -68,7 +66,7 @@ async def test_a_partner_redeems_a_code_on_the_page(server: Running) -> None:
 async def test_a_coordinator_edits_the_directory_in_the_browser(server: Running) -> None:
     await server.add_account("cora", role="coordinator")
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page()
             errors: list[str] = []

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute, async_playwright, expect
 
-from tests.conftest import Running, make_settings, start_server
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, Running, make_settings, start_server
 from volunteer import hours_store
 from volunteer.hours import parse
 
@@ -29,9 +29,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = CHROMIUM_ARGS
 EXIT_URL = "https://www.smhi.se/"
 WAIT_MS = 5000
 

@@ -117,9 +117,7 @@ async def test_throttling_per_address(server_factory) -> None:  # type: ignore[n
 
 
 async def _admin_client(server: Running) -> httpx.AsyncClient:
-    await server.add_account("root", role="admin", trained=False)
-    cookie = await server.login("root")
-    return httpx.AsyncClient(base_url=server.http, headers={**CSRF, "Cookie": cookie})
+    return await server.client("root", role="admin", trained=False)
 
 
 async def test_admin_creates_resets_disables_and_records_training(server: Running) -> None:

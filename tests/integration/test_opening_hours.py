@@ -23,9 +23,7 @@ def closed_schedule() -> dict[str, Any]:
 
 
 async def signed_in(server: Running, username: str, role: str) -> httpx.AsyncClient:
-    await server.add_account(username, role=role)
-    cookie = await server.login(username)
-    return httpx.AsyncClient(base_url=server.http, headers={"Cookie": cookie, "X-Jourchatt-CSRF": "1"})
+    return await server.client(username, role=role)
 
 
 async def test_no_schedule_means_always_open_and_a_chat_starts(server: Running) -> None:

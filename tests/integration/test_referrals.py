@@ -22,9 +22,7 @@ CSRF = {"X-Jourchatt-CSRF": "1"}
 
 
 async def signed_in(server: Running, username: str, role: str = "volunteer") -> httpx.AsyncClient:
-    await server.add_account(username, role=role)
-    cookie = await server.login(username)
-    return httpx.AsyncClient(base_url=server.http, headers={"Cookie": cookie, **CSRF})
+    return await server.client(username, role=role)
 
 
 async def partner_key(server: Running, pid: str = "rvc-sydvast", services: list[str] | None = None) -> str:
