@@ -19,10 +19,11 @@ On PostgreSQL an advisory lock keeps two nodes from rebuilding at once.
 from __future__ import annotations
 
 from datetime import date as _date
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import (BigInteger, Column, Date, Integer, String, Table, delete, func, insert, literal,
-                        select, text)
+from sqlalchemy import (BigInteger, Column, Date, Integer, String, Table, and_, delete, func, insert, literal,
+                        or_, select, text)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chat.db import Base
@@ -52,6 +53,31 @@ LOCK_ID = 7_274_2026   # pg_advisory_xact_lock key of the roll-up rebuild
 # Beyond this many changed days (a bulk import) one full rebuild beats a day list
 # (and stays under SQLite's limit on bound parameters).
 MAX_DAYS_BY_LIST = 1000
+# Splits with many rows a day (one per volunteer pseudonym on duty) are also kept per
+# calendar month (``day`` is then the month's first day), summed from their day rows:
+# a half year is then ~6 × 250 rows instead of ~180 × 250. A read takes the whole
+# months inside its period from these and only the days at its edges from the day rows.
+MONTHLY = {"volunteers": "volunteers:m"}
+
+
+def _month(day: _date) -> _date:
+    return day.replace(day=1)
+
+
+def _next_month(month: _date) -> _date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _whole_months(start: _date, end: _date) -> tuple[_date, _date] | None:
+    """The first and last calendar month lying wholly inside [start, end], or None."""
+    try:
+        first = start if start.day == 1 else _next_month(_month(start))
+        last = _month(end)
+        if _next_month(last) - timedelta(days=1) != end:
+            last = _month(last - timedelta(days=1))
+    except OverflowError:
+        return None
+    return (first, last) if first <= last else None
 
 
 def _scopes(found: list[Any]) -> list[tuple[Any, stats.Scope | None, list[Any]]]:
@@ -99,6 +125,36 @@ async def _build(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | No
                     ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
 
 
+async def _build_months(conn: AsyncConnection, months: list[_date] | None, scope: str | None = None) -> None:
+    """Rebuild the monthly rows of ``months`` (None: every month) from the day rows, for one scope or all."""
+    only = [ROLLUP.c.scope == scope] if scope else []
+    for split, monthly in MONTHLY.items():
+        if months is None:
+            await conn.execute(delete(ROLLUP).where(ROLLUP.c.split == monthly, *only))
+            lo, hi = (await conn.execute(select(func.min(ROLLUP.c.day), func.max(ROLLUP.c.day))
+                                         .where(ROLLUP.c.split == split, *only))).one()
+            todo: list[_date] = []
+            if lo is not None:
+                lo, hi = (_date.fromisoformat(str(x)) if not isinstance(x, _date) else x for x in (lo, hi))
+                month = _month(lo)
+                while month <= hi:
+                    todo.append(month)
+                    month = _next_month(month)
+        else:
+            todo = sorted(set(months))
+            if todo:
+                await conn.execute(delete(ROLLUP).where(ROLLUP.c.split == monthly, ROLLUP.c.day.in_(todo), *only))
+        for month in todo:
+            stmt = (select(ROLLUP.c.scope, literal(monthly), literal(month, Date), ROLLUP.c.k1, ROLLUP.c.k2,
+                           func.sum(ROLLUP.c.n), func.sum(ROLLUP.c.keysum), func.sum(ROLLUP.c.extra),
+                           func.sum(ROLLUP.c.extra_key))
+                    .where(ROLLUP.c.split == split, ROLLUP.c.day >= month,
+                           ROLLUP.c.day < _next_month(month), *only)
+                    .group_by(ROLLUP.c.scope, ROLLUP.c.k1, ROLLUP.c.k2))
+            await conn.execute(insert(ROLLUP).from_select(
+                ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
+
+
 def _is_literal(col: Any) -> bool:
     from sqlalchemy.sql.elements import BindParameter
 
@@ -123,9 +179,12 @@ async def sync(conn: AsyncConnection) -> int:
     if len(days) > MAX_DAYS_BY_LIST:
         await conn.execute(delete(ROLLUP))
         await _build(conn, _scopes(found), None)
+        await _build_months(conn, None)
     elif days:
-        await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(days)))
+        await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(days), ROLLUP.c.split.not_in(MONTHLY.values())))
         await _build(conn, _scopes(found), days)
+        await _build_months(conn, [_month(_date.fromisoformat(str(d)) if not isinstance(d, _date) else d)
+                                   for d in days])
     result = await conn.execute(delete(DIRTY).where(DIRTY.c.id <= top))
     return int(result.rowcount or 0)
 
@@ -138,9 +197,11 @@ async def rebuild(conn: AsyncConnection, partnership_id: str | None = None) -> N
         await conn.execute(delete(ROLLUP))
         await conn.execute(delete(DIRTY))
         await _build(conn, _scopes(found), None)
+        await _build_months(conn, None)
         return
     await conn.execute(delete(ROLLUP).where(ROLLUP.c.scope == f"p:{partnership_id}"))
     await _build(conn, [s for s in _scopes(found) if _scope_name(s[0]) == f"p:{partnership_id}"], None)
+    await _build_months(conn, None, f"p:{partnership_id}")
 
 
 def _scope_name(expr: Any) -> str | None:
@@ -151,6 +212,13 @@ async def read(conn: AsyncConnection, scope: stats.Scope, split: str) -> list[An
     """A split's grouped rows for ``scope.rollup`` over the scope's days, in the shape of stats.parts."""
     where = [ROLLUP.c.scope == scope.rollup, ROLLUP.c.split == split,
              ROLLUP.c.day >= scope.start, ROLLUP.c.day <= scope.end]
+    months = _whole_months(scope.start, scope.end) if split in MONTHLY else None
+    if months:
+        first, last = months
+        edges = or_(ROLLUP.c.day < first, ROLLUP.c.day >= _next_month(last))
+        where = [ROLLUP.c.scope == scope.rollup,
+                 or_(and_(ROLLUP.c.split == MONTHLY[split], ROLLUP.c.day >= first, ROLLUP.c.day <= last),
+                     and_(ROLLUP.c.split == split, ROLLUP.c.day >= scope.start, ROLLUP.c.day <= scope.end, edges))]
     sums = [func.sum(ROLLUP.c.n), func.sum(ROLLUP.c.keysum), func.sum(ROLLUP.c.extra), func.sum(ROLLUP.c.extra_key)]
     if split == "week":
         stmt = select(ROLLUP.c.day, literal(""), *sums).where(*where).group_by(ROLLUP.c.day)

@@ -267,13 +267,18 @@ async def test_api_stats_contract_roles_errors_and_audited_exports(server: Runni
     assert sorted((a.action, a.subject) for a in audit) == [("stats.export", "2022-01-01/2022-06-30")] * 2
 
 
+# Whole months only, ragged edges on both sides, within one month, a single day.
+PERIODS = [(date(2023, 1, 1), date(2023, 12, 31)), (date(2022, 3, 17), date(2023, 8, 9)),
+           (date(2023, 2, 3), date(2023, 2, 26)), (date(2023, 6, 1), date(2023, 6, 1))]
+
+
 async def _same_from_rollup_and_records(eng: Any, scopes: list[dict[str, Any]]) -> None:
     for kw in scopes:
         for method in ("suppress", "cellkey"):
-            args = {"start": date(2023, 1, 1), "end": date(2023, 12, 31), "publish": method == "cellkey",
-                    "method": method, **kw}
-            fast, slow = await _report(eng, **args), await _report(eng, use_rollup=False, **args)
-            assert fast == slow, (kw, method)
+            for start, end in PERIODS:
+                args = {"start": start, "end": end, "publish": method == "cellkey", "method": method, **kw}
+                fast, slow = await _report(eng, **args), await _report(eng, use_rollup=False, **args)
+                assert fast == slow, (kw, method, start, end)
 
 
 async def test_the_roll_up_stays_exact_whoever_writes(engine: Any) -> None:
@@ -303,12 +308,25 @@ async def test_the_roll_up_stays_exact_whoever_writes(engine: Any) -> None:
                       * rng.randint(0, 1)})
     recs, refs = records_io.parse([json.dumps(x) for x in lines], today=TODAY)
     await records_io.write(engine, recs, refs)
+    # imports carry no volunteer: give the answered chats pseudonyms and durations (the volunteers split)
+    async with engine.begin() as conn:
+        ids = (await conn.execute(select(ChatRecord.__table__.c.id).order_by(ChatRecord.__table__.c.id))).scalars()
+        for rid in list(ids):
+            await conn.execute(update(ChatRecord.__table__).where(ChatRecord.__table__.c.id == rid).values(
+                volunteer=rng.choice(["a1", "b2", "c3", "d4", "e5"]), duration_s=rng.randrange(60, 3600, 10)))
     scopes = [{}, {"municipality": "0180"}, {"partnership": sthlm}, {"partnership": sthlm, "municipality": "0180"}]
     await _same_from_rollup_and_records(engine, scopes)
-    assert (await _report(engine, start=date(2023, 1, 1), end=date(2023, 12, 31)))["total"] > 50
+    whole_year = await _report(engine, start=date(2023, 1, 1), end=date(2023, 12, 31))
+    assert whole_year["total"] > 50
+    assert whole_year["volunteers"]["volunteers"] == 5 and whole_year["volunteers"]["hours"] > 10
     async with engine.connect() as conn:
         scopes_built = set((await conn.execute(select(rollup.ROLLUP.c.scope).distinct())).scalars().all())
     assert {"all", "m:0180", "m:-", "p:stockholm-unga-relationer", "p:nacka-samtalsforum"} <= scopes_built
+    # the per-volunteer split is also kept per month, summed from its day rows
+    async with engine.connect() as conn:
+        months = (await conn.execute(select(func.count()).select_from(rollup.ROLLUP)
+                                     .where(rollup.ROLLUP.c.split == "volunteers:m"))).scalar()
+    assert months and months > 0
 
     # the chat writes a record (its own path), a partner redeems a code, a record is corrected and one deleted
     row, _ = records_io.validate({"day": "2023-06-01", "gender": "boy", "municipality": "0180", "age": 17},
