@@ -125,34 +125,44 @@ async def _build(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | No
                     ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
 
 
-async def _build_months(conn: AsyncConnection, months: list[_date] | None, scope: str | None = None) -> None:
-    """Rebuild the monthly rows of ``months`` (None: every month) from the day rows, for one scope or all."""
-    only = [ROLLUP.c.scope == scope] if scope else []
-    for split, monthly in MONTHLY.items():
-        if months is None:
-            await conn.execute(delete(ROLLUP).where(ROLLUP.c.split == monthly, *only))
-            lo, hi = (await conn.execute(select(func.min(ROLLUP.c.day), func.max(ROLLUP.c.day))
-                                         .where(ROLLUP.c.split == split, *only))).one()
-            todo: list[_date] = []
-            if lo is not None:
-                lo, hi = (_date.fromisoformat(str(x)) if not isinstance(x, _date) else x for x in (lo, hi))
-                month = _month(lo)
-                while month <= hi:
-                    todo.append(month)
-                    month = _next_month(month)
-        else:
-            todo = sorted(set(months))
-            if todo:
-                await conn.execute(delete(ROLLUP).where(ROLLUP.c.split == monthly, ROLLUP.c.day.in_(todo), *only))
-        for month in todo:
-            stmt = (select(ROLLUP.c.scope, literal(monthly), literal(month, Date), ROLLUP.c.k1, ROLLUP.c.k2,
-                           func.sum(ROLLUP.c.n), func.sum(ROLLUP.c.keysum), func.sum(ROLLUP.c.extra),
-                           func.sum(ROLLUP.c.extra_key))
-                    .where(ROLLUP.c.split == split, ROLLUP.c.day >= month,
-                           ROLLUP.c.day < _next_month(month), *only)
-                    .group_by(ROLLUP.c.scope, ROLLUP.c.k1, ROLLUP.c.k2))
-            await conn.execute(insert(ROLLUP).from_select(
-                ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
+async def _build_months(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | None, list[Any]]],
+                        months: list[_date] | None) -> None:
+    """Rebuild the monthly rows of ``months`` (None: every month with records) for ``scopes``.
+
+    Grouped straight from the records of each month (one range of the report index),
+    like ``_build`` groups a day: never a scan of the roll-up itself, whose key
+    begins with the scope.
+    """
+    if months is None:
+        lo, hi = (await conn.execute(select(func.min(CR.c.day), func.max(CR.c.day)))).one()
+        months = []
+        if lo is not None:
+            month, hi = _month(_as_date(lo)), _as_date(hi)
+            while month <= hi:
+                months.append(month)
+                month = _next_month(month)
+    months = sorted(set(months))
+    if not months:
+        return
+    rk = stats._record_key_sql(conn.dialect.name)
+    for name, scope, group in scopes:
+        for split, monthly in MONTHLY.items():
+            for month in months:
+                for part in stats.parts(split, rk):
+                    conds: list[Any] = list(part.cond)
+                    conds += stats._where(scope or stats.Scope(_date.min, _date.max), part.kind)[2:]
+                    conds += [CR.c.day >= month, CR.c.day < _next_month(month)]
+                    cols = [c for c in (part.k1, part.k2) if not _is_literal(c)]
+                    stmt = (select(name, literal(monthly), literal(month, Date), part.k1, part.k2, part.n, part.key,
+                                   part.extra, part.extra_key)
+                            .select_from(CR.join(RR, RR.c.record_id == CR.c.id) if part.referrals else CR)
+                            .where(*conds).group_by(*group, *cols))
+                    await conn.execute(insert(ROLLUP).from_select(
+                        ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
+
+
+def _as_date(value: Any) -> _date:
+    return value if isinstance(value, _date) else _date.fromisoformat(str(value))
 
 
 def _is_literal(col: Any) -> bool:
@@ -179,12 +189,13 @@ async def sync(conn: AsyncConnection) -> int:
     if len(days) > MAX_DAYS_BY_LIST:
         await conn.execute(delete(ROLLUP))
         await _build(conn, _scopes(found), None)
-        await _build_months(conn, None)
+        await _build_months(conn, _scopes(found), None)
     elif days:
+        months = sorted({_month(_as_date(d)) for d in days})
         await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(days), ROLLUP.c.split.not_in(MONTHLY.values())))
+        await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(months), ROLLUP.c.split.in_(MONTHLY.values())))
         await _build(conn, _scopes(found), days)
-        await _build_months(conn, [_month(_date.fromisoformat(str(d)) if not isinstance(d, _date) else d)
-                                   for d in days])
+        await _build_months(conn, _scopes(found), months)
     result = await conn.execute(delete(DIRTY).where(DIRTY.c.id <= top))
     return int(result.rowcount or 0)
 
@@ -197,11 +208,12 @@ async def rebuild(conn: AsyncConnection, partnership_id: str | None = None) -> N
         await conn.execute(delete(ROLLUP))
         await conn.execute(delete(DIRTY))
         await _build(conn, _scopes(found), None)
-        await _build_months(conn, None)
+        await _build_months(conn, _scopes(found), None)
         return
     await conn.execute(delete(ROLLUP).where(ROLLUP.c.scope == f"p:{partnership_id}"))
-    await _build(conn, [s for s in _scopes(found) if _scope_name(s[0]) == f"p:{partnership_id}"], None)
-    await _build_months(conn, None, f"p:{partnership_id}")
+    only = [s for s in _scopes(found) if _scope_name(s[0]) == f"p:{partnership_id}"]
+    await _build(conn, only, None)
+    await _build_months(conn, only, None)
 
 
 def _scope_name(expr: Any) -> str | None:
@@ -214,11 +226,15 @@ async def read(conn: AsyncConnection, scope: stats.Scope, split: str) -> list[An
              ROLLUP.c.day >= scope.start, ROLLUP.c.day <= scope.end]
     months = _whole_months(scope.start, scope.end) if split in MONTHLY else None
     if months:
+        # each branch one tight range of the primary key (scope, split, day, ...)
         first, last = months
-        edges = or_(ROLLUP.c.day < first, ROLLUP.c.day >= _next_month(last))
-        where = [ROLLUP.c.scope == scope.rollup,
-                 or_(and_(ROLLUP.c.split == MONTHLY[split], ROLLUP.c.day >= first, ROLLUP.c.day <= last),
-                     and_(ROLLUP.c.split == split, ROLLUP.c.day >= scope.start, ROLLUP.c.day <= scope.end, edges))]
+        after = _next_month(last)
+        branches = [and_(ROLLUP.c.split == MONTHLY[split], ROLLUP.c.day >= first, ROLLUP.c.day <= last)]
+        if scope.start < first:
+            branches.append(and_(ROLLUP.c.split == split, ROLLUP.c.day >= scope.start, ROLLUP.c.day < first))
+        if scope.end >= after:
+            branches.append(and_(ROLLUP.c.split == split, ROLLUP.c.day >= after, ROLLUP.c.day <= scope.end))
+        where = [ROLLUP.c.scope == scope.rollup, or_(*branches)]
     sums = [func.sum(ROLLUP.c.n), func.sum(ROLLUP.c.keysum), func.sum(ROLLUP.c.extra), func.sum(ROLLUP.c.extra_key)]
     if split == "week":
         stmt = select(ROLLUP.c.day, literal(""), *sums).where(*where).group_by(ROLLUP.c.day)
