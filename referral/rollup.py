@@ -22,7 +22,7 @@ from datetime import date as _date
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import (BigInteger, Column, Date, Integer, String, Table, and_, delete, func, insert, literal,
+from sqlalchemy import (BigInteger, Column, Date, Index, Integer, String, Table, and_, delete, func, insert, literal,
                         or_, select, text)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,6 +44,8 @@ ROLLUP = Table(
     Column("extra_key", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
+# A sync deletes the rows of given days whatever their scope (migration 0008).
+Index("ix_stats_daily_day", ROLLUP.c.day)
 DIRTY = Table(
     "stats_dirty", Base.metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -125,40 +127,34 @@ async def _build(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | No
                     ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
 
 
-async def _build_months(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | None, list[Any]]],
-                        months: list[_date] | None) -> None:
-    """Rebuild the monthly rows of ``months`` (None: every month with records) for ``scopes``.
+async def _build_months(conn: AsyncConnection, months: list[_date] | None, scope: str | None = None) -> None:
+    """(Re)build the monthly rows of ``months`` (None: every month) from the day rows, for one scope or all.
 
-    Grouped straight from the records of each month (one range of the report index),
-    like ``_build`` groups a day: never a scan of the roll-up itself, whose key
-    begins with the scope.
+    The day rows of a month are one range of ``ix_stats_daily_day``; summing them is
+    far cheaper than grouping the month's records again (the record keys are hashed
+    per record). Callers delete the old month rows first.
     """
-    if months is None:
-        lo, hi = (await conn.execute(select(func.min(CR.c.day), func.max(CR.c.day)))).one()
-        months = []
-        if lo is not None:
-            month, hi = _month(_as_date(lo)), _as_date(hi)
-            while month <= hi:
-                months.append(month)
-                month = _next_month(month)
-    months = sorted(set(months))
-    if not months:
-        return
-    rk = stats._record_key_sql(conn.dialect.name)
-    for name, scope, group in scopes:
-        for split, monthly in MONTHLY.items():
-            for month in months:
-                for part in stats.parts(split, rk):
-                    conds: list[Any] = list(part.cond)
-                    conds += stats._where(scope or stats.Scope(_date.min, _date.max), part.kind)[2:]
-                    conds += [CR.c.day >= month, CR.c.day < _next_month(month)]
-                    cols = [c for c in (part.k1, part.k2) if not _is_literal(c)]
-                    stmt = (select(name, literal(monthly), literal(month, Date), part.k1, part.k2, part.n, part.key,
-                                   part.extra, part.extra_key)
-                            .select_from(CR.join(RR, RR.c.record_id == CR.c.id) if part.referrals else CR)
-                            .where(*conds).group_by(*group, *cols))
-                    await conn.execute(insert(ROLLUP).from_select(
-                        ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
+    only = [ROLLUP.c.scope == scope] if scope else []
+    for split, monthly in MONTHLY.items():
+        todo = months
+        if todo is None:
+            lo, hi = (await conn.execute(select(func.min(ROLLUP.c.day), func.max(ROLLUP.c.day))
+                                         .where(ROLLUP.c.split == split, *only))).one()
+            todo = []
+            if lo is not None:
+                month, last = _month(_as_date(lo)), _as_date(hi)
+                while month <= last:
+                    todo.append(month)
+                    month = _next_month(month)
+        for month in sorted(set(todo)):
+            stmt = (select(ROLLUP.c.scope, literal(monthly), literal(month, Date), ROLLUP.c.k1, ROLLUP.c.k2,
+                           func.sum(ROLLUP.c.n), func.sum(ROLLUP.c.keysum), func.sum(ROLLUP.c.extra),
+                           func.sum(ROLLUP.c.extra_key))
+                    .where(ROLLUP.c.day >= month, ROLLUP.c.day < _next_month(month), ROLLUP.c.split == split,
+                           *only)
+                    .group_by(ROLLUP.c.scope, ROLLUP.c.k1, ROLLUP.c.k2))
+            await conn.execute(insert(ROLLUP).from_select(
+                ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
 
 
 def _as_date(value: Any) -> _date:
@@ -189,13 +185,16 @@ async def sync(conn: AsyncConnection) -> int:
     if len(days) > MAX_DAYS_BY_LIST:
         await conn.execute(delete(ROLLUP))
         await _build(conn, _scopes(found), None)
-        await _build_months(conn, _scopes(found), None)
+        await _build_months(conn, None)
     elif days:
         months = sorted({_month(_as_date(d)) for d in days})
-        await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(days), ROLLUP.c.split.not_in(MONTHLY.values())))
-        await conn.execute(delete(ROLLUP).where(ROLLUP.c.day.in_(months), ROLLUP.c.split.in_(MONTHLY.values())))
+        # one statement, two ranges of ix_stats_daily_day (the key begins with the scope, and a
+        # changed record may have left a scope, say its old municipality's, that we no longer know)
+        await conn.execute(delete(ROLLUP).where(or_(
+            and_(ROLLUP.c.day.in_(days), ROLLUP.c.split.not_in(MONTHLY.values())),
+            and_(ROLLUP.c.day.in_(months), ROLLUP.c.split.in_(MONTHLY.values())))))
         await _build(conn, _scopes(found), days)
-        await _build_months(conn, _scopes(found), months)
+        await _build_months(conn, months)
     result = await conn.execute(delete(DIRTY).where(DIRTY.c.id <= top))
     return int(result.rowcount or 0)
 
@@ -208,12 +207,11 @@ async def rebuild(conn: AsyncConnection, partnership_id: str | None = None) -> N
         await conn.execute(delete(ROLLUP))
         await conn.execute(delete(DIRTY))
         await _build(conn, _scopes(found), None)
-        await _build_months(conn, _scopes(found), None)
+        await _build_months(conn, None)
         return
     await conn.execute(delete(ROLLUP).where(ROLLUP.c.scope == f"p:{partnership_id}"))
-    only = [s for s in _scopes(found) if _scope_name(s[0]) == f"p:{partnership_id}"]
-    await _build(conn, only, None)
-    await _build_months(conn, only, None)
+    await _build(conn, [s for s in _scopes(found) if _scope_name(s[0]) == f"p:{partnership_id}"], None)
+    await _build_months(conn, None, f"p:{partnership_id}")
 
 
 def _scope_name(expr: Any) -> str | None:
