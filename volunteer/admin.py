@@ -126,6 +126,7 @@ async def act(request: Request) -> Response:
             if not isinstance(role, str):
                 return error(400, "invalid_field", "role: a string is required")
             await manage.set_role(db, username, role)
+            state.hub.signed_out(target, "role_changed")
             await audit(db, actor=who.id, action="account.role", subject=target)
         else:
             completed = _date(body.get("completed"), "completed")

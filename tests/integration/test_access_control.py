@@ -330,8 +330,20 @@ async def new_chat(server: Running, con: WS, intake: dict[str, Any] | None = Non
     return vis, chat
 
 
-async def error_code(ws: WS) -> str:
-    return (await ws.expect("error"))["code"]  # type: ignore[no-any-return]
+async def error_code(ws: WS, what: object = "", timeout: float = 3.0) -> str:
+    """The code of the next error frame; fails, saying what came instead, if none comes."""
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (left := deadline - loop.time()) > 0:
+        try:
+            frame = await ws.recv(left)
+        except asyncio.TimeoutError:
+            break
+        if frame["type"] == "error":
+            return frame["code"]  # type: ignore[no-any-return]
+        seen.append(frame["type"])
+    raise AssertionError(f"{what}: no error frame within {timeout} s; got {seen}")
 
 
 async def test_every_frame_against_every_role(server: Running) -> None:
@@ -360,15 +372,15 @@ async def test_every_frame_against_every_role(server: Running) -> None:
             outcome = T.frame_outcome(kind, role)
             if outcome in T.REFUSALS:
                 await ws.send(sample(kind, b))
-                assert await error_code(ws) == outcome, (kind, role)
+                assert await error_code(ws, (kind, role)) == outcome, (kind, role)
                 shown(kind, role, "refused")
             elif outcome in ("own", "own+joined"):
                 await ws.send(sample(kind, b))
-                assert await error_code(ws) == "unknown_chat", (kind, role)
+                assert await error_code(ws, (kind, role)) == "unknown_chat", (kind, role)
                 shown(kind, role, "other_refused")
             elif outcome == "any":
                 await ws.send(sample(kind, NO_SUCH_CHAT))
-                assert await error_code(ws) == "unknown_chat", (kind, role)
+                assert await error_code(ws, (kind, role)) == "unknown_chat", (kind, role)
                 shown(kind, role, "missing_refused")
     # A visitor's frame cannot name another chat: the chat field is ignored.
     await a_vis.send({"type": "message", "chat": b, "id": 1, "text": "till min egen chatt"})
@@ -514,3 +526,50 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     print(f"\naccess control: {len(T.FRAMES)} frame types x {len(T.FRAME_ROLES)} roles = {len(evidence)} "
           f"cells checked ({sum(len(v) for v in evidence.values())} facts shown)")
     assert set(T.FRAMES) == set(frame_vocab.VISITOR_TYPES) | set(frame_vocab.VOLUNTEER_TYPES)
+
+
+async def test_a_role_change_reaches_an_open_console_at_once(server: Running) -> None:
+    """The volunteer socket checks the role when it opens; a role changed while it is open must
+    not leave the old powers behind (a demoted supervisor kept supervising until it reconnected)."""
+    admin = await server.client("adam", role="admin")
+    await server.add_account("sara", role="supervisor")
+    await server.add_account("vera")
+    sup = await server.volunteer("sara", available=False)
+    vol = await server.volunteer("vera", available=False)
+    async with admin:
+        r = await admin.post("/api/admin/accounts/sara/role", json={"role": "volunteer"},
+                             headers={"Origin": server.http})
+        assert r.status_code == 200, r.text
+        assert await error_code(sup) == "role_changed"
+        assert await sup.closed() == 4401
+        again = await server.volunteer("sara", available=False)
+        await again.send({"type": "supervise", "active": True})
+        assert await error_code(again) == "supervisor_only"
+
+        r = await admin.post("/api/admin/accounts/vera/role", json={"role": "coordinator"},
+                             headers={"Origin": server.http})
+        assert r.status_code == 200, r.text
+        assert await error_code(vol) == "role_changed"
+        assert await vol.closed() == 4401
+        cookie = await server.login("vera")
+        ws = WS(await websockets.connect(f"ws://127.0.0.1:{server.port}/ws/volunteer",
+                                         additional_headers={"Cookie": cookie}, **CLIENT_OPTIONS))
+        assert await error_code(ws) == "not_allowed" and await ws.closed() == 4403
+
+
+async def test_a_console_closes_when_its_role_changed_by_another_path(server: Running,
+                                                                       monkeypatch: Any) -> None:
+    """A role changed in the database without ending sessions (another node, a script) is
+    caught by the console's periodic session check."""
+    from sqlalchemy import update
+
+    from chat import endpoints
+    from volunteer.models import Account
+
+    monkeypatch.setattr(endpoints, "SESSION_CHECK_S", 0.1)
+    await server.add_account("sara", role="supervisor")
+    sup = await server.volunteer("sara", available=False)
+    async with server.app.state.db() as session, session.begin():
+        await session.execute(update(Account).where(Account.username == "sara").values(role="volunteer"))
+    assert await error_code(sup) == "role_changed"
+    assert await sup.closed() == 4401
