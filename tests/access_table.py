@@ -239,8 +239,10 @@ def render() -> str:
             "Outcomes: `ok` carried out; `own` for the sender's own chat, any other chat gets "
             "`unknown_chat`; `own+joined` also for a chat the supervisor joined; `any` for any live "
             "chat (one that does not exist gets `unknown_chat`); `unknown_type` and `supervisor_only` "
-            "are error frames and nothing happens. A visitor's frames never name a chat: a `chat` "
-            "field is ignored and the frame acts on the visitor's own chat.", "",
+            "are error frames and nothing happens. `whisper` needs an `observe` first, and a "
+            "supervisor's `message`, `typing` and `end` for another's chat a `join`. A visitor's "
+            "frames never name a chat: a `chat` field is ignored and the frame acts on the "
+            "visitor's own chat.", "",
             _row(["frame", "visitor (`/ws/visitor`)", "volunteer (`/ws/volunteer`)", "supervisor (`/ws/volunteer`)"]),
             _row(["---"] * 4)]
     for kind, outcomes in FRAMES.items():
