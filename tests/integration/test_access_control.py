@@ -5,7 +5,8 @@ signs in once through ``POST /api/login`` with its TOTP code (the restricted one
 an admin's temporary password), and every request of the table is made as every
 role: allowed roles must get the route's real answer, refused ones 401 or 403 and no
 change in the database. The frame test holds real chats between visitors,
-volunteers and a supervisor, and sends every frame type as each of them.
+volunteers and a supervisor, and sends every frame type as each of them. Last, a
+role changed while a console is open must take effect at once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import httpx
 import websockets
@@ -38,8 +39,8 @@ ACCOUNTS = {"untrained": "ulla", "volunteer": "vera", "supervisor": "sara", "coo
 @dataclass
 class Call:
     """One concrete request for a table row. ``path`` may hold ``{n}``, a fresh number
-    per request; ``body`` may be a function of it; ``prepare`` runs first (as setup,
-    not as the role) and may return values ``body`` and ``path`` can use."""
+    per request; ``body`` may be a function of the values (``n``, and whatever
+    ``prepare`` returns: it runs first, as setup, not as the role)."""
 
     path: str
     body: Any = None
@@ -138,7 +139,7 @@ class Harness:
     server: Running
     client: httpx.AsyncClient
     creds: dict[str, dict[str, str]] = field(default_factory=dict)
-    counter: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+    counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     temporary: str = ""
     doorway_password: str = ""
     visitor: WS | None = None
