@@ -191,8 +191,8 @@ async def reset(db: Maker, username: str) -> tuple[str, str]:
     return aid, temporary
 
 
-async def set_role(db: Maker, username: str, role: str) -> str:
-    """Change the role; a change ends every session of the account. Returns its id.
+async def set_role(db: Maker, username: str, role: str) -> bool:
+    """Change the role; a change ends every session of the account. Whether it changed.
 
     Pages ask for the role at every request, but an open console took its powers at
     connect: ending the sessions makes every node close it (``session_expired``), so
@@ -207,7 +207,7 @@ async def set_role(db: Maker, username: str, role: str) -> str:
         aid = account.id
     if changed:
         await login_sessions.end_all(db, aid)
-    return aid
+    return changed
 
 
 def temporary_password() -> str:

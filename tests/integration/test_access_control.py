@@ -543,6 +543,13 @@ async def test_a_role_change_reaches_an_open_console_at_once(server: Running) ->
     sup = await server.volunteer("sara", available=False)
     vol = await server.volunteer("vera", available=False)
     async with admin:
+        # The same role again changes nothing: the console stays open.
+        r = await admin.post("/api/admin/accounts/sara/role", json={"role": "supervisor"},
+                             headers={"Origin": server.http})
+        assert r.status_code == 200, r.text
+        await sup.send({"type": "supervise", "active": True})
+        await sup.expect("overview")
+        await sup.send({"type": "supervise", "active": False})
         r = await admin.post("/api/admin/accounts/sara/role", json={"role": "volunteer"},
                              headers={"Origin": server.http})
         assert r.status_code == 200, r.text
