@@ -299,9 +299,10 @@ async def visitor_socket(ws: WebSocket) -> None:
         structlog.contextvars.clear_contextvars()
 
 
-async def _watch_session(ws: WebSocket, outbox: Outbox) -> None:
-    """Close the console when its login session ends elsewhere: expiry, logout on
-    another node, an admin's disable or reset (which end every session)."""
+async def _watch_session(ws: WebSocket, outbox: Outbox, role: str) -> None:
+    """Close the console when its login session ends elsewhere (expiry, logout on
+    another node, an admin's disable, reset or role change, which end every session),
+    or when the account's role is no longer the one the console opened with."""
     from volunteer.api import current_profile
 
     while True:
@@ -310,9 +311,10 @@ async def _watch_session(ws: WebSocket, outbox: Outbox) -> None:
             profile = await current_profile(ws)
         except Exception:
             continue        # the database is briefly away: check again later
-        if profile is None:
-            outbox.send({"type": "error", "code": "session_expired",
-                         "detail": "your sign-in has ended; sign in again"})
+        if profile is None or profile.role != role:
+            code, detail = (("session_expired", "your sign-in has ended; sign in again") if profile is None
+                            else ("role_changed", "an admin changed this account's role; sign in again"))
+            outbox.send({"type": "error", "code": code, "detail": detail})
             outbox.close(4401)
             return
 
@@ -351,7 +353,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
     async def handle(raw: str | bytes | None) -> None:
         await hub.volunteer_frame(vol, outbox, parse_volunteer(raw))
 
-    watcher = asyncio.create_task(_watch_session(ws, outbox))
+    watcher = asyncio.create_task(_watch_session(ws, outbox, profile.role))
     try:
         await _run(ws, outbox, handle)
     finally:

@@ -103,6 +103,11 @@ REFRESH_EVERY_TICKS = 600
 NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ = 0, -1, -2
 # Expired referral codes are deleted this often (by every node; deleting twice is harmless).
 PURGE_EVERY_TICKS = 3600
+# Why an open console is closed from the HTTP side (Hub.signed_out): error code -> detail.
+SIGNED_OUT = {
+    "signed_out": "you signed out",
+    "role_changed": "an admin changed this account's role; sign in again",
+}
 
 # The service a visitor is told of when the chat cannot take them and the
 # referral directory cannot be read either (closed_services falls back to it).
@@ -759,11 +764,13 @@ class Hub:
             log.warning("volunteer.detach_failed", volunteer=vid[:8], error=str(exc))
         self._positions_changed()
 
-    def signed_out(self, account_id: str) -> None:
-        """The account signed out: its console socket closes (its chats get the grace period)."""
+    def signed_out(self, account_id: str, code: str = "signed_out") -> None:
+        """The account signed out, or an admin disabled, reset or changed its role: its console
+        socket closes (its chats get the grace period)."""
         con = self.consoles.get(account_id)
         if con is not None:
-            con.outbox.send({"type": "error", "code": "signed_out", "detail": "you signed out"})
+            detail = SIGNED_OUT.get(code, SIGNED_OUT["signed_out"])
+            con.outbox.send({"type": "error", "code": code, "detail": detail})
             con.outbox.close(4401)
 
     # -- referrals ---------------------------------------------------------------------

@@ -125,7 +125,8 @@ async def act(request: Request) -> Response:
             role = body.get("role")
             if not isinstance(role, str):
                 return error(400, "invalid_field", "role: a string is required")
-            await manage.set_role(db, username, role)
+            if await manage.set_role(db, username, role):
+                state.hub.signed_out(target, "role_changed")
             await audit(db, actor=who.id, action="account.role", subject=target)
         else:
             completed = _date(body.get("completed"), "completed")

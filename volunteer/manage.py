@@ -191,13 +191,23 @@ async def reset(db: Maker, username: str) -> tuple[str, str]:
     return aid, temporary
 
 
-async def set_role(db: Maker, username: str, role: str) -> str:
+async def set_role(db: Maker, username: str, role: str) -> bool:
+    """Change the role; a change ends every session of the account. Whether it changed.
+
+    Pages ask for the role at every request, but an open console took its powers at
+    connect: ending the sessions makes every node close it (``session_expired``), so
+    the new role applies from the next login.
+    """
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}")
     async with db() as session, session.begin():
         account = await _by_name(session, username)
+        changed = account.role != role
         account.role = role
-        return account.id
+        aid = account.id
+    if changed:
+        await login_sessions.end_all(db, aid)
+    return changed
 
 
 def temporary_password() -> str:

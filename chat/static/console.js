@@ -664,7 +664,7 @@ const HANDLERS = {
   overview(f) { renderOverview(f); },
   reconnect(f) { S.reconnectAfter = f.after_ms; },
   error(f) {
-    if (f.code === "not_authenticated" || f.code === "signed_out") { S.stop = true; location.href = "/login"; return; }
+    if (f.code === "not_authenticated" || f.code === "signed_out" || f.code === "role_changed") { S.stop = true; location.href = "/login"; return; }
     if (f.code === "not_allowed") { S.stop = true; banner(t("not_allowed")); return; }
     const known = TEXTS[lang][`error_${f.code}`];
     notice(`${t("error")} ${known || f.detail}`);
