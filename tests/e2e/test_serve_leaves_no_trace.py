@@ -42,34 +42,34 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> str:
+def run_cli(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> str:
     done = subprocess.run(args, input=stdin, cwd=cwd, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout.decode()
 
 
-def _query(database_url: str, tmp_path: Path, query: str) -> list[str]:
+def query(database_url: str, tmp_path: Path, sql: str) -> list[str]:
     if database_url.startswith("sqlite"):
         db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
         try:
-            return ["|".join(str(x) for x in r) for r in db.execute(query).fetchall()]
+            return ["|".join(str(x) for x in r) for r in db.execute(sql).fetchall()]
         finally:
             db.close()
-    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", query],
+    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", sql],
                          capture_output=True, timeout=60, check=True).stdout.decode()
     return out.splitlines()
 
 
-def _record_rows(database_url: str, tmp_path: Path) -> list[tuple]:  # type: ignore[type-arg]
-    query = ("SELECT outcome, age, gender, municipality, district, topic, v_physical, "
-             "first_contact, wrapup_filed FROM chat_records")
+def record_rows(database_url: str, tmp_path: Path) -> list[tuple]:  # type: ignore[type-arg]
+    sql = ("SELECT outcome, age, gender, municipality, district, topic, v_physical, "
+           "first_contact, wrapup_filed FROM chat_records")
     if database_url.startswith("sqlite"):
         db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
         try:
-            return [tuple(r) for r in db.execute(query).fetchall()]
+            return [tuple(r) for r in db.execute(sql).fetchall()]
         finally:
             db.close()
-    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", query],
+    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", sql],
                          capture_output=True, timeout=60, check=True).stdout.decode()
     rows = []
     for line in out.splitlines():
@@ -184,12 +184,32 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
     return given
 
 
-def _files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
+def trace_needles(markers: dict[str, str], codes: list[str], partner_key: str, ua: str) -> dict[str, bytes]:
+    """What must never be found at rest, by name: every marker (as sent and as JSON
+    would escape it), every referral code in every spelling a partner may use, the
+    partner's key, the clients' user agent and address."""
+    needles = {f"marker {name!r}": value.encode() for name, value in markers.items()}
+    needles.update({f"marker {name!r} (json)": json.dumps(value).encode() for name, value in markers.items()})
+    for i, code in enumerate(codes):
+        needles[f"code {i}"] = code.encode()
+        needles[f"code {i} (canonical)"] = code.replace("-", "").encode()
+        needles[f"code {i} (lower)"] = code.lower().encode()
+    needles["partner key"] = partner_key.encode()
+    needles["user agent"] = ua.encode()
+    needles["client address"] = CLIENT_ADDR.encode()
+    return needles
+
+
+def found_in(data: bytes, where: str, needles: dict[str, bytes]) -> list[str]:
+    """One "<needle> in <where>" for each needle in ``data``."""
+    return [f"{name} in {where}" for name, needle in needles.items() if needle in data]
+
+
+def files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
     hits = []
     for path in root.rglob("*"):
         if path.is_file():
-            data = path.read_bytes()
-            hits += [f"{name} in {path.relative_to(root)}" for name, needle in needles.items() if needle in data]
+            hits += found_in(path.read_bytes(), str(path.relative_to(root)), needles)
     return hits
 
 
@@ -201,13 +221,13 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     ua = f"MarkerAgent/{tag}"
     env = _env(database_url)
     if not database_url.startswith("sqlite"):
-        _run([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
-    _run([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
+        run_cli([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
+    run_cli([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
           "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
-    out = _run([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
+    out = run_cli([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
                                                               / "directory.seed.toml")], tmp_path, env)
     assert "loaded" in out
-    out = _run([*jourchatt_command(), "partner", "add", "stodcentrum", "--name", "Stödcentrum",
+    out = run_cli([*jourchatt_command(), "partner", "add", "stodcentrum", "--name", "Stödcentrum",
                 "--service", "stodcentrum"], tmp_path, env)
     partner_key = out.strip().splitlines()[-1]
     assert partner_key.startswith("jcp_")
@@ -235,19 +255,10 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     log_text = log_path.read_text()
     assert "chat.assigned" in log_text and "chat.wrapup" in log_text   # the log did run
     assert "app.stopped" in log_text                                    # and shut down cleanly
-    needles = {name: value.encode() for name, value in markers.items()}
-    needles.update({name + "(json)": json.dumps(value).encode() for name, value in markers.items()})
-    for i, code in enumerate(given):
-        needles[f"code {i}"] = code.encode()
-        needles[f"code {i} (canonical)"] = code.replace("-", "").encode()
-        needles[f"code {i} (lower)"] = code.lower().encode()
-    needles["partner key"] = partner_key.encode()
-    needles["user agent"] = ua.encode()
-    needles["client address"] = CLIENT_ADDR.encode()
-    assert _files_containing(tmp_path, needles) == []
+    assert files_containing(tmp_path, trace_needles(markers, given, partner_key, ua)) == []
 
-    rows = _record_rows(database_url, tmp_path)
+    rows = record_rows(database_url, tmp_path)
     assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]
-    referrals = _query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "
+    referrals = query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "
                        "ORDER BY id")
     assert [r.replace("|t", "|1").replace("|f", "|0") for r in referrals] == ["samtalsmottagning|0", "stodcentrum|1"]
