@@ -78,7 +78,7 @@ def render_extra(frame: dict[str, Any], entry: dict[str, Any], side: str) -> Non
 class Supervision:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.hasher = AddressHasher(hub.broker)
+        self.hasher = AddressHasher(hub.broker, hub.settings.secret)
         self.watchers: set[str] = set()                       # accounts here receiving overviews
         self.feeds: dict[tuple[str, str], Feed] = {}          # (account, chat) observed here
         self._task: asyncio.Task[None] | None = None

@@ -40,6 +40,7 @@ import pytest
 import redis
 
 from chat import state as S
+from chat.addresses import KEY_PREFIX, AddressHasher, _mac
 from chat.sealing import Sealer
 
 from ..conftest import TEST_SECRET, free_port, jourchatt_command
@@ -145,6 +146,13 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
             said = _sealed_lines(chat, entries, live)
             for key in ("visitor", "volunteer", "supervisor", "whisper", "failover", "missed"):
                 assert markers[key] in said, f"the sealed log in the dump lacks the {key} line"
+            # The address's hash is in the dump, beside the day's key value; the value alone
+            # (without the server secret) does not let anyone try addresses against it.
+            [day_key] = r.keys(f"{KEY_PREFIX}*")
+            value = r.get(day_key).decode()
+            hasher = AddressHasher(None, TEST_SECRET.encode())       # type: ignore[arg-type]
+            assert _mac(hasher._day_key(value), CLIENT_ADDR).encode() in live
+            assert _mac(bytes.fromhex(value), CLIENT_ADDR).encode() not in live
 
             # -- the end: the record is written, Redis forgets the chat -------------------
             deadline = time.monotonic() + 20
