@@ -10,7 +10,9 @@ Privacy is enforced here rather than trusted to every call site:
   raised; exception *messages* are dropped, since they may quote client input;
 * records from other libraries (uvicorn, websockets, sqlalchemy) have anything
   that looks like an IP address scrubbed, and uvicorn's per-connection lines
-  (which carry the client's address) are not emitted at all.
+  (which carry the client's address) are not emitted at all;
+* other libraries log warnings and worse only, even at ``debug`` (their debug lines
+  can show frames, queries or URLs): only our own loggers follow the level.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ ALLOWED_FIELDS = frozenset(
     }
 )
 MAX_VALUE_CHARS = 200
+# Our own loggers (and their children: chat.hub, volunteer.api...) log at the configured
+# level; every other logger at WARNING or above.
+OWN_LOGGERS = ("chat", "volunteer", "referral")
 
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 # Candidates for IPv6 (two colons at least); each is checked with ipaddress, also
@@ -161,7 +166,11 @@ def configure_logging(fmt: str = "console", level: str = "info", stream: Any = N
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(numeric)
+    # Other libraries log only warnings and worse, whatever our level: their debug and
+    # info lines are not written for privacy (redis-py, httpx, multipart... at debug).
+    root.setLevel(max(logging.WARNING, numeric))
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(numeric)
     # uvicorn's INFO lines name client addresses; its access log is turned off in server.py.
     for name, lvl in (("uvicorn.error", logging.WARNING), ("uvicorn.access", logging.CRITICAL + 1),
                       ("websockets", logging.WARNING), ("sqlalchemy", logging.WARNING),

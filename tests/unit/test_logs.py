@@ -99,7 +99,7 @@ def test_scrub_foreign_clips_the_message() -> None:
 # -- the configured pipeline -------------------------------------------------------------
 
 def test_structlog_event_keeps_allowed_fields_and_drops_text(log_output: io.StringIO) -> None:
-    structlog.get_logger("test").info("chat.message", chat="c1", seq=4, text=MARKER, ip="10.1.2.3")
+    structlog.get_logger("chat.test").info("chat.message", chat="c1", seq=4, text=MARKER, ip="10.1.2.3")
     [line] = lines(log_output)
     assert line["event"] == "chat.message"
     assert (line["chat"], line["seq"], line["level"]) == ("c1", 4, "info")
@@ -109,7 +109,7 @@ def test_structlog_event_keeps_allowed_fields_and_drops_text(log_output: io.Stri
 
 
 def test_structlog_event_built_from_client_text_is_withheld(log_output: io.StringIO) -> None:
-    structlog.get_logger("test").warning(f"visitor wrote {MARKER}")
+    structlog.get_logger("chat.test").warning(f"visitor wrote {MARKER}")
     [line] = lines(log_output)
     assert line["event"] == "event.withheld"
     assert MARKER not in log_output.getvalue()
@@ -119,7 +119,7 @@ def test_structlog_exception_logs_type_and_place_not_message(log_output: io.Stri
     try:
         _raise_marker()
     except ValueError:
-        structlog.get_logger("test").exception("chat.failed", chat="c1")
+        structlog.get_logger("chat.test").exception("chat.failed", chat="c1")
     [line] = lines(log_output)
     assert line["error"] == "ValueError"
     assert "_raise_marker" in line["where"]
@@ -186,6 +186,6 @@ def test_info_from_libraries_is_below_their_level(log_output: io.StringIO) -> No
 def test_configure_logging_replaces_the_handler_instead_of_adding_one(log_output: io.StringIO) -> None:
     second = io.StringIO()
     configure_logging(fmt="json", level="info", stream=second)
-    structlog.get_logger("test").info("chat.queued")
+    structlog.get_logger("chat.test").info("chat.queued")
     assert log_output.getvalue() == ""
     assert [line["event"] for line in lines(second)] == ["chat.queued"]
