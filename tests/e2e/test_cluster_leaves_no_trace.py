@@ -1,12 +1,13 @@
-"""Two real ``jourchatt serve`` nodes, a Redis of their own and PostgreSQL: a chat through
+"""Real ``jourchatt serve`` nodes, a Redis of their own and PostgreSQL: a chat through
 every feature, then a search of Redis dumps, a PostgreSQL dump and every log line.
 
 The chat takes every path a visitor's words can take across nodes: intake (and a bad
 intake), lines both ways (and a resend), bad frames, a referral with one-time codes, a
 resume, a supervisor observing, whispering, joining openly and writing, and failover:
-the visitor's node is killed (SIGKILL) mid-chat and the visitor resumes on the other
-node with ``last_seq`` while the volunteer goes on writing. Every client connects from
-127.0.0.7 with a marker user agent.
+the visitor's node is killed (SIGKILL) mid-chat and the visitor resumes on the second
+node with ``last_seq`` while the volunteer goes on writing; then the second node, which
+now holds everyone, is killed too and the console and the visitor come back on a third.
+Every client connects from 127.0.0.7 with a marker user agent.
 
 * While the chat is live, ``DEBUG RELOAD`` writes the Redis dump (and loads it again;
   the chat goes on afterwards). The dump holds the chat's keys and its sealed lines,
@@ -123,7 +124,7 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
                ("visitor", "volunteer", "vol_id", "bad", "id", "login", "whisper", "supervisor",
-                "missed", "after", "failover", "survivor", "reloaded", "last")}
+                "missed", "after", "failover", "survivor", "reloaded", "last", "volunteer_back")}
     markers["visitor"] = f"Han tog min telefon igen {markers['visitor']} åäö"
     ua = f"MarkerAgent/{tag}"
     redis_dir = tmp_path / "redis"
@@ -134,8 +135,9 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
             c.env.update({"JOURCHATT_LOG_LEVEL": "debug", "JOURCHATT_LOG_FORMAT": "json"})
             partner_key = _setup(c)
             c.client_addr, c.user_agent = CLIENT_ADDR, ua
-            a, b = await c.node(), await c.node()
-            chat, token, given, live, entries = await _hold_chat(c, a, b, r, redis_dir, markers, partner_key)
+            a, b, third = await c.node(), await c.node(), await c.node()
+            chat, token, given, live, entries = await _hold_chat(c, (a, b, third), r, redis_dir, markers,
+                                                                 partner_key)
             needles = trace_needles(markers, given, partner_key, ua)
             needles["resume token"] = token.encode()
 
@@ -165,8 +167,8 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
             hits = found_in(after, "the Redis dump after the end", needles)
             assert hits == [], hits
 
-            b.proc.send_signal(signal.SIGTERM)          # a clean stop: its last log lines too
-            assert b.proc.wait(30) in (0, -signal.SIGTERM)
+            third.proc.send_signal(signal.SIGTERM)       # a clean stop: its last log lines too
+            assert third.proc.wait(30) in (0, -signal.SIGTERM)
 
             pg = subprocess.run(["pg_dump", "--no-owner", c.env["JOURCHATT_DATABASE_URL"]],
                                 capture_output=True, timeout=120)
@@ -183,7 +185,7 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
 
     # -- every log line of both nodes -------------------------------------------------------
     logs = sorted(tmp_path.glob("node-*.log"))
-    assert len(logs) == 2
+    assert len(logs) == 3
     events: set[str] = set()
     for log in logs:
         for n, line in enumerate(log.read_text().splitlines(), 1):
@@ -227,13 +229,15 @@ def _sealed_lines(chat: str, entries: list[tuple[bytes, float]], live: bytes) ->
     return "\n".join(said)
 
 
-async def _hold_chat(c: Cluster, a: Any, b: Any, r: redis.Redis, redis_dir: Path, markers: dict[str, str],
+async def _hold_chat(c: Cluster, nodes: tuple[Any, Any, Any], r: redis.Redis, redis_dir: Path, markers: dict[str, str],
                      partner_key: str) -> tuple[str, str, list[str], bytes, list[tuple[bytes, float]]]:
-    """The visitor on node A, the volunteer and the supervisor on node B; A dies mid-chat.
+    """The visitor on node A, the volunteer and the supervisor on node B; A dies mid-chat
+    and the visitor resumes on B; then B dies and both sides come back on the third node.
 
     Returns the chat, the resume token, the referral codes given, the live Redis dump and
     the chat's replay log as Redis held it then.
     """
+    a, b, third = nodes
     async with c.http_client(b.base) as h:
         bad = await h.post("/api/login", json={"username": markers["login"], "password": markers["login"]})
         assert bad.status_code == 401
@@ -313,11 +317,22 @@ async def _hold_chat(c: Cluster, a: Any, b: Any, r: redis.Redis, redis_dir: Path
     live = dump(r, redis_dir, "live.rdb", reload=True)
     entries = r.zrange(S.log_key(chat), 0, -1, withscores=True)
     await vol.send(json.dumps({"type": "message", "chat": chat, "id": 20, "text": markers["reloaded"]}))
-    assert (await lines(vis, 1, "volunteer"))[0]["text"] == markers["reloaded"]
+    seen = (await lines(vis, 1, "volunteer"))[0]
+    assert seen["text"] == markers["reloaded"]
+
+    # B dies too, with the volunteer, the supervisor and the visitor on it: the console
+    # comes back on the third node within its grace period, the visitor resumes there.
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(10)
+    vol = await third.volunteer("anna")
+    vis = await third.visitor({"resume": token, "last_seq": seen["seq"]})
+    assert (await recv(vis, "welcome"))["resumed"] is True
     await vis.send(json.dumps({"type": "message", "id": "last", "text": markers["last"]}))
     assert (await lines(vol, 1, "visitor"))[0]["text"] == markers["last"]
+    await vol.send(json.dumps({"type": "message", "chat": chat, "id": 30, "text": markers["volunteer_back"]}))
+    assert (await lines(vis, 1, "volunteer"))[0]["text"] == markers["volunteer_back"]
 
-    async with c.http_client(b.base) as h:
+    async with c.http_client(third.base) as h:
         redeemed = await h.post("/api/referrals/redeem", json={"code": given[1].lower()},
                                 headers={"Authorization": f"Bearer {partner_key}"})
         assert redeemed.status_code == 200, redeemed.text
@@ -328,7 +343,7 @@ async def _hold_chat(c: Cluster, a: Any, b: Any, r: redis.Redis, redis_dir: Path
     await vol.send(json.dumps({"type": "wrapup", "chat": chat,
                                "report": {"topic": "uses_violence", "violence": ["physical"]}}))
     await recv(vol, "wrapup_saved")
-    for ws in (vol, vis, sup):
+    for ws in (vol, vis):
         await ws.close()
     db_url = c.env["JOURCHATT_DATABASE_URL"]
     for _ in range(100):                        # the record writer is asynchronous
