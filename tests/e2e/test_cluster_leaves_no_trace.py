@@ -42,6 +42,7 @@ import redis
 
 from chat import state as S
 from chat.addresses import KEY_PREFIX, AddressHasher, _mac
+from chat.hub import INTAKE_SEQ
 from chat.sealing import Sealer
 
 from ..conftest import TEST_SECRET, free_port, jourchatt_command
@@ -148,6 +149,7 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
             said = _sealed_lines(chat, entries, live)
             for key in ("visitor", "volunteer", "supervisor", "whisper", "failover", "missed"):
                 assert markers[key] in said, f"the sealed log in the dump lacks the {key} line"
+            assert '"district": "bromma"' in said, "the sealed intake answers are not in the dump"
             # The address's hash is in the dump, beside the day's key value; the value alone
             # (without the server secret) does not let anyone try addresses against it.
             values = [r.get(k).decode() for k in r.keys(f"{KEY_PREFIX}*")]   # a day's (two at midnight)
@@ -218,14 +220,15 @@ def _setup(c: Cluster) -> str:
 
 
 def _sealed_lines(chat: str, entries: list[tuple[bytes, float]], live: bytes) -> str:
-    """The chat's replay log as Redis held it at the dump: every entry is in the dump as
-    it is in Redis (ciphertext), and opens with the server's secret. Returns what was said."""
+    """The chat's replay log and intake answers as Redis held them at the dump: every
+    entry is in the dump as it is in Redis (ciphertext), and opens with the server's
+    secret. Returns what the entries say, one JSON object a line."""
     assert len(entries) >= 8, f"only {len(entries)} entries in the chat's replay log"
     sealer = Sealer(TEST_SECRET.encode(), chat)          # the nodes' JOURCHATT_SECRET_KEY
     said = []
     for blob, seq in entries:
         assert blob in live, f"log entry {int(seq)} is in Redis but not in the dump"
-        said.append(json.loads(sealer.open(int(seq), base64.b64decode(blob))).get("text", ""))
+        said.append(json.dumps(json.loads(sealer.open(int(seq), base64.b64decode(blob))), ensure_ascii=False))
     return "\n".join(said)
 
 
@@ -235,7 +238,7 @@ async def _hold_chat(c: Cluster, nodes: tuple[Any, Any, Any], r: redis.Redis, re
     and the visitor resumes on B; then B dies and both sides come back on the third node.
 
     Returns the chat, the resume token, the referral codes given, the live Redis dump and
-    the chat's replay log as Redis held it then.
+    the chat's sealed entries (replay log and intake) as Redis held them then.
     """
     a, b, third = nodes
     async with c.http_client(b.base) as h:
@@ -316,6 +319,7 @@ async def _hold_chat(c: Cluster, nodes: tuple[Any, Any, Any], r: redis.Redis, re
     # The live dump (DEBUG RELOAD writes it and loads it back); the chat goes on after it.
     live = dump(r, redis_dir, "live.rdb", reload=True)
     entries = r.zrange(S.log_key(chat), 0, -1, withscores=True)
+    entries.append((r.hget(S.chat_key(chat), "intake"), INTAKE_SEQ))   # the intake answers, sealed too
     await vol.send(json.dumps({"type": "message", "chat": chat, "id": 20, "text": markers["reloaded"]}))
     seen = (await lines(vis, 1, "volunteer"))[0]
     assert seen["text"] == markers["reloaded"]
