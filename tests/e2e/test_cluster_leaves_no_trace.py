@@ -15,8 +15,9 @@ Every client connects from 127.0.0.7 with a marker user agent.
   referral code, no resume token, no address and no user agent.
 * After the chat ends and its record is written, ``SAVE`` writes a dump with nothing
   naming the chat, and no marker either.
-* ``pg_dump`` of the database holds the record and its referrals, and none of it.
-* Every log line of both nodes (JSON at debug level) is parsed, and holds none of it.
+* ``pg_dump`` of the database holds the record and its referrals, and none of it; nor
+  do the database's files and the WAL written meanwhile.
+* Every log line of the nodes (JSON at debug level) is parsed, and holds none of it.
 
 The Redis is started here (Debian's ``redis-server``): the shared test Redis keeps
 nothing on disk and Redis 7 refuses ``DEBUG`` and ``CONFIG SET dir`` by default. It
@@ -48,7 +49,7 @@ from chat.sealing import Sealer
 from ..conftest import TEST_SECRET, free_port, jourchatt_command
 from ..integration.test_many_nodes import PASSWORD, Cluster, cluster, lines, recv
 from .test_serve_leaves_no_trace import (
-    CLIENT_ADDR, files_containing, found_in, query, record_rows, run_cli, trace_needles,
+    CLIENT_ADDR, PostgresFiles, files_containing, found_in, query, record_rows, run_cli, trace_needles,
 )
 
 pytestmark = pytest.mark.slow
@@ -132,7 +133,8 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
 
     with own_redis(redis_dir) as r:
         port = r.connection_pool.connection_kwargs["port"]
-        async with cluster(tmp_path, f"redis://127.0.0.1:{port}/0") as c:
+        async with (cluster(tmp_path, f"redis://127.0.0.1:{port}/0") as c,
+                    PostgresFiles(c.env["JOURCHATT_DATABASE_URL"]) as pg_files):
             c.env.update({"JOURCHATT_LOG_LEVEL": "debug", "JOURCHATT_LOG_FORMAT": "json"})
             partner_key = _setup(c)
             c.client_addr, c.user_agent = CLIENT_ADDR, ua
@@ -184,8 +186,11 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
             referrals = query(db_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL "
                               "FROM record_referrals ORDER BY id")
             assert referrals == ["samtalsmottagning|f", "stodcentrum|t"]
+            # The database's own files and the WAL written meanwhile (deleted rows too).
+            hits, pg_count, pg_bytes = await pg_files.grep(needles)
+            assert hits == [], hits
 
-    # -- every log line of both nodes -------------------------------------------------------
+    # -- every log line of the nodes -------------------------------------------------------
     logs = sorted(tmp_path.glob("node-*.log"))
     assert len(logs) == 3
     events: set[str] = set()
@@ -202,9 +207,9 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     hits = files_containing(tmp_path, needles)
     assert hits == [], hits
-    print(f"\nscanned {len(files)} files, {sum(p.stat().st_size for p in files)} bytes, for "
-          f"{len(needles)} needles ({len(markers)} markers, {len(given)} codes x3 spellings, ...); "
-          f"{time.monotonic() - started:.1f} s")
+    print(f"\nscanned {len(files)} files, {sum(p.stat().st_size for p in files)} bytes, and "
+          f"{pg_count} PostgreSQL files, {pg_bytes} bytes, for {len(needles)} needles ({len(markers)} "
+          f"markers, {len(given)} codes x3 spellings, ...); {time.monotonic() - started:.1f} s")
 
 
 def _setup(c: Cluster) -> str:

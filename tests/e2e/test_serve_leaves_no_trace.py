@@ -7,7 +7,8 @@ redeems one with its API key. The clients connect from 127.0.0.7 with a marker
 user agent. Afterwards no file under the server's working directory (database,
 WAL, secret, logs) may contain any marker, a referral code (in any spelling),
 the partner's key, the client's address or its user agent, and the record must
-exist with its referrals.
+exist with its referrals. On PostgreSQL the same goes for a ``pg_dump``, the
+database's own files and the WAL the server wrote meanwhile (``PostgresFiles``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import signal
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any, AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -205,6 +208,63 @@ def found_in(data: bytes, where: str, needles: dict[str, bytes]) -> list[str]:
     return [f"{name} in {where}" for name, needle in needles.items() if needle in data]
 
 
+class PostgresFiles:
+    """What a PostgreSQL server keeps on disk for one database: its relation files and
+    the WAL written since ``async with`` began (rows deleted or updated since are still
+    in the WAL, and WAL goes into backups).
+
+    They are read through the server (``pg_read_binary_file``, as the superuser the tests
+    connect as), so the test does not depend on reading the data directory itself. A
+    temporary physical replication slot keeps that WAL from being recycled until it is
+    read. Values PostgreSQL compresses (TOAST, over ~2 kB) cannot be grepped here: the
+    ``pg_dump`` beside this covers them.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+
+    async def __aenter__(self) -> PostgresFiles:
+        self.conn = await asyncpg.connect(self.url)
+        await self.conn.execute("SELECT pg_create_physical_replication_slot($1, true, true)",
+                                f"jc_trace_{secrets.token_hex(6)}")
+        self.first_wal = await self.conn.fetchval("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.conn.close()          # the slot is temporary: it goes with the session
+
+    async def files(self) -> AsyncIterator[tuple[str, bytes]]:
+        """(name, content) of each WAL segment since the start, then each file of the database."""
+        await self.conn.execute("CHECKPOINT")        # the relation files hold what was written
+        last = await self.conn.fetchval("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        segments = await self.conn.fetch("SELECT name FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' "
+                                         "AND name BETWEEN $1 AND $2 ORDER BY name", self.first_wal, last)
+        assert segments, "no WAL segment found for the test's span"
+        for row in segments:
+            path = f"pg_wal/{row['name']}"
+            yield path, await self.conn.fetchval("SELECT pg_read_binary_file($1)", path)
+        oid = await self.conn.fetchval("SELECT oid FROM pg_database WHERE datname = current_database()")
+        for row in await self.conn.fetch("SELECT pg_ls_dir($1) AS name", f"base/{oid}"):
+            path = f"base/{oid}/{row['name']}"
+            yield path, await self.conn.fetchval("SELECT pg_read_binary_file($1)", path)
+
+    async def grep(self, needles: dict[str, bytes]) -> tuple[list[str], int, int]:
+        """Hits ("<needle> in PostgreSQL <file>"), and how many files and bytes were searched.
+
+        The id of the chat's record must turn up in both the WAL and the relation files
+        (or the search looked in the wrong place).
+        """
+        control = (await self.conn.fetchval("SELECT min(id) FROM chat_records")).encode()
+        hits, count, size, seen = [], 0, 0, set()
+        async for path, data in self.files():
+            hits += found_in(data, f"PostgreSQL {path}", needles)
+            if control in data:
+                seen.add(path.split("/")[0])
+            count, size = count + 1, size + len(data)
+        assert seen == {"pg_wal", "base"}, f"the record's id was found only in {seen or 'no file'}"
+        return hits, count, size
+
+
 def files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
     hits = []
     for path in root.rglob("*"):
@@ -213,7 +273,17 @@ def files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
     return hits
 
 
-async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url: str) -> None:
+@pytest.fixture
+async def postgres_files(database_url: str) -> AsyncIterator[PostgresFiles | None]:
+    if database_url.startswith("sqlite"):
+        yield None
+        return
+    async with PostgresFiles(database_url) as files:
+        yield files
+
+
+async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url: str,
+                                                    postgres_files: PostgresFiles | None) -> None:
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
                ("visitor", "volunteer", "missed", "after", "bad", "id", "login")}
@@ -255,7 +325,11 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     log_text = log_path.read_text()
     assert "chat.assigned" in log_text and "chat.wrapup" in log_text   # the log did run
     assert "app.stopped" in log_text                                    # and shut down cleanly
-    assert files_containing(tmp_path, trace_needles(markers, given, partner_key, ua)) == []
+    needles = trace_needles(markers, given, partner_key, ua)
+    assert files_containing(tmp_path, needles) == []
+    if postgres_files is not None:
+        hits, _, _ = await postgres_files.grep(needles)
+        assert hits == [], hits
 
     rows = record_rows(database_url, tmp_path)
     assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]
