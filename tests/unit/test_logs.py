@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
+import threading
 from typing import Any, Iterator
 
 import pytest
 import structlog
 
 from chat.logs import (
-    MAX_VALUE_CHARS, check_event_name, configure_logging, keep_allowed, safe_exc_info, scrub_foreign,
+    MAX_VALUE_CHARS, check_event_name, configure_logging, keep_allowed, log_uncaught, log_uncaught_in_thread,
+    safe_exc_info, scrub_foreign,
 )
 
 MARKER = "ZQXmarkerZQX"
@@ -189,3 +192,48 @@ def test_configure_logging_replaces_the_handler_instead_of_adding_one(log_output
     structlog.get_logger("chat.test").info("chat.queued")
     assert log_output.getvalue() == ""
     assert [line["event"] for line in lines(second)] == ["chat.queued"]
+
+
+def test_pythons_own_hooks_are_replaced_and_anyone_elses_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+    configure_logging("console", "warning")
+    assert sys.excepthook is log_uncaught and threading.excepthook is log_uncaught_in_thread
+
+    def someone_elses(*_args: Any) -> None: ...
+
+    monkeypatch.setattr(sys, "excepthook", someone_elses)
+    monkeypatch.setattr(threading, "excepthook", someone_elses)
+    configure_logging("console", "warning")
+    assert sys.excepthook is someone_elses and threading.excepthook is someone_elses
+
+
+def test_an_uncaught_exception_is_logged_without_its_message(log_output: io.StringIO) -> None:
+    try:
+        _raise_marker()
+    except ValueError as exc:
+        log_uncaught(ValueError, exc, exc.__traceback__)
+    [line] = lines(log_output)
+    assert (line["event"], line["level"], line["error"]) == ("process.uncaught", "critical", "ValueError")
+    assert "_raise_marker" in line["where"]
+    assert MARKER not in log_output.getvalue() and "Traceback" not in log_output.getvalue()
+
+
+def test_a_thread_dying_of_an_exception_is_logged_without_its_message(log_output: io.StringIO) -> None:
+    # pytest watches threading.excepthook during a test, so the thread's exception is
+    # caught here and handed to the hook as the threading module would.
+    caught: list[threading.ExceptHookArgs] = []
+
+    def run() -> None:
+        try:
+            _raise_marker()
+        except ValueError:
+            caught.append(threading.ExceptHookArgs([*sys.exc_info(), threading.current_thread()]))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    log_uncaught_in_thread(caught[0])
+    [line] = lines(log_output)
+    assert (line["event"], line["error"]) == ("thread.uncaught", "ValueError")
+    assert MARKER not in log_output.getvalue() and "Traceback" not in log_output.getvalue()
