@@ -1,12 +1,18 @@
-"""Keyed hashes of client addresses, under a random key that rotates daily.
+"""Keyed hashes of client addresses, under a key that rotates daily.
 
 Abuse control (login throttling, a cap on waiting visitors per address, a
 supervisor's block) needs to recognise "the same address again" without ever
 keeping the address. ``AddressHasher`` gives an HMAC-SHA256 of the address under
-a **random key per UTC day**, kept only in the broker (shared by every node,
-never on disk with ``--save ""``) and deleted when its day is over. A hash is
-therefore meaningless the day after, even to someone holding the database and
-the server secret: no address can be tried against it once the key is gone.
+a **key per UTC day**: an HMAC, under the server secret, of a **random value per
+day** kept only in the broker (shared by every node, never on disk with
+``--save ""``) and deleted when its day is over. So
+
+* a leaked Redis (an RDB dump: the day's value beside the hashes) does not give
+  the addresses away: there are only 2^32 IPv4 addresses, and trying them all
+  against a hash under a key found in the dump would take minutes, but the key
+  also needs the secret, which is never in the broker;
+* a hash is meaningless the day after, even to someone holding the database and
+  the server secret: no address can be tried against it once the value is gone.
 
 A block that must outlive the day (24 h, 72 h) keeps the key of the day it was
 made alive with ``retain(day, until)``; ``hashes()`` answers the address's hash
@@ -95,11 +101,16 @@ def peer_address(scope: Mapping[str, Any], trusted_proxies: Iterable[str] = ()) 
 
 
 class AddressHasher:
-    """Hashes addresses under the day's random key, kept in the broker."""
+    """Hashes addresses under the day's key: the server secret and the day's random value in the broker."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, secret: bytes) -> None:
         self.broker = broker
+        self._secret = secret
         self._cache: dict[str, bytes] = {}
+
+    def _day_key(self, value: str) -> bytes:
+        return hmac.new(self._secret, b"jourchatt/address-day-key\x00" + bytes.fromhex(value),
+                        hashlib.sha256).digest()
 
     async def _today_key(self, now: datetime) -> tuple[str, bytes]:
         day = _day(now)
@@ -117,7 +128,7 @@ class AddressHasher:
 
         value = await self.broker.transact(tx)
         # Forget other days' keys at once: nothing in this process keeps them.
-        self._cache = {day: bytes.fromhex(value)}
+        self._cache = {day: self._day_key(value)}
         return day, self._cache[day]
 
     async def hash(self, address: str | None, *, now: datetime | None = None) -> str | None:
@@ -144,7 +155,7 @@ class AddressHasher:
         out = {today: _mac(key, norm)}
         for name, value in zip(names, await self.broker.read(read)):
             if value is not None:
-                out[name[len(KEY_PREFIX):]] = _mac(bytes.fromhex(value), norm)
+                out[name[len(KEY_PREFIX):]] = _mac(self._day_key(value), norm)
         return out
 
     async def retain(self, day: str, until: datetime) -> None:

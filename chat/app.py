@@ -151,7 +151,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
             app.state.broker = broker or create_broker(settings.broker_url)
             await app.state.broker.start()
             await app.state.broker.ping()
-            app.state.addresses = AddressHasher(app.state.broker)
+            app.state.addresses = AddressHasher(app.state.broker, settings.secret)
             app.state.throttle = LoginThrottle(app.state.broker, settings.secret, Policy(
                 settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
             app.state.hub = Hub(settings, app.state.broker, app.state.db)

@@ -870,6 +870,17 @@ class Hub:
         mac = hmac.new(self.settings.secret, f"{chat_id}\0{body}".encode(), hashlib.sha256)
         return mac.hexdigest()[:16]
 
+    def _id_key(self, chat_id: str, sender: str, client_id: str | int) -> str:
+        """The field of ``jc:ids:<chat>`` that remembers a sender's message id (for resends).
+
+        The id is the client's own (any string up to 64 characters), so it may say
+        anything: only a keyed digest of it reaches the broker, never the id itself.
+        """
+        kind = "i" if isinstance(client_id, int) else "s"
+        mac = hmac.new(self.settings.secret, f"client-id\0{chat_id}\0{sender}\0{kind}:{client_id}".encode(),
+                       hashlib.sha256)
+        return mac.hexdigest()[:32]
+
     async def _line(self, chat_id: str, side: str, sender: str, client_id: str | int, body: str,
                     ack_to: Outbox, feed: Feed) -> None:
         """A chat line: number it, log it sealed, ack it, deliver it.
@@ -880,7 +891,7 @@ class Hub:
         it gets the same seq again and is not delivered twice.
         """
         now = self.clock()
-        id_key = f"{sender}|{'i' if isinstance(client_id, int) else 's'}:{client_id}"
+        id_key = self._id_key(chat_id, sender, client_id)
         digest = self._digest(chat_id, body)
         other = "volunteer" if side == "visitor" else "visitor"
         entry = {"from": side, "text": body}

@@ -10,7 +10,11 @@ Privacy is enforced here rather than trusted to every call site:
   raised; exception *messages* are dropped, since they may quote client input;
 * records from other libraries (uvicorn, websockets, sqlalchemy) have anything
   that looks like an IP address scrubbed, and uvicorn's per-connection lines
-  (which carry the client's address) are not emitted at all.
+  (which carry the client's address) are not emitted at all;
+* other libraries log warnings and worse only, even at ``debug`` (their debug lines
+  can show frames, queries or URLs): only our own loggers follow the level;
+* an exception nobody caught, in the main thread or another, is logged like any
+  other (type and place) instead of Python printing its traceback and message.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import ipaddress
 import logging
 import re
 import sys
+import threading
 import traceback
+from types import TracebackType
 from typing import Any, MutableMapping
 
 import structlog
@@ -42,6 +48,9 @@ ALLOWED_FIELDS = frozenset(
     }
 )
 MAX_VALUE_CHARS = 200
+# Our own loggers (and their children: chat.hub, volunteer.api...) log at the configured
+# level; every other logger at WARNING or above.
+OWN_LOGGERS = ("chat", "volunteer", "referral")
 
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 # Candidates for IPv6 (two colons at least); each is checked with ipaddress, also
@@ -124,6 +133,22 @@ class _DropConnectionLines(logging.Filter):
         return not ('"WebSocket ' in msg or "connection open" in msg or "connection closed" in msg)
 
 
+def log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """``sys.excepthook``: an uncaught exception becomes a log line without its message."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("chat.uncaught").critical("process.uncaught", exc_info=(exc_type, exc, tb))
+
+
+def log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """``threading.excepthook``: the same for a thread that died of an exception."""
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    logging.getLogger("chat.uncaught").critical("thread.uncaught",
+                                                exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+
 def configure_logging(fmt: str = "console", level: str = "info", stream: Any = None) -> None:
     """Configure structlog and the stdlib root logger; safe to call more than once."""
     numeric = getattr(logging, level.upper(), logging.INFO)
@@ -161,7 +186,17 @@ def configure_logging(fmt: str = "console", level: str = "info", stream: Any = N
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(numeric)
+    # Python's own hooks print the message and traceback: replace them, but leave a hook
+    # someone else installed (a debugger, a test runner) alone.
+    if sys.excepthook in (sys.__excepthook__, log_uncaught):
+        sys.excepthook = log_uncaught
+    if threading.excepthook in (threading.__excepthook__, log_uncaught_in_thread):
+        threading.excepthook = log_uncaught_in_thread
+    # Other libraries log only warnings and worse, whatever our level: their debug and
+    # info lines are not written for privacy (redis-py, httpx, multipart... at debug).
+    root.setLevel(max(logging.WARNING, numeric))
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(numeric)
     # uvicorn's INFO lines name client addresses; its access log is turned off in server.py.
     for name, lvl in (("uvicorn.error", logging.WARNING), ("uvicorn.access", logging.CRITICAL + 1),
                       ("websockets", logging.WARNING), ("sqlalchemy", logging.WARNING),

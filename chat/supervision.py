@@ -78,7 +78,7 @@ def render_extra(frame: dict[str, Any], entry: dict[str, Any], side: str) -> Non
 class Supervision:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.hasher = AddressHasher(hub.broker)
+        self.hasher = AddressHasher(hub.broker, hub.settings.secret)
         self.watchers: set[str] = set()                       # accounts here receiving overviews
         self.feeds: dict[tuple[str, str], Feed] = {}          # (account, chat) observed here
         self._task: asyncio.Task[None] | None = None
@@ -241,7 +241,7 @@ class Supervision:
     async def _say(self, con: Console, chat: str, client_id: str | int, body: str, *, whisper: bool) -> None:
         """A supervisor's line: to the volunteer only (whisper) or to both sides (joined)."""
         hub, vid, now = self.hub, con.profile.id, self.hub.clock()
-        id_key = f"{vid}|{'i' if isinstance(client_id, int) else 's'}:{client_id}"
+        id_key = hub._id_key(chat, vid, client_id)
         digest = hub._digest(chat, body)
         entry: dict[str, Any] = {"from": "whisper" if whisper else "supervisor", "text": body,
                                  "name": con.profile.display_name, "sid": vid}

@@ -170,6 +170,13 @@ function word(vocab, value) {
   return entry ? entry[lang === "en" ? 1 : 0] : String(value);
 }
 function $(id) { return document.getElementById(id); }
+// To the login page, once: a logout also closes the socket (4401, signed_out), and a
+// second assignment of location.href would abort the navigation already under way.
+function toLogin() {
+  if (S.leaving) return;
+  S.leaving = true;
+  location.href = "/login";
+}
 
 /* el("button", {t: "send", class: "primary", onclick: fn}, child...) ; t/ta keep the text translatable */
 function el(tag, props, ...kids) {
@@ -265,7 +272,7 @@ function connect() {
     if (S.ws !== ws) return;
     S.ws = null;
     $("status").disabled = true;
-    if (ev.code === 4401) { location.href = "/login"; return; }
+    if (ev.code === 4401) { toLogin(); return; }
     if (ev.code === 4403) { banner(t("not_allowed")); return; }
     if (ev.code === 4409) { banner(t("replaced")); return; }
     if (S.stop) return;
@@ -664,7 +671,7 @@ const HANDLERS = {
   overview(f) { renderOverview(f); },
   reconnect(f) { S.reconnectAfter = f.after_ms; },
   error(f) {
-    if (f.code === "not_authenticated" || f.code === "signed_out" || f.code === "role_changed") { S.stop = true; location.href = "/login"; return; }
+    if (f.code === "not_authenticated" || f.code === "signed_out" || f.code === "role_changed") { S.stop = true; toLogin(); return; }
     if (f.code === "not_allowed") { S.stop = true; banner(t("not_allowed")); return; }
     const known = TEXTS[lang][`error_${f.code}`];
     notice(`${t("error")} ${known || f.detail}`);
@@ -917,7 +924,7 @@ function hoursBody(m) {
 async function hoursAnswer(r, okText) {
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }
-  if (r.status === 401) { location.href = "/login"; return; }
+  if (r.status === 401) { toLogin(); return; }
   if (r.ok && body) {
     H.view = body;
     renderHoursNow();
@@ -980,7 +987,7 @@ async function boot() {
   applyLang();
   let r;
   try { r = await api("GET", "/api/me"); } catch (e) { banner(t("conn_lost")); setTimeout(boot, 3000); return; }
-  if (r.status === 401) { location.href = "/login"; return; }
+  if (r.status === 401) { toLogin(); return; }
   S.me = await r.json();
   $("me").textContent = S.me.display_name;
   S.capacity = S.me.capacity || 1;
@@ -993,7 +1000,7 @@ async function boot() {
   });
   $("logout").addEventListener("click", async () => {
     S.stop = true;
-    try { await api("POST", "/api/logout"); } finally { location.href = "/login"; }
+    try { await api("POST", "/api/logout"); } finally { toLogin(); }
   });
   if (isSupervisor()) {
     $("supervisor").hidden = false;

@@ -7,7 +7,8 @@ redeems one with its API key. The clients connect from 127.0.0.7 with a marker
 user agent. Afterwards no file under the server's working directory (database,
 WAL, secret, logs) may contain any marker, a referral code (in any spelling),
 the partner's key, the client's address or its user agent, and the record must
-exist with its referrals.
+exist with its referrals. On PostgreSQL the same goes for a ``pg_dump``, the
+database's own files and the WAL the server wrote meanwhile (``PostgresFiles``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import signal
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any, AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -42,34 +45,34 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> str:
+def run_cli(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> str:
     done = subprocess.run(args, input=stdin, cwd=cwd, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout.decode()
 
 
-def _query(database_url: str, tmp_path: Path, query: str) -> list[str]:
+def query(database_url: str, tmp_path: Path, sql: str) -> list[str]:
     if database_url.startswith("sqlite"):
         db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
         try:
-            return ["|".join(str(x) for x in r) for r in db.execute(query).fetchall()]
+            return ["|".join(str(x) for x in r) for r in db.execute(sql).fetchall()]
         finally:
             db.close()
-    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", query],
+    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", sql],
                          capture_output=True, timeout=60, check=True).stdout.decode()
     return out.splitlines()
 
 
-def _record_rows(database_url: str, tmp_path: Path) -> list[tuple]:  # type: ignore[type-arg]
-    query = ("SELECT outcome, age, gender, municipality, district, topic, v_physical, "
-             "first_contact, wrapup_filed FROM chat_records")
+def record_rows(database_url: str, tmp_path: Path) -> list[tuple]:  # type: ignore[type-arg]
+    sql = ("SELECT outcome, age, gender, municipality, district, topic, v_physical, "
+           "first_contact, wrapup_filed FROM chat_records")
     if database_url.startswith("sqlite"):
         db = sqlite3.connect(tmp_path / "var" / "jourchatt.sqlite3")
         try:
-            return [tuple(r) for r in db.execute(query).fetchall()]
+            return [tuple(r) for r in db.execute(sql).fetchall()]
         finally:
             db.close()
-    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", query],
+    out = subprocess.run(["psql", "-At", "-F", "|", database_url, "-c", sql],
                          capture_output=True, timeout=60, check=True).stdout.decode()
     rows = []
     for line in out.splitlines():
@@ -184,16 +187,103 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
     return given
 
 
-def _files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
+def trace_needles(markers: dict[str, str], codes: list[str], partner_key: str, ua: str) -> dict[str, bytes]:
+    """What must never be found at rest, by name: every marker (as sent and as JSON
+    would escape it), every referral code in every spelling a partner may use, the
+    partner's key, the clients' user agent and address."""
+    needles = {f"marker {name!r}": value.encode() for name, value in markers.items()}
+    needles.update({f"marker {name!r} (json)": json.dumps(value).encode() for name, value in markers.items()})
+    for i, code in enumerate(codes):
+        needles[f"code {i}"] = code.encode()
+        needles[f"code {i} (canonical)"] = code.replace("-", "").encode()
+        needles[f"code {i} (lower)"] = code.lower().encode()
+    needles["partner key"] = partner_key.encode()
+    needles["user agent"] = ua.encode()
+    needles["client address"] = CLIENT_ADDR.encode()
+    return needles
+
+
+def found_in(data: bytes, where: str, needles: dict[str, bytes]) -> list[str]:
+    """One "<needle> in <where>" for each needle in ``data``."""
+    return [f"{name} in {where}" for name, needle in needles.items() if needle in data]
+
+
+class PostgresFiles:
+    """What a PostgreSQL server keeps on disk for one database: its relation files and
+    the WAL written since ``async with`` began (rows deleted or updated since are still
+    in the WAL, and WAL goes into backups).
+
+    They are read through the server (``pg_read_binary_file``, as the superuser the tests
+    connect as), so the test does not depend on reading the data directory itself. A
+    temporary physical replication slot keeps that WAL from being recycled until it is
+    read. Values PostgreSQL compresses (TOAST, over ~2 kB) cannot be grepped here: the
+    ``pg_dump`` beside this covers them.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+
+    async def __aenter__(self) -> PostgresFiles:
+        self.conn = await asyncpg.connect(self.url)
+        await self.conn.execute("SELECT pg_create_physical_replication_slot($1, true, true)",
+                                f"jc_trace_{secrets.token_hex(6)}")
+        self.first_wal = await self.conn.fetchval("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.conn.close()          # the slot is temporary: it goes with the session
+
+    async def files(self) -> AsyncIterator[tuple[str, bytes]]:
+        """(name, content) of each WAL segment since the start, then each file of the database."""
+        await self.conn.execute("CHECKPOINT")        # the relation files hold what was written
+        last = await self.conn.fetchval("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        segments = await self.conn.fetch("SELECT name FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' "
+                                         "AND name BETWEEN $1 AND $2 ORDER BY name", self.first_wal, last)
+        assert segments, "no WAL segment found for the test's span"
+        for row in segments:
+            path = f"pg_wal/{row['name']}"
+            yield path, await self.conn.fetchval("SELECT pg_read_binary_file($1)", path)
+        oid = await self.conn.fetchval("SELECT oid FROM pg_database WHERE datname = current_database()")
+        for row in await self.conn.fetch("SELECT pg_ls_dir($1) AS name", f"base/{oid}"):
+            path = f"base/{oid}/{row['name']}"
+            yield path, await self.conn.fetchval("SELECT pg_read_binary_file($1)", path)
+
+    async def grep(self, needles: dict[str, bytes]) -> tuple[list[str], int, int]:
+        """Hits ("<needle> in PostgreSQL <file>"), and how many files and bytes were searched.
+
+        The id of the chat's record must turn up in both the WAL and the relation files
+        (or the search looked in the wrong place).
+        """
+        control = (await self.conn.fetchval("SELECT min(id) FROM chat_records")).encode()
+        hits, count, size, seen = [], 0, 0, set()
+        async for path, data in self.files():
+            hits += found_in(data, f"PostgreSQL {path}", needles)
+            if control in data:
+                seen.add(path.split("/")[0])
+            count, size = count + 1, size + len(data)
+        assert seen == {"pg_wal", "base"}, f"the record's id was found only in {seen or 'no file'}"
+        return hits, count, size
+
+
+def files_containing(root: Path, needles: dict[str, bytes]) -> list[str]:
     hits = []
     for path in root.rglob("*"):
         if path.is_file():
-            data = path.read_bytes()
-            hits += [f"{name} in {path.relative_to(root)}" for name, needle in needles.items() if needle in data]
+            hits += found_in(path.read_bytes(), str(path.relative_to(root)), needles)
     return hits
 
 
-async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url: str) -> None:
+@pytest.fixture
+async def postgres_files(database_url: str) -> AsyncIterator[PostgresFiles | None]:
+    if database_url.startswith("sqlite"):
+        yield None
+        return
+    async with PostgresFiles(database_url) as files:
+        yield files
+
+
+async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url: str,
+                                                    postgres_files: PostgresFiles | None) -> None:
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
                ("visitor", "volunteer", "missed", "after", "bad", "id", "login")}
@@ -201,13 +291,13 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     ua = f"MarkerAgent/{tag}"
     env = _env(database_url)
     if not database_url.startswith("sqlite"):
-        _run([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
-    _run([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
+        run_cli([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
+    run_cli([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
           "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
-    out = _run([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
+    out = run_cli([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
                                                               / "directory.seed.toml")], tmp_path, env)
     assert "loaded" in out
-    out = _run([*jourchatt_command(), "partner", "add", "stodcentrum", "--name", "Stödcentrum",
+    out = run_cli([*jourchatt_command(), "partner", "add", "stodcentrum", "--name", "Stödcentrum",
                 "--service", "stodcentrum"], tmp_path, env)
     partner_key = out.strip().splitlines()[-1]
     assert partner_key.startswith("jcp_")
@@ -235,19 +325,14 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     log_text = log_path.read_text()
     assert "chat.assigned" in log_text and "chat.wrapup" in log_text   # the log did run
     assert "app.stopped" in log_text                                    # and shut down cleanly
-    needles = {name: value.encode() for name, value in markers.items()}
-    needles.update({name + "(json)": json.dumps(value).encode() for name, value in markers.items()})
-    for i, code in enumerate(given):
-        needles[f"code {i}"] = code.encode()
-        needles[f"code {i} (canonical)"] = code.replace("-", "").encode()
-        needles[f"code {i} (lower)"] = code.lower().encode()
-    needles["partner key"] = partner_key.encode()
-    needles["user agent"] = ua.encode()
-    needles["client address"] = CLIENT_ADDR.encode()
-    assert _files_containing(tmp_path, needles) == []
+    needles = trace_needles(markers, given, partner_key, ua)
+    assert files_containing(tmp_path, needles) == []
+    if postgres_files is not None:
+        hits, _, _ = await postgres_files.grep(needles)
+        assert hits == [], hits
 
-    rows = _record_rows(database_url, tmp_path)
+    rows = record_rows(database_url, tmp_path)
     assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]
-    referrals = _query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "
+    referrals = query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "
                        "ORDER BY id")
     assert [r.replace("|t", "|1").replace("|f", "|0") for r in referrals] == ["samtalsmottagning|0", "stodcentrum|1"]

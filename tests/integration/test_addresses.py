@@ -8,12 +8,13 @@ from typing import AsyncIterator
 
 import pytest
 
-from chat.addresses import AddressHasher, normalise, peer_address
+from chat.addresses import KEY_PREFIX, AddressHasher, _mac, normalise, peer_address
 from chat.broker import Broker, MemoryBroker
 
 from ..conftest import fresh_redis
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+SECRET = b"s" * 40
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -43,17 +44,27 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
 
 
 async def test_same_address_same_day_same_hash_other_day_other_hash(broker: Broker) -> None:
-    hasher = AddressHasher(broker)
+    hasher = AddressHasher(broker, SECRET)
     a = await hasher.hash("192.0.2.1", now=NOON)
     assert a is not None and re.fullmatch(r"[0-9a-f]{32}", a)
-    assert await AddressHasher(broker).hash("192.0.2.1", now=NOON + timedelta(hours=3)) == a  # any node
+    assert await AddressHasher(broker, SECRET).hash("192.0.2.1", now=NOON + timedelta(hours=3)) == a  # any node
     assert await hasher.hash("192.0.2.2", now=NOON) != a
     assert await hasher.hash("192.0.2.1", now=NOON + timedelta(days=1)) != a
     assert await hasher.hash(None) is None
 
 
+async def test_the_brokers_day_value_alone_does_not_give_the_hashes_away(broker: Broker) -> None:
+    """A leaked Redis holds the day's value beside the hashes; without the server secret
+    it cannot be used to try addresses against them (2^32 IPv4 addresses are few)."""
+    a = await AddressHasher(broker, SECRET).hash("192.0.2.1", now=NOON)
+    value = await broker.read(lambda t: t.get(KEY_PREFIX + NOON.date().isoformat(), watch=False))
+    assert value is not None
+    assert _mac(bytes.fromhex(value), "192.0.2.1") != a
+    assert await AddressHasher(broker, b"t" * 40).hash("192.0.2.1", now=NOON) != a   # another secret
+
+
 async def test_a_days_key_expires_with_the_day_unless_retained(broker: Broker) -> None:
-    hasher = AddressHasher(broker)
+    hasher = AddressHasher(broker, SECRET)
     # Keys made "now": today's key lives until the end of the real UTC day (plus grace).
     now = datetime.now(timezone.utc)
     day = await hasher.today(now)
@@ -65,7 +76,7 @@ async def test_a_days_key_expires_with_the_day_unless_retained(broker: Broker) -
     assert await _ttl(broker, "jc:addrkey:" + day) > 71 * 3600
     # The next day, the address hashes under the new key and still under the retained one.
     tomorrow = now + timedelta(days=1)
-    later = await AddressHasher(broker).hashes("192.0.2.1", now=tomorrow)
+    later = await AddressHasher(broker, SECRET).hashes("192.0.2.1", now=tomorrow)
     assert later[day] == both[day] and len(later) == 2
 
 

@@ -56,15 +56,15 @@ class Node:
         raise AssertionError(f"/readyz never answered {want}")
 
     async def visitor(self, hello: dict[str, Any]) -> Any:
-        ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws/visitor", **OPTS)
+        ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws/visitor", **self.cluster.ws_options())
         await ws.send(json.dumps({"type": "hello", **hello}))
         return ws
 
     async def volunteer(self, username: str) -> Any:
-        async with httpx.AsyncClient(base_url=self.base) as c:
+        async with self.cluster.http_client(self.base) as c:
             cookie = await AUTHENTICATOR.sign_in(c, username, PASSWORD)
         ws = await websockets.connect(f"ws://127.0.0.1:{self.port}/ws/volunteer",
-                                      additional_headers={"Cookie": cookie}, **OPTS)
+                                      additional_headers={"Cookie": cookie}, **self.cluster.ws_options())
         await recv(ws, "welcome")
         await ws.send(json.dumps({"type": "status", "state": "available"}))
         await recv(ws, "status")
@@ -74,6 +74,23 @@ class Node:
 class Cluster:
     def __init__(self, tmp: Path, env: dict[str, str]) -> None:
         self.tmp, self.env, self.nodes = tmp, env, []  # type: ignore[var-annotated]
+        # Every client of the cluster connects from this loopback address and sends this
+        # User-Agent when they are set (tests/e2e/test_cluster_leaves_no_trace.py).
+        self.client_addr: str | None = None
+        self.user_agent: str | None = None
+
+    def ws_options(self) -> dict[str, Any]:
+        opts = dict(OPTS)
+        if self.client_addr:
+            opts["local_addr"] = (self.client_addr, 0)
+        if self.user_agent:
+            opts["user_agent_header"] = self.user_agent
+        return opts
+
+    def http_client(self, base: str) -> httpx.AsyncClient:
+        transport = httpx.AsyncHTTPTransport(local_address=self.client_addr) if self.client_addr else None
+        headers = {"User-Agent": self.user_agent} if self.user_agent else None
+        return httpx.AsyncClient(base_url=base, transport=transport, headers=headers)
 
     async def node(self) -> Node:
         port = free_port()

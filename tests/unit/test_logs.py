@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
+import threading
 from typing import Any, Iterator
 
 import pytest
 import structlog
 
 from chat.logs import (
-    MAX_VALUE_CHARS, check_event_name, configure_logging, keep_allowed, safe_exc_info, scrub_foreign,
+    MAX_VALUE_CHARS, check_event_name, configure_logging, keep_allowed, log_uncaught, log_uncaught_in_thread,
+    safe_exc_info, scrub_foreign,
 )
 
 MARKER = "ZQXmarkerZQX"
@@ -99,7 +102,7 @@ def test_scrub_foreign_clips_the_message() -> None:
 # -- the configured pipeline -------------------------------------------------------------
 
 def test_structlog_event_keeps_allowed_fields_and_drops_text(log_output: io.StringIO) -> None:
-    structlog.get_logger("test").info("chat.message", chat="c1", seq=4, text=MARKER, ip="10.1.2.3")
+    structlog.get_logger("chat.test").info("chat.message", chat="c1", seq=4, text=MARKER, ip="10.1.2.3")
     [line] = lines(log_output)
     assert line["event"] == "chat.message"
     assert (line["chat"], line["seq"], line["level"]) == ("c1", 4, "info")
@@ -109,7 +112,7 @@ def test_structlog_event_keeps_allowed_fields_and_drops_text(log_output: io.Stri
 
 
 def test_structlog_event_built_from_client_text_is_withheld(log_output: io.StringIO) -> None:
-    structlog.get_logger("test").warning(f"visitor wrote {MARKER}")
+    structlog.get_logger("chat.test").warning(f"visitor wrote {MARKER}")
     [line] = lines(log_output)
     assert line["event"] == "event.withheld"
     assert MARKER not in log_output.getvalue()
@@ -119,7 +122,7 @@ def test_structlog_exception_logs_type_and_place_not_message(log_output: io.Stri
     try:
         _raise_marker()
     except ValueError:
-        structlog.get_logger("test").exception("chat.failed", chat="c1")
+        structlog.get_logger("chat.test").exception("chat.failed", chat="c1")
     [line] = lines(log_output)
     assert line["error"] == "ValueError"
     assert "_raise_marker" in line["where"]
@@ -186,6 +189,51 @@ def test_info_from_libraries_is_below_their_level(log_output: io.StringIO) -> No
 def test_configure_logging_replaces_the_handler_instead_of_adding_one(log_output: io.StringIO) -> None:
     second = io.StringIO()
     configure_logging(fmt="json", level="info", stream=second)
-    structlog.get_logger("test").info("chat.queued")
+    structlog.get_logger("chat.test").info("chat.queued")
     assert log_output.getvalue() == ""
     assert [line["event"] for line in lines(second)] == ["chat.queued"]
+
+
+def test_pythons_own_hooks_are_replaced_and_anyone_elses_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+    configure_logging("console", "warning")
+    assert sys.excepthook is log_uncaught and threading.excepthook is log_uncaught_in_thread
+
+    def someone_elses(*_args: Any) -> None: ...
+
+    monkeypatch.setattr(sys, "excepthook", someone_elses)
+    monkeypatch.setattr(threading, "excepthook", someone_elses)
+    configure_logging("console", "warning")
+    assert sys.excepthook is someone_elses and threading.excepthook is someone_elses
+
+
+def test_an_uncaught_exception_is_logged_without_its_message(log_output: io.StringIO) -> None:
+    try:
+        _raise_marker()
+    except ValueError as exc:
+        log_uncaught(ValueError, exc, exc.__traceback__)
+    [line] = lines(log_output)
+    assert (line["event"], line["level"], line["error"]) == ("process.uncaught", "critical", "ValueError")
+    assert "_raise_marker" in line["where"]
+    assert MARKER not in log_output.getvalue() and "Traceback" not in log_output.getvalue()
+
+
+def test_a_thread_dying_of_an_exception_is_logged_without_its_message(log_output: io.StringIO) -> None:
+    # pytest watches threading.excepthook during a test, so the thread's exception is
+    # caught here and handed to the hook as the threading module would.
+    caught: list[threading.ExceptHookArgs] = []
+
+    def run() -> None:
+        try:
+            _raise_marker()
+        except ValueError:
+            caught.append(threading.ExceptHookArgs([*sys.exc_info(), threading.current_thread()]))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    log_uncaught_in_thread(caught[0])
+    [line] = lines(log_output)
+    assert (line["event"], line["error"]) == ("thread.uncaught", "ValueError")
+    assert MARKER not in log_output.getvalue() and "Traceback" not in log_output.getvalue()
