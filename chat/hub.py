@@ -57,7 +57,7 @@ from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
 from . import state as S
 from . import texts
-from .broker import MAX_LOG_ENTRIES, Broker, BrokerError, Tx
+from .broker import MAX_LOG_ENTRIES, Broker, BrokerError, LineWrite, Tx
 from .exceptions import FrameError
 from .logs import get_logger
 from .outbox import OUTBOX_FRAMES, Outbox  # noqa: F401  (Outbox is part of the hub's API)
@@ -99,6 +99,9 @@ STOP_TASKS_S = 2.0
 STATE_TTL_S = 6 * 3600
 # How often the TTLs of this node's chats and volunteers are refreshed.
 REFRESH_EVERY_TICKS = 600
+# A line is sealed again for the chat's next seq at most this often (each time the
+# other side's line took the seq it was sealed for): bounded like a transaction's retries.
+LINE_ATTEMPTS = 64
 # Seq used as associated data for sealed notices, intake answers and referrals.
 NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ = 0, -1, -2
 # Expired referral codes are deleted this often (by every node; deleting twice is harmless).
@@ -186,6 +189,11 @@ def _hash_token(token: str) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# The sealed form of a line: one encoder, not one per call (json.dumps builds one
+# for every call with non-default options).
+_dumps_entry = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _parse_wraps(raw: str) -> dict[str, float]:
@@ -860,8 +868,7 @@ class Hub:
 
     # -- lines -------------------------------------------------------------------------
     def _digest(self, chat_id: str, body: str) -> str:
-        mac = hmac.new(self.settings.secret, f"{chat_id}\0{body}".encode(), hashlib.sha256)
-        return mac.hexdigest()[:16]
+        return hmac.digest(self.settings.secret, f"{chat_id}\0{body}".encode(), "sha256").hex()[:16]
 
     async def _line(self, chat_id: str, side: str, sender: str, client_id: str | int, body: str,
                     ack_to: Outbox, feed: Feed) -> None:
@@ -871,34 +878,40 @@ class Hub:
         account id), so that two volunteers of one chat never share client ids.
         A line with an id *and* text already seen is a resend after a lost ack:
         it gets the same seq again and is not delivered twice.
+
+        One ``append_line`` does it all in the broker (one round trip with Redis).
+        The line is sealed for the seq this socket expects next (the last it
+        settled, plus one); when another line came in between, the broker says
+        which seq is next and the line is sealed again for it.
         """
         now = self.clock()
         id_key = f"{sender}|{'i' if isinstance(client_id, int) else 's'}:{client_id}"
-        digest = self._digest(chat_id, body)
-        other = "volunteer" if side == "visitor" else "visitor"
         entry = {"from": side, "text": body}
-
-        async def fn(tx: Tx, local: Local) -> int:
-            st = await (self._own(tx, chat_id, sender) if side == "volunteer" else self._live(tx, chat_id))
-            seen = await tx.hget(S.ids_key(chat_id), id_key, watch=False)
-            if seen:
-                seq_s, _, seen_digest = seen.partition("|")
-                if hmac.compare_digest(seen_digest, digest):
-                    return int(seq_s)
-            seq = st.seq + 1
-            key = S.chat_key(chat_id)
-            tx.hset(key, {"seq": str(seq), "last_act": repr(now), "warned": "0"})
-            tx.expire(key, self._log_ttl)
-            tx.hset(S.ids_key(chat_id), {id_key: f"{seq}|{digest}"})
-            tx.expire(S.ids_key(chat_id), self._log_ttl)
-            readers = []
-            if st.state == "active":
-                tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
-                readers.append((other, st.vnode if other == "visitor" else await self._vol_node(tx, st.vol)))
-            self._append(tx, local, st, seq, entry, readers)
-            return seq
-
-        seq = await self._commit(fn)
+        plain = _dumps_entry(entry).encode()
+        digest = self._digest(chat_id, body)
+        sealer = self.sealer(chat_id)
+        seq = max(feed.last, max(feed.own, default=0)) + 1
+        for _ in range(LINE_ATTEMPTS):
+            result = await self.broker.append_line(LineWrite(
+                chat=chat_id, chat_key=S.chat_key(chat_id), ids_key=S.ids_key(chat_id),
+                log_key=S.log_key(chat_id), due_key=S.DUE, vol_prefix=S.vol_key(""), side=side,
+                sender=sender if side == "volunteer" else "", id_key=id_key,
+                digest=digest, expect=seq, blob=_b64(sealer.seal(seq, plain)),
+                now=now, idle_at=now + self.settings.idle_warn_s, ttl_s=self._log_ttl, node=self.node))
+            if result.status != "seq":
+                break
+            seq = result.seq
+        else:
+            raise BrokerError("the chat's seq kept moving")
+        if result.status == "closed" or result.status == "ended":
+            raise FrameError("chat_ended", "the chat is over" if side == "visitor"
+                             else "the chat is over; file the wrap-up")
+        if result.status == "not_yours":
+            raise FrameError("unknown_chat", "you have no chat with that id")
+        seq = result.seq
+        for to, vid in result.local:
+            await self._on_notice({"k": "line", "chat": chat_id, "to": to, "seq": seq, "vid": vid,
+                                   "payload": entry})
         ack: dict[str, Any] = {"type": "ack", "id": client_id, "seq": seq}
         if side == "volunteer":
             ack["chat"] = chat_id

@@ -31,7 +31,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from ..logs import get_logger
-from .base import BrokerError, pairs
+from .base import MAX_LOG_ENTRIES, BrokerError, LineResult, LineWrite, pairs
 
 log = get_logger("chat.broker")
 T = TypeVar("T")
@@ -51,6 +51,69 @@ def channel(node: str) -> str:
     return f"jc:to:{node}"
 
 
+# append_line (chat.broker.base, "Lines") as one script: one round trip instead of the
+# watch / read / MULTI / EXEC of a transaction. It reads the holder's hash (the reader's
+# node) under a key built from the chat's ``vol`` field, so it needs one Redis, not a cluster.
+# KEYS: chat, ids, log, due.  ARGV: side, sender, id_key, digest, expect, blob, now,
+# idle_at, ttl_ms, max_log, chat id, vol prefix, this node, channel prefix.
+APPEND_LINE = """
+local st = redis.call('HMGET', KEYS[1], 'state', 'seq', 'vol', 'vnode', 'obs')
+local state, vol = st[1], st[3] or ''
+if ARGV[1] == 'volunteer' then
+  if not state or vol ~= ARGV[2] then return {'not_yours', 0} end
+  if state ~= 'active' then return {'ended', 0} end
+elseif state ~= 'queued' and state ~= 'active' then
+  return {'closed', 0}
+end
+local seen = redis.call('HGET', KEYS[2], ARGV[3])
+if seen then
+  local bar = string.find(seen, '|', 1, true)
+  if bar and string.sub(seen, bar + 1) == ARGV[4] then
+    return {'dup', tonumber(string.sub(seen, 1, bar - 1))}
+  end
+end
+local seq = (tonumber(st[2]) or 0) + 1
+if seq ~= tonumber(ARGV[5]) then return {'seq', seq} end
+local seqs = string.format('%d', seq)
+redis.call('HSET', KEYS[1], 'seq', seqs, 'last_act', ARGV[7], 'warned', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[9])
+redis.call('HSET', KEYS[2], ARGV[3], seqs .. '|' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[9])
+redis.call('ZADD', KEYS[3], seqs, ARGV[6])
+if seq > tonumber(ARGV[10]) then
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[10]) - 1)
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[9])
+local readers = {}
+if state == 'active' then
+  redis.call('ZADD', KEYS[4], ARGV[8], 'idle:' .. ARGV[11])
+  if ARGV[1] == 'visitor' then
+    local node = vol ~= '' and redis.call('HGET', ARGV[12] .. vol, 'node') or false
+    table.insert(readers, {'volunteer', vol, node or ''})
+  else
+    table.insert(readers, {'visitor', vol, st[4] or ''})
+  end
+end
+if st[5] then
+  for item in string.gmatch(st[5], '[^,]+') do
+    local at = string.find(item, '@', 1, true)
+    if at then table.insert(readers, {'observer', string.sub(item, 1, at - 1), string.sub(item, at + 1)}) end
+  end
+end
+local out = {'ok', seq}
+for _, r in ipairs(readers) do
+  if r[3] == ARGV[13] then
+    table.insert(out, r[1])
+    table.insert(out, r[2])
+  elseif r[3] ~= '' then
+    redis.call('PUBLISH', ARGV[14] .. r[3], cjson.encode(
+      {k = 'line', chat = ARGV[11], to = r[1], seq = seq, vid = r[2], blob = ARGV[6]}))
+  end
+end
+return out
+"""
+
+
 class RedisBroker:
     # Other nodes carry on with the state: a node that stops only lets go of its sockets.
     shared = True
@@ -62,6 +125,7 @@ class RedisBroker:
             health_check_interval=10, max_connections=256)
         self._reconnect: list[Callable[[], Awaitable[None]]] = []
         self._closed = asyncio.Event()
+        self._append_line = self.r.register_script(APPEND_LINE)
 
     async def start(self) -> None:
         self._closed.clear()
@@ -126,6 +190,20 @@ class RedisBroker:
                 return await fn(_RedisTx(self.r, None))
         except (RedisError, OSError) as exc:
             raise BrokerError(f"redis: {type(exc).__name__}") from None
+
+    async def append_line(self, w: LineWrite) -> LineResult:
+        self._check_open()
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                out = await self._append_line(
+                    keys=[w.chat_key, w.ids_key, w.log_key, w.due_key],
+                    args=[w.side, w.sender, w.id_key, w.digest, w.expect, w.blob, repr(w.now),
+                          repr(w.idle_at), max(1, int(w.ttl_s * 1000)), MAX_LOG_ENTRIES, w.chat,
+                          w.vol_prefix, w.node, channel("")])
+        except (RedisError, OSError) as exc:
+            raise BrokerError(f"redis: {type(exc).__name__}") from None
+        local = tuple((out[i], out[i + 1]) for i in range(2, len(out), 2))
+        return LineResult(out[0], int(out[1]), local)
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._reconnect.append(callback)
