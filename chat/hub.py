@@ -1007,9 +1007,16 @@ class Hub:
         try:
             async for message in channel:
                 try:
-                    await self._on_notice(json.loads(message))
-                except Exception:
-                    log.exception("notice.failed")
+                    notices = json.loads(message)
+                except ValueError:
+                    log.error("notice.unreadable")
+                    continue
+                # A batch of lines for this node comes as one message: a list (chat.broker.redis).
+                for notice in notices if isinstance(notices, list) else (notices,):
+                    try:
+                        await self._on_notice(notice)
+                    except Exception:
+                        log.exception("notice.failed")
         finally:
             # Cancelled between messages, the generator would be left open and its
             # connection collected after the loop closed: close it here.

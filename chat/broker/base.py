@@ -40,7 +40,9 @@ Lines (the hot path)
     ``last_act`` and ``warned`` are set, the id is noted, the sealed line joins
     the replay log (bounded to ``MAX_LOG_ENTRIES``, TTL refreshed), the idle
     timer moves (active chats), and the line notice goes to every reader on
-    another node by Pub/Sub (the other side, and supervisors observing). Readers
+    another node by Pub/Sub (the other side, and supervisors observing; the
+    notices of several lines for one node may come as one message holding a JSON
+    array of them, so a reader's node also pays once per batch). Readers
     on the calling node come back in ``local`` as (to, account) for the caller
     to deliver in-process.
 

@@ -158,7 +158,8 @@ async def test_append_line_numbers_logs_and_notifies_atomically(broker: Any) -> 
 
     async def listen(node: str) -> None:
         async for message in broker.subscribe(node):
-            notices[node] = json.loads(message)
+            got = json.loads(message)
+            notices[node] = got[0] if isinstance(got, list) else got
             return
 
     listener = asyncio.gather(listen("there"), listen("far"))
@@ -220,6 +221,65 @@ async def test_append_line_keeps_the_newest_lines_only(broker: Any) -> None:
     log = await broker.read(lambda tx: tx.zrange("jc:t:log"))
     assert len(log) == MAX_LOG_ENTRIES
     assert (log[0][0], log[-1][0]) == ("b2", "newest")
+
+
+async def test_concurrent_lines_each_get_their_own_seq(broker: Any) -> None:
+    """Lines of one chat racing (each sealed for the seq its sender expected) and of
+    other chats at once: every line gets one seq, none is lost (Redis batches them)."""
+    await _chat(broker)
+    chats = ["c1"] + [f"c{i}" for i in range(2, 6)]
+
+    async def other(tx: Any) -> None:
+        for chat in chats[1:]:
+            tx.hset(f"jc:t:chat{chat}", {"state": "queued", "seq": "0"})
+    await broker.transact(other)
+
+    async def send(chat: str, n: int) -> int:
+        key = "jc:t:chat" if chat == "c1" else f"jc:t:chat{chat}"
+        expect = 1
+        while True:
+            result = await broker.append_line(dataclasses.replace(
+                _line(expect=expect, id_key=f"visitor|i:{n}", blob=f"{chat}-{n}-{expect}"),
+                chat=chat, chat_key=key, ids_key=key + ":ids", log_key=key + ":log"))
+            if result.status != "seq":
+                assert result.status == "ok"
+                return result.seq
+            expect = result.seq
+
+    heard: list[int] = []
+
+    async def listen() -> None:
+        async for message in broker.subscribe("there"):       # c1's volunteer's node
+            got = json.loads(message)
+            heard.extend(n["seq"] for n in (got if isinstance(got, list) else [got]))
+            if len(heard) == 10:
+                return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.2)            # subscribed
+    seqs = await asyncio.gather(*(send(chat, n) for chat in chats for n in range(10)))
+    await asyncio.wait_for(listener, 5)
+    assert sorted(heard) == list(range(1, 11))          # one notice per line, none lost or doubled
+    for i in range(len(chats)):
+        assert sorted(seqs[i * 10:(i + 1) * 10]) == list(range(1, 11))
+    log = await broker.read(lambda tx: tx.zrange("jc:t:chat:log"))
+    # each line is logged once, sealed for the seq it got
+    assert [int(m.rsplit("-", 1)[1]) for m, _ in log] == list(range(1, 11))
+
+
+async def test_redis_loads_the_line_script_when_redis_does_not_know_it() -> None:
+    """After a Redis restart its scripts are gone (NOSCRIPT): the lines still go through."""
+    broker = create_broker(await fresh_redis())
+    await broker.start()
+    try:
+        await _chat(broker)
+        broker._line_sha = "0" * 40                 # a script Redis has never seen
+        results = await asyncio.gather(*(broker.append_line(_line(expect=1, id_key=f"visitor|i:{n}",
+                                                                  blob=f"b{n}")) for n in range(3)))
+        assert [(r.status, r.seq) for r in results] == [("ok", 1), ("seq", 2), ("seq", 2)]
+        assert await broker.read(lambda tx: tx.zrange("jc:t:log")) == [("b0", 1.0)]
+    finally:
+        await broker.close()
 
 
 async def test_a_closed_broker_refuses_every_operation(broker: Any) -> None:
