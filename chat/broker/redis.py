@@ -234,8 +234,11 @@ class RedisBroker:
         self._lines.append((w, fut))
         if self._line_flusher is None or self._line_flusher.done():
             self._line_flusher = loop.create_task(self._flush_lines(), name="broker.lines")
-        async with asyncio.timeout(COMMAND_TIMEOUT_S):
-            return await fut
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                return await fut
+        except TimeoutError:
+            raise BrokerError("redis: TimeoutError") from None
 
     async def _flush_lines(self) -> None:
         batch: list[tuple[LineWrite, asyncio.Future[LineResult]]] = []
