@@ -14,10 +14,10 @@ Life of a chat::
       ▲                 │ volunteer gone past grace
       └──(front)────────┘
 
-Delivery. Every line gets the chat's next ``seq`` in the same transaction that
-appends it (sealed) to the replay log. The line goes to the other side's node
-with that transaction (Pub/Sub), or straight to the socket when both sides are
-here. Pub/Sub may drop messages, so each socket's ``Feed`` knows the last seq it
+Delivery. Every line gets the chat's next ``seq`` in the same atomic broker step
+that appends it (sealed) to the replay log (``Broker.append_line``; system lines
+and referrals in a transaction). The line goes to the other side's node with that
+step (Pub/Sub), or straight to the socket when both sides are here. Pub/Sub may drop messages, so each socket's ``Feed`` knows the last seq it
 accounted for and fills any hole from the replay log, in order, before it
 delivers anything newer; after the broker link comes back every feed is
 refilled from the log.
