@@ -1,6 +1,6 @@
 """Relay latency visitor -> volunteer: one node, and two nodes through Redis, side by side.
 
-    python -m bench.latency [--chats 10] [--rate 200] [--seconds 2] [--rounds 7]
+    python -m bench.latency [--chats 10] [--rate 200] [--two-rate R] [--seconds 2] [--rounds 7]
                             [--redis redis://127.0.0.1:6379/12]
 
 (A) one ``jourchatt serve`` with the memory broker, visitor and volunteer on it;
@@ -8,8 +8,10 @@
 and every volunteer on node 2, so each line crosses Redis Pub/Sub. Open-loop
 senders: each visitor sends at a fixed pace (``rate`` lines/s in all), whatever
 the replies do, with its send time in the line; the volunteer side notes the
-delay on arrival. A and B are interleaved ``rounds`` times; p50/p99 are over
-all lines of each setup, and the ratio of medians per round is reported.
+delay on arrival (``--two-rate`` gives B a pace of its own, e.g. half of each
+setup's maximum from bench.relay). A and B are interleaved ``rounds`` times;
+p50/p99 are over all lines of each setup, and the ratio of medians per round is
+reported.
 Servers are pinned to core 0, the load generator to core 1.
 Prints a table and writes bench/results/latency.json. The Redis database given
 is emptied first.
@@ -96,6 +98,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--chats", type=int, default=10)
     p.add_argument("--rate", type=float, default=200.0, help="lines per second, all chats together")
+    p.add_argument("--two-rate", type=float, default=None,
+                   help="lines per second for the two-node setup (default: --rate)")
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--redis", default="redis://127.0.0.1:6379/12")
@@ -126,7 +130,7 @@ def main() -> None:
         rows = []
         for r in range(args.rounds):
             a = asyncio.run(_round(single_port, single_port, one_cookies, args.rate, args.seconds))
-            b = asyncio.run(_round(port1, port2, two_cookies, args.rate, args.seconds))
+            b = asyncio.run(_round(port1, port2, two_cookies, args.two_rate or args.rate, args.seconds))
             all_a += a
             all_b += b
             row = {"round": r + 1, "single_p50_ms": _pct(a, 0.5), "single_p99_ms": _pct(a, 0.99),
@@ -143,7 +147,8 @@ def main() -> None:
         for proc in procs:
             proc.wait()
     result = {
-        "chats": args.chats, "rate": args.rate, "seconds": args.seconds, "rounds": rows,
+        "chats": args.chats, "rate": args.rate, "two_nodes_rate": args.two_rate or args.rate,
+        "seconds": args.seconds, "rounds": rows,
         "single": {"p50_ms": _pct(all_a, 0.5), "p99_ms": _pct(all_a, 0.99), "lines": len(all_a)},
         "two_nodes_redis": {"p50_ms": _pct(all_b, 0.5), "p99_ms": _pct(all_b, 0.99), "lines": len(all_b)},
         "median_p50_ratio": statistics.median(r["p50_ratio"] for r in rows),

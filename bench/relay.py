@@ -1,6 +1,7 @@
 """Relay throughput: jourchatt against a bare websockets relay, in one invocation.
 
     python -m bench.relay [--chats 20] [--window 8] [--seconds 3] [--rounds 7]
+                          [--redis redis://127.0.0.1:6379/12 | --redis none]
 
 C chats; in each, the visitor streams lines to its volunteer keeping at most
 ``window`` lines in flight (sent, not yet received by the volunteer). The same
@@ -8,8 +9,13 @@ load runs against (A) a bare relay: a few lines of ``websockets`` that forward
 each frame to the partner and nothing else, and (B) ``jourchatt serve``, which
 also validates, numbers, seals, logs for replay and acks each line. A and B are
 interleaved ``rounds`` times; the figure is the median of the paired ratios
-B/A. Servers are pinned to core 0, the load generator to core 1, and the CPU
-time each side used is reported so one can see which side saturated.
+B/A. With ``--redis`` (the default) each round also runs (C) two ``jourchatt
+serve`` nodes sharing that Redis, every visitor on node 1 and every volunteer
+on node 2, so each line crosses Redis; the second figure is the median of the
+paired ratios C/B. Servers are pinned to core 0 (both nodes of C share it, so
+C/B compares the same CPU), the load generator to core 1, and the CPU time each
+side used is reported so one can see which side saturated (Redis itself is not
+pinned). The Redis database given is emptied first.
 Prints a table and writes bench/results/relay.json.
 """
 
@@ -169,8 +175,9 @@ async def close_pairs(pairs: list[tuple[Any, Any]]) -> None:
         await vol.close()
 
 
-async def _run_jourchatt(port: int, cookies: list[str], window: int, seconds: float) -> int:
-    pairs = await open_pairs(port, port, cookies)
+async def _run_jourchatt(port: int, cookies: list[str], window: int, seconds: float,
+                         vol_port: int | None = None) -> int:
+    pairs = await open_pairs(port, vol_port or port, cookies)
     # the visitor also receives acks: drain them so its socket never backs up
     drains = [asyncio.create_task(_drain(vis)) for vis, _ in pairs]
     total = await _drive(pairs, window, seconds,
@@ -197,6 +204,8 @@ def main() -> None:
     p.add_argument("--window", type=int, default=8)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/12",
+                   help="Redis for the two-node run (emptied first); 'none' to skip that run")
     args = p.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -209,14 +218,35 @@ def main() -> None:
     env.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600",
                 "JOURCHATT_FRAME_RATE": "1000000"})  # the bench streams far faster than a person
     cookies = volunteers(env, work, args.chats)
+    two = args.redis.lower() != "none"
+    if two:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        two_dir = Path(tempfile.mkdtemp(prefix="jourchatt-bench-two-"))
+        two_env = {**env, "JOURCHATT_BROKER_URL": args.redis, "JOURCHATT_VOLUNTEER_GRACE_S": "0.5",
+                   "JOURCHATT_SECRET_KEY": "bench-secret-" + "x" * 40,
+                   "JOURCHATT_DATABASE_URL": f"sqlite:///{two_dir / 'jourchatt.sqlite3'}"}
+        two_cookies = volunteers(two_env, two_dir, args.chats)
     bare_port, jc_port = _free_port(), _free_port()
     bare = subprocess.Popen([*pin, sys.executable, "-c", BARE_RELAY, str(bare_port)])
     jc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(jc_port)], cwd=work, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs = [bare, jc]
+    nodes: list[tuple[subprocess.Popen[bytes], int]] = []
+    if two:
+        for _ in range(2):
+            port = _free_port()
+            proc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(port)], cwd=two_dir,
+                                    env=two_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(proc)
+            nodes.append((proc, port))
     rows = []
     try:
         _wait_port(bare_port, bare)
         _wait_port(jc_port, jc)
+        for proc, port in nodes:
+            _wait_port(port, proc)
         for r in range(args.rounds):
             c0, l0 = _cpu(bare.pid), time.process_time()
             a = asyncio.run(_run_bare(bare_port, args.chats, args.window, args.seconds))
@@ -227,23 +257,39 @@ def main() -> None:
             row = {"round": r + 1, "bare_lines_s": a / args.seconds, "jourchatt_lines_s": b / args.seconds,
                    "ratio": b / a if a else 0.0, "bare_server_cpu_s": ca, "jourchatt_server_cpu_s": cb,
                    "load_cpu_bare_s": la, "load_cpu_jourchatt_s": lb}
+            line = (f"round {r + 1}: bare {row['bare_lines_s']:7.0f} lines/s (server cpu {ca:4.2f}s, load {la:4.2f}s)"
+                    f"  jourchatt {row['jourchatt_lines_s']:7.0f} (server cpu {cb:4.2f}s, load {lb:4.2f}s)"
+                    f"  ratio {row['ratio']:.2f}")
+            if two:
+                (p1, port1), (p2, port2) = nodes
+                c0, l0 = _cpu(p1.pid) + _cpu(p2.pid), time.process_time()
+                c = asyncio.run(_run_jourchatt(port1, two_cookies, args.window, args.seconds, vol_port=port2))
+                cc, lc = _cpu(p1.pid) + _cpu(p2.pid) - c0, time.process_time() - l0
+                row.update({"two_nodes_lines_s": c / args.seconds, "two_nodes_ratio": c / b if b else 0.0,
+                            "two_nodes_server_cpu_s": cc, "load_cpu_two_nodes_s": lc})
+                line += (f"  two nodes {row['two_nodes_lines_s']:7.0f} (servers cpu {cc:4.2f}s, load {lc:4.2f}s)"
+                         f"  ÷ one node {row['two_nodes_ratio']:.2f}")
             rows.append(row)
-            print(f"round {r + 1}: bare {row['bare_lines_s']:8.0f} lines/s (server cpu {ca:4.2f}s, load {la:4.2f}s)"
-                  f"   jourchatt {row['jourchatt_lines_s']:8.0f} lines/s (server cpu {cb:4.2f}s, load {lb:4.2f}s)"
-                  f"   ratio {row['ratio']:.2f}", flush=True)
+            print(line, flush=True)
     finally:
-        bare.terminate()
-        jc.terminate()
-        bare.wait()
-        jc.wait()
-    result = {
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
+    result: dict[str, Any] = {
         "chats": args.chats, "window": args.window, "seconds": args.seconds, "rounds": rows,
         "median_ratio": statistics.median(r["ratio"] for r in rows),
         "median_bare_lines_s": statistics.median(r["bare_lines_s"] for r in rows),
         "median_jourchatt_lines_s": statistics.median(r["jourchatt_lines_s"] for r in rows),
     }
-    print(f"\nmedian: bare {result['median_bare_lines_s']:.0f} lines/s, jourchatt "
-          f"{result['median_jourchatt_lines_s']:.0f} lines/s, paired ratio {result['median_ratio']:.2f}")
+    summary = (f"\nmedian: bare {result['median_bare_lines_s']:.0f} lines/s, jourchatt "
+               f"{result['median_jourchatt_lines_s']:.0f} lines/s, paired ratio {result['median_ratio']:.2f}")
+    if two:
+        result["median_two_nodes_lines_s"] = statistics.median(r["two_nodes_lines_s"] for r in rows)
+        result["median_two_nodes_ratio"] = statistics.median(r["two_nodes_ratio"] for r in rows)
+        summary += (f"; two nodes via Redis {result['median_two_nodes_lines_s']:.0f} lines/s,"
+                    f" paired ratio to one node {result['median_two_nodes_ratio']:.2f}")
+    print(summary)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "relay.json").write_text(json.dumps(result, indent=2))

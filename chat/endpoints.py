@@ -93,8 +93,8 @@ def origin_allowed(ws: HTTPConnection, allowed: tuple[str, ...]) -> bool:
     return origin in (o.lower() for o in allowed)
 
 
-def _dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every frame: json.dumps builds a new one per call when given options.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:

@@ -14,10 +14,10 @@ Life of a chat::
       ▲                 │ volunteer gone past grace
       └──(front)────────┘
 
-Delivery. Every line gets the chat's next ``seq`` in the same transaction that
-appends it (sealed) to the replay log. The line goes to the other side's node
-with that transaction (Pub/Sub), or straight to the socket when both sides are
-here. Pub/Sub may drop messages, so each socket's ``Feed`` knows the last seq it
+Delivery. Every line gets the chat's next ``seq`` in the same atomic broker step
+that appends it (sealed) to the replay log (``Broker.append_line``; system lines
+and referrals in a transaction). The line goes to the other side's node with that
+step (Pub/Sub), or straight to the socket when both sides are here. Pub/Sub may drop messages, so each socket's ``Feed`` knows the last seq it
 accounted for and fills any hole from the replay log, in order, before it
 delivers anything newer; after the broker link comes back every feed is
 refilled from the log.
@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
-import hmac
 import itertools
 import json
 import math
@@ -57,7 +57,7 @@ from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
 from . import state as S
 from . import texts
-from .broker import MAX_LOG_ENTRIES, Broker, BrokerError, Tx
+from .broker import MAX_LOG_ENTRIES, Broker, BrokerError, LineWrite, Tx
 from .exceptions import FrameError
 from .logs import get_logger
 from .outbox import OUTBOX_FRAMES, Outbox  # noqa: F401  (Outbox is part of the hub's API)
@@ -99,6 +99,9 @@ STOP_TASKS_S = 2.0
 STATE_TTL_S = 6 * 3600
 # How often the TTLs of this node's chats and volunteers are refreshed.
 REFRESH_EVERY_TICKS = 600
+# A line is sealed again for the chat's next seq at most this often (each time the
+# other side's line took the seq it was sealed for): bounded like a transaction's retries.
+LINE_ATTEMPTS = 64
 # Seq used as associated data for sealed notices, intake answers and referrals.
 NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ = 0, -1, -2
 # Expired referral codes are deleted this often (by every node; deleting twice is harmless).
@@ -191,6 +194,11 @@ def _hash_token(token: str) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# The sealed form of a line: one encoder, not one per call (json.dumps builds one
+# for every call with non-default options).
+_dumps_entry = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _parse_wraps(raw: str) -> dict[str, float]:
@@ -866,9 +874,16 @@ class Hub:
             log.info("referrals.purged", count=count)
 
     # -- lines -------------------------------------------------------------------------
+    @functools.cached_property
+    def _digest_key(self) -> bytes:
+        return hashlib.sha256(b"jourchatt/resend/v1/" + self.settings.secret).digest()
+
     def _digest(self, chat_id: str, body: str) -> str:
-        mac = hmac.new(self.settings.secret, f"{chat_id}\0{body}".encode(), hashlib.sha256)
-        return mac.hexdigest()[:16]
+        """A keyed digest of a line, to tell a resend from a new line with the same id.
+
+        Keyed BLAKE2b (a third of HMAC-SHA256's cost here); never the text itself.
+        """
+        return hashlib.blake2b(f"{chat_id}\0{body}".encode(), key=self._digest_key, digest_size=8).hexdigest()
 
     def _id_key(self, chat_id: str, sender: str, client_id: str | int) -> str:
         """The field of ``jc:ids:<chat>`` that remembers a sender's message id (for resends).
@@ -877,9 +892,8 @@ class Hub:
         anything: only a keyed digest of it reaches the broker, never the id itself.
         """
         kind = "i" if isinstance(client_id, int) else "s"
-        mac = hmac.new(self.settings.secret, f"client-id\0{chat_id}\0{sender}\0{kind}:{client_id}".encode(),
-                       hashlib.sha256)
-        return mac.hexdigest()[:32]
+        return hashlib.blake2b(f"client-id\0{chat_id}\0{sender}\0{kind}:{client_id}".encode(),
+                               key=self._digest_key, digest_size=16).hexdigest()
 
     async def _line(self, chat_id: str, side: str, sender: str, client_id: str | int, body: str,
                     ack_to: Outbox, feed: Feed) -> None:
@@ -889,34 +903,40 @@ class Hub:
         account id), so that two volunteers of one chat never share client ids.
         A line with an id *and* text already seen is a resend after a lost ack:
         it gets the same seq again and is not delivered twice.
+
+        One ``append_line`` does it all in the broker (one round trip with Redis).
+        The line is sealed for the seq this socket expects next (the last it
+        settled, plus one); when another line came in between, the broker says
+        which seq is next and the line is sealed again for it.
         """
         now = self.clock()
         id_key = self._id_key(chat_id, sender, client_id)
-        digest = self._digest(chat_id, body)
-        other = "volunteer" if side == "visitor" else "visitor"
         entry = {"from": side, "text": body}
-
-        async def fn(tx: Tx, local: Local) -> int:
-            st = await (self._own(tx, chat_id, sender) if side == "volunteer" else self._live(tx, chat_id))
-            seen = await tx.hget(S.ids_key(chat_id), id_key, watch=False)
-            if seen:
-                seq_s, _, seen_digest = seen.partition("|")
-                if hmac.compare_digest(seen_digest, digest):
-                    return int(seq_s)
-            seq = st.seq + 1
-            key = S.chat_key(chat_id)
-            tx.hset(key, {"seq": str(seq), "last_act": repr(now), "warned": "0"})
-            tx.expire(key, self._log_ttl)
-            tx.hset(S.ids_key(chat_id), {id_key: f"{seq}|{digest}"})
-            tx.expire(S.ids_key(chat_id), self._log_ttl)
-            readers = []
-            if st.state == "active":
-                tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
-                readers.append((other, st.vnode if other == "visitor" else await self._vol_node(tx, st.vol)))
-            self._append(tx, local, st, seq, entry, readers)
-            return seq
-
-        seq = await self._commit(fn)
+        plain = _dumps_entry(entry).encode()
+        digest = self._digest(chat_id, body)
+        sealer = self.sealer(chat_id)
+        seq = max(feed.last, max(feed.own, default=0)) + 1
+        for _ in range(LINE_ATTEMPTS):
+            result = await self.broker.append_line(LineWrite(
+                chat=chat_id, chat_key=S.chat_key(chat_id), ids_key=S.ids_key(chat_id),
+                log_key=S.log_key(chat_id), due_key=S.DUE, vol_prefix=S.vol_key(""), side=side,
+                sender=sender if side == "volunteer" else "", id_key=id_key,
+                digest=digest, expect=seq, blob=_b64(sealer.seal(seq, plain)),
+                now=now, idle_at=now + self.settings.idle_warn_s, ttl_s=self._log_ttl, node=self.node))
+            if result.status != "seq":
+                break
+            seq = result.seq
+        else:
+            raise BrokerError("the chat's seq kept moving")
+        if result.status == "closed" or result.status == "ended":
+            raise FrameError("chat_ended", "the chat is over" if side == "visitor"
+                             else "the chat is over; file the wrap-up")
+        if result.status == "not_yours":
+            raise FrameError("unknown_chat", "you have no chat with that id")
+        seq = result.seq
+        for to, vid in result.local:
+            await self._on_notice({"k": "line", "chat": chat_id, "to": to, "seq": seq, "vid": vid,
+                                   "payload": entry})
         ack: dict[str, Any] = {"type": "ack", "id": client_id, "seq": seq}
         if side == "volunteer":
             ack["chat"] = chat_id
@@ -1012,9 +1032,16 @@ class Hub:
         try:
             async for message in channel:
                 try:
-                    await self._on_notice(json.loads(message))
-                except Exception:
-                    log.exception("notice.failed")
+                    notices = json.loads(message)
+                except ValueError:
+                    log.error("notice.unreadable")
+                    continue
+                # A batch of lines for this node comes as one message: a list (chat.broker.redis).
+                for notice in notices if isinstance(notices, list) else (notices,):
+                    try:
+                        await self._on_notice(notice)
+                    except Exception:
+                        log.exception("notice.failed")
         finally:
             # Cancelled between messages, the generator would be left open and its
             # connection collected after the loop closed: close it here.

@@ -16,6 +16,33 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 NONCE_BYTES = 12
 _INFO = b"jourchatt/replay/v1/"
+# Random nonces are drawn from the OS this many at a time: one getrandom call per
+# line cost as much as the encryption itself. They are as random as one at a time.
+NONCE_BATCH = 1024
+
+
+class _Nonces:
+    """Fresh random 96-bit nonces, drawn from ``os.urandom`` in batches."""
+
+    def __init__(self) -> None:
+        self._pool, self._at = b"", 0
+
+    def reset(self) -> None:
+        # A forked child must never use the parent's pool: the same nonce under the
+        # same chat key would break GCM.
+        self._pool, self._at = b"", 0
+
+    def take(self) -> bytes:
+        if self._at >= len(self._pool):
+            self._pool, self._at = os.urandom(NONCE_BYTES * NONCE_BATCH), 0
+        nonce = self._pool[self._at:self._at + NONCE_BYTES]
+        self._at += NONCE_BYTES
+        return nonce
+
+
+_nonces = _Nonces()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_nonces.reset)
 
 
 class Sealer:
@@ -30,7 +57,7 @@ class Sealer:
         self._chat = chat_id.encode()
 
     def seal(self, seq: int, plaintext: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
+        nonce = _nonces.take()
         return nonce + self._aead.encrypt(nonce, plaintext, self._chat + b"/" + str(seq).encode())
 
     def open(self, seq: int, sealed: bytes) -> bytes:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ..exceptions import ConfigurationError
-from .base import MAX_LOG_ENTRIES, Broker, BrokerError, Tx
+from .base import MAX_LOG_ENTRIES, Broker, BrokerError, LineResult, LineWrite, Tx
 from .memory import MemoryBroker
 
-__all__ = ["Broker", "BrokerError", "MemoryBroker", "MAX_LOG_ENTRIES", "Tx", "create_broker"]
+__all__ = ["Broker", "BrokerError", "LineResult", "LineWrite", "MemoryBroker", "MAX_LOG_ENTRIES", "Tx",
+           "create_broker"]
 
 
 def create_broker(url: str) -> Broker:

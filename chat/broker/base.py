@@ -27,6 +27,25 @@ Delivery
     gaps from the replay log by ``seq`` and resync after reconnecting
     (``on_reconnect``).
 
+Lines (the hot path)
+    ``append_line(LineWrite)`` numbers and logs one chat line in a single atomic
+    step (in Redis one Lua script, one round trip; in memory a few dictionary
+    operations), where a transaction would cost several round trips. The caller
+    seals the line for the seq it expects (``expect``, bound into the sealing);
+    if the chat's next seq is another, nothing is written and the result says
+    which (``status == "seq"``): the caller seals again and retries. Otherwise,
+    atomically: the chat must be open (and, for a volunteer's line, held by that
+    volunteer, and active); a client id already logged with the same digest
+    returns its seq and writes nothing ("dup"); else the chat's ``seq``,
+    ``last_act`` and ``warned`` are set, the id is noted, the sealed line joins
+    the replay log (bounded to ``MAX_LOG_ENTRIES``, TTL refreshed), the idle
+    timer moves (active chats), and the line notice goes to every reader on
+    another node by Pub/Sub (the other side, and supervisors observing; the
+    notices of several lines for one node may come as one message holding a JSON
+    array of them, so a reader's node also pays once per batch). Readers
+    on the calling node come back in ``local`` as (to, account) for the caller
+    to deliver in-process.
+
 Failure
     Every operation that could not be carried out raises ``BrokerError``;
     nothing fails silently. ``ping()`` raises it while the broker is gone.
@@ -34,12 +53,46 @@ Failure
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Protocol, TypeVar
 
 T = TypeVar("T")
 
 # A chat longer than this many lines keeps only its newest ones for replay.
 MAX_LOG_ENTRIES = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class LineWrite:
+    """One chat line to number and log (see "Lines" above). Keys are passed in full."""
+
+    chat: str
+    chat_key: str           # the chat's hash (fields state, seq, vol, vnode, obs)
+    ids_key: str            # client id -> "seq|digest"
+    log_key: str            # the replay log (sorted set scored by seq)
+    due_key: str            # timers; the chat's idle timer is "idle:<chat>"
+    vol_prefix: str         # + account id: a volunteer's hash (field node)
+    side: str               # "visitor" or "volunteer": who wrote it
+    sender: str             # the volunteer's account id (checked against the chat's holder)
+    id_key: str             # the client's id for the line, as stored
+    digest: str             # keyed digest of the text (tells a resend from a new line)
+    expect: int             # the seq the line was sealed for
+    blob: str               # the sealed line (base64)
+    now: float
+    idle_at: float          # the idle timer's new deadline
+    ttl_s: float            # TTL of the chat's keys
+    node: str               # the calling node (its readers come back in ``local``)
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    # "ok" | "dup" (a resend: ``seq`` is the first one's) | "seq" (retry sealed for ``seq``)
+    # | "closed" (the chat is not open) | "not_yours" (a volunteer's line in a chat it does not hold)
+    # | "ended" (a volunteer's line in a chat no longer active)
+    status: str
+    seq: int = 0
+    local: tuple[tuple[str, str], ...] = ()
 
 
 class BrokerError(Exception):
@@ -102,6 +155,16 @@ class Broker(Protocol):
     async def epoch(self) -> str | None:
         """A value that changes when the broker lost its state (a restart)."""
         ...
+
+    async def append_line(self, line: LineWrite) -> LineResult:
+        """Number and log one chat line atomically (see "Lines" in the module docstring)."""
+        ...
+
+
+def line_notice(chat: str, to: str, seq: int, vid: str, blob: str) -> str:
+    """The Pub/Sub notice of a logged line, as ``append_line`` publishes it."""
+    return json.dumps({"k": "line", "chat": chat, "to": to, "seq": seq, "vid": vid, "blob": blob},
+                      separators=(",", ":"))
 
 
 def pairs(items: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:

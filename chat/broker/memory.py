@@ -9,11 +9,12 @@ each node's channel is an asyncio queue.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import secrets
 import time
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 
-from .base import BrokerError
+from .base import MAX_LOG_ENTRIES, BrokerError, LineResult, LineWrite, line_notice
 
 T = TypeVar("T")
 
@@ -91,6 +92,70 @@ class MemoryBroker:
         if self._closed:
             raise BrokerError("the memory broker is closed")
         return await fn(_MemoryTx(self))
+
+    async def append_line(self, line: LineWrite) -> LineResult:
+        if self._closed:
+            raise BrokerError("the memory broker is closed")
+        async with self._lock:          # never interleaves with a transaction
+            result = self._append_line(line)
+        self._sweep()
+        return result
+
+    def _append_line(self, w: LineWrite) -> LineResult:
+        chat = self._live(w.chat_key)
+        state = chat.get("state") if isinstance(chat, dict) else None
+        if w.side == "volunteer":
+            if state is None or chat.get("vol", "") != w.sender:
+                return LineResult("not_yours")
+            if state != "active":
+                return LineResult("ended")
+        elif state not in ("queued", "active"):
+            return LineResult("closed")
+        ids = self._live(w.ids_key)
+        seen = ids.get(w.id_key) if isinstance(ids, dict) else None
+        if seen:
+            seq_s, _, digest = seen.partition("|")
+            if hmac.compare_digest(digest, w.digest):
+                return LineResult("dup", int(seq_s))
+        seq = int(chat.get("seq") or 0) + 1
+        if seq != w.expect:
+            return LineResult("seq", seq)
+        expires = self._clock() + w.ttl_s
+        chat.update(seq=str(seq), last_act=repr(w.now), warned="0")
+        self.expires[w.chat_key] = expires
+        if not isinstance(ids, dict):
+            ids = self.data[w.ids_key] = {}
+        ids[w.id_key] = f"{seq}|{w.digest}"
+        self.expires[w.ids_key] = expires
+        log = self._live(w.log_key)
+        if not isinstance(log, _ZSet):
+            log = self.data[w.log_key] = _ZSet()
+        log[w.blob] = float(seq)
+        while len(log) > MAX_LOG_ENTRIES:       # one line in, the oldest out
+            del log[min(log, key=log.__getitem__)]
+        self.expires[w.log_key] = expires
+        readers: list[tuple[str, str, str]] = []         # (to, account, node)
+        vol = chat.get("vol", "")
+        if state == "active":
+            due = self._live(w.due_key)
+            if not isinstance(due, _ZSet):
+                due = self.data[w.due_key] = _ZSet()
+            due[f"idle:{w.chat}"] = w.idle_at
+            if w.side == "visitor":
+                holder = self._live(w.vol_prefix + vol) if vol else None
+                readers.append(("volunteer", vol, holder.get("node", "") if isinstance(holder, dict) else ""))
+            else:
+                readers.append(("visitor", vol, chat.get("vnode", "")))
+        for item in chat.get("obs", "").split(",") if chat.get("obs") else []:
+            vid, _, node = item.partition("@")
+            readers.append(("observer", vid, node))
+        local = []
+        for to, vid, node in readers:
+            if node == w.node:
+                local.append((to, vid))
+            elif node:
+                self._publish(node, line_notice(w.chat, to, seq, vid, w.blob))
+        return LineResult("ok", seq, tuple(local))
 
     # -- channels -----------------------------------------------------------------
     def _channel(self, node: str) -> asyncio.Queue[str | None]:

@@ -23,15 +23,16 @@ state is sealed, but nothing of a live chat belongs on a disk.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import secrets
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import NoScriptError, RedisError, WatchError
 
 from ..logs import get_logger
-from .base import BrokerError, pairs
+from .base import MAX_LOG_ENTRIES, BrokerError, LineResult, LineWrite, pairs
 
 log = get_logger("chat.broker")
 T = TypeVar("T")
@@ -45,10 +46,96 @@ COMMAND_TIMEOUT_S = 5.0
 # How long the subscription waits for a message before it checks whether it should stop.
 POLL_S = 1.0
 EPOCH_KEY = "jc:epoch"
+# Lines written by one script call at most: a bigger batch would hold Redis (single
+# threaded) for longer than a round trip's worth of other nodes' commands.
+LINE_BATCH = 128
 
 
 def channel(node: str) -> str:
     return f"jc:to:{node}"
+
+
+# append_line (chat.broker.base, "Lines") for a batch of lines in one script: one round
+# trip and one reply for the batch instead of a transaction (watch, reads, MULTI/EXEC) per
+# line. The lines run in order, each as append_line says; the notices for each other node
+# go out as one message (a JSON array when there are several), so a reader node also pays
+# once per batch. It reads the holder's hash (the reader's node) under a key built from
+# the chat's ``vol`` field, so it needs one Redis, not a cluster.
+# KEYS: chat, ids, log, due of each line.  ARGV: this node, vol prefix, then per line:
+# side, sender, id_key, digest, expect, blob, now, idle_at, ttl_ms, chat id.
+# Returns per line: status, seq, count of local readers, then (to, account) of each.
+LINE_ARGS = 10
+APPEND_LINES = """
+local here, vol_prefix = ARGV[1], ARGV[2]
+local out, remote, nodes = {}, {}, {}
+local function line(k, a)
+  local st = redis.call('HMGET', KEYS[k + 1], 'state', 'seq', 'vol', 'vnode', 'obs')
+  local state, vol = st[1], st[3] or ''
+  if ARGV[a + 1] == 'volunteer' then
+    if not state or vol ~= ARGV[a + 2] then return 'not_yours', 0, {} end
+    if state ~= 'active' then return 'ended', 0, {} end
+  elseif state ~= 'queued' and state ~= 'active' then
+    return 'closed', 0, {}
+  end
+  local seen = redis.call('HGET', KEYS[k + 2], ARGV[a + 3])
+  if seen then
+    local bar = string.find(seen, '|', 1, true)
+    if bar and string.sub(seen, bar + 1) == ARGV[a + 4] then
+      return 'dup', tonumber(string.sub(seen, 1, bar - 1)), {}
+    end
+  end
+  local seq = (tonumber(st[2]) or 0) + 1
+  if seq ~= tonumber(ARGV[a + 5]) then return 'seq', seq, {} end
+  local seqs, ttl, chat = string.format('%d', seq), ARGV[a + 9], ARGV[a + 10]
+  redis.call('HSET', KEYS[k + 1], 'seq', seqs, 'last_act', ARGV[a + 7], 'warned', '0')
+  redis.call('PEXPIRE', KEYS[k + 1], ttl)
+  redis.call('HSET', KEYS[k + 2], ARGV[a + 3], seqs .. '|' .. ARGV[a + 4])
+  redis.call('PEXPIRE', KEYS[k + 2], ttl)
+  redis.call('ZADD', KEYS[k + 3], seqs, ARGV[a + 6])
+  if seq > MAX_LOG then redis.call('ZREMRANGEBYRANK', KEYS[k + 3], 0, -MAX_LOG - 1) end
+  redis.call('PEXPIRE', KEYS[k + 3], ttl)
+  local readers = {}
+  if state == 'active' then
+    redis.call('ZADD', KEYS[k + 4], ARGV[a + 8], 'idle:' .. chat)
+    if ARGV[a + 1] == 'visitor' then
+      local node = vol ~= '' and redis.call('HGET', vol_prefix .. vol, 'node') or false
+      table.insert(readers, {'volunteer', vol, node or ''})
+    else
+      table.insert(readers, {'visitor', vol, st[4] or ''})
+    end
+  end
+  if st[5] then
+    for item in string.gmatch(st[5], '[^,]+') do
+      local at = string.find(item, '@', 1, true)
+      if at then table.insert(readers, {'observer', string.sub(item, 1, at - 1), string.sub(item, at + 1)}) end
+    end
+  end
+  local here_readers = {}
+  for _, r in ipairs(readers) do
+    if r[3] == here then
+      table.insert(here_readers, r[1])
+      table.insert(here_readers, r[2])
+    elseif r[3] ~= '' then
+      if not remote[r[3]] then remote[r[3]] = {}; table.insert(nodes, r[3]) end
+      table.insert(remote[r[3]], {k = 'line', chat = chat, to = r[1], seq = seq, vid = r[2], blob = ARGV[a + 6]})
+    end
+  end
+  return 'ok', seq, here_readers
+end
+for i = 0, (#ARGV - 2) / LINE_ARGS - 1 do
+  local status, seq, here_readers = line(4 * i, 2 + LINE_ARGS * i)
+  table.insert(out, status)
+  table.insert(out, seq)
+  table.insert(out, #here_readers / 2)
+  for _, v in ipairs(here_readers) do table.insert(out, v) end
+end
+for _, node in ipairs(nodes) do
+  local notices = remote[node]
+  redis.call('PUBLISH', CHANNEL .. node, cjson.encode(#notices == 1 and notices[1] or notices))
+end
+return out
+""".replace("MAX_LOG", str(MAX_LOG_ENTRIES)).replace("LINE_ARGS", str(LINE_ARGS)).replace(
+    "CHANNEL", repr(channel("")))
 
 
 class RedisBroker:
@@ -62,12 +149,20 @@ class RedisBroker:
             health_check_interval=10, max_connections=256)
         self._reconnect: list[Callable[[], Awaitable[None]]] = []
         self._closed = asyncio.Event()
+        self._line_sha = hashlib.sha1(APPEND_LINES.encode()).hexdigest()
+        # Lines waiting for the next pipeline. Not bounded here: each caller waits for
+        # its own line, so there is at most one per socket of this node.
+        self._lines: list[tuple[LineWrite, asyncio.Future[LineResult]]] = []
+        self._line_flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._closed.clear()
 
     async def close(self) -> None:
         self._closed.set()
+        if self._line_flusher is not None and not self._line_flusher.done():
+            self._line_flusher.cancel()
+            await asyncio.gather(self._line_flusher, return_exceptions=True)
         await self.r.aclose()
 
     async def ping(self) -> None:
@@ -126,6 +221,72 @@ class RedisBroker:
                 return await fn(_RedisTx(self.r, None))
         except (RedisError, OSError) as exc:
             raise BrokerError(f"redis: {type(exc).__name__}") from None
+
+    async def append_line(self, w: LineWrite) -> LineResult:
+        """Lines are written in batches: the lines of every socket that sent one while
+        the previous batch was on its way go out together, as one pipeline of scripts
+        (each atomic), so a busy node pays one round trip per batch, not per line, and
+        an idle one waits for no timer. Each caller still gets its own result only
+        after its script ran (its ack promises the line is in the shared log)."""
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[LineResult] = loop.create_future()
+        self._lines.append((w, fut))
+        if self._line_flusher is None or self._line_flusher.done():
+            self._line_flusher = loop.create_task(self._flush_lines(), name="broker.lines")
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                return await fut
+        except TimeoutError:
+            raise BrokerError("redis: TimeoutError") from None
+
+    async def _flush_lines(self) -> None:
+        batch: list[tuple[LineWrite, asyncio.Future[LineResult]]] = []
+        try:
+            while self._lines:
+                batch, self._lines = self._lines[:LINE_BATCH], self._lines[LINE_BATCH:]
+                try:
+                    async with asyncio.timeout(COMMAND_TIMEOUT_S):
+                        results = await self._run_lines([w for w, _ in batch])
+                except (RedisError, OSError) as exc:     # TimeoutError is an OSError
+                    results = [exc] * len(batch)
+                for (_, fut), out in zip(batch, results):
+                    if fut.done():                        # its socket went away meanwhile
+                        continue
+                    if isinstance(out, BaseException):
+                        fut.set_exception(BrokerError(f"redis: {type(out).__name__}"))
+                    else:
+                        fut.set_result(LineResult(*out))
+                batch = []
+        finally:
+            # Stopped (the broker closes): nobody is left waiting for an answer.
+            for _, fut in batch + self._lines:
+                if not fut.done():
+                    fut.set_exception(BrokerError("redis: the broker is closed"))
+            self._lines = []
+
+    async def _run_lines(self, lines: list[LineWrite]) -> list[Any]:
+        """Run APPEND_LINES for ``lines``; each line's (status, seq, local readers) in order."""
+        keys: list[str] = []
+        args: list[Any] = [lines[0].node, lines[0].vol_prefix]
+        for w in lines:
+            keys += (w.chat_key, w.ids_key, w.log_key, w.due_key)
+            args += (w.side, w.sender, w.id_key, w.digest, w.expect, w.blob, repr(w.now), repr(w.idle_at),
+                     max(1, int(w.ttl_s * 1000)), w.chat)
+        try:
+            out = await self.r.evalsha(self._line_sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # Redis restarted or its scripts were flushed; a script Redis did not know ran
+            # nothing, so the batch is safe to run again with the script loaded.
+            self._line_sha = await self.r.script_load(APPEND_LINES)
+            out = await self.r.evalsha(self._line_sha, len(keys), *keys, *args)
+        results, i = [], 0
+        for _ in lines:
+            n = int(out[i + 2])
+            results.append((out[i], int(out[i + 1]), tuple((out[j], out[j + 1])
+                                                          for j in range(i + 3, i + 3 + 2 * n, 2))))
+            i += 3 + 2 * n
+        return results
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._reconnect.append(callback)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import math
 from typing import Any, AsyncIterator
 
 import pytest
 
-from chat.broker import BrokerError, MemoryBroker, create_broker
+from chat.broker import MAX_LOG_ENTRIES, BrokerError, LineWrite, MemoryBroker, create_broker
 
 from ..conftest import fresh_redis
 
@@ -133,6 +135,151 @@ async def test_an_aborted_transaction_writes_and_publishes_nothing(broker: Any) 
     with pytest.raises(ValueError):
         await broker.transact(fn)
     assert await broker.read(lambda tx: tx.get("jc:t:k")) is None
+
+
+def _line(side: str = "visitor", *, expect: int, id_key: str = "visitor|i:1", digest: str = "d1",
+          sender: str = "", blob: str = "sealed-1") -> LineWrite:
+    return LineWrite(chat="c1", chat_key="jc:t:chat", ids_key="jc:t:ids", log_key="jc:t:log",
+                     due_key="jc:t:due", vol_prefix="jc:t:vol:", side=side, sender=sender,
+                     id_key=id_key, digest=digest, expect=expect, blob=blob, now=100.0,
+                     idle_at=160.0, ttl_s=60.0, node="here")
+
+
+async def _chat(broker: Any, **fields: str) -> None:
+    async def fn(tx: Any) -> None:
+        tx.hset("jc:t:chat", {"state": "active", "seq": "0", "vol": "v1", "vnode": "here", **fields})
+        tx.hset("jc:t:vol:v1", {"node": "there"})
+    await broker.transact(fn)
+
+
+async def test_append_line_numbers_logs_and_notifies_atomically(broker: Any) -> None:
+    await _chat(broker, obs="s1@here,s2@far")
+    notices: dict[str, Any] = {}
+
+    async def listen(node: str) -> None:
+        async for message in broker.subscribe(node):
+            got = json.loads(message)
+            notices[node] = got[0] if isinstance(got, list) else got
+            return
+
+    listener = asyncio.gather(listen("there"), listen("far"))
+    await asyncio.sleep(0.2)            # subscribed
+    result = await broker.append_line(_line(expect=1))
+    assert (result.status, result.seq) == ("ok", 1)
+    assert sorted(result.local) == [("observer", "s1")]          # readers here: delivered by the caller
+    await asyncio.wait_for(listener, 5)
+    assert notices["there"] == {"k": "line", "chat": "c1", "to": "volunteer", "seq": 1, "vid": "v1",
+                                "blob": "sealed-1"}
+    assert notices["far"]["to"] == "observer" and notices["far"]["vid"] == "s2"
+
+    async def read(tx: Any) -> tuple[Any, ...]:
+        return (await tx.hgetall("jc:t:chat"), await tx.hgetall("jc:t:ids"), await tx.zrange("jc:t:log"),
+                await tx.zscore("jc:t:due", "idle:c1"))
+
+    chat, ids, log, idle = await broker.read(read)
+    assert (chat["seq"], chat["last_act"], chat["warned"]) == ("1", "100.0", "0")
+    assert ids == {"visitor|i:1": "1|d1"} and log == [("sealed-1", 1.0)] and idle == 160.0
+    # the volunteer answers: the visitor (on this node) is a local reader, the observer far away hears it
+    answer = await broker.append_line(_line("volunteer", expect=2, id_key="v1|i:1", sender="v1",
+                                            blob="sealed-2"))
+    assert (answer.status, answer.seq) == ("ok", 2)
+    assert sorted(answer.local) == [("observer", "s1"), ("visitor", "v1")]
+
+
+async def test_append_line_refuses_a_stale_seq_a_closed_chat_and_a_stranger(broker: Any) -> None:
+    await _chat(broker)
+    assert (await broker.append_line(_line(expect=1))).status == "ok"
+    stale = await broker.append_line(_line(expect=1, id_key="visitor|i:2", blob="sealed-for-1"))
+    assert (stale.status, stale.seq) == ("seq", 2)
+    # a resend of line 1 (same id and digest) gets seq 1 again, and writes nothing
+    resend = await broker.append_line(_line(expect=2))
+    assert (resend.status, resend.seq) == ("dup", 1)
+    # the same id with other text is a new line
+    assert (await broker.append_line(_line(expect=2, digest="d2", blob="s2"))).seq == 2
+    assert (await broker.append_line(_line("volunteer", expect=3, id_key="x|i:1", sender="v2"))).status \
+        == "not_yours"
+    assert await broker.read(lambda tx: tx.zrange("jc:t:log")) == [("sealed-1", 1.0), ("s2", 2.0)]
+
+    async def end(tx: Any) -> None:
+        tx.hset("jc:t:chat", {"state": "ended"})
+    await broker.transact(end)
+    assert (await broker.append_line(_line(expect=3, id_key="visitor|i:9"))).status == "closed"
+    assert (await broker.append_line(_line("volunteer", expect=3, id_key="v1|i:9", sender="v1"))).status \
+        == "ended"
+    gone = dataclasses.replace(_line(expect=1), chat_key="jc:t:none")
+    assert (await broker.append_line(gone)).status == "closed"
+
+
+async def test_append_line_keeps_the_newest_lines_only(broker: Any) -> None:
+    await _chat(broker, seq=str(MAX_LOG_ENTRIES), state="queued")
+
+    async def fill(tx: Any) -> None:
+        tx.zadd("jc:t:log", {f"b{seq}": float(seq) for seq in range(1, MAX_LOG_ENTRIES + 1)})
+    await broker.transact(fill)
+    result = await broker.append_line(_line(expect=MAX_LOG_ENTRIES + 1, blob="newest"))
+    assert (result.status, result.local) == ("ok", ())      # queued: nobody to tell yet
+    log = await broker.read(lambda tx: tx.zrange("jc:t:log"))
+    assert len(log) == MAX_LOG_ENTRIES
+    assert (log[0][0], log[-1][0]) == ("b2", "newest")
+
+
+async def test_concurrent_lines_each_get_their_own_seq(broker: Any) -> None:
+    """Lines of one chat racing (each sealed for the seq its sender expected) and of
+    other chats at once: every line gets one seq, none is lost (Redis batches them)."""
+    await _chat(broker)
+    chats = ["c1"] + [f"c{i}" for i in range(2, 6)]
+
+    async def other(tx: Any) -> None:
+        for chat in chats[1:]:
+            tx.hset(f"jc:t:chat{chat}", {"state": "queued", "seq": "0"})
+    await broker.transact(other)
+
+    async def send(chat: str, n: int) -> int:
+        key = "jc:t:chat" if chat == "c1" else f"jc:t:chat{chat}"
+        expect = 1
+        while True:
+            result = await broker.append_line(dataclasses.replace(
+                _line(expect=expect, id_key=f"visitor|i:{n}", blob=f"{chat}-{n}-{expect}"),
+                chat=chat, chat_key=key, ids_key=key + ":ids", log_key=key + ":log"))
+            if result.status != "seq":
+                assert result.status == "ok"
+                return result.seq
+            expect = result.seq
+
+    heard: list[int] = []
+
+    async def listen() -> None:
+        async for message in broker.subscribe("there"):       # c1's volunteer's node
+            got = json.loads(message)
+            heard.extend(n["seq"] for n in (got if isinstance(got, list) else [got]))
+            if len(heard) == 10:
+                return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.2)            # subscribed
+    seqs = await asyncio.gather(*(send(chat, n) for chat in chats for n in range(10)))
+    await asyncio.wait_for(listener, 5)
+    assert sorted(heard) == list(range(1, 11))          # one notice per line, none lost or doubled
+    for i in range(len(chats)):
+        assert sorted(seqs[i * 10:(i + 1) * 10]) == list(range(1, 11))
+    log = await broker.read(lambda tx: tx.zrange("jc:t:chat:log"))
+    # each line is logged once, sealed for the seq it got
+    assert [int(m.rsplit("-", 1)[1]) for m, _ in log] == list(range(1, 11))
+
+
+async def test_redis_loads_the_line_script_when_redis_does_not_know_it() -> None:
+    """After a Redis restart its scripts are gone (NOSCRIPT): the lines still go through."""
+    broker = create_broker(await fresh_redis())
+    await broker.start()
+    try:
+        await _chat(broker)
+        broker._line_sha = "0" * 40                 # a script Redis has never seen
+        results = await asyncio.gather(*(broker.append_line(_line(expect=1, id_key=f"visitor|i:{n}",
+                                                                  blob=f"b{n}")) for n in range(3)))
+        assert [(r.status, r.seq) for r in results] == [("ok", 1), ("seq", 2), ("seq", 2)]
+        assert await broker.read(lambda tx: tx.zrange("jc:t:log")) == [("b0", 1.0)]
+    finally:
+        await broker.close()
 
 
 async def test_a_closed_broker_refuses_every_operation(broker: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from chat.sealing import NONCE_BYTES, Sealer
+from chat.sealing import NONCE_BATCH, NONCE_BYTES, Sealer
 
 SECRET = b"k" * 48
 LINE = '{"text": "jag vill prata med n\u00e5gon"}'.encode()
@@ -74,3 +74,29 @@ def test_truncated_ciphertext_is_refused() -> None:
     sealed = sealer.seal(1, LINE)
     with pytest.raises(InvalidTag):
         sealer.open(1, sealed[:-1])
+
+
+def test_nonces_never_repeat_across_batches() -> None:
+    sealer = Sealer(SECRET, "chat-one")
+    nonces = {sealer.seal(1, LINE)[:NONCE_BYTES] for _ in range(3 * NONCE_BATCH + 5)}
+    assert len(nonces) == 3 * NONCE_BATCH + 5
+
+
+def test_a_forked_child_draws_its_own_nonces() -> None:
+    import os
+    import warnings
+
+    sealer = Sealer(SECRET, "chat-one")
+    sealer.seal(1, LINE)                        # the parent holds a pool now
+    read, write = os.pipe()
+    with warnings.catch_warnings():             # Python 3.12+ warns of fork() beside threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:                                # the child: send its next nonce, leave at once
+        os.write(write, sealer.seal(1, LINE)[:NONCE_BYTES])
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, NONCE_BYTES)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child != sealer.seal(1, LINE)[:NONCE_BYTES]
