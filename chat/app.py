@@ -8,6 +8,7 @@ makes ``/readyz`` fail.
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ from . import widget_api
 
 log = get_logger("chat.app")
 STATIC = Path(__file__).parent / "static"
+OPENAPI = Path(__file__).parent / "openapi.json"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -70,6 +72,14 @@ class EdgeMiddleware:
         start = time.perf_counter()
         path = scope["path"]
         status = 500
+        if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
+            # No route takes a NUL character, and PostgreSQL refuses one in text: say so
+            # here rather than fail deep inside a handler.
+            status = 400
+            await _refuse_nul(send)
+            log.info("http.request", method=scope["method"], path="-", status=status,
+                     duration_ms=round((time.perf_counter() - start) * 1000, 1))
+            return
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -88,6 +98,15 @@ class EdgeMiddleware:
             log.info("http.request", method=scope["method"],
                      path=path if path in self.known_paths else "-", status=status,
                      duration_ms=round((time.perf_counter() - start) * 1000, 1))
+
+
+async def _refuse_nul(send: Send) -> None:
+    body = json.dumps({"error": "invalid_request",
+                       "detail": "the URL must not contain NUL characters (%00)"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store"), *SECURITY_HEADERS]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def healthz(_request: Request) -> Response:
@@ -117,6 +136,11 @@ async def readyz(request: Request) -> Response:
 
 async def index(_request: Request) -> Response:
     return FileResponse(STATIC / "index.html")
+
+
+async def openapi(_request: Request) -> Response:
+    """The OpenAPI description of every HTTP route (``chat/openapi.json``); public, it holds no secret."""
+    return Response(OPENAPI.read_bytes(), media_type="application/json")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -176,6 +200,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/", index),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/api/openapi.json", openapi, methods=["GET"]),
         *volunteer_api.routes,
         *volunteer_admin.routes,
         *hours_api.routes,
