@@ -129,7 +129,7 @@ async def act(request: Request) -> Response:
             await audit(db, actor=who.id, action="account.role", subject=target)
         else:
             completed = _date(body.get("completed"), "completed")
-            expires = _date(body["expires"], "expires") if body.get("expires") else None
+            expires = _date(body["expires"], "expires") if body.get("expires") is not None else None
             kind = body.get("kind")
             if not isinstance(kind, str):
                 return error(400, "invalid_field", "kind: basic or refresher is required")

@@ -34,7 +34,7 @@ from typing import Any, Awaitable, Iterator, TypeVar
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings, strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
                                                response_headers_conformance, response_schema_conformance,
@@ -42,7 +42,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
 from sqlalchemy import select, update
 
 from chat.app import OPENAPI
-from referral import store
+from referral import codes, store
 from volunteer import sessions as login_sessions
 from volunteer.accounts import create_account
 from volunteer.models import Account
@@ -52,7 +52,7 @@ from ..conftest import Running, fresh_redis, make_settings, postgres_database, s
 T = TypeVar("T")
 # Cases per operation and generation phase: bounded so the whole run stays near two
 # minutes on a shared two-core machine (measured; see the module's report).
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 50
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance, negative_data_rejection]
@@ -60,7 +60,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # Who calls each operation (by operationId); anything not named is called anonymously.
 ROLE = {
     "me": "volunteer",
-    "listAccounts": "admin", "createAccount": "admin", "accountAction": "admin",
+    "listAccounts": "admin", "createAccount": "admin", "accountDisable": "admin", "accountEnable": "admin",
+    "accountReset": "admin", "accountRole": "admin", "accountTraining": "admin",
     "putOpeningHours": "supervisor", "deleteOpeningHours": "admin",
     "snippets": "supervisor", "putSnippets": "supervisor", "suggest": "volunteer", "directory": "supervisor",
     "stats": "coordinator", "statsPage": "coordinator", "partnerships": "coordinator",
@@ -152,6 +153,7 @@ def _fuzzed(server: ThreadedServer, running: Running, request: pytest.FixtureReq
         server.run(running.add_account(username, role=role, trained=role in ("volunteer", "supervisor")))
         fuzzed.cookies[role] = server.run(running.login(username))
     server.run(running.add_account("fz-utloggning"))
+    server.run(running.add_account("fz-mal"))
     db = running.app.state.db
     fuzzed.partner_key = server.run(store.add_partner(db, "fz-partner", "Fuzz", ["rvc-sydvast"], date.today()))
 
@@ -195,6 +197,31 @@ schema = schemathesis.openapi.from_path(OPENAPI, config=schemathesis.Config.from
     "checks": {"negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 405, 409, 410, 413, 415,
                                                                  422, 429]}},
 }))
+
+
+# Random names and ids almost never exist; half the cases use one that does, so the
+# admin's acts and the directory edits run on a real account and a real service too.
+EXISTING = {**{f"/api/admin/accounts/{{username}}/{action}": ("username", "fz-mal")
+               for action in ("disable", "enable", "reset", "role", "training")},
+            "/api/referrals/directory/{service_id}": ("service_id", "rvc-sydvast")}
+
+
+@schema.hook
+def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
+    known = EXISTING.get(context.operation.path) if context.operation is not None else None
+    if known is None:
+        return st.just(path_parameters)
+    name, value = known
+    return st.sampled_from([path_parameters, {**path_parameters, name: value}])
+
+
+@schema.hook
+def flatmap_body(context: Any, body: Any) -> Any:
+    """Random codes almost never pass the check symbol; half the redeem cases send a
+    well-formed one, so the lookup, the refusals and the rate limit run too."""
+    if context.operation is None or context.operation.path != "/api/referrals/redeem" or not isinstance(body, dict):
+        return st.just(body)
+    return st.sampled_from([body, {**body, "code": codes.display(codes.generate())}])
 
 
 def test_the_app_serves_its_description(fuzzed: Fuzzed) -> None:

@@ -19,7 +19,10 @@ METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 
 def _described() -> tuple[set[tuple[str, str]], set[str]]:
     doc = json.loads(OPENAPI.read_text(encoding="utf-8"))
-    ops = {(path, method.upper()) for path, item in doc["paths"].items() for method in item if method in METHODS}
+    # A path item may describe one value of a route's path parameter on its own
+    # (x-route names the route): the admin's acts each take a different body.
+    ops = {(item.get("x-route", path), method.upper())
+           for path, item in doc["paths"].items() for method in item if method in METHODS}
     return ops, set(doc["x-websockets"])
 
 
@@ -55,7 +58,9 @@ def test_the_description_loads_and_every_operation_is_valid() -> None:
     results = list(schema.get_all_operations())
     bad = [r for r in results if not isinstance(r, Ok)]
     assert not bad, bad
-    assert len(results) == len({op for op in _described()[0]})
+    doc_ops = [m for item in json.loads(OPENAPI.read_text(encoding="utf-8"))["paths"].values() for m in item
+               if m in METHODS]
+    assert len(results) == len(doc_ops)
     doc = json.loads(OPENAPI.read_text(encoding="utf-8"))
     assert doc["openapi"].startswith("3.1")
     ids = [o["operationId"] for item in doc["paths"].values() for m, o in item.items() if m in METHODS]
