@@ -8,6 +8,8 @@ makes ``/readyz`` fail.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,7 +30,7 @@ from volunteer import hours_api
 from referral import api as referral_api
 
 from . import console, db
-from .addresses import AddressHasher
+from .addresses import AddressHasher, peer_address
 from .broker import Broker, create_broker
 from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
@@ -40,6 +42,7 @@ from . import widget_api
 
 log = get_logger("chat.app")
 STATIC = Path(__file__).parent / "static"
+OPENAPI = Path(__file__).parent / "openapi.json"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -52,16 +55,35 @@ SECURITY_HEADERS = [
 ]
 
 
+# Sent only over TLS (RFC 6797 ignores it over plain HTTP). One year, and no
+# includeSubDomains: the foundation's other subdomains are not ours to pin.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def over_tls(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether the client reached us over TLS: directly, or through a trusted proxy that says so."""
+    if scope.get("scheme") in ("https", "wss"):
+        return True
+    peer = peer_address(scope, ())         # the socket's peer itself, never a forwarded address
+    if not trusted_proxies or peer is None:
+        return False
+    if not any(ipaddress.ip_address(peer) in ipaddress.ip_network(p) for p in trusted_proxies):
+        return False
+    values = [v for k, v in scope.get("headers", []) if k == b"x-forwarded-proto"]
+    return bool(values) and values[-1].decode("latin-1").split(",")[-1].strip().lower() == "https"
+
+
 class EdgeMiddleware:
-    """Pure ASGI: security headers, no-store on the API, one log line per request.
+    """Pure ASGI: security headers (HSTS over TLS), no-store on the API, one log line per request.
 
     Only paths of known routes are logged; anything else is logged as "-", so a
     path a client made up cannot carry text into the log.
     """
 
-    def __init__(self, app: ASGIApp, known_paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, known_paths: frozenset[str], trusted_proxies: tuple[str, ...] = ()) -> None:
         self.app = app
         self.known_paths = known_paths
+        self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,13 +92,22 @@ class EdgeMiddleware:
         start = time.perf_counter()
         path = scope["path"]
         status = 500
+        security_headers = SECURITY_HEADERS + ([HSTS] if over_tls(scope, self.trusted_proxies) else [])
+        if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
+            # No route takes a NUL character, and PostgreSQL refuses one in text: say so
+            # here rather than fail deep inside a handler.
+            status = 400
+            await _refuse_nul(send, security_headers)
+            log.info("http.request", method=scope["method"], path="-", status=status,
+                     duration_ms=round((time.perf_counter() - start) * 1000, 1))
+            return
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.extend(SECURITY_HEADERS)
+                headers.extend(security_headers)
                 if path.startswith("/api/") or path in ("/healthz", "/readyz"):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -88,6 +119,15 @@ class EdgeMiddleware:
             log.info("http.request", method=scope["method"],
                      path=path if path in self.known_paths else "-", status=status,
                      duration_ms=round((time.perf_counter() - start) * 1000, 1))
+
+
+async def _refuse_nul(send: Send, security_headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"error": "invalid_request",
+                       "detail": "the URL must not contain NUL characters (%00)"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store"), *security_headers]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def healthz(_request: Request) -> Response:
@@ -117,6 +157,11 @@ async def readyz(request: Request) -> Response:
 
 async def index(_request: Request) -> Response:
     return FileResponse(STATIC / "index.html")
+
+
+async def openapi(_request: Request) -> Response:
+    """The OpenAPI description of every HTTP route (``chat/openapi.json``); public, it holds no secret."""
+    return Response(OPENAPI.read_bytes(), media_type="application/json")
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -176,6 +221,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         Route("/", index),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/api/openapi.json", openapi, methods=["GET"]),
         *volunteer_api.routes,
         *volunteer_admin.routes,
         *hours_api.routes,
@@ -198,5 +244,5 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
     app.state.draining = False
     app.state.sockets = {"open": 0}
     app.add_middleware(CSRFMiddleware)
-    app.add_middleware(EdgeMiddleware, known_paths=known)
+    app.add_middleware(EdgeMiddleware, known_paths=known, trusted_proxies=settings.trusted_proxies)
     return app

@@ -45,6 +45,10 @@ def uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         # The access log would write every client's address: never on.
         access_log=False,
+        # Which proxies' X-Forwarded-For/-Proto to believe is JOURCHATT_TRUSTED_PROXIES'
+        # decision alone (chat/addresses.py, HSTS in chat/app.py); uvicorn's own default
+        # would believe any proxy on 127.0.0.1.
+        proxy_headers=False,
         log_config=None,
         server_header=False,
         date_header=False,

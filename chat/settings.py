@@ -33,7 +33,8 @@ SETTINGS_HELP: dict[str, str] = {
     "the server's own origin is always allowed.",
     "JOURCHATT_TRUSTED_PROXIES": "Comma-separated addresses or networks of reverse proxies whose "
     "X-Forwarded-For is believed (for abuse control only; addresses are only ever kept as a keyed hash "
-    "under a key that rotates daily). Default: none, the socket's peer is the client.",
+    "under a key that rotates daily), and whose X-Forwarded-Proto: https marks a request as over TLS (then "
+    "HSTS is sent). Default: none, the socket's peer is the client.",
     "JOURCHATT_VAR_DIR": "Directory for the embedded database and the development secret. Default ./var.",
     "JOURCHATT_LOG_FORMAT": "json or console. Default: console on the embedded defaults, json otherwise.",
     "JOURCHATT_LOG_LEVEL": "debug, info, warning or error. Default info.",

@@ -142,6 +142,7 @@ class Authenticator:
             done = await client.post("/api/totp/confirm", headers=headers,
                                      json={"otp": await self.fresh_code(username)})
             assert done.status_code == 200 and done.json()["second_factor"] == "enabled", done.text
+            cookie = done.headers["set-cookie"].split(";")[0]     # a new session at every privilege change
         return cookie
 
 

@@ -3,7 +3,8 @@
 Admins list accounts (role, status, training, second factor), create them (with
 a temporary password shown once), disable and enable them, reset them (a new
 temporary password; a new password and second factor are demanded at the next
-login; every session ends), change a role, and record training. Every act is
+login; every session ends), change a role (every session ends: a privilege
+change always means a new session), and record training. Every act is
 written to the audit log. Other roles get ``403 forbidden``; no session, ``401``.
 An admin cannot disable, reset or change the role of their own account (another
 admin must), so an admin can never lock everyone out by mistake.
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from . import manage
+from . import manage, sessions
 from .accounts import MAX_CAPACITY, Profile, create_account
 from .api import _json_object, error, require_role
 from .audit import audit
@@ -130,7 +131,7 @@ async def act(request: Request) -> Response:
             await audit(db, actor=who.id, action="account.role", subject=target)
         else:
             completed = _date(body.get("completed"), "completed")
-            expires = _date(body["expires"], "expires") if body.get("expires") else None
+            expires = _date(body["expires"], "expires") if body.get("expires") is not None else None
             kind = body.get("kind")
             if not isinstance(kind, str):
                 return error(400, "invalid_field", "kind: basic or refresher is required")

@@ -26,6 +26,7 @@ from chat.logs import get_logger
 from . import manage, sessions
 from .accounts import Profile, authenticate, load_profile, normalize_username
 from .exceptions import AccountError
+from .models import Account
 
 log = get_logger("volunteer.api")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
@@ -91,9 +92,36 @@ async def read_json(request: Request, max_bytes: int = MAX_BODY) -> Any:
         if len(body) > max_bytes:
             raise OverflowError(f"the body may be at most {max_bytes} bytes")
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (ValueError, RecursionError):
         raise ValueError("the body is not valid JSON") from None
+    _check_text(value)
+    return value
+
+
+def _check_text(value: Any) -> None:
+    """Refuse NUL characters and unpaired surrogates (``"\\ud800"``) anywhere in a JSON value.
+
+    Valid JSON may hold both, but neither is text a person wrote, PostgreSQL refuses
+    NUL in text and no database can store an unpaired surrogate as UTF-8: let them
+    through and a handler fails with a 5xx. (A loop, not recursion: the value may be
+    nested as deep as the JSON parser allowed.)
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("the body must not contain NUL characters (\\u0000)")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("the body must not contain unpaired UTF-16 surrogates") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 async def json_body(request: Request, max_bytes: int = MAX_BODY) -> Any | Response:
@@ -177,17 +205,26 @@ async def login(request: Request) -> Response:
     except BrokerError:
         return JSONResponse(UNAVAILABLE, status_code=503)
     assert account is not None
-    old = _session_token(request)
-    if old:
-        await sessions.end(db, old)          # a session never survives a new login
-    token = await sessions.start(db, account.id)
     async with db() as session:
         profile = await load_profile(session, account, date.today())
     log.info("login.ok", volunteer=account.id[:8], state="restricted" if profile.restricted else "full")
-    response = JSONResponse(_me(profile))
-    secure = not _is_local(request)
+    return await _new_session(request, JSONResponse(_me(profile)), account.id)
+
+
+async def _new_session(request: Request, response: Response, account_id: str) -> Response:
+    """End the request's session (if any) and put a new one in ``response``'s cookie.
+
+    Done at login and at every change of privilege (second factor confirmed, new
+    password chosen), so a token seen before the change, by whoever saw it, never
+    carries the new privilege (no session fixation).
+    """
+    db = request.app.state.db
+    old = _session_token(request)
+    if old:
+        await sessions.end(db, old)
+    token = await sessions.start(db, account_id)
     response.set_cookie(cookie_name(request), token, httponly=True, samesite="strict",
-                        secure=secure, path="/")
+                        secure=not _is_local(request), path="/")
     return response
 
 
@@ -255,7 +292,7 @@ async def totp_confirm(request: Request) -> Response:
         return error(400, "invalid_code", "Koden stämmer inte; skriv koden som appen visar nu. / "
                      "The code does not match; enter the code the app shows now.")
     log.info("totp.enrolled", volunteer=profile.id[:8])
-    return await me(request)
+    return await _new_session(request, await _me_now(request, profile.id), profile.id)
 
 
 async def change_password(request: Request) -> Response:
@@ -274,7 +311,16 @@ async def change_password(request: Request) -> Response:
         await manage.change_password(request.app.state.db, profile.id, new)
     except AccountError as exc:
         return error(400, "weak_password", str(exc))
-    return await me(request)
+    return await _new_session(request, await _me_now(request, profile.id), profile.id)
+
+
+async def _me_now(request: Request, account_id: str) -> Response:
+    """The account as /api/me shows it, read afresh (after a change)."""
+    async with request.app.state.db() as session:
+        account = await session.get(Account, account_id)
+        if account is None:
+            return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return JSONResponse(_me(await load_profile(session, account, date.today())))
 
 
 async def login_page(_request: Request) -> Response:

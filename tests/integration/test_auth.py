@@ -59,7 +59,11 @@ async def test_first_login_enrols_the_second_factor_and_codes_are_never_reused(s
         used = totp.code_at(secret, time.time())
         r = await c.post("/api/totp/confirm", headers=CSRF, json={"otp": used})
         assert r.status_code == 200 and r.json()["second_factor"] == "enabled"
-        # The same session is now full: the console socket opens.
+        # A new session token carries the full session; the restricted one has ended (no fixation).
+        restricted, cookie = cookie, r.headers["set-cookie"].split(";")[0]
+        assert cookie != restricted and "HttpOnly" in r.headers["set-cookie"]
+        async with httpx.AsyncClient(base_url=server.http, headers={"Cookie": restricted}) as old:
+            assert (await old.get("/api/me")).status_code == 401
         ws = await websockets.connect(f"ws://127.0.0.1:{server.port}/ws/volunteer",
                                       additional_headers={"Cookie": cookie}, **CLIENT_OPTIONS)
         assert json.loads(await ws.recv())["type"] == "welcome"
@@ -137,8 +141,12 @@ async def test_admin_creates_resets_disables_and_records_training(server: Runnin
         for bad in ("short", "ny.volontar", temporary):
             r = await c.post("/api/password", headers=CSRF, json={"new_password": bad})
             assert r.status_code == 400 and r.json()["error"] == "weak_password", bad
+        before = c.cookies["jourchatt_session"]
         r = await c.post("/api/password", headers=CSRF, json={"new_password": "ett nytt långt lösenord"})
         assert r.status_code == 200 and r.json()["password_change"] is False
+        assert c.cookies["jourchatt_session"] != before          # a new session token after the change
+        async with httpx.AsyncClient(base_url=server.http, cookies={"jourchatt_session": before}) as old:
+            assert (await old.get("/api/me")).status_code == 401
         setup = (await c.post("/api/totp/setup", headers=CSRF)).json()
         secret = _secret(setup)
         r = await c.post("/api/totp/confirm", headers=CSRF, json={"otp": totp.code_at(secret, time.time())})

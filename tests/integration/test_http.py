@@ -220,3 +220,23 @@ async def test_audit_log_takes_only_known_actions_and_id_subjects(server: Runnin
         await audit(server.app.state.db, actor="acc1", action="chat.join", subject="hej jag heter Anna")
     [row] = await entries(server.app.state.db)
     assert (row.actor, row.action, row.subject) == ("acc1", "chat.join", "k3Jf-abc_1")
+
+
+@pytest.mark.parametrize("content", [
+    b'{"username": "\\u0000anna", "password": "x"}',       # PostgreSQL refuses NUL in text (a 500 before)
+    b'{"username": "\\ud800", "password": "x"}',            # an unpaired surrogate cannot be stored as UTF-8
+    b'{"username": "anna", "password": "x", "otp": {"\\u0000": 1}}',
+])
+async def test_nul_and_unpaired_surrogates_in_a_body_get_a_clear_400(server: Running, content: bytes) -> None:
+    async with httpx.AsyncClient(base_url=server.http) as c:
+        r = await c.post("/api/login", content=content, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_body", r.text
+    assert "NUL" in r.json()["detail"] or "surrogate" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("url", ["/api/stats?partnership=a%00b", "/api/admin/accounts/a%00/reset", "/static/a%00.js"])
+async def test_a_nul_in_the_url_gets_a_clear_400(server: Running, url: str) -> None:
+    async with httpx.AsyncClient(base_url=server.http) as c:
+        r = await c.request("POST" if url.endswith("reset") else "GET", url)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    assert r.headers["content-security-policy"] and r.headers["cache-control"] == "no-store"
