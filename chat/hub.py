@@ -152,7 +152,7 @@ class Feed:
                 self.own.discard(self.last)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Visitor:
     """A visitor's socket on this node, for one chat."""
 
@@ -482,7 +482,7 @@ class Hub:
         if await tx.zcard(S.QUEUE, watch=False) >= self.settings.max_queue:
             return False
         key = S.chat_key(st.id)
-        tx.hset(key, st.dump())
+        tx.hset(key, st.dump_new())
         tx.expire(key, self._log_ttl)
         tx.set(S.token_key(st.token), st.id, ex=self._log_ttl)
         tx.zadd(S.QUEUE, {st.id: st.started})
