@@ -461,8 +461,9 @@ class Hub:
         log.info("chat.queued", chat=chat_id, lang=st.lang, channel=st.channel)
         if "followup_vid" in hello:
             await self.sup.followup_returns(vis, hello.get("followup_vid", ""))
+        # Only the newcomer's position is new: a chat joining at the back moves nobody
+        # else (a change on another node is caught by the next POSITION_POLL_S poll).
         await self._flush_positions(only=vis)
-        self._positions_changed()
         self._match_soon()
         return vis
 
