@@ -160,7 +160,7 @@ class Feed:
                 self.own.discard(self.last)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Visitor:
     """A visitor's socket on this node, for one chat."""
 
@@ -241,6 +241,8 @@ class Hub:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._matching = False
         self._match_again = False
+        self._match_handle: asyncio.Handle | None = None
+        self._per_position = (0.0, -math.inf)     # (seconds per queue position, when computed)
         self._epoch: str | None = None
         self._ticks = 0
         self._last_poll = 0.0
@@ -291,6 +293,8 @@ class Hub:
         """
         if self._flush_handle:
             self._flush_handle.cancel()
+        if self._match_handle:
+            self._match_handle.cancel()
         await self.sup.stop()
         try:
             async with asyncio.timeout(STOP_STATE_S):
@@ -470,9 +474,10 @@ class Hub:
         log.info("chat.queued", chat=chat_id, lang=st.lang, channel=st.channel)
         if "followup_vid" in hello:
             await self.sup.followup_returns(vis, hello.get("followup_vid", ""))
+        # Only the newcomer's position is new: a chat joining at the back moves nobody
+        # else (a change on another node is caught by the next POSITION_POLL_S poll).
         await self._flush_positions(only=vis)
-        self._positions_changed()
-        await self._match()
+        self._match_soon()
         return vis
 
     async def _turn_away(self, outbox: Outbox, st: S.ChatState, reason: str, text: str,
@@ -491,7 +496,7 @@ class Hub:
         if await tx.zcard(S.QUEUE, watch=False) >= self.settings.max_queue:
             return False
         key = S.chat_key(st.id)
-        tx.hset(key, st.dump())
+        tx.hset(key, st.dump_new())
         tx.expire(key, self._log_ttl)
         tx.set(S.token_key(st.token), st.id, ex=self._log_ttl)
         tx.zadd(S.QUEUE, {st.id: st.started})
@@ -1161,27 +1166,38 @@ class Hub:
         finally:
             self._matching = False
 
+    def _match_soon(self) -> None:
+        """Match on one of the loop's next turns: hellos that arrive together share one run."""
+        if self._match_handle is None and not self.draining:
+            self._match_handle = asyncio.get_running_loop().call_soon(self._schedule_match)
+
+    def _schedule_match(self) -> None:
+        self._match_handle = None
+        task = asyncio.get_running_loop().create_task(self._match())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
     async def _tx_match(self, tx: Tx, local: Local) -> list[tuple[str, str]]:
         now = self.clock()
-        queue = await tx.zrange(S.QUEUE)
-        if not queue:
+        if not await tx.zcard(S.QUEUE, watch=False):
             return []
-        router = Router(max_queue=len(queue) + 1)
-        vols: dict[str, tuple[S.VolState, dict[str, str]]] = {}
+        # vid -> (its state, the chats it holds, its wrap-ups due)
+        vols: dict[str, tuple[S.VolState, set[str], dict[str, float]]] = {}
         free = 0
         for vol, raw in await self._on_duty(tx, now, watch=True):
-            vid = vol.id
-            held = _vol_chats(raw)
-            wraps = _parse_wraps(raw.get("wraps", ""))
+            held, wraps = _vol_chats(raw), _parse_wraps(raw.get("wraps", ""))
+            free += max(0, vol.capacity - len(held) - len(wraps))
+            vols[vol.id] = (vol, held, wraps)
+        if free == 0:
+            return []
+        # Only the head of the queue can be matched: as many chats as there are free slots.
+        head = [chat for chat, _ in await tx.zrangebyscore(S.QUEUE, -math.inf, math.inf, limit=free)]
+        router = Router(max_queue=len(head) + 1)
+        for vid, (vol, held, wraps) in vols.items():
             router.set_volunteer(vid, languages=vol.langs, capacity=vol.capacity, available=True,
                                  now=vol.idle_since)
             for chat in held | set(wraps):
                 router.hold(vid, chat, vol.idle_since)
-            free += max(0, vol.capacity - len(held) - len(wraps))
-            vols[vid] = (vol, raw)
-        if free == 0:
-            return []
-        head = [chat for chat, _ in queue[:free]]
         states = [S.ChatState.load(c, raw) for c, raw in
                   zip(head, await tx.hgetall_many([S.chat_key(c) for c in head]))]
         for chat_id, st in zip(head, states):
@@ -1191,18 +1207,16 @@ class Hub:
                 tx.zrem(S.QUEUE, chat_id)       # its state expired: nobody is waiting
         pairs = router.match(now)
         by_id = {st.id: st for st in states if st is not None}
-        held_now: dict[str, set[str]] = {vid: _vol_chats(raw) for vid, (_, raw) in vols.items()}
         for chat_id, vid in pairs:
             st = by_id[chat_id]
-            vol, raw = vols[vid]
+            vol, held, wraps = vols[vid]
             fields = {"state": "active", "vol": vid, "last_vol": vid, "last_act": repr(now), "warned": "0"}
             if st.waited is None:
                 fields["waited"] = repr(max(0.0, now - st.started))
             tx.hset(S.chat_key(chat_id), fields)
             tx.zrem(S.QUEUE, chat_id)
-            held_now[vid].add(chat_id)
-            tx.hset(S.vol_key(vid), {"idle_since": repr(now),
-                                     **_vol_fields(held_now[vid], _parse_wraps(raw.get("wraps", "")))})
+            held.add(chat_id)
+            tx.hset(S.vol_key(vid), {"idle_since": repr(now), **_vol_fields(held, wraps)})
             tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
             self._notify(tx, st.vnode, {"k": "assigned", "chat": chat_id, "to": "visitor",
                                         "name": vol.name}, local)
@@ -1242,15 +1256,23 @@ class Hub:
 
         async def fn(tx: Tx) -> tuple[list[str], float]:
             queue = await tx.zrange(S.QUEUE, watch=False)
-            svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
-            slots = sum(vol.capacity for vol, _ in await self._on_duty(tx, now, watch=False))
-            return [c for c, _ in queue], svc / max(slots, 1)
+            return [c for c, _ in queue], await self._tx_per_position(tx, now)
 
         return await self.broker.read(fn)
 
+    async def _tx_per_position(self, tx: Tx, now: float) -> float:
+        """Expected seconds between two answered chats (remembered for ``_send_position``)."""
+        svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
+        slots = sum(vol.capacity for vol, _ in await self._on_duty(tx, now, watch=False))
+        self._per_position = (svc / max(slots, 1), now)
+        return self._per_position[0]
+
     async def _flush_positions(self, only: Visitor | None = None) -> None:
         """Send each waiting visitor here its position, if it changed: O(waiting) per flush."""
-        if only is None and not any(v.state == "queued" for v in self.visitors.values()):
+        if only is not None:
+            await self._send_position(only)
+            return
+        if not any(v.state == "queued" for v in self.visitors.values()):
             return
         try:
             order, per_position = await self._queue_view()
@@ -1258,12 +1280,40 @@ class Hub:
             return
         for position, chat_id in enumerate(order, start=1):
             vis = self.visitors.get(chat_id)
-            if vis is None or (only is not None and vis is not only) or vis.state != "queued":
+            if vis is None or vis.state != "queued":
                 continue
-            state = (position, Router.round_wait(position * per_position))
-            if state != vis.last_queued:
-                vis.last_queued = state
-                vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1]})
+            self._tell_position(vis, position, per_position)
+
+    async def _send_position(self, vis: Visitor) -> None:
+        """Send one visitor its position (on entry, on resume): a rank lookup, not the whole queue.
+
+        The estimate uses the wait per position of the last flush when it is recent
+        (the coalesced flush that follows an arrival corrects it if it changed).
+        """
+        if self.visitors.get(vis.id) is not vis or vis.state != "queued":
+            return
+        now = self.clock()
+
+        async def fn(tx: Tx) -> tuple[int | None, float]:
+            rank = await tx.zrank(S.QUEUE, vis.id, watch=False)
+            per, at = self._per_position
+            if rank is not None and not 0 <= now - at < POSITION_POLL_S:
+                per = await self._tx_per_position(tx, now)
+            return rank, per
+
+        try:
+            rank, per_position = await self.broker.read(fn)
+        except BrokerError:
+            return
+        if rank is not None:
+            self._tell_position(vis, rank + 1, per_position)
+
+    @staticmethod
+    def _tell_position(vis: Visitor, position: int, per_position: float) -> None:
+        state = (position, Router.round_wait(position * per_position))
+        if state != vis.last_queued:
+            vis.last_queued = state
+            vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1]})
 
     # -- ending ------------------------------------------------------------------------
     async def _end(self, chat_id: str, by: str, *, vid: str | None = None,

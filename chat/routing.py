@@ -17,6 +17,7 @@ Rules
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -140,22 +141,54 @@ class Router:
 
     # -- matching ------------------------------------------------------------------
     def match(self, now: float) -> list[tuple[str, str]]:
-        """Assign waiting chats to eligible volunteers; return [(chat, volunteer)]."""
+        """Assign waiting chats to eligible volunteers; return [(chat, volunteer)].
+
+        O((chats + volunteers) · log volunteers): the eligible volunteers sit in one
+        heap by (load, idle since, id) and in one heap per language they speak; an
+        entry made stale by an assignment is skipped when it comes to the top.
+        """
         out: list[tuple[str, str]] = []
-        free = {vid: v for vid, v in self._volunteers.items() if v.eligible()}
-        if not free:
+        if not self._queue:
             return out
+        stamp: dict[str, int] = {}                 # eligible volunteer -> its current entries
+        heaps: dict[str | None, list[tuple[int, float, str, int]]] = {None: []}
+        for vid, v in self._volunteers.items():
+            if v.eligible():
+                stamp[vid] = 0
+                entry = (v.load, v.idle_since, vid, 0)
+                heaps[None].append(entry)
+                for lang in v.languages:
+                    heaps.setdefault(lang, []).append(entry)
+        if not stamp:
+            return out
+        for heap in heaps.values():
+            heapq.heapify(heap)
+
+        def best(heap: list[tuple[int, float, str, int]] | None) -> str | None:
+            while heap:
+                vid, entry_stamp = heap[0][2], heap[0][3]
+                if stamp.get(vid) == entry_stamp:
+                    return vid
+                heapq.heappop(heap)
+            return None
+
         for chat, waiting in list(self._queue.items()):
-            best = min(
-                free.items(),
-                key=lambda item: (waiting.lang not in item[1].languages, item[1].load,
-                                  item[1].idle_since, item[0]),
-            )[0]
+            chosen = best(heaps.get(waiting.lang))       # a speaker of the chat's language first
+            if chosen is None:
+                chosen = best(heaps[None])
+            assert chosen is not None
             del self._queue[chat]
-            self.hold(best, chat, now)
-            out.append((chat, best))
-            if not self._volunteers[best].eligible():
-                del free[best]
-            if not free:
-                break
+            self.hold(chosen, chat, now)
+            out.append((chat, chosen))
+            v = self._volunteers[chosen]
+            if v.eligible():
+                stamp[chosen] += 1
+                entry = (v.load, v.idle_since, chosen, stamp[chosen])
+                heapq.heappush(heaps[None], entry)
+                for lang in v.languages:
+                    heapq.heappush(heaps[lang], entry)
+            else:
+                del stamp[chosen]
+                if not stamp:
+                    break
         return out

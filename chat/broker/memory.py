@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import secrets
 import time
+from bisect import bisect_left, bisect_right, insort
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 
 from .base import MAX_LOG_ENTRIES, BrokerError, LineResult, LineWrite, line_notice
@@ -216,13 +217,21 @@ class _MemoryTx:
         return value if isinstance(value, _ZSet) else _ZSet()
 
     async def zrange(self, key: str, *, watch: bool = True) -> list[tuple[str, float]]:
-        return sorted(self._zset(key).items(), key=lambda item: (item[1], item[0]))
+        return [(m, s) for s, m in self._zset(key).order]
 
     async def zrangebyscore(self, key: str, lo: float, hi: float, *, limit: int | None = None,
                             watch: bool = True) -> list[tuple[str, float]]:
-        out = [(m, s) for m, s in self._zset(key).items() if lo <= s <= hi]
-        out.sort(key=lambda item: (item[1], item[0]))
-        return out if limit is None else out[:limit]
+        order = self._zset(key).order
+        start = bisect_left(order, lo, key=_score)
+        stop = bisect_right(order, hi, key=_score)
+        if limit is not None:
+            stop = min(stop, start + max(0, limit))
+        return [(m, s) for s, m in order[start:stop]]
+
+    async def zrank(self, key: str, member: str, *, watch: bool = True) -> int | None:
+        zset = self._zset(key)
+        score = zset.get(member)
+        return None if score is None else bisect_left(zset.order, (score, member))
 
     async def zscore(self, key: str, member: str, *, watch: bool = True) -> float | None:
         return self._zset(key).get(member)
@@ -300,11 +309,10 @@ class _MemoryTx:
         def write() -> None:
             value = self.b._live(key)
             if isinstance(value, _ZSet):
-                ordered = sorted(value.items(), key=lambda item: (item[1], item[0]))
-                n = len(ordered)
+                n = len(value.order)
                 lo = start if start >= 0 else n + start
                 hi = stop if stop >= 0 else n + stop
-                for m, _ in ordered[max(lo, 0):hi + 1]:
+                for _, m in value.order[max(lo, 0):hi + 1]:
                     value.pop(m, None)
                 self._drop_if_empty(key)
         self.writes.append(write)
@@ -319,5 +327,41 @@ class _MemoryTx:
         self.writes.append(lambda: self.b._publish(node, message))
 
 
+def _score(entry: tuple[float, str]) -> float:
+    return entry[0]
+
+
+_ABSENT = object()
+
+
 class _ZSet(dict):  # type: ignore[type-arg]
-    """A sorted set: member -> score (sorted when read)."""
+    """A sorted set: member -> score, and ``order``, the (score, member) pairs kept sorted.
+
+    Kept sorted as it changes (a binary search and a list insert or delete each),
+    so that a range or a rank costs what it returns (or a binary search), not a
+    sort of the whole set: the queue of thousands of waiting chats is read often.
+    Only ``update`` and ``pop`` may change it.
+    """
+
+    __slots__ = ("order",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[tuple[float, str]] = []
+
+    def update(self, items: Mapping[str, float]) -> None:  # type: ignore[override]
+        for member, score in items.items():
+            old = dict.get(self, member, _ABSENT)
+            if old == score:
+                continue
+            if old is not _ABSENT:
+                del self.order[bisect_left(self.order, (old, member))]
+            dict.__setitem__(self, member, score)
+            insort(self.order, (score, member))
+
+    def pop(self, member: str, default: Any = None) -> Any:  # type: ignore[override]
+        old = dict.pop(self, member, _ABSENT)
+        if old is _ABSENT:
+            return default
+        del self.order[bisect_left(self.order, (old, member))]
+        return old

@@ -373,6 +373,10 @@ class _RedisTx:
             found = await conn.zrangebyscore(key, lo, hi, start=0, num=limit, withscores=True)
         return pairs(found)
 
+    async def zrank(self, key: str, member: str, *, watch: bool = True) -> int | None:
+        value = await (await self._on(key, watch)).zrank(key, member)
+        return None if value is None else int(value)
+
     async def zscore(self, key: str, member: str, *, watch: bool = True) -> float | None:
         value = await (await self._on(key, watch)).zscore(key, member)
         return None if value is None else float(value)

@@ -56,6 +56,28 @@ async def test_sorted_set_ranges_limits_and_trimming(broker: Any) -> None:
 
     assert await broker.read(ranges) == ([("m8", 8.0), ("m9", 9.0), ("m10", 10.0)], [("m1", 1.0), ("m2", 2.0)])
 
+    async def move(tx: Any) -> None:
+        tx.zadd("jc:t:log", {"m5": 0.5, "m0": 3.0})     # m5 moves to the front; m0 ties m3 (by member)
+
+    await broker.transact(move)
+
+    async def ranks(tx: Any) -> tuple[Any, ...]:
+        return (await tx.zrank("jc:t:log", "m5"), await tx.zrank("jc:t:log", "m0"),
+                await tx.zrank("jc:t:log", "m3"), await tx.zrank("jc:t:log", "m10"),
+                await tx.zrank("jc:t:log", "nobody"), await tx.zrank("jc:t:none", "m1"),
+                await tx.zrangebyscore("jc:t:log", 2, 3),
+                [m for m, _ in await tx.zrange("jc:t:log")])
+
+    assert await broker.read(ranks) == (
+        0, 3, 4, 10, None, None, [("m2", 2.0), ("m0", 3.0), ("m3", 3.0)],
+        ["m5", "m1", "m2", "m0", "m3", "m4", "m6", "m7", "m8", "m9", "m10"])
+
+    async def back(tx: Any) -> None:
+        tx.zrem("jc:t:log", "m0")
+        tx.zadd("jc:t:log", {"m5": 5.0})
+
+    await broker.transact(back)
+
     async def trim(tx: Any) -> None:
         tx.zremrangebyrank("jc:t:log", 0, -4)      # keep the newest three
         tx.zrem("jc:t:log", "m9")

@@ -313,3 +313,47 @@ def test_random_operations_keep_the_routing_invariants() -> None:
         assert not set(all_held) & set(order), "a chat is both held and waiting"
         for vid, chats in held.items():
             assert r.load(vid) == len(chats) <= capacity[vid]
+
+
+def _reference_match(r: Router, now: float) -> list[tuple[str, str]]:
+    """The rules spelled out as a scan of every free volunteer for every chat (O(chats × volunteers))."""
+    out: list[tuple[str, str]] = []
+    free = {vid for vid, v in r._volunteers.items() if v.eligible()}
+    for chat, waiting in list(r._queue.items()):
+        if not free:
+            break
+        best = min(free, key=lambda vid: (waiting.lang not in r._volunteers[vid].languages,
+                                          r._volunteers[vid].load, r._volunteers[vid].idle_since, vid))
+        del r._queue[chat]
+        r.hold(best, chat, now)
+        out.append((chat, best))
+        if not r._volunteers[best].eligible():
+            free.discard(best)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_matching_picks_what_a_scan_of_every_volunteer_picks(seed: int) -> None:
+    """The heap-based match gives the same pairs as the plain rules, in the same order."""
+    rng = random.Random(seed)
+    fast, slow = Router(max_queue=500), Router(max_queue=500)
+    for router in (fast, slow):
+        rng_v = random.Random(seed * 7919)
+        for i in range(rng_v.randint(1, 30)):
+            langs = tuple(rng_v.sample(["sv", "en", "ar", "fa"], rng_v.randint(1, 3)))
+            add(router, f"v{i:02d}", langs=langs, capacity=rng_v.randint(1, 3),
+                available=rng_v.random() < 0.85, now=float(rng_v.randint(0, 5)))
+    now = 10.0
+    for step in range(6):
+        chats = [(f"c{step}-{k}", rng.choice(["sv", "en", "ar", "so"])) for k in range(rng.randint(0, 25))]
+        for router in (fast, slow):
+            for chat, lang in chats:
+                router.enqueue(chat, lang, now)
+        assert fast.match(now) == _reference_match(slow, now)
+        assert list(fast.positions()) == list(slow.positions())
+        held = [(vid, sorted(v.chats)) for vid, v in sorted(fast._volunteers.items())]
+        for vid, chats_held in held:
+            if chats_held and rng.random() < 0.4:
+                for router in (fast, slow):
+                    router.release(vid, chats_held[0], now)
+        now += 1.0
