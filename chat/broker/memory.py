@@ -131,9 +131,9 @@ class MemoryBroker:
         log = self._live(w.log_key)
         if not isinstance(log, _ZSet):
             log = self.data[w.log_key] = _ZSet()
-        log[w.blob] = float(seq)
+        log.update({w.blob: float(seq)})
         while len(log) > MAX_LOG_ENTRIES:       # one line in, the oldest out
-            del log[min(log, key=log.__getitem__)]
+            log.pop(log.order[0][1])
         self.expires[w.log_key] = expires
         readers: list[tuple[str, str, str]] = []         # (to, account, node)
         vol = chat.get("vol", "")
@@ -141,7 +141,7 @@ class MemoryBroker:
             due = self._live(w.due_key)
             if not isinstance(due, _ZSet):
                 due = self.data[w.due_key] = _ZSet()
-            due[f"idle:{w.chat}"] = w.idle_at
+            due.update({f"idle:{w.chat}": w.idle_at})
             if w.side == "visitor":
                 holder = self._live(w.vol_prefix + vol) if vol else None
                 readers.append(("volunteer", vol, holder.get("node", "") if isinstance(holder, dict) else ""))
@@ -340,7 +340,7 @@ class _ZSet(dict):  # type: ignore[type-arg]
     Kept sorted as it changes (a binary search and a list insert or delete each),
     so that a range or a rank costs what it returns (or a binary search), not a
     sort of the whole set: the queue of thousands of waiting chats is read often.
-    Only ``update`` and ``pop`` may change it.
+    Only ``update`` and ``pop`` change it (item assignment and ``del`` go through them).
     """
 
     __slots__ = ("order",)
@@ -365,3 +365,10 @@ class _ZSet(dict):  # type: ignore[type-arg]
             return default
         del self.order[bisect_left(self.order, (old, member))]
         return old
+
+    def __setitem__(self, member: str, score: float) -> None:
+        self.update({member: score})
+
+    def __delitem__(self, member: str) -> None:
+        if self.pop(member, _ABSENT) is _ABSENT:
+            raise KeyError(member)
