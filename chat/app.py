@@ -36,6 +36,7 @@ from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
 from .hub import Hub
+from .waiting import WaitingCap
 from .logs import get_logger
 from .settings import Settings
 from . import widget_api
@@ -200,6 +201,8 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
             app.state.throttle = LoginThrottle(app.state.broker, settings.secret, Policy(
                 settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
             app.state.hub = Hub(settings, app.state.broker, app.state.db)
+            app.state.waiting = WaitingCap(app.state.broker, app.state.addresses,
+                                           settings.max_waiting_per_address)
             await app.state.hub.start()
             if await app.state.hub.directory.ensure_seeded():
                 log.info("directory.seeded")

@@ -29,6 +29,7 @@ from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
 from .hub import Console, Hub, Outbox, Visitor
 from .logs import get_logger
+from .waiting import Place, WaitingCap, countable_address, resumable
 from . import texts
 
 log = get_logger("chat.endpoints")
@@ -248,6 +249,22 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
     return Outbox(conn)
 
 
+async def _waiting_place(ws: WebSocket, hello: dict[str, Any], address: str | None) -> Place:
+    """A place in the per-address count for a hello that opens a new chat (chat.waiting)."""
+    if await resumable(ws.app.state.broker, hello["resume"]):
+        return Place()              # a chat that is already counted, or already taken
+    return await ws.app.state.waiting.reserve(address)  # type: ignore[no-any-return]
+
+
+async def _turn_away(outbox: Outbox, hub: Hub, reason: str, lang: str) -> None:
+    """Refuse a hello before any chat exists: no record (a flood must not write rows)."""
+    outbox.send({"type": "welcome", "resume_token": None, "open": False})
+    outbox.send({"type": "closed", "reason": reason, "services": await hub.closed_services(lang),
+                 "text": texts.text(reason, lang)})
+    outbox.close(1000)
+    log.info("chat.turned_away", reason=reason)
+
+
 async def visitor_socket(ws: WebSocket) -> None:
     outbox = await _admit(ws, "visitor")
     if outbox is None:
@@ -257,8 +274,11 @@ async def visitor_socket(ws: WebSocket) -> None:
     counts["open"] += 1
     chat: Visitor | None = None
     turned_away = False
-    # Held in memory for this socket only, to screen for blocks: never stored or logged.
+    # Held in memory for this socket only, to screen for blocks and count waiting
+    # visitors per address (chat.waiting): never stored or logged.
     address = peer_address(ws.scope, ws.app.state.settings.trusted_proxies)
+    countable = countable_address(ws.scope, ws.app.state.settings.trusted_proxies)
+    waiting: WaitingCap = ws.app.state.waiting
 
     async def handle(raw: str | bytes | None) -> None:
         nonlocal chat, turned_away
@@ -268,19 +288,23 @@ async def visitor_socket(ws: WebSocket) -> None:
                 raise FrameError("chat_ended", "the chat is over")
             if frame["type"] != "hello":
                 raise FrameError("out_of_order", "send hello first")
-            blocked, hashes = await hub.sup.screen(address)
-            if blocked:
+            # Before screen(): nothing may be awaited between screen() and the hello.
+            place = await _waiting_place(ws, frame, countable)
+            if place.refused:
                 turned_away = True
-                outbox.send({"type": "welcome", "resume_token": None, "open": False})
-                outbox.send({"type": "closed", "reason": "blocked",
-                             "services": await hub.closed_services(frame["lang"]),
-                             "text": texts.text("blocked", frame["lang"])})
-                outbox.close(1000)
-                log.info("chat.turned_away", reason="blocked")
+                await _turn_away(outbox, hub, "network_full", frame["lang"])
                 return
-            if frame.get("followup") and not frame["resume"]:
-                frame["followup_vid"] = await hub.sup.followup_owner(frame["followup"])
-            chat = await hub.visitor_hello(outbox, frame)
+            try:
+                blocked, hashes = await hub.sup.screen(address)
+                if blocked:
+                    turned_away = True
+                    await _turn_away(outbox, hub, "blocked", frame["lang"])
+                    return
+                if frame.get("followup") and not frame["resume"]:
+                    frame["followup_vid"] = await hub.sup.followup_owner(frame["followup"])
+                chat = await hub.visitor_hello(outbox, frame)
+            finally:
+                await waiting.settle(place, chat.id if chat is not None else None)
             turned_away = chat is None
             if chat is not None:
                 structlog.contextvars.bind_contextvars(chat=chat.id)

@@ -9,7 +9,9 @@ import signal
 from types import FrameType
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .logs import get_logger
 
@@ -25,7 +27,70 @@ PING_TIMEOUT_S = 20.0
 # resume on another node) and waits this long for them to go before it stops.
 DRAIN_S = 5.0
 
+# A request (its headers, and a body if it has one) must arrive this soon after
+# the connection opens or after its first byte: uvicorn has no such deadline, and
+# a client that sends nothing, or a byte every few seconds, would hold a file
+# descriptor for ever (measured: still open after 30 s). The reverse proxy has one
+# too (deploy/nginx.conf, 10 s); this one protects a node reached directly. A
+# WebSocket upgrade is a few hundred bytes: 10 s is ample on a poor mobile link.
+REQUEST_TIMEOUT_S = 10.0
+
 log = get_logger("chat.server")
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for receiving each request.
+
+    Armed when the connection opens and whenever the first bytes of a next
+    request arrive; disarmed once the request is in (h11's client state leaves
+    IDLE and SEND_BODY) or is a WebSocket upgrade. On expiry a client
+    still sending headers gets ``408`` and the connection is closed.
+    """
+
+    _deadline: asyncio.TimerHandle | None = None
+    _upgraded = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._upgraded:
+            return
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
+            if self.conn.their_state is h11.SEND_BODY or self.conn.trailing_data[0]:
+                self._arm()
+        else:
+            self._disarm()
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._upgraded = True       # the socket is the WebSocket protocol's from here on
+        self._disarm()
+        super().handle_websocket_upgrade(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(REQUEST_TIMEOUT_S, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.IDLE and self.conn.our_state is h11.IDLE:
+            body = b"request not received in time"
+            self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                 b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        self.transport.close()
 
 
 def uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
@@ -36,6 +101,8 @@ def uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         # The sans-I/O implementation is as fast as a bare websockets server;
         # the legacy one and wsproto reach about half (facts.md).
         ws="websockets-sansio",
+        # h11 with a deadline per request (slow or silent clients are dropped).
+        http=DeadlineH11Protocol,
         # Compression costs ~34 KiB per connection and OWASP advises it off.
         ws_per_message_deflate=False,
         ws_max_size=MAX_FRAME_BYTES,

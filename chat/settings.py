@@ -43,6 +43,10 @@ SETTINGS_HELP: dict[str, str] = {
     "JOURCHATT_FRAME_RATE": "Frames a second one WebSocket connection may send, after a burst of 3 seconds' "
     "worth; a frame over it gets error rate_limited and is not carried out. Default 20.",
     "JOURCHATT_MAX_QUEUE": "Most visitors waiting in the queue at once. Default 2000.",
+    "JOURCHATT_MAX_WAITING_PER_ADDRESS": "Most visitors from one address (counted by its keyed hash, "
+    "across all nodes) waiting in the queue at once; one more gets closed network_full. Only queued "
+    "visitors count, not those chatting. Default 50: a school's Wi-Fi or a mobile carrier's NAT puts "
+    "many young people behind one address, and a whole class must get in.",
     "JOURCHATT_VISITOR_GRACE_S": "Seconds a dropped visitor may take to resume before the chat ends. Default 120.",
     "JOURCHATT_VOLUNTEER_GRACE_S": "Seconds a dropped volunteer may take to come back before "
     "their chats return to the front of the queue. Default 20.",
@@ -87,6 +91,7 @@ class Settings:
     timezone: str = "Europe/Stockholm"
     max_sockets: int = 20000
     max_queue: int = 2000
+    max_waiting_per_address: int = 50
     frame_rate: float = 20.0
     visitor_grace_s: float = 120.0
     volunteer_grace_s: float = 20.0

@@ -30,6 +30,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Chatten är full just nu. Försök igen om en stund. Är du i fara, ring 112.",
         "en": "The chat is full right now. Please try again in a while. If you are in danger, call 112.",
     },
+    "network_full": {
+        "sv": "Många på samma nätverk som du väntar redan i chatten. Försök igen om en stund, "
+              "eller byt nätverk (till exempel mobildata i stället för wifi). Är du i fara, ring 112.",
+        "en": "Many people on the same network as you are already waiting in the chat. Please try "
+              "again in a while, or switch networks (for example mobile data instead of Wi-Fi). "
+              "If you are in danger, call 112.",
+    },
     "out_of_hours": {
         "sv": "Chatten är stängd just nu. Den öppnar igen {when}. Är du i fara, ring 112.",
         "en": "The chat is closed right now. It opens again {when}. If you are in danger, call 112.",

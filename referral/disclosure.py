@@ -13,7 +13,11 @@ Two methods, chosen per export:
     otherwise the smallest published non-zero part (or, if none is left, the
     line's total) is withheld too. This repeats until no line changes, so no
     withheld cell can be worked out from a total and the other cells of its
-    row or column, and no small group of cells either.
+    row or column, and no small group of cells either. Lines share cells, so
+    then the whole system is checked (``inference.pinned``: exact linear
+    algebra, and bounds from non-negativity):
+    while any withheld cell is still determined, a further cell of one of its
+    lines is withheld, and the lines are made safe again.
 
 ``cellkey`` (the method Statistics Sweden adopted in 2025)
     Every record has a key (``stats.record_key``: from its id); a cell's key is
@@ -32,6 +36,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+
+from . import inference
 
 DEFAULT_THRESHOLD = 5
 NOISE = (-2, -1, 0, 1, 2)
@@ -54,6 +60,24 @@ def suppress(counts: dict[str, int], lines: list[tuple[str, list[str]]],
              threshold: int = DEFAULT_THRESHOLD) -> Suppression:
     """Primary and secondary suppression over ``counts`` tied by ``lines``."""
     out = Suppression({cell: "small" for cell, n in counts.items() if 0 < n < threshold})
+    while True:
+        _each_line_safe(counts, lines, threshold, out)
+        # Lines share cells: check what they give away together (referral/inference.py).
+        # A reader is not told which withheld cells are the small ones: all are >= 0.
+        weak = inference.pinned(counts, lines, {cell: (0, None) for cell in out.reasons})
+        added = False
+        for cell in weak:
+            extra = _cover(counts, lines, out, cell)
+            if extra is not None and extra[0] not in out:
+                out.reasons[extra[0]] = f"secondary:{extra[1]}"
+                added = True
+        if not added:
+            return out
+
+
+def _each_line_safe(counts: dict[str, int], lines: list[tuple[str, list[str]]], threshold: int,
+                    out: Suppression) -> None:
+    """Withhold more until no line has one withheld member or a small withheld remainder."""
     changed = True
     while changed:
         changed = False
@@ -79,7 +103,20 @@ def suppress(counts: dict[str, int], lines: list[tuple[str, list[str]]],
                     continue
                 out.reasons[zero_parts[0]] = f"secondary:{total}"
             changed = True
-    return out
+
+
+def _cover(counts: dict[str, int], lines: list[tuple[str, list[str]]], out: Suppression,
+           cell: str) -> tuple[str, str] | None:
+    """The published cell to withhold so that ``cell`` is no longer determined: the
+    smallest non-zero member (else a zero) of a line through it, else of any line
+    that already holds a withheld cell."""
+    def pick(candidates: list[tuple[str, list[str]]]) -> tuple[str, str] | None:
+        choices = [(counts[m] == 0, counts[m], m, total) for total, parts in candidates
+                   for m in [total, *parts] if m not in out]
+        return (min(choices)[2], min(choices)[3]) if choices else None
+
+    return (pick([ln for ln in lines if cell == ln[0] or cell in ln[1]])
+            or pick([ln for ln in lines if any(m in out for m in [ln[0], *ln[1]])]))
 
 
 def cell_key(secret: bytes, key_sum: int) -> float:

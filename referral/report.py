@@ -91,11 +91,16 @@ def _publishable(fig: stats.Figures, req: Request, secret: bytes) -> tuple[dict[
     else:
         sup = disclosure.suppress(fig.counts, fig.lines, req.threshold)
         values = {c: (SUPPRESSED if c in sup else n) for c, n in fig.counts.items()}
-        for cell, why in sup.reasons.items():
-            reason = (f"fewer than {req.threshold}" if why == "small"
-                      else f"would be revealed by the total {why.split(':', 1)[1]} and the other cells of its line")
-            withheld.append({"cell": cell, "reason": reason})
+        # One reason for every withheld cell: telling which are small ("fewer than 5",
+        # so at least 1) would let a reader pin some down by bounds (a withheld total
+        # of 4 over four withheld "small" cells makes each of them 1).
+        reason = withheld_reason(req.threshold)
+        withheld += [{"cell": cell, "reason": reason} for cell in sup.reasons]
     return values, withheld
+
+
+def withheld_reason(threshold: int) -> str:
+    return f"withheld: fewer than {threshold} or revealing another withheld count"
 
 
 def _measures(fig: stats.Figures, values: dict[str, Any], req: Request) -> dict[str, Any]:
@@ -106,7 +111,8 @@ def _measures(fig: stats.Figures, values: dict[str, Any], req: Request) -> dict[
         n = m["mean_age"]["n"]
         hide = req.publish and 0 < n < req.threshold
         out["mean_age"] = SUPPRESSED if hide else m["mean_age"]["value"]
-        out["age_stated"] = SUPPRESSED if (small and 0 < n < req.threshold) else n
+        # A cell of its own (stats.ages), withheld or perturbed like the others.
+        out["age_stated"] = values.get("age_stated", SUPPRESSED if (small and 0 < n < req.threshold) else n)
     if "queue" in m:
         q = dict(m["queue"])
         answered, left = values.get("total"), values.get("by_outcome.left_queued")

@@ -238,6 +238,7 @@ async def volume(r: _Runner, f: Figures) -> None:
             f.add("total", n, key)
             f.add(f"non_data.{non_data}" if non_data else "counted", n, key)
     f.line("contacts", [f"by_outcome.{o}" for o in vocab.OUTCOMES])
+    f.line("total", [f"by_outcome.{o}" for o in ANSWERED])
     f.line("total", ["counted", *(f"non_data.{k}" for k in vocab.NON_DATA)])
     waits: dict[int, int] = {}
     for wait_s, _k2, n, *_ in await r.rows("wait"):
@@ -284,12 +285,17 @@ async def ages(r: _Runner, f: Figures) -> None:
     for b in bands:
         f.add(f"by_age_band.{b}", 0)
     total = stated = 0
+    f.add("age_stated", 0)
     for raw, _k2, n, key, *_ in await r.rows("age"):
         age = int(raw) if raw not in (None, "") else None
         f.add(f"by_age_band.{'not_stated' if age is None else _band(age)}", n, key)
         if age is not None:
             total, stated = total + age * int(n), stated + int(n)
+            f.add("age_stated", n, key)
     f.line("counted", [f"by_age_band.{b}" for b in bands])
+    # age_stated is published beside the mean age: it is a total of the stated bands.
+    f.line("counted", ["age_stated", "by_age_band.not_stated"])
+    f.line("age_stated", [f"by_age_band.{b}" for b in bands if b != "not_stated"])
     f.measures["mean_age"] = {"value": round(total / stated, 1) if stated else None, "n": stated}
 
 

@@ -341,6 +341,31 @@ async def test_out_of_hours_shows_next_opening_and_services(browser: Browser, se
     await w.context.close()
 
 
+async def test_too_many_waiting_from_one_network_is_explained_and_not_retried(
+        browser: Browser, server: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    """closed network_full (chat/waiting.py): the widget shows the server's sentence and the
+    services, and does not reconnect. Every socket here is given one school's address."""
+    from chat import endpoints
+
+    monkeypatch.setattr(endpoints, "countable_address", lambda scope, proxies=(): "198.51.100.7")
+    server.app.state.waiting.limit = 1
+    first = await server.visitor({"lang": "sv"})
+    await first.expect("queued")
+    w = await watched(browser, server)
+    page = w.page
+    await w.open_widget()
+    await page.get_by_role("button", name="Starta chatten").click()
+    await expect(page.get_by_text("Många på samma nätverk som du väntar redan i chatten.")).to_be_visible()
+    await expect(page.get_by_text("mobildata i stället för wifi", exact=False)).to_be_visible()
+    await expect(page.get_by_role("link", name="Ring 112")).to_be_visible()
+    await page.wait_for_timeout(1500)            # no reconnect: still one visitor waiting
+    assert len(server.hub.visitors) == 1
+    assert await page.evaluate("sessionStorage.length") == 0
+    await w.shot("network-full")
+    assert w.foreign == []
+    await w.context.close()
+
+
 async def test_accessibility_of_every_state_and_referral_cards(browser: Browser, server: Running) -> None:
     w = await watched(browser, server, bypass_csp=True)
     page = w.page

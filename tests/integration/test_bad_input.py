@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 import websockets
 
@@ -185,3 +186,90 @@ async def test_a_flood_is_rate_limited_and_the_chat_goes_on(server_factory) -> N
     await vis.send({"type": "message", "id": "after", "text": "still here"})
     assert (await vis.expect("ack"))["id"] == "after"
     assert (await vol.line("visitor"))["text"] == "still here"
+
+
+async def _raw_connect(server: Running) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", server.port)
+
+
+def _upgrade(server: Running) -> bytes:
+    return (f"GET /ws/visitor HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+
+
+async def test_a_silent_or_dribbling_handshake_is_dropped_with_408(
+        server_factory, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """uvicorn itself keeps such a client for ever (measured); chat.server gives it 408."""
+    from chat import server as server_module
+
+    monkeypatch.setattr(server_module, "REQUEST_TIMEOUT_S", 0.5)
+    server: Running = await server_factory()
+    loop = asyncio.get_running_loop()
+    silent = await _raw_connect(server)
+    dribble = await _raw_connect(server)
+
+    async def trickle() -> None:
+        for byte in _upgrade(server):               # one byte every 0.1 s: ~20 s for the whole request
+            dribble[1].write(bytes([byte]))
+            await asyncio.sleep(0.1)
+
+    sender = asyncio.create_task(trickle())
+    started = loop.time()
+    try:
+        for reader, _ in (silent, dribble):
+            answer = await asyncio.wait_for(reader.read(), 5)       # everything, until the server closes
+            assert answer.startswith(b"HTTP/1.1 408 ") and answer.endswith(b"request not received in time")
+        assert loop.time() - started < 3
+    finally:
+        sender.cancel()
+        for _, writer in (silent, dribble):
+            writer.close()
+    # A prompt client is not affected, before or after the deadline.
+    vis = await server.visitor({"lang": "sv"})
+    await vis.expect("queued")
+    await asyncio.sleep(0.8)
+    await vis.send({"type": "typing", "active": True})
+    await vis.nothing(0.3)
+    async with httpx.AsyncClient(base_url=server.http) as client:      # keep-alive, two requests
+        assert (await client.get("/healthz")).status_code == 200
+        await asyncio.sleep(0.8)
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_a_waiting_visitor_who_never_answers_pings_is_dropped_and_frees_its_place(
+        server_factory, monkeypatch: pytest.MonkeyPatch, fast_timers: None) -> None:  # type: ignore[no-untyped-def]
+    """A phone that went into a tunnel: the socket is closed after the ping timeout, the
+    chat waits out the visitor's grace period and then leaves the queue."""
+    from chat import server as server_module
+    from chat import state as S
+
+    monkeypatch.setattr(server_module, "PING_INTERVAL_S", 0.3)
+    monkeypatch.setattr(server_module, "PING_TIMEOUT_S", 0.3)
+    server: Running = await server_factory(visitor_grace_s=0.5)
+    reader, writer = await _raw_connect(server)
+    writer.write(_upgrade(server))
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101 ")
+    payload, mask = json.dumps({"type": "hello", "lang": "sv"}).encode(), b"\x01\x02\x03\x04"
+    writer.write(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    await writer.drain()
+
+    async def queued() -> int:
+        return await server.app.state.broker.read(lambda tx: tx.zcard(S.QUEUE, watch=False))  # type: ignore[no-any-return]
+
+    for _ in range(100):
+        if await queued() == 1:
+            break
+        await asyncio.sleep(0.02)
+    assert await queued() == 1 and len(server.hub.visitors) == 1
+    # From here on nothing is read, so no ping is ever answered.
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while server.hub.visitors:
+        assert loop.time() - started < 5, "the silent socket was never dropped"
+        await asyncio.sleep(0.05)
+    while await queued():
+        assert loop.time() - started < 8, "the chat never left the queue"
+        await asyncio.sleep(0.05)
+    writer.close()

@@ -134,3 +134,19 @@ def test_record_keys_come_from_the_id() -> None:
     assert record_key("00000a" + "f" * 26) == 10
     assert record_key("ffffff") == 16 ** 6 - 1
     assert record_key("FFFFFF") == record_key("ffffff")
+
+
+def test_lines_that_share_cells_are_checked_together() -> None:
+    """A withheld cell can follow from several lines together though each line has two
+    withheld members: the check finds it, and suppression withholds until none does."""
+    from referral import inference
+
+    counts = {"total": 40, "counted": 38, "nd": 2, "g1": 30, "g2": 8, "t1": 35, "t2": 3}
+    lines = [("total", ["counted", "nd"]), ("counted", ["g1", "g2"]), ("counted", ["t1", "t2"])]
+    # nd, counted and t2 withheld: lines 1 and 3 each hold two, but line 2 (both parts
+    # published) gives counted, and with it nd and t2.
+    weak = {c: (0, None) for c in ("nd", "counted", "t2")}
+    assert inference.pinned(counts, lines, weak) == ["counted", "nd", "t2"]
+    out = suppress(counts, lines, 5)
+    assert {"nd", "t2"} <= set(out.reasons)
+    assert inference.pinned(counts, lines, {c: (0, None) for c in out.reasons}) == []
