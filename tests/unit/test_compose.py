@@ -75,6 +75,8 @@ def test_app_replicas_share_redis_and_postgresql(compose) -> None:
         assert "JOURCHATT_DATABASE_URL: postgresql://jourchatt:pw-for-test@postgres:5432/jourchatt" in block, name
         assert "JOURCHATT_SECRET_KEY: " + "k" * 48 in block, name
         assert "JOURCHATT_ALLOWED_ORIGINS: https://example.org" in block, name
+        # the proxy's X-Forwarded-For is believed (private networks only: the replicas publish no port)
+        assert "JOURCHATT_TRUSTED_PROXIES: 10.0.0.0/8,172.16.0.0/12,192.168.0.0/16" in block, name
         assert "image: jourchatt:local" in block, name
         assert "read_only: true" in block, name
         assert re.search(r"tmpfs:\n\s+- /tmp\n", block), name
@@ -159,7 +161,12 @@ def test_proxy_passes_websocket_upgrades_to_both_replicas_and_logs_nobody() -> N
     assert "proxy_set_header X-Forwarded-Proto" in ws_block
     timeout = re.search(r"proxy_read_timeout (\d+)s;", ws_block)
     assert timeout and int(timeout.group(1)) >= 600
-    # The visitor's address is never handed on to the replicas.
+    # The client's address reaches the replicas in exactly one header, overwriting what the
+    # client sent (never appended to it), and only from a proxy the replicas trust.
     for block in re.findall(r"location \S+ \{(.*?)\}", code, re.S):
-        assert 'proxy_set_header X-Forwarded-For "";' in block
-        assert "$remote_addr" not in block and "$proxy_add_x_forwarded_for" not in block
+        assert "proxy_set_header X-Forwarded-For $remote_addr;" in block
+        assert 'proxy_set_header X-Real-IP "";' in block
+        assert "$proxy_add_x_forwarded_for" not in block
+    assert "real_ip_header X-Forwarded-For;" in code
+    assert not re.search(r"set_real_ip_from\s+(0\.0\.0\.0/0|::/0|unix:)", code)
+    assert "access_log off;" in code
