@@ -519,7 +519,9 @@ class Hub:
         previous = self.visitors.get(st.id)
         if previous is not None and previous.outbox is not outbox:
             previous.outbox.close(4409)
-        vis = self._adopt(st, outbox, Feed(last_seq))
+        # A client may claim more than the chat holds (a stale or buggy last_seq): it has
+        # at most every line so far, and no later line may be taken as already seen.
+        vis = self._adopt(st, outbox, Feed(min(last_seq, st.seq)))
         async with vis.feed.lock:
             outbox.send({"type": "welcome", "resume_token": token, "open": True, "resumed": True})
             replayed = await self._replay(st.id, vis.feed, outbox, "visitor", vis.lang)

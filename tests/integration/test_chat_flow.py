@@ -405,3 +405,24 @@ async def test_a_long_chat_replays_whole_to_a_returning_volunteer(server_factory
     assert (await vol2.expect("assigned"))["resumed"] is True
     got = [(await vol2.line("visitor"))["text"] for _ in range(n)]
     assert got == [f"rad {i}" for i in range(n)]
+
+
+async def test_a_resume_claiming_more_than_was_written_still_gets_every_new_line(server: Running) -> None:
+    """A ``last_seq`` beyond the chat's end (a buggy or stale client) must not swallow later lines.
+
+    Found by the session state machine (test_session_machine.py): the server took the
+    claim at its word, so the volunteer's next thousand lines were acked to the
+    volunteer and never reached the visitor.
+    """
+    vol, vis, welcome, _, assigned = await open_chat(server)
+    chat = assigned["chat"]
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    seq = (await vis.expect("ack"))["seq"]
+    await vis.close()
+    vis2 = await server.visitor({"resume": welcome["resume_token"], "last_seq": seq + 1000})
+    assert (await vis2.expect("welcome"))["resumed"] is True
+    await vis2.expect("assigned")
+    await vol.send({"type": "message", "chat": chat, "id": 5, "text": "är du kvar?"})
+    sent = (await vol.expect("ack"))["seq"]
+    line = await vis2.line("volunteer")
+    assert (line["seq"], line["text"]) == (sent, "är du kvar?")
