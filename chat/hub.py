@@ -875,8 +875,9 @@ class Hub:
         it gets the same seq again and is not delivered twice.
         """
         now = self.clock()
-        id_key = f"{sender}|{'i' if isinstance(client_id, int) else 's'}:{client_id}"
         digest = self._digest(chat_id, body)
+        # Keyed by id *and* text: a reused id with a new text must not make the old pair forgotten.
+        id_key = f"{sender}|{'i' if isinstance(client_id, int) else 's'}:{client_id}|{digest}"
         other = "volunteer" if side == "visitor" else "visitor"
         entry = {"from": side, "text": body}
 

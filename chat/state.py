@@ -9,7 +9,7 @@ referral code only as its keyed hash (inside the sealed ``referrals`` field).
 
     jc:chat:<chat>      hash   the chat (ChatState below)
     jc:log:<chat>       zset   sealed lines, scored by seq (the replay log)
-    jc:ids:<chat>       hash   sender|client id -> seq|keyed digest (resends)
+    jc:ids:<chat>       hash   sender|client id|keyed digest -> seq|keyed digest (resends)
     jc:tok:<hash>       string resume-token hash -> chat
     jc:tomb:<hash>      string how an ended chat ended, for a late resume
     jc:queue            zset   waiting chats, scored by arrival (front: lower)

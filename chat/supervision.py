@@ -241,8 +241,8 @@ class Supervision:
     async def _say(self, con: Console, chat: str, client_id: str | int, body: str, *, whisper: bool) -> None:
         """A supervisor's line: to the volunteer only (whisper) or to both sides (joined)."""
         hub, vid, now = self.hub, con.profile.id, self.hub.clock()
-        id_key = f"{vid}|{'i' if isinstance(client_id, int) else 's'}:{client_id}"
         digest = hub._digest(chat, body)
+        id_key = f"{vid}|{'i' if isinstance(client_id, int) else 's'}:{client_id}|{digest}"   # as Hub._line
         entry: dict[str, Any] = {"from": "whisper" if whisper else "supervisor", "text": body,
                                  "name": con.profile.display_name, "sid": vid}
         if whisper:

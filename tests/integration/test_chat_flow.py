@@ -426,3 +426,22 @@ async def test_a_resume_claiming_more_than_was_written_still_gets_every_new_line
     sent = (await vol.expect("ack"))["seq"]
     line = await vis2.line("volunteer")
     assert (line["seq"], line["text"]) == (sent, "är du kvar?")
+
+
+async def test_a_line_resent_after_its_id_was_reused_is_still_not_doubled(server: Running) -> None:
+    """(id, text) pairs are remembered each, not only the latest text of an id.
+
+    Found by the session state machine: after ``id 1 "ett"`` and ``id 1 "två"`` (a
+    client that restarted its counter), resending ``id 1 "ett"`` (its ack was lost)
+    was numbered and delivered a second time.
+    """
+    vol, vis, *_ = await open_chat(server)
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    first = (await vis.expect("ack"))["seq"]
+    await vis.send({"type": "message", "id": 1, "text": "två"})
+    second = (await vis.expect("ack"))["seq"]
+    assert second > first
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    assert (await vis.expect("ack"))["seq"] == first
+    assert [(await vol.line("visitor"))["text"] for _ in range(2)] == ["ett", "två"]
+    await vol.none_of("message")
