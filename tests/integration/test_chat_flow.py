@@ -410,9 +410,9 @@ async def test_a_long_chat_replays_whole_to_a_returning_volunteer(server_factory
 async def test_a_resume_claiming_more_than_was_written_still_gets_every_new_line(server: Running) -> None:
     """A ``last_seq`` beyond the chat's end (a buggy or stale client) must not swallow later lines.
 
-    Found by the session state machine (test_session_machine.py): the server took the
-    claim at its word, so the volunteer's next thousand lines were acked to the
-    volunteer and never reached the visitor.
+    Found with the session state machine (test_session_machine.py, in its longer
+    random runs): the server took the claim at its word, so the volunteer's next
+    thousand lines were acked to the volunteer and never reached the visitor.
     """
     vol, vis, welcome, _, assigned = await open_chat(server)
     chat = assigned["chat"]
