@@ -164,6 +164,7 @@ class Visitor:
     channel: str
     state: str = "queued"       # queued | active | ended (as last heard)
     last_queued: tuple[int, int] | None = None
+    token: str = ""             # hash of the resume token (its key's TTL is refreshed with the chat's)
 
 
 @dataclass(eq=False)
@@ -487,7 +488,7 @@ class Hub:
 
     def _adopt(self, st: S.ChatState, outbox: Outbox, feed: Feed) -> Visitor:
         vis = Visitor(id=st.id, outbox=outbox, lang=st.lang, feed=feed, started=st.started,
-                      channel=st.channel, state="queued" if st.state == "queued" else "active")
+                      channel=st.channel, state="queued" if st.state == "queued" else "active", token=st.token)
         self.visitors[st.id] = vis
         self.outboxes[outbox.conn] = outbox
         return vis
@@ -1576,8 +1577,12 @@ class Hub:
 
     async def _refresh_ttls(self) -> None:
         async def fn(tx: Tx) -> None:
-            for chat_id in self.visitors:
-                tx.expire(S.chat_key(chat_id), self._log_ttl)
+            for chat_id, vis in self.visitors.items():
+                # The log, resend ids and token too: a chat may wait longer than their TTL.
+                for key in (S.chat_key(chat_id), S.log_key(chat_id), S.ids_key(chat_id)):
+                    tx.expire(key, self._log_ttl)
+                if vis.token:
+                    tx.expire(S.token_key(vis.token), self._log_ttl)
             for vid in self.consoles:
                 tx.expire(S.vol_key(vid), self._log_ttl)
         await self.broker.transact(fn)

@@ -445,3 +445,37 @@ async def test_a_line_resent_after_its_id_was_reused_is_still_not_doubled(server
     assert (await vis.expect("ack"))["seq"] == first
     assert [(await vol.line("visitor"))["text"] for _ in range(2)] == ["ett", "två"]
     await vol.none_of("message")
+
+
+async def test_a_chat_queued_for_hours_keeps_its_lines_and_its_resume_token(server: Running) -> None:
+    """The TTL refresh of a waiting chat covers its replay log, its resend ids and its token.
+
+    Found with the session state machine's steps (a visitor writes while nobody is on
+    duty, seven hours pass, a volunteer comes): a chat still queued after ``STATE_TTL_S``
+    (6 h, nobody on duty) kept its state, but its log and token had expired, so the
+    volunteer who finally took it never saw what the visitor wrote while waiting,
+    and a resume started a new chat at the back of the queue.
+    """
+    from chat import state as S
+    vis = await server.visitor({"lang": "sv"})
+    token = (await vis.expect("welcome"))["resume_token"]
+    await vis.send({"type": "message", "id": 1, "text": "jag väntar"})
+    await vis.expect("ack")
+    [chat] = list(server.hub.visitors)
+    token_hash = __import__("hashlib").sha256(token.encode()).hexdigest()
+    keys = [S.log_key(chat), S.ids_key(chat), S.token_key(token_hash)]
+
+    async def nearly_expired(tx: Any) -> None:       # as they are after hours without a line
+        for key in keys:
+            tx.expire(key, 1.0)
+    await server.app.state.broker.transact(nearly_expired)
+    await server.hub._refresh_ttls()                  # the housekeeping's periodic refresh
+    await asyncio.sleep(1.5)
+
+    await vis.close()
+    vis2 = await server.visitor({"resume": token, "last_seq": 1})
+    assert (await vis2.expect("welcome"))["resumed"] is True
+    await server.add_account("anna")
+    vol = await server.volunteer("anna")
+    await vol.expect("assigned")
+    assert (await vol.line("visitor"))["text"] == "jag väntar"

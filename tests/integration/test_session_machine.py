@@ -40,7 +40,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,8 +63,6 @@ from referral import geography
 from volunteer.models import Account
 
 from ..conftest import CLIENT_OPTIONS, Running, fresh_redis, make_settings, postgres_database
-
-pytestmark = pytest.mark.slow
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 ERROR_SECTION = DOC.split("\n## Error codes", 1)[1].split("\n## Close codes", 1)[0]
