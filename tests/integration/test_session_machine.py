@@ -29,7 +29,15 @@ After every step the test waits until the server has handled every frame sent
 Runs on the memory broker with one in-process server, and (fewer examples) on
 real Redis with two in-process servers sharing it. Examples are derandomized so
 CI runs the same ones every time; ``JOURCHATT_TEST_FUZZ_SCALE=10`` runs ten times
-as many (and random ones) to hunt for bugs.
+as many random ones, twice as long, to hunt for bugs (``JOURCHATT_TEST_FUZZ_SHRINK=0``
+reports a failure at once instead of shrinking it for up to five minutes). Each
+run prints how many examples and steps it ran (``pytest -s``).
+
+Bugs this found (each has a plain regression test): a resume's ``last_seq`` beyond
+the chat's end swallowed later lines; a line resent after its id was reused was
+delivered twice; a chat queued longer than the state TTL lost its log and token;
+a console that replaced another got observed lines it never asked for, and a
+supervisor given the chat they observed got every line twice.
 """
 
 from __future__ import annotations
