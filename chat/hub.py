@@ -172,6 +172,7 @@ class Visitor:
     channel: str
     state: str = "queued"       # queued | active | ended (as last heard)
     last_queued: tuple[int, int] | None = None
+    token: str = ""             # hash of the resume token (its key's TTL is refreshed with the chat's)
 
 
 @dataclass(eq=False)
@@ -505,7 +506,7 @@ class Hub:
 
     def _adopt(self, st: S.ChatState, outbox: Outbox, feed: Feed) -> Visitor:
         vis = Visitor(id=st.id, outbox=outbox, lang=st.lang, feed=feed, started=st.started,
-                      channel=st.channel, state="queued" if st.state == "queued" else "active")
+                      channel=st.channel, state="queued" if st.state == "queued" else "active", token=st.token)
         self.visitors[st.id] = vis
         self.outboxes[outbox.conn] = outbox
         return vis
@@ -537,7 +538,9 @@ class Hub:
         previous = self.visitors.get(st.id)
         if previous is not None and previous.outbox is not outbox:
             previous.outbox.close(4409)
-        vis = self._adopt(st, outbox, Feed(last_seq))
+        # A client may claim more than the chat holds (a stale or buggy last_seq): it has
+        # at most every line so far, and no later line may be taken as already seen.
+        vis = self._adopt(st, outbox, Feed(min(last_seq, st.seq)))
         async with vis.feed.lock:
             outbox.send({"type": "welcome", "resume_token": token, "open": True, "resumed": True})
             replayed = await self._replay(st.id, vis.feed, outbox, "visitor", vis.lang)
@@ -890,14 +893,14 @@ class Hub:
         """
         return hashlib.blake2b(f"{chat_id}\0{body}".encode(), key=self._digest_key, digest_size=8).hexdigest()
 
-    def _id_key(self, chat_id: str, sender: str, client_id: str | int) -> str:
+    def _id_key(self, chat_id: str, sender: str, client_id: str | int, digest: str) -> str:
         """The field of ``jc:ids:<chat>`` that remembers a sender's message id (for resends).
 
         The id is the client's own (any string up to 64 characters), so it may say
         anything: only a keyed digest of it reaches the broker, never the id itself.
         """
         kind = "i" if isinstance(client_id, int) else "s"
-        return hashlib.blake2b(f"client-id\0{chat_id}\0{sender}\0{kind}:{client_id}".encode(),
+        return hashlib.blake2b(f"client-id\0{chat_id}\0{sender}\0{kind}:{client_id}\0{digest}".encode(),
                                key=self._digest_key, digest_size=16).hexdigest()
 
     async def _line(self, chat_id: str, side: str, sender: str, client_id: str | int, body: str,
@@ -915,10 +918,11 @@ class Hub:
         which seq is next and the line is sealed again for it.
         """
         now = self.clock()
-        id_key = self._id_key(chat_id, sender, client_id)
+        digest = self._digest(chat_id, body)
+        # Keyed by id *and* text: a reused id with a new text must not make the old pair forgotten.
+        id_key = self._id_key(chat_id, sender, client_id, digest)
         entry = {"from": side, "text": body}
         plain = _dumps_entry(entry).encode()
-        digest = self._digest(chat_id, body)
         sealer = self.sealer(chat_id)
         seq = max(feed.last, max(feed.own, default=0)) + 1
         for _ in range(LINE_ATTEMPTS):
@@ -1668,8 +1672,12 @@ class Hub:
 
     async def _refresh_ttls(self) -> None:
         async def fn(tx: Tx) -> None:
-            for chat_id in self.visitors:
-                tx.expire(S.chat_key(chat_id), self._log_ttl)
+            for chat_id, vis in self.visitors.items():
+                # The log, resend ids and token too: a chat may wait longer than their TTL.
+                for key in (S.chat_key(chat_id), S.log_key(chat_id), S.ids_key(chat_id)):
+                    tx.expire(key, self._log_ttl)
+                if vis.token:
+                    tx.expire(S.token_key(vis.token), self._log_ttl)
             for vid in self.consoles:
                 tx.expire(S.vol_key(vid), self._log_ttl)
         await self.broker.transact(fn)

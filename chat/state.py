@@ -9,8 +9,8 @@ referral code only as its keyed hash (inside the sealed ``referrals`` field).
 
     jc:chat:<chat>      hash   the chat (ChatState below)
     jc:log:<chat>       zset   sealed lines, scored by seq (the replay log)
-    jc:ids:<chat>       hash   keyed digest of (sender, client id) -> seq|keyed digest of the
-                               text (resends; the client's id itself is never stored)
+    jc:ids:<chat>       hash   keyed digest of (sender, client id, text digest) -> seq|keyed digest
+                               of the text (resends; the client's id itself is never stored)
     jc:tok:<hash>       string resume-token hash -> chat
     jc:tomb:<hash>      string how an ended chat ended, for a late resume
     jc:queue            zset   waiting chats, scored by arrival (front: lower)

@@ -81,6 +81,8 @@ class Supervision:
         self.hasher = AddressHasher(hub.broker, hub.settings.secret)
         self.watchers: set[str] = set()                       # accounts here receiving overviews
         self.feeds: dict[tuple[str, str], Feed] = {}          # (account, chat) observed here
+        # ... and the console that asked: a console that replaces it must ask again.
+        self.observers_here: dict[tuple[str, str], Console] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         # Hellos are screened one at a time, in the order they arrived, so that the
@@ -97,11 +99,11 @@ class Supervision:
     async def disconnected(self, con: Console) -> None:
         """A console closed: it stops receiving overviews and stops observing."""
         vid = con.profile.id
-        if self.hub.consoles.get(vid) is not con:
-            return
-        self.watchers.discard(vid)
-        for key in [k for k in self.feeds if k[0] == vid]:
-            del self.feeds[key]
+        if self.hub.consoles.get(vid) is con:
+            self.watchers.discard(vid)
+        for key in [k for k, c in self.observers_here.items() if c is con]:
+            del self.observers_here[key]
+            self.feeds.pop(key, None)
             try:
                 await self.hub._commit(lambda tx, local, c=key[1]: self._tx_unobserve(tx, local, c, vid))
             except Exception as exc:   # the chat may be gone, or the broker: nothing to undo
@@ -157,6 +159,7 @@ class Supervision:
         key = (vid, chat)
         if not active:
             self.feeds.pop(key, None)
+            self.observers_here.pop(key, None)
             con.outbox.send({"type": "observing", "chat": chat, "active": False})
             log.info("chat.observe_stopped", chat=chat, supervisor=vid[:8])
             return
@@ -164,6 +167,7 @@ class Supervision:
         log.info("chat.joined" if join else "chat.observed", chat=chat, supervisor=vid[:8])
         from .hub import Feed
         feed = self.feeds[key] = Feed(0)
+        self.observers_here[key] = con
         holder = await self.hub._vol_name(st.vol) if st.vol else ""
         async with feed.lock:
             con.outbox.send({"type": "observing", "chat": chat, "active": True, "joined": joined,
@@ -204,6 +208,15 @@ class Supervision:
 
     async def assigned(self, con: Console, st: S.ChatState) -> None:
         """A console got a chat (new, resumed or handed over): tell it who observes, if anyone."""
+        vid = con.profile.id
+        if any(v == vid for v, _ in st.observers()):
+            # A supervisor observed the chat while it waited and now holds it: a holder does
+            # not observe too (every line would come twice, and ``observed`` name oneself).
+            self.feeds.pop((vid, st.id), None)
+            self.observers_here.pop((vid, st.id), None)
+            await self.hub._commit(lambda tx, local: self._tx_unobserve(tx, local, st.id, vid))
+            con.outbox.send({"type": "observing", "chat": st.id, "active": False})
+            return
         observers = [v for v, _ in st.observers()]
         if not observers:
             return
@@ -241,8 +254,8 @@ class Supervision:
     async def _say(self, con: Console, chat: str, client_id: str | int, body: str, *, whisper: bool) -> None:
         """A supervisor's line: to the volunteer only (whisper) or to both sides (joined)."""
         hub, vid, now = self.hub, con.profile.id, self.hub.clock()
-        id_key = hub._id_key(chat, vid, client_id)
         digest = hub._digest(chat, body)
+        id_key = hub._id_key(chat, vid, client_id, digest)          # as Hub._line
         entry: dict[str, Any] = {"from": "whisper" if whisper else "supervisor", "text": body,
                                  "name": con.profile.display_name, "sid": vid}
         if whisper:
@@ -286,6 +299,7 @@ class Supervision:
         chat = frame["chat"]
         await self._move(chat, con.profile.id, reason="takeover")
         self.feeds.pop((con.profile.id, chat), None)
+        self.observers_here.pop((con.profile.id, chat), None)
         await audit(self.hub.sessions, actor=con.profile.id, action="chat.takeover", subject=chat)
         await self.hub._system(chat, "supervisor_took_over", to="visitor")
         log.info("chat.taken_over", chat=chat, supervisor=con.profile.id[:8])
@@ -520,9 +534,10 @@ class Supervision:
             return
         if kind == "line":
             feed = self.feeds.get((vid, chat))
-            if feed is not None:
+            if feed is not None and self.observers_here.get((vid, chat)) is con and chat not in con.feeds:
                 await self._deliver(con, chat, feed, n["seq"], payload)
         elif kind == "ended":
+            self.observers_here.pop((vid, chat), None)
             if self.feeds.pop((vid, chat), None) is not None:
                 con.outbox.send({"type": "observing", "chat": chat, "active": False, "ended": True})
         elif kind == "released":

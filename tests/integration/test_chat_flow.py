@@ -405,3 +405,77 @@ async def test_a_long_chat_replays_whole_to_a_returning_volunteer(server_factory
     assert (await vol2.expect("assigned"))["resumed"] is True
     got = [(await vol2.line("visitor"))["text"] for _ in range(n)]
     assert got == [f"rad {i}" for i in range(n)]
+
+
+async def test_a_resume_claiming_more_than_was_written_still_gets_every_new_line(server: Running) -> None:
+    """A ``last_seq`` beyond the chat's end (a buggy or stale client) must not swallow later lines.
+
+    Found with the session state machine (test_session_machine.py, in its longer
+    random runs): the server took the claim at its word, so the volunteer's next
+    thousand lines were acked to the volunteer and never reached the visitor.
+    """
+    vol, vis, welcome, _, assigned = await open_chat(server)
+    chat = assigned["chat"]
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    seq = (await vis.expect("ack"))["seq"]
+    await vis.close()
+    vis2 = await server.visitor({"resume": welcome["resume_token"], "last_seq": seq + 1000})
+    assert (await vis2.expect("welcome"))["resumed"] is True
+    await vis2.expect("assigned")
+    await vol.send({"type": "message", "chat": chat, "id": 5, "text": "är du kvar?"})
+    sent = (await vol.expect("ack"))["seq"]
+    line = await vis2.line("volunteer")
+    assert (line["seq"], line["text"]) == (sent, "är du kvar?")
+
+
+async def test_a_line_resent_after_its_id_was_reused_is_still_not_doubled(server: Running) -> None:
+    """(id, text) pairs are remembered each, not only the latest text of an id.
+
+    Found by the session state machine: after ``id 1 "ett"`` and ``id 1 "två"`` (a
+    client that restarted its counter), resending ``id 1 "ett"`` (its ack was lost)
+    was numbered and delivered a second time.
+    """
+    vol, vis, *_ = await open_chat(server)
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    first = (await vis.expect("ack"))["seq"]
+    await vis.send({"type": "message", "id": 1, "text": "två"})
+    second = (await vis.expect("ack"))["seq"]
+    assert second > first
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    assert (await vis.expect("ack"))["seq"] == first
+    assert [(await vol.line("visitor"))["text"] for _ in range(2)] == ["ett", "två"]
+    await vol.none_of("message")
+
+
+async def test_a_chat_queued_for_hours_keeps_its_lines_and_its_resume_token(server: Running) -> None:
+    """The TTL refresh of a waiting chat covers its replay log, its resend ids and its token.
+
+    Found with the session state machine's steps (a visitor writes while nobody is on
+    duty, seven hours pass, a volunteer comes): a chat still queued after ``STATE_TTL_S``
+    (6 h, nobody on duty) kept its state, but its log and token had expired, so the
+    volunteer who finally took it never saw what the visitor wrote while waiting,
+    and a resume started a new chat at the back of the queue.
+    """
+    from chat import state as S
+    vis = await server.visitor({"lang": "sv"})
+    token = (await vis.expect("welcome"))["resume_token"]
+    await vis.send({"type": "message", "id": 1, "text": "jag väntar"})
+    await vis.expect("ack")
+    [chat] = list(server.hub.visitors)
+    token_hash = __import__("hashlib").sha256(token.encode()).hexdigest()
+    keys = [S.log_key(chat), S.ids_key(chat), S.token_key(token_hash)]
+
+    async def nearly_expired(tx: Any) -> None:       # as they are after hours without a line
+        for key in keys:
+            tx.expire(key, 1.0)
+    await server.app.state.broker.transact(nearly_expired)
+    await server.hub._refresh_ttls()                  # the housekeeping's periodic refresh
+    await asyncio.sleep(1.5)
+
+    await vis.close()
+    vis2 = await server.visitor({"resume": token, "last_seq": 1})
+    assert (await vis2.expect("welcome"))["resumed"] is True
+    await server.add_account("anna")
+    vol = await server.volunteer("anna")
+    await vol.expect("assigned")
+    assert (await vol.line("visitor"))["text"] == "jag väntar"

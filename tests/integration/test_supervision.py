@@ -390,3 +390,42 @@ async def test_a_reconnecting_volunteer_is_told_again_who_observes(server: Runni
     # The supervisor's console goes away: it stops observing, and the volunteer is told.
     await sup.close()
     assert (await again.expect("observed"))["supervisors"] == []
+
+
+async def test_a_supervisor_who_gets_the_chat_they_observe_stops_observing_it(server: Running) -> None:
+    """Holder and observer at once meant every line twice (once ``observed``) and
+    ``observed`` naming oneself. Found with the session state machine's steps."""
+    sup = await supervisor(server)                       # paused: the chat waits
+    vis = await server.visitor({"lang": "sv"})
+    await vis.expect("welcome")
+    [chat] = list(server.hub.visitors)
+    await sup.send({"type": "observe", "chat": chat, "active": True})
+    assert (await sup.expect("observing"))["state"] == "queued"
+    await sup.send({"type": "status", "state": "available"})
+    assert (await sup.expect("assigned"))["chat"] == chat
+    stopped = await sup.expect("observing")
+    assert stopped["chat"] == chat and stopped["active"] is False
+    await vis.send({"type": "message", "id": 1, "text": "hej"})
+    frames = [f for f in await drain(sup) if f["type"] in ("message", "observed")]
+    assert [(f["type"], f.get("seq"), f.get("observed")) for f in frames if f["type"] == "message"] == \
+        [("message", 1, None)]
+    assert all("Sara" not in f["supervisors"] for f in frames if f["type"] == "observed")
+
+
+async def test_a_console_that_replaced_another_gets_no_lines_it_did_not_ask_to_observe(server: Running) -> None:
+    """Observation belongs to the console that asked; a reconnecting console observes
+    again only by sending ``observe`` (docs/protocol.md). Found by the session state
+    machine: the new console got ``observed`` lines without any ``observing``."""
+    vol, vis, chat = await open_chat(server)
+    sup = await supervisor(server)
+    await sup.send({"type": "observe", "chat": chat, "active": True})
+    await sup.expect("observing")
+    sup2 = await server.volunteer("sara", available=False)   # the same account again: sup gets 4409
+    assert await sup.closed() == 4409
+    await vis.send({"type": "message", "id": 1, "text": "hej"})
+    assert (await vol.line("visitor"))["text"] == "hej"
+    assert [f for f in await drain(sup2) if f["type"] == "message"] == []
+    await sup2.send({"type": "observe", "chat": chat, "active": True})   # asked again: it observes
+    await sup2.expect("observing")
+    await vis.send({"type": "message", "id": 2, "text": "igen"})
+    assert (await sup2.line("visitor"))["observed"] is True
