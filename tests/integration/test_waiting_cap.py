@@ -18,6 +18,8 @@ from chat.waiting import RESERVE_S, WAITING_TTL_S, WaitingCap, countable_address
 from ..conftest import (CLIENT_OPTIONS, WS, Running, fresh_redis, make_settings, postgres_database,
                         start_server)
 
+SECRET = b"waiting-cap-test-secret-" + b"s" * 16
+
 SCHOOL = "198.51.100.7"        # one NAT address for a whole school
 ELSEWHERE = "203.0.113.9"
 
@@ -64,7 +66,7 @@ def test_only_an_address_that_is_one_clients_counts() -> None:
 
 
 async def test_only_waiting_chats_count_and_a_place_frees_when_one_leaves_the_queue(broker: Broker) -> None:
-    cap = WaitingCap(broker, AddressHasher(broker), limit=2)
+    cap = WaitingCap(broker, AddressHasher(broker, SECRET), limit=2)
     for chat in ("c1", "c2"):
         place = await cap.reserve(SCHOOL)
         assert not place.refused
@@ -84,7 +86,7 @@ async def test_only_waiting_chats_count_and_a_place_frees_when_one_leaves_the_qu
 
 async def test_reservations_of_a_node_that_died_expire(broker: Broker) -> None:
     now = [1000.0]
-    cap = WaitingCap(broker, AddressHasher(broker), limit=2, clock=lambda: now[0])
+    cap = WaitingCap(broker, AddressHasher(broker, SECRET), limit=2, clock=lambda: now[0])
     assert not (await cap.reserve(SCHOOL)).refused             # never settled: the node died
     assert not (await cap.reserve(SCHOOL)).refused
     assert (await cap.reserve(SCHOOL)).refused
@@ -94,7 +96,7 @@ async def test_reservations_of_a_node_that_died_expire(broker: Broker) -> None:
 
 
 async def test_only_the_keyed_hash_is_kept_and_the_count_expires(broker: Broker) -> None:
-    hasher = AddressHasher(broker)
+    hasher = AddressHasher(broker, SECRET)
     cap = WaitingCap(broker, hasher, limit=5)
     place = await cap.reserve(SCHOOL)
     await _queue(broker, "c1")
@@ -118,7 +120,7 @@ async def test_two_nodes_racing_never_let_more_than_the_cap_wait(broker: Broker)
         other = RedisBroker(broker.url)
         await other.start()
     try:
-        caps = [WaitingCap(b, AddressHasher(b), limit=5) for b in (broker, other)]
+        caps = [WaitingCap(b, AddressHasher(b, SECRET), limit=5) for b in (broker, other)]
         places = await asyncio.gather(*(caps[i % 2].reserve(SCHOOL) for i in range(30)))
         assert sum(not p.refused for p in places) == 5
         assert await caps[1].waiting(SCHOOL) == 5
