@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator
 
-import pytest
 
 from chat.addresses import KEY_PREFIX, AddressHasher, _mac, normalise, peer_address
 from chat.broker import Broker, MemoryBroker
 
-from ..conftest import fresh_redis
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 SECRET = b"s" * 40
 
-
-@pytest.fixture(params=["memory", "redis"])
-async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    if request.param == "memory":
-        b: Broker = MemoryBroker()
-    else:
-        from chat.broker.redis import RedisBroker
-        b = RedisBroker(await fresh_redis())
-    await b.start()
-    yield b
-    await b.close()
 
 
 def test_ipv6_counts_by_its_64_and_mapped_ipv4_as_ipv4() -> None:

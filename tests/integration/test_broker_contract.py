@@ -6,21 +6,14 @@ import asyncio
 import dataclasses
 import json
 import math
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
-from chat.broker import MAX_LOG_ENTRIES, BrokerError, LineWrite, MemoryBroker, create_broker
+from chat.broker import MAX_LOG_ENTRIES, BrokerError, LineWrite, create_broker
 
 from ..conftest import fresh_redis
 
-
-@pytest.fixture(params=["memory", "redis"])
-async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    b = MemoryBroker() if request.param == "memory" else create_broker(await fresh_redis())
-    await b.start()
-    yield b
-    await b.close()
 
 
 async def test_writes_apply_together_and_reads_within_see_the_old_state(broker: Any) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-import pytest
 import websockets
 
 from chat import state as S
@@ -23,17 +22,6 @@ SECRET = b"waiting-cap-test-secret-" + b"s" * 16
 SCHOOL = "198.51.100.7"        # one NAT address for a whole school
 ELSEWHERE = "203.0.113.9"
 
-
-@pytest.fixture(params=["memory", "redis"])
-async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    if request.param == "memory":
-        b: Broker = MemoryBroker()
-    else:
-        from chat.broker.redis import RedisBroker
-        b = RedisBroker(await fresh_redis())
-    await b.start()
-    yield b
-    await b.close()
 
 
 async def _queue(broker: Broker, *chats: str, remove: bool = False) -> None:
