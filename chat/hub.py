@@ -1218,7 +1218,7 @@ class Hub:
             if st.waited is None:
                 fields["waited"] = repr(max(0.0, now - st.started))
             tx.hset(S.chat_key(chat_id), fields)
-            tx.zrem(S.QUEUE, chat_id)
+            S.left_queue(tx, st)
             held.add(chat_id)
             tx.hset(S.vol_key(vid), {"idle_since": repr(now), **_vol_fields(held, wraps)})
             tx.zadd(S.DUE, {f"idle:{chat_id}": now + self.settings.idle_warn_s})
@@ -1342,8 +1342,8 @@ class Hub:
             else:
                 outcome = "completed"
             holder = st.vol if st.state == "active" else ""
+            S.left_queue(tx, st)
             st.state, st.ended_at, st.ended_by, st.outcome = "ended", now, by, outcome
-            tx.zrem(S.QUEUE, chat_id)
             tx.zrem(S.DUE, f"idle:{chat_id}", f"vgone:{chat_id}")
             tx.delete(S.token_key(st.token), S.log_key(chat_id), S.ids_key(chat_id))
             tx.set(S.tomb_key(st.token), by, ex=self.settings.visitor_grace_s)

@@ -9,6 +9,7 @@ number, so a line cannot be moved to another chat or position unnoticed.
 from __future__ import annotations
 
 import os
+import threading
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,18 +27,23 @@ class _Nonces:
 
     def __init__(self) -> None:
         self._pool, self._at = b"", 0
+        # Sealing runs on the event loop today; the lock keeps two threads from ever
+        # taking the same nonce should it move to an executor (uncontended: ~0.1 µs).
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
         # A forked child must never use the parent's pool: the same nonce under the
         # same chat key would break GCM.
         self._pool, self._at = b"", 0
+        self._lock = threading.Lock()
 
     def take(self) -> bytes:
-        if self._at >= len(self._pool):
-            self._pool, self._at = os.urandom(NONCE_BYTES * NONCE_BATCH), 0
-        nonce = self._pool[self._at:self._at + NONCE_BYTES]
-        self._at += NONCE_BYTES
-        return nonce
+        with self._lock:
+            if self._at >= len(self._pool):
+                self._pool, self._at = os.urandom(NONCE_BYTES * NONCE_BATCH), 0
+            nonce = self._pool[self._at:self._at + NONCE_BYTES]
+            self._at += NONCE_BYTES
+            return nonce
 
 
 _nonces = _Nonces()

@@ -88,6 +88,22 @@ def _float(value: str) -> float | None:
     return float(value) if value else None
 
 
+WAITING_PREFIX = "jc:waiting:"
+
+
+def waiting_key(address_hash: str) -> str:
+    """The per-address count of waiting chats (chat.waiting), by the address's keyed hash."""
+    return WAITING_PREFIX + address_hash
+
+
+def left_queue(tx: Any, st: "ChatState") -> None:
+    """The chat leaves the queue: out of ``jc:queue`` and out of its address's waiting count,
+    so that no key ties the chat to an address hash once it is taken or over."""
+    tx.zrem(QUEUE, st.id)
+    if st.wait:
+        tx.zrem(waiting_key(st.wait), "c:" + st.id)
+
+
 @dataclass
 class ChatState:
     id: str
@@ -111,6 +127,7 @@ class ChatState:
     intake: str = ""               # sealed JSON
     referrals: str = ""            # sealed JSON: services referred and their codes' keyed hashes
     obs: str = ""                  # observers: "<account>@<node>,..." (chat.supervision)
+    wait: str = ""                 # keyed address hash whose waiting count holds it (chat.waiting)
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -137,6 +154,7 @@ class ChatState:
         s.intake = raw.get("intake", "")
         s.referrals = raw.get("referrals", "")
         s.obs = raw.get("obs", "")
+        s.wait = raw.get("wait", "")
         return s
 
     def observers(self) -> list[tuple[str, str]]:

@@ -478,7 +478,7 @@ class Supervision:
             if st.waited is None:
                 fields["waited"] = repr(max(0.0, now - st.started))
             tx.hset(S.chat_key(chat), fields)
-            tx.zrem(S.QUEUE, chat)
+            S.left_queue(tx, st)
             tx.hset(S.vol_key(vid), {"idle_since": repr(now), "chats": ",".join(sorted(held | {chat}))})
             tx.zadd(S.DUE, {f"idle:{chat}": now + hub.settings.idle_warn_s})
             hub._notify(tx, st.vnode, {"k": "assigned", "chat": chat, "to": "visitor", "name": vol.name}, local)

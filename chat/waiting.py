@@ -14,16 +14,19 @@ The count lives in the broker, so every node behind a balancer agrees, under
     ``c:<chat>``   -> arrival  a chat that was queued from this address
 
 A reservation is taken atomically (the set is watched) before the chat is
-opened and then turned into its chat, or released. Nothing has to be removed
-when a chat leaves the queue: a ``c:`` member counts only while the chat is in
-``jc:queue``, and members that no longer count are pruned by the next hello. So
-nothing leaks when a node dies: its half-done reservations expire
-(``RESERVE_S``), its queued chats leave the queue through the usual reaping,
-and the set itself carries a TTL (``WAITING_TTL_S``).
+opened and then turned into its chat (which keeps the hash in its ``wait``
+field), or released. A chat that leaves the queue, taken or ended, is removed
+from the set in the same transaction (``state.left_queue``), so no key ties a
+chat that is taken or over to an address hash. The count does not depend on
+that removal: a ``c:`` member counts only while the chat is in ``jc:queue``, and
+members that no longer count are pruned by the next hello. So nothing leaks when
+a node dies: its half-done reservations expire (``RESERVE_S``), its queued chats
+leave the queue through the usual reaping, and the set itself carries a TTL
+(``WAITING_TTL_S``).
 
 Only addresses that are a client's count: the last ``X-Forwarded-For`` entry of
-a trusted proxy, or a socket peer outside the internal networks. A peer that is a
-loopback or private (RFC 1918, ULA) address (a reverse proxy that is not in
+a trusted proxy, or a socket peer, outside the internal networks. An address that is a
+loopback or private (RFC 1918, ULA) address (forwarded or the peer itself) (a reverse proxy that is not in
 ``JOURCHATT_TRUSTED_PROXIES``, a container network) would make every visitor
 "the same address"; it is not counted.
 """
@@ -43,7 +46,7 @@ from .logs import get_logger
 
 log = get_logger("chat.waiting")
 
-KEY_PREFIX = "jc:waiting:"
+KEY_PREFIX = S.WAITING_PREFIX
 # A reservation is turned into its chat within a few broker round trips; one
 # left by a node that died between the two expires after this long.
 RESERVE_S = 60.0
@@ -60,8 +63,7 @@ _INTERNAL = tuple(ipaddress.ip_network(n) for n in (
     "169.254.0.0/16", "0.0.0.0/32", "::1/128", "::/128", "fc00::/7", "fe80::/10"))
 
 
-def waiting_key(address_hash: str) -> str:
-    return KEY_PREFIX + address_hash
+waiting_key = S.waiting_key
 
 
 def countable_address(scope: Mapping[str, Any], trusted_proxies: Iterable[str] = ()) -> str | None:
@@ -71,11 +73,11 @@ def countable_address(scope: Mapping[str, Any], trusted_proxies: Iterable[str] =
     client = scope.get("client")
     if address is None or not client or normalise(address) is None:
         return None
-    if address != client[0]:
-        return address                  # a trusted proxy's X-Forwarded-For
     ip = ipaddress.ip_address(address.strip("[]"))
     if any(ip in net for net in _INTERNAL):
-        return None
+        return None                     # a proxy or container network, forwarded or not
+    if address != client[0]:
+        return address                  # a trusted proxy's X-Forwarded-For
     if any(ip in ipaddress.ip_network(p) for p in trusted):
         return None                     # the proxy itself, without a forwarded address
     return address
@@ -133,7 +135,11 @@ class WaitingCap:
 
         async def tx(t: Tx) -> None:
             t.zrem(key, place.member)  # type: ignore[arg-type]
-            if chat is not None:
+            # Counted only while it waits; a chat already taken (or over) is not added. The
+            # chat keeps the hash so that leaving the queue removes it (state.left_queue):
+            # no key ties a chat that is taken or over to an address hash.
+            if chat is not None and await t.hget(S.chat_key(chat), "state") == "queued":
+                t.hset(S.chat_key(chat), {"wait": place.address_hash})  # type: ignore[dict-item]
                 t.zadd(key, {"c:" + chat: now})
                 t.expire(key, WAITING_TTL_S)
 

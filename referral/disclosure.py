@@ -71,6 +71,15 @@ def suppress(counts: dict[str, int], lines: list[tuple[str, list[str]]],
             if extra is not None and extra[0] not in out:
                 out.reasons[extra[0]] = f"secondary:{extra[1]}"
                 added = True
+        if not added and weak:
+            # No one cell covers them: withhold the rest of every line a pinned cell is in
+            # (its total too), rather than publish a cell a reader can work out.
+            for total, members in lines:
+                if any(cell in weak for cell in members) or total in weak:
+                    for cell in [total, *members]:
+                        if cell not in out and cell in counts:
+                            out.reasons[cell] = f"secondary:{total}"
+                            added = True
         if not added:
             return out
 

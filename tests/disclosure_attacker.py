@@ -10,7 +10,10 @@ first-contact answers), ``total`` as the answered outcomes, ``age_stated`` as
 suggested, a form of violence never more than ``counted``. Every count is a
 whole number and never negative.
 
-The export also says why each cell is withheld: "fewer than 5" bounds it to 1–4.
+Exports used to say why each cell was withheld, and "fewer than 5" bounded a cell
+to 1–4 (with that, the attacker recovered 726 cells of 150 data sets). Every withheld
+cell now has the same reason; ``stated_bounds`` still reads such a reason should one
+ever come back, so the attack stays as strong as the export lets it be.
 
 Two attacks on each withheld cell:
 
