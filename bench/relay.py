@@ -99,7 +99,12 @@ async def _pump(send, recv_count, window: int, stop_at: float, received: list[in
     sent = 0
     while time.perf_counter() < stop_at:
         while sent - received[idx] >= window:
-            await recv_count.wait()
+            try:
+                async with asyncio.timeout(STALL_S):
+                    await recv_count.wait()
+            except TimeoutError:
+                raise RuntimeError(f"stalled: chat {idx} has {sent - received[idx]} lines sent and never "
+                                   f"received (none arrived within {STALL_S:.0f} s)") from None
             recv_count.clear()
         sent += 1
         await send(sent)
@@ -152,25 +157,35 @@ async def open_pairs(vis_port: int, vol_port: int, cookies: list[str]) -> list[t
         await vol.send(json.dumps({"type": "status", "state": "available"}))
         vis = await websockets.connect(f"ws://127.0.0.1:{vis_port}/ws/visitor", compression=None)
         await vis.send(json.dumps({"type": "hello", "lang": "sv"}))
-        while json.loads(await vis.recv())["type"] != "assigned":
-            pass
-        while json.loads(await vol.recv())["type"] != "assigned":
-            pass
+        await _until(vis, "assigned", "the visitor was never assigned")
+        await _until(vol, "assigned", "the volunteer was never given the chat")
         pairs.append((vis, vol))
     return pairs
+
+
+# A wait that outlasts this is a stall (a frame that never came), reported by name
+# instead of hanging the benchmark (two such stalls were seen with two nodes via Redis).
+STALL_S = 30.0
+
+
+async def _until(ws: Any, kind: str, what: str) -> dict[str, Any]:
+    try:
+        async with asyncio.timeout(STALL_S):
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == kind:
+                    return frame  # type: ignore[no-any-return]
+    except TimeoutError:
+        raise RuntimeError(f"stalled: {what} (no {kind!r} frame within {STALL_S:.0f} s)") from None
 
 
 async def close_pairs(pairs: list[tuple[Any, Any]]) -> None:
     """End every chat properly so the volunteers are free for the next round."""
     for vis, vol in pairs:
         await vis.send(json.dumps({"type": "leave"}))
-        while True:
-            frame = json.loads(await vol.recv())
-            if frame["type"] == "ended":
-                break
+        frame = await _until(vol, "ended", "the volunteer was never told the chat ended")
         await vol.send(json.dumps({"type": "wrapup", "chat": frame["chat"], "report": {"non_data": "test"}}))
-        while json.loads(await vol.recv())["type"] != "wrapup_saved":
-            pass
+        await _until(vol, "wrapup_saved", "the wrap-up was never confirmed")
         await vis.close()
         await vol.close()
 
