@@ -32,6 +32,7 @@ from chat.db import Base
 
 from . import geography
 from .exceptions import PartnershipError
+from .presets import parse_day
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -183,12 +184,10 @@ def _date(doc: dict[str, Any], key: str, required: bool = True) -> date | None:
     raw = doc.get(key)
     if raw is None and not required:
         return None
-    if not isinstance(raw, str):
-        raise PartnershipError(f"{key} must be a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise PartnershipError(f"{key} must be a date YYYY-MM-DD, not {raw!r}") from None
+        return parse_day(raw, key)
+    except ValueError as exc:
+        raise PartnershipError(str(exc)) from None
 
 
 def _age(value: Any, key: str) -> int | None:

@@ -67,3 +67,18 @@ def period(start: str | None, end: str | None, preset: str | None) -> tuple[date
     if (last - first).days > MAX_DAYS:
         raise StatsQueryError("a report spans at most three years", code="invalid_period")
     return first, last
+
+
+def parse_day(value: object, key: str) -> date:
+    """A YYYY-MM-DD string as a date; ValueError naming ``key`` otherwise (imports, partnerships)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{key} must be a date YYYY-MM-DD, not {value[:20]!r}") from None
+
+
+def as_date(value: object) -> date:
+    """A day as the database returns it: a date (PostgreSQL) or its ISO text (SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -27,7 +27,7 @@ from chat.record import ChatRecord
 
 from . import geography, rollup, vocab
 from .models import RecordReferral
-from .presets import year_earlier
+from .presets import parse_day, year_earlier
 from .exceptions import ImportFailed
 
 MAX_AGE = 120
@@ -56,15 +56,6 @@ def _seconds(obj: dict[str, Any], key: str) -> int:
     return int(round(value / 10)) * 10
 
 
-def _day(value: Any, key: str) -> date:
-    if not isinstance(value, str):
-        raise ValueError(f"{key} must be a date YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{key} must be a date YYYY-MM-DD, not {value[:20]!r}") from None
-
-
 def validate(obj: Any, *, today: date) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A record row and its referral rows from one line's object; ValueError says what is wrong."""
     if not isinstance(obj, dict):
@@ -74,7 +65,7 @@ def validate(obj: Any, *, today: date) -> tuple[dict[str, Any], list[dict[str, A
         raise ValueError(f"unknown field {unknown[0][:40]!r}")
     if "day" not in obj:
         raise ValueError("day is required")
-    day = _day(obj["day"], "day")
+    day = parse_day(obj["day"], "day")
     if day > today:
         raise ValueError("day is in the future")
     age = obj.get("age")
@@ -125,7 +116,7 @@ def validate(obj: Any, *, today: date) -> tuple[dict[str, Any], list[dict[str, A
                 or not service.replace("-", "").replace("_", "").isalnum() or service != service.lower():
             raise ValueError("a referral's service must be a service id such as \"rvc-sydvast\"")
         redeemed = ref.get("redeemed_on")
-        redeemed_on = _day(redeemed, "redeemed_on") if redeemed is not None else None
+        redeemed_on = parse_day(redeemed, "redeemed_on") if redeemed is not None else None
         if redeemed_on is not None and redeemed_on < day:
             raise ValueError("redeemed_on is before the chat's day")
         refs.append({"record_id": row["id"], "service_id": service, "redeemed_on": redeemed_on})

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from chat.db import Base
 
 from . import stats
+from .presets import as_date
 from .stats import CR, RR
 
 ROLLUP = Table(
@@ -142,7 +143,7 @@ async def _build_months(conn: AsyncConnection, months: list[_date] | None, scope
                                          .where(ROLLUP.c.split == split, *only))).one()
             todo = []
             if lo is not None:
-                month, last = _month(_as_date(lo)), _as_date(hi)
+                month, last = _month(as_date(lo)), as_date(hi)
                 while month <= last:
                     todo.append(month)
                     month = _next_month(month)
@@ -155,10 +156,6 @@ async def _build_months(conn: AsyncConnection, months: list[_date] | None, scope
                     .group_by(ROLLUP.c.scope, ROLLUP.c.k1, ROLLUP.c.k2))
             await conn.execute(insert(ROLLUP).from_select(
                 ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
-
-
-def _as_date(value: Any) -> _date:
-    return value if isinstance(value, _date) else _date.fromisoformat(str(value))
 
 
 def _is_literal(col: Any) -> bool:
@@ -187,7 +184,7 @@ async def sync(conn: AsyncConnection) -> int:
         await _build(conn, _scopes(found), None)
         await _build_months(conn, None)
     elif days:
-        months = sorted({_month(_as_date(d)) for d in days})
+        months = sorted({_month(as_date(d)) for d in days})
         # one statement, two ranges of ix_stats_daily_day (the key begins with the scope, and a
         # changed record may have left a scope, say its old municipality's, that we no longer know)
         await conn.execute(delete(ROLLUP).where(or_(

@@ -348,7 +348,7 @@ async def weeks(r: _Runner, f: Figures) -> None:
         f.add(week_cells[-1], 0)
         monday += timedelta(days=7)
     for day, _k2, n, key, *_ in await r.rows("week"):
-        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        day = presets.as_date(day)
         f.add(f"by_week.{(day - timedelta(days=day.weekday())).isoformat()}", n, key)
     f.line("total", week_cells)
 
