@@ -247,6 +247,15 @@ class Hub:
         self._epoch: str | None = None
         self._ticks = 0
         self._last_poll = 0.0
+        # What the last reconcile pass found out of step (Hub._reconcile): key -> what was due.
+        self._out_of_step: dict[tuple[str, ...], Any] = {}
+        # Local visitors waiting here that the last full queue view did not list.
+        self._unlisted: set[str] = set()
+        # Notices for a chat or console whose socket is being registered here: another
+        # node may act on it (assign it, say) as soon as the transaction that opens it
+        # lands, and its notice may be read before the registration ends. Held, then
+        # delivered in order once the socket has its welcome (key: "v:"+chat, "c:"+account).
+        self._held: dict[str, list[dict[str, Any]]] = {}
         self.draining = False
         self.hours = HoursSource(sessions)
         self._tz = ZoneInfo(settings.timezone)
@@ -466,13 +475,19 @@ class Hub:
             await self._turn_away(outbox, st, "out_of_hours", texts.out_of_hours(st.lang, nxt),
                             next_open=nxt.isoformat() if nxt else None)
             return None
-        opened = await self.broker.transact(lambda tx: self._tx_open(tx, st))
-        if not opened:
-            await self._turn_away(outbox, st, "full", texts.text("queue_full", st.lang))
-            return None
-        vis = self._adopt(st, outbox, Feed(0))
-        outbox.send({"type": "welcome", "resume_token": token, "open": True})
+        held = self._held["v:" + chat_id] = []
+        try:
+            opened = await self.broker.transact(lambda tx: self._tx_open(tx, st))
+            if not opened:
+                await self._turn_away(outbox, st, "full", texts.text("queue_full", st.lang))
+                return None
+            vis = self._adopt(st, outbox, Feed(0))
+            outbox.send({"type": "welcome", "resume_token": token, "open": True})
+        finally:
+            del self._held["v:" + chat_id]
         log.info("chat.queued", chat=chat_id, lang=st.lang, channel=st.channel)
+        for notice in held:
+            await self._on_notice(notice)
         if "followup_vid" in hello:
             await self.sup.followup_returns(vis, hello.get("followup_vid", ""))
         # Only the newcomer's position is new: a chat joining at the back moves nobody
@@ -657,22 +672,30 @@ class Hub:
                     tx.publish(old[0], json.dumps({"k": "close", "conn": old[1], "code": 4409}))
             return raw, old
 
-        raw, old = await self._commit(fn)
-        previous = self.consoles.get(vid)
-        if previous is not None and previous.outbox is not outbox:
-            previous.outbox.close(4409)
-        con = self.consoles[vid] = Console(profile=profile, outbox=outbox)
-        self.outboxes[outbox.conn] = outbox
-        wants = raw.get("wants") == "1"
-        outbox.send({"type": "welcome", "display_name": profile.display_name,
-                     "state": "available" if wants else "paused", "capacity": profile.capacity})
-        for chat_id in sorted(_vol_chats(raw)):
-            await self._console_assigned(con, chat_id, resumed=True)
-        for chat_id in sorted(_parse_wraps(raw.get("wraps", ""))):
-            st = await self._read_chat(chat_id)
-            con.wrapups.add(chat_id)
-            outbox.send({"type": "ended", "chat": chat_id, "by": (st.ended_by if st else "") or None,
-                         "wrapup_due": True})
+        key = "c:" + vid
+        held = self._held[key] = []
+        try:
+            raw, old = await self._commit(fn)
+            previous = self.consoles.get(vid)
+            if previous is not None and previous.outbox is not outbox:
+                previous.outbox.close(4409)
+            con = self.consoles[vid] = Console(profile=profile, outbox=outbox)
+            self.outboxes[outbox.conn] = outbox
+            wants = raw.get("wants") == "1"
+            outbox.send({"type": "welcome", "display_name": profile.display_name,
+                         "state": "available" if wants else "paused", "capacity": profile.capacity})
+            for chat_id in sorted(_vol_chats(raw)):
+                await self._console_assigned(con, chat_id, resumed=True)
+            for chat_id in sorted(_parse_wraps(raw.get("wraps", ""))):
+                st = await self._read_chat(chat_id)
+                con.wrapups.add(chat_id)
+                outbox.send({"type": "ended", "chat": chat_id, "by": (st.ended_by if st else "") or None,
+                             "wrapup_due": True})
+        finally:
+            if self._held.get(key) is held:     # a second connection of the account may have begun
+                del self._held[key]
+        for notice in held:
+            await self._on_notice(notice)
         log.info("volunteer.connected", volunteer=vid[:8], active=len(con.feeds))
         await self._match()
         return con
@@ -1017,23 +1040,30 @@ class Hub:
         return len(entries)
 
     async def _deliver(self, chat_id: str, feed: Feed, outbox: Outbox, side: str, lang: str,
-                       seq: int, entry: dict[str, Any] | None) -> None:
-        """Deliver line ``seq``; first fill any hole below it from the log, in order."""
+                       seq: int, entry: dict[str, Any] | None) -> int:
+        """Deliver line ``seq``; first fill any hole below it from the log, in order.
+
+        Returns how many frames went out (lines not meant for ``side`` are skipped).
+        """
+        sent = 0
         async with feed.lock:
             if seq <= feed.last or seq in feed.own:
-                return
+                return 0
             if seq == feed.last + 1 and entry is not None:
                 if entry.get("to", "both") in ("both", side):
                     outbox.send(self._render(chat_id, seq, entry, side, lang))
+                    sent = 1
                 feed.settle(seq)
-                return
+                return sent
             for logged_seq, logged in await self._read_log(chat_id, feed.last):
                 if logged_seq in feed.own:
                     continue
                 if logged.get("to", "both") in ("both", side) and logged["from"] != side:
                     outbox.send(self._render(chat_id, logged_seq, logged, side, lang))
+                    sent += 1
                 feed.settle_through(logged_seq)
             feed.settle_through(seq)
+        return sent
 
     # -- notices -----------------------------------------------------------------------
     async def _listen(self) -> None:
@@ -1064,6 +1094,11 @@ class Hub:
                 outbox.close(n["code"])
             return
         chat_id = n["chat"]
+        if self._held:
+            held = self._held.get(("v:" + chat_id) if n["to"] == "visitor" else ("c:" + n.get("vid", "")))
+            if held is not None and n["to"] != "observer":
+                held.append(n)
+                return
         payload = n.get("payload")
         if payload is None and "blob" in n:
             payload = self._open(chat_id, n["blob"], n["seq"] if kind == "line" else NOTE_SEQ)
@@ -1139,6 +1174,104 @@ class Hub:
                     await self._deliver(chat_id, feed, con.outbox, "volunteer", con.lang, st.seq, None)
         self._positions_changed()
         await self._match()
+
+    async def _reconcile(self) -> None:
+        """Make up for notices that never came: Redis Pub/Sub drops messages (facts.md),
+        and a drop the link noticed is repaired by ``_resync``, but one it did not
+        notice would leave a visitor waiting for an assignment that happened, a console
+        without its chat, or a line undelivered until the next one.
+
+        Once per ``POSITION_POLL_S`` on a shared broker: the shared state of the chats
+        the sockets here are in (active ones, waiting ones the queue no longer lists)
+        and of the consoles here is read in one round trip and compared with what
+        each socket was told. A difference seen in two passes in a row (so not a
+        notice still on its way) is repaired as the notice would have: the same code
+        runs, so the socket gets what it would have got, in order, at most once.
+        Waiting visitors the queue still lists cost nothing here (the position flush
+        reads the queue anyway).
+        """
+        if not self.broker.shared:
+            return
+        visitors = [v for v in self.visitors.values()
+                    if v.state == "active" or (v.state == "queued" and v.id in self._unlisted)]
+        consoles = list(self.consoles.values())
+        feeds = [(con, chat_id, feed) for con in consoles for chat_id, feed in con.feeds.items()]
+        keys = ([S.chat_key(v.id) for v in visitors] + [S.vol_key(c.profile.id) for c in consoles]
+                + [S.chat_key(chat_id) for _, chat_id, _ in feeds])
+        if not keys:
+            self._out_of_step = {}
+            return
+        try:
+            raws = await self.broker.read(lambda tx: tx.hgetall_many(keys, watch=False))
+        except BrokerError:
+            return
+        seen: dict[tuple[str, ...], Any] = {}
+        repairs: list[tuple[tuple[str, ...], Callable[[], Awaitable[Any]]]] = []
+
+        def out_of_step(key: tuple[str, ...], due: Any, repair: Callable[[], Awaitable[Any]]) -> None:
+            seen[key] = due
+            if self._out_of_step.get(key) == due:
+                repairs.append((key, repair))
+
+        at = 0
+        for vis in visitors:
+            st = S.ChatState.load(vis.id, raws[at])
+            at += 1
+            if st is None or st.state not in ("queued", "active"):
+                by = (st.ended_by if st else "") or "timeout"
+                out_of_step(("v-ended", vis.id), by, lambda vis=vis, by=by: self._on_notice(
+                    {"k": "ended", "chat": vis.id, "to": "visitor", "by": by}))
+            elif st.state == "active" and vis.state == "queued":
+                out_of_step(("v-assigned", vis.id), st.vol, lambda vis=vis, vid=st.vol: self._reassigned(vis, vid))
+            elif st.state == "queued" and vis.state == "active":
+                out_of_step(("v-requeued", vis.id), st.seq, lambda vis=vis: self._on_notice(
+                    {"k": "requeued", "chat": vis.id, "to": "visitor"}))
+            if st is not None and st.seq > vis.feed.last:
+                out_of_step(("v-line", vis.id), st.seq, lambda vis=vis, seq=st.seq: self._deliver(
+                    vis.id, vis.feed, vis.outbox, "visitor", vis.lang, seq, None))
+        for con in consoles:
+            held = _vol_chats(raws[at])
+            at += 1
+            vid = con.profile.id
+            for chat_id in sorted(held - set(con.feeds)):
+                out_of_step(("c-assigned", vid, chat_id), True, lambda con=con, chat_id=chat_id:
+                            self._console_assigned(con, chat_id, resumed=False))
+        for con, chat_id, feed in feeds:
+            st = S.ChatState.load(chat_id, raws[at])
+            at += 1
+            vid = con.profile.id
+            if st is None or st.state != "active" or st.vol != vid:
+                by = (st.ended_by if st else "") or None
+                out_of_step(("c-ended", vid, chat_id), by, lambda con=con, chat_id=chat_id, by=by:
+                            self._console_ended(con, chat_id, by))
+            elif st.seq > feed.last:
+                out_of_step(("c-line", vid, chat_id), st.seq, lambda con=con, chat_id=chat_id, feed=feed,
+                            seq=st.seq: self._deliver(chat_id, feed, con.outbox, "volunteer", con.lang, seq, None))
+        self._out_of_step = seen
+        for key, repair in repairs:
+            self._out_of_step.pop(key, None)
+            try:
+                done = await repair()
+            except BrokerError:
+                return
+            # A repair says 0 or False when nothing was missing after all (a line gap is
+            # normal when the lines in it were for the other side only).
+            if done is None or done:
+                log.warning("notice.missed", kind=key[0])
+
+    async def _reassigned(self, vis: Visitor, vid: str) -> bool:
+        """The visitor's chat was assigned to ``vid`` and the notice never came."""
+        if self.visitors.get(vis.id) is not vis or vis.state != "queued":
+            return False
+        await self._on_notice({"k": "assigned", "chat": vis.id, "to": "visitor", "name": await self._vol_name(vid)})
+        return True
+
+    async def _console_ended(self, con: Console, chat_id: str, by: str | None) -> bool:
+        """The console's chat ended (or went to another volunteer) and the notice never came."""
+        if con.feeds.get(chat_id) is None or self.consoles.get(con.profile.id) is not con:
+            return False
+        await self._on_notice({"k": "ended", "chat": chat_id, "to": "volunteer", "vid": con.profile.id, "by": by})
+        return True
 
     async def _vol_name(self, vid: str) -> str:
         raw = await self.broker.read(lambda tx: tx.hgetall(S.vol_key(vid), watch=False))
@@ -1282,6 +1415,8 @@ class Hub:
             order, per_position = await self._queue_view()
         except BrokerError:
             return
+        listed = set(order)
+        self._unlisted = {v.id for v in self.visitors.values() if v.state == "queued" and v.id not in listed}
         for position, chat_id in enumerate(order, start=1):
             vis = self.visitors.get(chat_id)
             if vis is None or vis.state != "queued":
@@ -1519,6 +1654,7 @@ class Hub:
         if now - self._last_poll >= POSITION_POLL_S:
             self._last_poll = now
             await self._flush_positions()
+            await self._reconcile()
         await self._match()
 
     async def _cancel(self, timer: str) -> None:
