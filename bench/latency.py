@@ -38,10 +38,12 @@ from .relay import ROOT, _free_port, _jourchatt, _wait_port, close_pairs, open_p
 SECRET = "bench-secret-" + "x" * 40
 
 
-def _start(work: Path, env: dict[str, str], pin: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+def _start(work: Path, env: dict[str, str], pin: list[str],
+           log: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
+    out = open(log, "wb") if log else subprocess.DEVNULL   # noqa: SIM115 (the child holds it)
     proc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(port)], cwd=work, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=out, stderr=out)
     _wait_port(port, proc)
     return proc, port
 
@@ -103,7 +105,14 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    p.add_argument("--logs", type=Path, default=None,
+                   help="write each server's log to this folder, to look into a stall")
+    p.add_argument("--log-level", default="warning",
+                   help="the servers' log level (info logs every chat, which slows the servers)")
     args = p.parse_args()
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+    logs = [args.logs / f"{name}.log" if args.logs else None for name in ("single", "node1", "node2")]
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {1})
     pin = ["taskset", "-c", "0"] if (os.cpu_count() or 1) >= 2 else []
@@ -111,7 +120,7 @@ def main() -> None:
 
     redis.Redis.from_url(args.redis).flushdb()
     base = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
-    base.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600", "JOURCHATT_FRAME_RATE": "1000000",
+    base.update({"JOURCHATT_LOG_LEVEL": args.log_level, "JOURCHATT_IDLE_WARN_S": "3600", "JOURCHATT_FRAME_RATE": "1000000",
                  "JOURCHATT_VOLUNTEER_GRACE_S": "0.5", "JOURCHATT_SECRET_KEY": SECRET})
     one_dir, two_dir = Path(tempfile.mkdtemp(prefix="jc-one-")), Path(tempfile.mkdtemp(prefix="jc-two-"))
     one_env = dict(base)
@@ -121,9 +130,9 @@ def main() -> None:
     two_cookies = _setup(two_dir, two_env, args.chats)
     procs = []
     try:
-        single, single_port = _start(one_dir, one_env, pin)
-        node1, port1 = _start(two_dir, two_env, pin)
-        node2, port2 = _start(two_dir, two_env, pin)
+        single, single_port = _start(one_dir, one_env, pin, logs[0])
+        node1, port1 = _start(two_dir, two_env, pin, logs[1])
+        node2, port2 = _start(two_dir, two_env, pin, logs[2])
         procs = [single, node1, node2]
         all_a: list[float] = []
         all_b: list[float] = []

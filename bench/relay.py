@@ -213,6 +213,20 @@ async def _drain(ws) -> None:  # type: ignore[no-untyped-def]
         pass
 
 
+def dump_state(url: str, path: Path) -> None:
+    """After a stall: the shared queue, nodes, timers, volunteers and waiting chats, for a
+    post-mortem (a benchmark's chats only; nothing here is a person's)."""
+    import redis
+
+    r = redis.Redis.from_url(url, decode_responses=True)
+    out = [f"{key} = {r.zrange(key, 0, -1, withscores=True)}" for key in ("jc:queue", "jc:nodes", "jc:due")]
+    for vid in sorted(r.smembers("jc:vols")):
+        out.append(f"jc:vol:{vid} = {r.hgetall(f'jc:vol:{vid}')}")
+    for key in sorted(r.scan_iter("jc:chat:*")):
+        out.append(f"{key} = { {k: v for k, v in r.hgetall(key).items() if len(v) < 80} }")
+    path.write_text("\n".join(out) + "\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--chats", type=int, default=20)
@@ -221,7 +235,16 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--redis", default="redis://127.0.0.1:6379/12",
                    help="Redis for the two-node run (emptied first); 'none' to skip that run")
+    p.add_argument("--logs", type=Path, default=None,
+                   help="write each jourchatt server's log to this folder, to look into a stall")
+    p.add_argument("--log-level", default="warning",
+                   help="the servers' log level (info logs every chat, which slows the servers)")
     args = p.parse_args()
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+
+    def log_to(name: str) -> Any:
+        return open(args.logs / f"{name}.log", "wb") if args.logs else subprocess.DEVNULL  # noqa: SIM115
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
@@ -230,7 +253,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="jourchatt-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
-    env.update({"JOURCHATT_LOG_LEVEL": "warning", "JOURCHATT_IDLE_WARN_S": "3600",
+    env.update({"JOURCHATT_LOG_LEVEL": args.log_level, "JOURCHATT_IDLE_WARN_S": "3600",
                 "JOURCHATT_FRAME_RATE": "1000000"})  # the bench streams far faster than a person
     cookies = volunteers(env, work, args.chats)
     two = args.redis.lower() != "none"
@@ -245,15 +268,17 @@ def main() -> None:
         two_cookies = volunteers(two_env, two_dir, args.chats)
     bare_port, jc_port = _free_port(), _free_port()
     bare = subprocess.Popen([*pin, sys.executable, "-c", BARE_RELAY, str(bare_port)])
+    jc_log = log_to("single")
     jc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(jc_port)], cwd=work, env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          stdout=jc_log, stderr=jc_log)
     procs = [bare, jc]
     nodes: list[tuple[subprocess.Popen[bytes], int]] = []
     if two:
-        for _ in range(2):
+        for n in range(2):
             port = _free_port()
+            node_log = log_to(f"node{n + 1}")
             proc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(port)], cwd=two_dir,
-                                    env=two_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                    env=two_env, stdout=node_log, stderr=node_log)
             procs.append(proc)
             nodes.append((proc, port))
     rows = []
@@ -278,7 +303,12 @@ def main() -> None:
             if two:
                 (p1, port1), (p2, port2) = nodes
                 c0, l0 = _cpu(p1.pid) + _cpu(p2.pid), time.process_time()
-                c = asyncio.run(_run_jourchatt(port1, two_cookies, args.window, args.seconds, vol_port=port2))
+                try:
+                    c = asyncio.run(_run_jourchatt(port1, two_cookies, args.window, args.seconds, vol_port=port2))
+                except RuntimeError:
+                    if args.logs:
+                        dump_state(args.redis, args.logs / "redis-state.txt")
+                    raise
                 cc, lc = _cpu(p1.pid) + _cpu(p2.pid) - c0, time.process_time() - l0
                 row.update({"two_nodes_lines_s": c / args.seconds, "two_nodes_ratio": c / b if b else 0.0,
                             "two_nodes_server_cpu_s": cc, "load_cpu_two_nodes_s": lc})
