@@ -57,14 +57,19 @@ BARE_RELAY = textwrap.dedent('''
             fut = asyncio.get_running_loop().create_future()
             waiting[key] = (ws, fut)
             other = await fut
+        ack = len(sys.argv) > 2
         async for frame in ws:
             await other.send(frame)
+            if ack:
+                await ws.send('{"type":"ack"}')
     async def main():
         async with websockets.serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None,
                                     max_size=65536):
             await asyncio.Future()
     asyncio.run(main())
 ''')
+# BARE_RELAY with a second argument also answers each frame with an ack frame to its
+# sender (the bare relay with acks): what writing two frames per line costs by itself.
 
 
 def _free_port() -> int:
@@ -110,16 +115,20 @@ async def _pump(send, recv_count, window: int, stop_at: float, received: list[in
         await send(sent)
 
 
-async def _run_bare(port: int, chats: int, window: int, seconds: float) -> int:
+async def _run_bare(port: int, chats: int, window: int, seconds: float, acks: bool = False) -> int:
     pairs = []
     for i in range(chats):
         a = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
         b = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
         pairs.append((a, b))
     await asyncio.sleep(0.2)
+    drains = [asyncio.create_task(_drain(a)) for a, _ in pairs] if acks else []
     total = await _drive(pairs, window, seconds,
                          lambda a, n: a.send(json.dumps({"type": "message", "id": n, "text": "hej hej " * 4})),
                          lambda frame: True)
+    for d in drains:
+        d.cancel()
+    await asyncio.gather(*drains, return_exceptions=True)
     for a, b in pairs:
         await a.close()
         await b.close()
@@ -268,10 +277,12 @@ def main() -> None:
         two_cookies = volunteers(two_env, two_dir, args.chats)
     bare_port, jc_port = _free_port(), _free_port()
     bare = subprocess.Popen([*pin, sys.executable, "-c", BARE_RELAY, str(bare_port)])
+    acked_port = _free_port()
+    acked = subprocess.Popen([*pin, sys.executable, "-c", BARE_RELAY, str(acked_port), "ack"])
     jc_log = log_to("single")
     jc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(jc_port)], cwd=work, env=env,
                           stdout=jc_log, stderr=jc_log)
-    procs = [bare, jc]
+    procs = [bare, acked, jc]
     nodes: list[tuple[subprocess.Popen[bytes], int]] = []
     if two:
         for n in range(2):
@@ -284,6 +295,7 @@ def main() -> None:
     rows = []
     try:
         _wait_port(bare_port, bare)
+        _wait_port(acked_port, acked)
         _wait_port(jc_port, jc)
         for proc, port in nodes:
             _wait_port(port, proc)
@@ -291,15 +303,22 @@ def main() -> None:
             c0, l0 = _cpu(bare.pid), time.process_time()
             a = asyncio.run(_run_bare(bare_port, args.chats, args.window, args.seconds))
             ca, la = _cpu(bare.pid) - c0, time.process_time() - l0
+            c0, l0 = _cpu(acked.pid), time.process_time()
+            k = asyncio.run(_run_bare(acked_port, args.chats, args.window, args.seconds, acks=True))
+            ck, lk = _cpu(acked.pid) - c0, time.process_time() - l0
             c0, l0 = _cpu(jc.pid), time.process_time()
             b = asyncio.run(_run_jourchatt(jc_port, cookies, args.window, args.seconds))
             cb, lb = _cpu(jc.pid) - c0, time.process_time() - l0
             row = {"round": r + 1, "bare_lines_s": a / args.seconds, "jourchatt_lines_s": b / args.seconds,
                    "ratio": b / a if a else 0.0, "bare_server_cpu_s": ca, "jourchatt_server_cpu_s": cb,
-                   "load_cpu_bare_s": la, "load_cpu_jourchatt_s": lb}
-            line = (f"round {r + 1}: bare {row['bare_lines_s']:7.0f} lines/s (server cpu {ca:4.2f}s, load {la:4.2f}s)"
-                    f"  jourchatt {row['jourchatt_lines_s']:7.0f} (server cpu {cb:4.2f}s, load {lb:4.2f}s)"
-                    f"  ratio {row['ratio']:.2f}")
+                   "load_cpu_bare_s": la, "load_cpu_jourchatt_s": lb,
+                   "bare_acked_lines_s": k / args.seconds, "bare_acked_ratio": k / a if a else 0.0,
+                   "ratio_to_bare_acked": b / k if k else 0.0, "bare_acked_server_cpu_s": ck,
+                   "load_cpu_bare_acked_s": lk}
+            line = (f"round {r + 1}: bare {row['bare_lines_s']:6.0f} lines/s (server cpu {ca:4.2f}s, load {la:4.2f}s)"
+                    f"  bare+acks {row['bare_acked_lines_s']:6.0f} (cpu {ck:4.2f}s, load {lk:4.2f}s)"
+                    f"  jourchatt {row['jourchatt_lines_s']:6.0f} (cpu {cb:4.2f}s, load {lb:4.2f}s)"
+                    f"  ratio {row['ratio']:.2f} (to bare+acks {row['ratio_to_bare_acked']:.2f})")
             if two:
                 (p1, port1), (p2, port2) = nodes
                 c0, l0 = _cpu(p1.pid) + _cpu(p2.pid), time.process_time()
@@ -326,9 +345,15 @@ def main() -> None:
         "median_ratio": statistics.median(r["ratio"] for r in rows),
         "median_bare_lines_s": statistics.median(r["bare_lines_s"] for r in rows),
         "median_jourchatt_lines_s": statistics.median(r["jourchatt_lines_s"] for r in rows),
+        "median_bare_acked_lines_s": statistics.median(r["bare_acked_lines_s"] for r in rows),
+        "median_bare_acked_ratio": statistics.median(r["bare_acked_ratio"] for r in rows),
+        "median_ratio_to_bare_acked": statistics.median(r["ratio_to_bare_acked"] for r in rows),
     }
-    summary = (f"\nmedian: bare {result['median_bare_lines_s']:.0f} lines/s, jourchatt "
-               f"{result['median_jourchatt_lines_s']:.0f} lines/s, paired ratio {result['median_ratio']:.2f}")
+    summary = (f"\nmedian: bare {result['median_bare_lines_s']:.0f} lines/s, bare with acks "
+               f"{result['median_bare_acked_lines_s']:.0f} (paired ratio to bare "
+               f"{result['median_bare_acked_ratio']:.2f}), jourchatt {result['median_jourchatt_lines_s']:.0f}"
+               f" lines/s, paired ratio {result['median_ratio']:.2f} (to bare with acks "
+               f"{result['median_ratio_to_bare_acked']:.2f})")
     if two:
         result["median_two_nodes_lines_s"] = statistics.median(r["two_nodes_lines_s"] for r in rows)
         result["median_two_nodes_ratio"] = statistics.median(r["two_nodes_ratio"] for r in rows)
