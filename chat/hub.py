@@ -951,10 +951,10 @@ class Hub:
         for _ in range(LINE_ATTEMPTS):
             result = await self.broker.append_line(LineWrite(
                 chat=chat_id, chat_key=S.chat_key(chat_id), ids_key=S.ids_key(chat_id),
-                log_key=S.log_key(chat_id), due_key=S.DUE, vol_prefix=S.vol_key(""), side=side,
+                log_key=S.log_key(chat_id), vol_prefix=S.vol_key(""), side=side,
                 sender=sender if side == "volunteer" else "", id_key=id_key,
                 digest=digest, expect=seq, blob=_b64(sealer.seal(seq, plain)),
-                now=now, idle_at=now + self.settings.idle_warn_s, ttl_s=self._log_ttl, node=self.node))
+                now=now, ttl_s=self._log_ttl, node=self.node))
             if result.status != "seq":
                 break
             seq = result.seq

@@ -38,13 +38,16 @@ Lines (the hot path)
     volunteer, and active); a client id already logged with the same digest
     returns its seq and writes nothing ("dup"); else the chat's ``seq``,
     ``last_act`` and ``warned`` are set, the id is noted, the sealed line joins
-    the replay log (bounded to ``MAX_LOG_ENTRIES``, TTL refreshed), the idle
-    timer moves (active chats), and the line notice goes to every reader on
+    the replay log (bounded to ``MAX_LOG_ENTRIES``, TTL refreshed), and the
+    line notice goes to every reader on
     another node by Pub/Sub (the other side, and supervisors observing; the
     notices of several lines for one node may come as one message holding a JSON
     array of them, so a reader's node also pays once per batch). Readers
     on the calling node come back in ``local`` as (to, account) for the caller
-    to deliver in-process.
+    to deliver in-process. A line does not touch the timers: the chat's idle
+    timer, when it fires, reads ``last_act`` and sets itself again for
+    ``last_act`` + the idle limit (chat.hub, ``_fire``), so moving it for every
+    line would only cost a write to the shared timer set per line.
 
 Failure
     Every operation that could not be carried out raises ``BrokerError``;
@@ -71,7 +74,6 @@ class LineWrite:
     chat_key: str           # the chat's hash (fields state, seq, vol, vnode, obs)
     ids_key: str            # client id -> "seq|digest"
     log_key: str            # the replay log (sorted set scored by seq)
-    due_key: str            # timers; the chat's idle timer is "idle:<chat>"
     vol_prefix: str         # + account id: a volunteer's hash (field node)
     side: str               # "visitor" or "volunteer": who wrote it
     sender: str             # the volunteer's account id (checked against the chat's holder)
@@ -80,7 +82,6 @@ class LineWrite:
     expect: int             # the seq the line was sealed for
     blob: str               # the sealed line (base64)
     now: float
-    idle_at: float          # the idle timer's new deadline
     ttl_s: float            # TTL of the chat's keys
     node: str               # the calling node (its readers come back in ``local``)
 

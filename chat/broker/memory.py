@@ -138,10 +138,6 @@ class MemoryBroker:
         readers: list[tuple[str, str, str]] = []         # (to, account, node)
         vol = chat.get("vol", "")
         if state == "active":
-            due = self._live(w.due_key)
-            if not isinstance(due, _ZSet):
-                due = self.data[w.due_key] = _ZSet()
-            due.update({f"idle:{w.chat}": w.idle_at})
             if w.side == "visitor":
                 holder = self._live(w.vol_prefix + vol) if vol else None
                 readers.append(("volunteer", vol, holder.get("node", "") if isinstance(holder, dict) else ""))

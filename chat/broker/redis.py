@@ -61,10 +61,10 @@ def channel(node: str) -> str:
 # go out as one message (a JSON array when there are several), so a reader node also pays
 # once per batch. It reads the holder's hash (the reader's node) under a key built from
 # the chat's ``vol`` field, so it needs one Redis, not a cluster.
-# KEYS: chat, ids, log, due of each line.  ARGV: this node, vol prefix, then per line:
-# side, sender, id_key, digest, expect, blob, now, idle_at, ttl_ms, chat id.
+# KEYS: chat, ids, log of each line.  ARGV: this node, vol prefix, then per line:
+# side, sender, id_key, digest, expect, blob, now, ttl_ms, chat id.
 # Returns per line: status, seq, count of local readers, then (to, account) of each.
-LINE_ARGS = 10
+LINE_ARGS = 9
 APPEND_LINES = """
 local here, vol_prefix = ARGV[1], ARGV[2]
 local out, remote, nodes = {}, {}, {}
@@ -86,7 +86,7 @@ local function line(k, a)
   end
   local seq = (tonumber(st[2]) or 0) + 1
   if seq ~= tonumber(ARGV[a + 5]) then return 'seq', seq, {} end
-  local seqs, ttl, chat = string.format('%d', seq), ARGV[a + 9], ARGV[a + 10]
+  local seqs, ttl, chat = string.format('%d', seq), ARGV[a + 8], ARGV[a + 9]
   redis.call('HSET', KEYS[k + 1], 'seq', seqs, 'last_act', ARGV[a + 7], 'warned', '0')
   redis.call('PEXPIRE', KEYS[k + 1], ttl)
   redis.call('HSET', KEYS[k + 2], ARGV[a + 3], seqs .. '|' .. ARGV[a + 4])
@@ -96,7 +96,6 @@ local function line(k, a)
   redis.call('PEXPIRE', KEYS[k + 3], ttl)
   local readers = {}
   if state == 'active' then
-    redis.call('ZADD', KEYS[k + 4], ARGV[a + 8], 'idle:' .. chat)
     if ARGV[a + 1] == 'visitor' then
       local node = vol ~= '' and redis.call('HGET', vol_prefix .. vol, 'node') or false
       table.insert(readers, {'volunteer', vol, node or ''})
@@ -123,7 +122,7 @@ local function line(k, a)
   return 'ok', seq, here_readers
 end
 for i = 0, (#ARGV - 2) / LINE_ARGS - 1 do
-  local status, seq, here_readers = line(4 * i, 2 + LINE_ARGS * i)
+  local status, seq, here_readers = line(3 * i, 2 + LINE_ARGS * i)
   table.insert(out, status)
   table.insert(out, seq)
   table.insert(out, #here_readers / 2)
@@ -270,8 +269,8 @@ class RedisBroker:
         keys: list[str] = []
         args: list[Any] = [lines[0].node, lines[0].vol_prefix]
         for w in lines:
-            keys += (w.chat_key, w.ids_key, w.log_key, w.due_key)
-            args += (w.side, w.sender, w.id_key, w.digest, w.expect, w.blob, repr(w.now), repr(w.idle_at),
+            keys += (w.chat_key, w.ids_key, w.log_key)
+            args += (w.side, w.sender, w.id_key, w.digest, w.expect, w.blob, repr(w.now),
                      max(1, int(w.ttl_s * 1000)), w.chat)
         try:
             out = await self.r.evalsha(self._line_sha, len(keys), *keys, *args)

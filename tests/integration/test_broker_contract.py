@@ -155,9 +155,9 @@ async def test_an_aborted_transaction_writes_and_publishes_nothing(broker: Any) 
 def _line(side: str = "visitor", *, expect: int, id_key: str = "visitor|i:1", digest: str = "d1",
           sender: str = "", blob: str = "sealed-1") -> LineWrite:
     return LineWrite(chat="c1", chat_key="jc:t:chat", ids_key="jc:t:ids", log_key="jc:t:log",
-                     due_key="jc:t:due", vol_prefix="jc:t:vol:", side=side, sender=sender,
+                     vol_prefix="jc:t:vol:", side=side, sender=sender,
                      id_key=id_key, digest=digest, expect=expect, blob=blob, now=100.0,
-                     idle_at=160.0, ttl_s=60.0, node="here")
+                     ttl_s=60.0, node="here")
 
 
 async def _chat(broker: Any, **fields: str) -> None:
@@ -193,7 +193,8 @@ async def test_append_line_numbers_logs_and_notifies_atomically(broker: Any) -> 
 
     chat, ids, log, idle = await broker.read(read)
     assert (chat["seq"], chat["last_act"], chat["warned"]) == ("1", "100.0", "0")
-    assert ids == {"visitor|i:1": "1|d1"} and log == [("sealed-1", 1.0)] and idle == 160.0
+    assert ids == {"visitor|i:1": "1|d1"} and log == [("sealed-1", 1.0)]
+    assert idle is None                 # a line leaves the timers alone (the idle timer reads last_act)
     # the volunteer answers: the visitor (on this node) is a local reader, the observer far away hears it
     answer = await broker.append_line(_line("volunteer", expect=2, id_key="v1|i:1", sender="v1",
                                             blob="sealed-2"))

@@ -342,6 +342,27 @@ async def test_quiet_chat_is_warned_then_closed(server_factory) -> None:  # type
     assert (await vol.expect("ended"))["by"] == "timeout"
 
 
+@pytest.mark.usefixtures("fast_timers")
+async def test_lines_put_off_the_idle_warning(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """A line does not move the idle timer (chat.broker.base, "Lines"): the timer reads the
+    chat's last activity when it fires and waits again. A chat with a line every 0.2 s
+    for 1.5 s, with a 0.6 s idle limit, is never warned; once quiet, it is."""
+    server = await server_factory(idle_warn_s=0.6, idle_close_s=5)
+    vol, vis, _, _, assigned = await open_chat(server)
+    loop = asyncio.get_running_loop()
+    started, n = loop.time(), 0
+    while loop.time() - started < 1.5:
+        n += 1
+        await vis.send({"type": "message", "id": n, "text": f"rad {n}"})
+        got = await vol.line("visitor")
+        assert got["text"] == f"rad {n}"
+        await asyncio.sleep(0.2)
+    quiet = loop.time()
+    warn = await vis.expect("message", timeout=5)
+    assert warn["key"] == "idle_warning" and loop.time() - quiet >= 0.35
+    assert (await vol.expect("message"))["key"] == "idle_warning"
+
+
 async def test_full_queue_turns_visitors_away_with_services(server_factory) -> None:  # type: ignore[no-untyped-def]
     server = await server_factory(max_queue=1)
     first = await server.visitor({"lang": "sv"})
