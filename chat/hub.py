@@ -1415,8 +1415,9 @@ class Hub:
             order, per_position = await self._queue_view()
         except BrokerError:
             return
-        listed = set(order)
-        self._unlisted = {v.id for v in self.visitors.values() if v.state == "queued" and v.id not in listed}
+        if self.broker.shared:          # for _reconcile; with memory:// no notice is ever lost
+            listed = set(order)
+            self._unlisted = {v.id for v in self.visitors.values() if v.state == "queued" and v.id not in listed}
         for position, chat_id in enumerate(order, start=1):
             vis = self.visitors.get(chat_id)
             if vis is None or vis.state != "queued":
