@@ -15,7 +15,6 @@ Close codes of our own (4000-4999):
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from typing import Any, Awaitable, Callable
 
@@ -28,6 +27,7 @@ from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
 from .hub import Console, Hub, Outbox, Visitor
+from .outbox import DIRECT_SEND, dumps
 from .logs import get_logger
 from .waiting import Place, WaitingCap, countable_address, resumable
 from . import texts
@@ -94,8 +94,7 @@ def origin_allowed(ws: HTTPConnection, allowed: tuple[str, ...]) -> bool:
     return origin in (o.lower() for o in allowed)
 
 
-# One encoder for every frame: json.dumps builds a new one per call when given options.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = dumps
 
 # Scope key under which chat.app.EdgeMiddleware leaves a socket's own (receive, send),
 # as the server gave them. Once a socket is accepted, its send and receive loops use
@@ -115,12 +114,22 @@ def _raw_io(ws: WebSocket) -> tuple[Callable[[], Awaitable[dict[str, Any]]],
 
 async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
     _, send = _raw_io(ws)
-    while True:
-        frame = await outbox.next()
-        if frame is None:
-            await ws.close(outbox.close_code or 1000)
-            return
-        await send({"type": "websocket.send", "text": _dumps(frame)})
+    # From here on a frame may skip this loop when nothing waits before it (chat.outbox).
+    outbox.direct = ws.scope.get(DIRECT_SEND)
+    try:
+        while True:
+            frame = await outbox.next()
+            if frame is None:
+                outbox.direct = None
+                await ws.close(outbox.close_code or 1000)
+                return
+            outbox.sending = True
+            try:
+                await send({"type": "websocket.send", "text": _dumps(frame)})
+            finally:
+                outbox.sending = False
+    finally:
+        outbox.direct = None
 
 
 async def _receive_loop(ws: WebSocket, outbox: Outbox,

@@ -7,13 +7,20 @@ idle visitors that is most of a kilobyte each, see bench/idle.py).
 Live frames are bounded (``OUTBOX_FRAMES``). A replay may add a burst beyond
 that: it is bounded by the replay log itself, and the allowance it grants
 shrinks again as the send loop takes frames out.
+
+A frame is written at once, without waking the send loop, when nothing is
+queued or being sent before it and the server can take it (``direct``: the
+socket's ``write_text_now`` from chat.server, which says no when the socket is
+not open or its transport is full). Order is kept: once one frame waits, every
+later one waits behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 from .logs import get_logger
 
@@ -23,9 +30,15 @@ log = get_logger("chat.outbox")
 # client resumes with last_seq and loses nothing (the lines are in the replay log).
 OUTBOX_FRAMES = 512
 
+# Scope key of a socket's ``write_text_now`` (chat.server.SocketProtocol), for ``Outbox.direct``.
+DIRECT_SEND = "jourchatt.write_text_now"
+
+# One encoder for every frame: json.dumps builds a new one per call when given options.
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 class Outbox:
-    __slots__ = ("frames", "close_code", "conn", "limit", "allowance", "_waiter")
+    __slots__ = ("frames", "close_code", "conn", "limit", "allowance", "_waiter", "direct", "sending")
 
     def __init__(self, conn: str, limit: int = OUTBOX_FRAMES) -> None:
         self.conn = conn
@@ -34,9 +47,15 @@ class Outbox:
         self.limit = limit
         self.allowance = 0
         self._waiter: asyncio.Future[None] | None = None
+        # Writes a text frame now if the socket can take it (True), else False.
+        self.direct: Callable[[str], bool] | None = None
+        self.sending = False        # the send loop is writing a frame it took out
 
     def send(self, frame: dict[str, Any], *, replay: bool = False) -> None:
         if self.close_code is not None:
+            return
+        if (self.direct is not None and not self.frames and not self.sending
+                and self.direct(dumps(frame))):
             return
         if replay:
             self.allowance += 1

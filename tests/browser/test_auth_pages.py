@@ -92,8 +92,12 @@ async def test_first_login_enrols_the_second_factor_and_lands_on_the_console(
     await shot(page, "login-console")
 
     # Signed out, the code field is needed: a wrong code is refused with the one login error.
-    await page.evaluate("fetch('/api/logout', {method: 'POST', headers: {'X-Jourchatt-CSRF': '1'}})")
-    # The console notices the logout and goes to /login by itself; a fresh tab avoids racing it.
+    # The console notices the logout (its socket gets error signed_out) and goes to
+    # /login by itself, possibly before the fetch's answer is read: the evaluate starts
+    # the fetch without waiting for it (a context destroyed under an awaited promise
+    # fails or hangs Playwright), and the test waits for that navigation instead.
+    await page.evaluate("void fetch('/api/logout', {method: 'POST', headers: {'X-Jourchatt-CSRF': '1'}})")
+    await page.wait_for_url(f"{site.http}/login")
     await page.close()
     page = await context.new_page()
     await page.goto(f"{site.http}/login")
