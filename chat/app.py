@@ -33,7 +33,7 @@ from . import console, db
 from .addresses import AddressHasher, peer_address
 from .broker import Broker, create_broker
 from .csrf import CSRFMiddleware
-from .endpoints import RAW_IO, visitor_socket, volunteer_socket
+from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
 from .hub import Hub
 from .waiting import WaitingCap
@@ -88,10 +88,6 @@ class EdgeMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                # The server's own receive and send, for the sockets' hot loops
-                # (chat.endpoints): Starlette's wrappers cost ~10 % of a relayed line.
-                scope[RAW_IO] = (receive, send)
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()

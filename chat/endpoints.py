@@ -27,7 +27,7 @@ from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
 from .hub import Console, Hub, Outbox, Visitor
-from .outbox import DIRECT_SEND, dumps
+from .outbox import SOCKET, dumps
 from .logs import get_logger
 from .waiting import Place, WaitingCap, countable_address, resumable
 from . import texts
@@ -96,26 +96,20 @@ def origin_allowed(ws: HTTPConnection, allowed: tuple[str, ...]) -> bool:
 
 _dumps = dumps
 
-# Scope key under which chat.app.EdgeMiddleware leaves a socket's own (receive, send),
-# as the server gave them. Once a socket is accepted, its send and receive loops use
-# them directly: Starlette's WebSocket methods and its exception wrapper around send
-# add nothing to a frame but cost ~10 % of a relayed line (bench.relay). The handshake
-# and the close still go through Starlette's WebSocket.
-RAW_IO = "jourchatt.raw_io"
-
-
-def _raw_io(ws: WebSocket) -> tuple[Callable[[], Awaitable[dict[str, Any]]],
-                                    Callable[[dict[str, Any]], Awaitable[None]]]:
-    io = ws.scope.get(RAW_IO)
-    if io is None:                  # an app without EdgeMiddleware (never in create_app)
-        return ws.receive, ws.send  # type: ignore[return-value]
-    return io  # type: ignore[no-any-return]
+def _io(ws: WebSocket) -> Any:
+    """What the socket's loops receive from and send to once it is accepted: the server's
+    own protocol (chat.server.SocketProtocol, left in the scope under ``SOCKET``), whose
+    ``receive``/``send`` are the ASGI callables the server gave the app. Starlette's
+    WebSocket methods and its exception wrapper around send add nothing to a frame but
+    cost a share of a relayed line (bench.relay). The handshake and the close still go
+    through Starlette's WebSocket, which is also the fallback under another server."""
+    return ws.scope.get(SOCKET) or ws
 
 
 async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
-    _, send = _raw_io(ws)
+    io = _io(ws)
     # From here on a frame may skip this loop when nothing waits before it (chat.outbox).
-    outbox.direct = ws.scope.get(DIRECT_SEND)
+    outbox.direct = ws.scope.get(SOCKET)
     try:
         while True:
             frame = await outbox.next()
@@ -125,7 +119,7 @@ async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
                 return
             outbox.sending = True
             try:
-                await send({"type": "websocket.send", "text": _dumps(frame)})
+                await io.send({"type": "websocket.send", "text": _dumps(frame)})
             finally:
                 outbox.sending = False
     finally:
@@ -136,7 +130,7 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
                         handle: Callable[[str | bytes | None], Awaitable[None]],
                         hello_within: float | None, established: Callable[[], bool]) -> None:
     bad = 0
-    receive, _ = _raw_io(ws)
+    io = _io(ws)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + hello_within if hello_within is not None else None
     budget = FrameBudget(ws.app.state.settings.frame_rate, loop.time())
@@ -145,9 +139,9 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             if deadline is not None and not established():
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation.
                 async with asyncio.timeout(max(0.0, deadline - loop.time())):
-                    message = await receive()
+                    message = await io.receive()
             else:
-                message = await receive()
+                message = await io.receive()
         except asyncio.TimeoutError:
             outbox.send({"type": "error", "code": "hello_timeout",
                          "detail": f"send hello within {HELLO_TIMEOUT_S:.0f} seconds"})

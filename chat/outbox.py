@@ -10,8 +10,8 @@ shrinks again as the send loop takes frames out.
 
 A frame is written at once, without waking the send loop, when nothing is
 queued or being sent before it and the server can take it (``direct``: the
-socket's ``write_text_now`` from chat.server, which says no when the socket is
-not open or its transport is full). Order is kept: once one frame waits, every
+socket's protocol, chat.server.SocketProtocol, whose ``write_text_now`` says no
+when the socket is not open or its transport is full). Order is kept: once one frame waits, every
 later one waits behind it.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from .logs import get_logger
 
@@ -30,8 +30,14 @@ log = get_logger("chat.outbox")
 # client resumes with last_seq and loses nothing (the lines are in the replay log).
 OUTBOX_FRAMES = 512
 
-# Scope key of a socket's ``write_text_now`` (chat.server.SocketProtocol), for ``Outbox.direct``.
-DIRECT_SEND = "jourchatt.write_text_now"
+# Scope key of a socket's protocol (chat.server.SocketProtocol), for ``Outbox.direct``
+# and the sockets' loops. The protocol itself, not a bound method or a tuple: with
+# 15,000 idle sockets every allocation per connection shows (bench/idle.py).
+SOCKET = "jourchatt.socket"
+
+
+class Writer(Protocol):
+    def write_text_now(self, text: str) -> bool: ...
 
 # One encoder for every frame: json.dumps builds a new one per call when given options.
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -48,14 +54,14 @@ class Outbox:
         self.allowance = 0
         self._waiter: asyncio.Future[None] | None = None
         # Writes a text frame now if the socket can take it (True), else False.
-        self.direct: Callable[[str], bool] | None = None
+        self.direct: Writer | None = None
         self.sending = False        # the send loop is writing a frame it took out
 
     def send(self, frame: dict[str, Any], *, replay: bool = False) -> None:
         if self.close_code is not None:
             return
         if (self.direct is not None and not self.frames and not self.sending
-                and self.direct(dumps(frame))):
+                and self.direct.write_text_now(dumps(frame))):
             return
         if replay:
             self.allowance += 1

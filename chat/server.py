@@ -19,7 +19,7 @@ from .logs import get_logger
 
 from .app import create_app
 from .frames import MAX_FRAME_BYTES
-from .outbox import DIRECT_SEND
+from .outbox import SOCKET
 from .settings import Settings
 
 # Ping every 20 s and give up after 20 s more: a phone that went into a tunnel is
@@ -109,15 +109,15 @@ class SocketProtocol(WebSocketsSansIOProtocol):
 
     * Reading pauses only when ``READ_AHEAD`` frames wait for the app (see above).
     * ``write_text_now`` writes a text frame at once, from any task, when the socket
-      is open and its transport can take more; the app finds it in the scope under
-      ``DIRECT_SEND`` (chat.outbox): a frame then costs no trip through the ASGI send
+      is open and its transport can take more; the app finds the protocol in the scope
+      under ``SOCKET`` (chat.outbox): a frame then costs no trip through the ASGI send
       coroutine and no wake-up of the socket's send loop.
     """
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         if self.response.status_code == 101:
-            self.scope[DIRECT_SEND] = self.write_text_now  # type: ignore[literal-required]
+            self.scope[SOCKET] = self  # type: ignore[literal-required]
 
     def write_text_now(self, text: str) -> bool:
         if (not self.handshake_complete or self.close_sent or self.disconnected

@@ -46,14 +46,14 @@ class Socket:
 
 async def test_a_frame_is_written_at_once_when_nothing_waits_before_it() -> None:
     box, sock = Outbox("c3"), Socket()
-    box.direct = sock.write_text_now
+    box.direct = sock
     box.send({"type": "ack", "id": 1, "seq": 1, "text": "hej å"})
     assert sock.written == ['{"type":"ack","id":1,"seq":1,"text":"hej å"}'] and box.pending() == 0
 
 
 async def test_once_a_frame_waits_every_later_one_waits_behind_it() -> None:
     box, sock = Outbox("c4"), Socket()
-    box.direct = sock.write_text_now
+    box.direct = sock
     sock.open = False                       # the transport is full
     box.send({"seq": 1})
     sock.open = True                        # room again, but seq 1 is still queued
@@ -69,7 +69,7 @@ async def test_once_a_frame_waits_every_later_one_waits_behind_it() -> None:
 
 async def test_nothing_is_written_after_the_close() -> None:
     box, sock = Outbox("c5"), Socket()
-    box.direct = sock.write_text_now
+    box.direct = sock
     box.close(1000)
     box.send({"seq": 1})
     assert sock.written == [] and await box.next() is None

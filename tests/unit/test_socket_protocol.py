@@ -64,7 +64,7 @@ async def test_reading_pauses_after_read_ahead_frames_and_resumes_when_half_are_
     taken = [await proto.receive() for _ in range(READ_AHEAD // 2)]
     assert [m["text"] for m in taken] == [f"frame {i}" for i in range(READ_AHEAD // 2)]
     assert transport.resumed == 1 and not proto.read_paused
-    assert server_module.DIRECT_SEND                  # the scope key the app looks for
+    assert server_module.SOCKET                       # the scope key the app looks for
 
 
 async def test_write_text_now_says_no_until_the_socket_is_open() -> None:
