@@ -36,11 +36,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import websockets
-
 
 from .accounts import volunteers
-from .relay import BARE_RELAY, ROOT, _free_port, _jourchatt, _wait_port, close_pairs, open_pairs
+from .relay import (BARE_RELAY, ROOT, _free_port, _jourchatt, _wait_port, close_bare_pairs, close_pairs,
+                    open_bare_pairs, open_pairs)
 
 SECRET = "bench-secret-" + "x" * 40
 
@@ -69,16 +68,9 @@ async def _round(vis_port: int, vol_port: int, cookies: list[str], rate: float, 
 
 async def _bare_round(port: int, chats: int, rate: float, seconds: float) -> list[float]:
     """The same open-loop load through the bare relay (bench.relay's): the floor."""
-    pairs = []
-    for i in range(chats):
-        a = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
-        b = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
-        pairs.append((a, b))
-    await asyncio.sleep(0.2)
+    pairs = await open_bare_pairs(port, chats)
     delays = await _measure(pairs, rate, seconds, lambda frame: True)
-    for a, b in pairs:
-        await a.close()
-        await b.close()
+    await close_bare_pairs(pairs)
     return delays
 
 

@@ -115,13 +115,25 @@ async def _pump(send, recv_count, window: int, stop_at: float, received: list[in
         await send(sent)
 
 
-async def _run_bare(port: int, chats: int, window: int, seconds: float, acks: bool = False) -> int:
+async def open_bare_pairs(port: int, chats: int) -> list[tuple[Any, Any]]:
+    """``chats`` pairs of sockets on the bare relay (BARE_RELAY pairs them by path)."""
     pairs = []
     for i in range(chats):
         a = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
         b = await websockets.connect(f"ws://127.0.0.1:{port}/p{i}", compression=None)
         pairs.append((a, b))
     await asyncio.sleep(0.2)
+    return pairs
+
+
+async def close_bare_pairs(pairs: list[tuple[Any, Any]]) -> None:
+    for a, b in pairs:
+        await a.close()
+        await b.close()
+
+
+async def _run_bare(port: int, chats: int, window: int, seconds: float, acks: bool = False) -> int:
+    pairs = await open_bare_pairs(port, chats)
     drains = [asyncio.create_task(_drain(a)) for a, _ in pairs] if acks else []
     total = await _drive(pairs, window, seconds,
                          lambda a, n: a.send(json.dumps({"type": "message", "id": n, "text": "hej hej " * 4})),
@@ -129,9 +141,7 @@ async def _run_bare(port: int, chats: int, window: int, seconds: float, acks: bo
     for d in drains:
         d.cancel()
     await asyncio.gather(*drains, return_exceptions=True)
-    for a, b in pairs:
-        await a.close()
-        await b.close()
+    await close_bare_pairs(pairs)
     return total
 
 
