@@ -2,6 +2,7 @@
 
     python -m bench.relay [--chats 20] [--window 8] [--seconds 3] [--rounds 7]
                           [--redis redis://127.0.0.1:6379/12 | --redis none]
+                          [--logs DIR [--log-level info]]
 
 C chats; in each, the visitor streams lines to its volunteer keeping at most
 ``window`` lines in flight (sent, not yet received by the volunteer). The same
@@ -9,14 +10,19 @@ load runs against (A) a bare relay: a few lines of ``websockets`` that forward
 each frame to the partner and nothing else, and (B) ``jourchatt serve``, which
 also validates, numbers, seals, logs for replay and acks each line. A and B are
 interleaved ``rounds`` times; the figure is the median of the paired ratios
-B/A. With ``--redis`` (the default) each round also runs (C) two ``jourchatt
+B/A. A second baseline, the bare relay with acks (it also answers each frame with an
+ack frame to its sender, as jourchatt does), shows what writing two frames per line
+costs by itself; B is also reported against it. With ``--redis`` (the default) each
+round also runs (C) two ``jourchatt
 serve`` nodes sharing that Redis, every visitor on node 1 and every volunteer
 on node 2, so each line crosses Redis; the second figure is the median of the
 paired ratios C/B. Servers are pinned to core 0 (both nodes of C share it, so
 C/B compares the same CPU), the load generator to core 1, and the CPU time each
 side used is reported so one can see which side saturated (Redis itself is not
 pinned). The Redis database given is emptied first.
-Prints a table and writes bench/results/relay.json.
+Prints a table and writes bench/results/relay.json. ``--logs DIR`` keeps each
+jourchatt server's log there and, after a stall (a frame that never came within
+30 s), the shared Redis state too.
 """
 
 from __future__ import annotations
