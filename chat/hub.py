@@ -1141,45 +1141,21 @@ class Hub:
             con.outbox.send(payload)
 
     async def _resync(self) -> None:
-        """After the broker link came back: fill every feed from the logs, catch up on state."""
+        """After the broker link came back: fill every feed from the logs, catch up on state
+        (what Pub/Sub lost while the link was down), at once rather than on two passes."""
         epoch = await self.broker.epoch()
         if epoch != self._epoch:
             await self._state_lost(epoch)
             return
-        for vis in list(self.visitors.values()):
-            st = await self._read_chat(vis.id)
-            if vis.state == "ended":
-                continue
-            if st is None or st.state not in ("queued", "active"):
-                vis.state = "ended"
-                vis.outbox.send({"type": "ended", "by": (st.ended_by if st else "") or "timeout"})
-                vis.outbox.close(1000)
-                continue
-            await self._deliver(vis.id, vis.feed, vis.outbox, "visitor", vis.lang, st.seq, None)
-            if st.state == "active" and vis.state == "queued":
-                await self._on_notice({"k": "assigned", "chat": vis.id, "to": "visitor",
-                                       "name": (await self._vol_name(st.vol))})
-        for con in list(self.consoles.values()):
-            raw = await self.broker.read(lambda tx: tx.hgetall(S.vol_key(con.profile.id), watch=False))
-            held = _vol_chats(raw)
-            for chat_id in held - set(con.feeds):
-                await self._console_assigned(con, chat_id, resumed=False)
-            for chat_id in set(con.feeds) - held:
-                st = await self._read_chat(chat_id)
-                await self._on_notice({"k": "ended", "chat": chat_id, "to": "volunteer",
-                                       "vid": con.profile.id, "by": (st.ended_by if st else "") or None})
-            for chat_id, feed in list(con.feeds.items()):
-                st = await self._read_chat(chat_id)
-                if st is not None:
-                    await self._deliver(chat_id, feed, con.outbox, "volunteer", con.lang, st.seq, None)
+        await self._reconcile(at_once=True)
         self._positions_changed()
         await self._match()
 
-    async def _reconcile(self) -> None:
+    async def _reconcile(self, *, at_once: bool = False) -> None:
         """Make up for notices that never came: Redis Pub/Sub drops messages (facts.md),
-        and a drop the link noticed is repaired by ``_resync``, but one it did not
-        notice would leave a visitor waiting for an assignment that happened, a console
-        without its chat, or a line undelivered until the next one.
+        while its link is down (then ``_resync`` runs this ``at_once``) and, rarely, with
+        the link up, which would leave a visitor waiting for an assignment that happened,
+        a console without its chat, or a line undelivered until the next one.
 
         Once per ``POSITION_POLL_S`` on a shared broker: the shared state of the chats
         the sockets here are in (active ones, waiting ones the queue no longer lists)
@@ -1188,12 +1164,13 @@ class Hub:
         notice still on its way) is repaired as the notice would have: the same code
         runs, so the socket gets what it would have got, in order, at most once.
         Waiting visitors the queue still lists cost nothing here (the position flush
-        reads the queue anyway).
+        reads the queue anyway). ``at_once`` (after a reconnect) reads every open
+        chat here and repairs on this pass.
         """
-        if not self.broker.shared:
+        if not at_once and not self.broker.shared:
             return
         visitors = [v for v in self.visitors.values()
-                    if v.state == "active" or (v.state == "queued" and v.id in self._unlisted)]
+                    if v.state == "active" or (v.state == "queued" and (at_once or v.id in self._unlisted))]
         consoles = list(self.consoles.values())
         feeds = [(con, chat_id, feed) for con in consoles for chat_id, feed in con.feeds.items()]
         keys = ([S.chat_key(v.id) for v in visitors] + [S.vol_key(c.profile.id) for c in consoles]
@@ -1210,7 +1187,7 @@ class Hub:
 
         def out_of_step(key: tuple[str, ...], due: Any, repair: Callable[[], Awaitable[Any]]) -> None:
             seen[key] = due
-            if self._out_of_step.get(key) == due:
+            if at_once or self._out_of_step.get(key) == due:
                 repairs.append((key, repair))
 
         at = 0

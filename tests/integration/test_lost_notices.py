@@ -185,3 +185,27 @@ async def test_an_assignment_read_while_the_hello_is_registered_is_kept(
     assert (await vis.expect("assigned", timeout=10))["volunteer"] == "Anna"
     await vol.expect("assigned")
     assert missed.kinds == []                           # delivered, not repaired later
+
+
+async def test_after_a_reconnect_what_was_lost_is_made_up_for_at_once(
+        nodes: tuple[Running, Running], missed: Missed, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken subscription is repaired on reconnect (Hub._resync runs the reconcile pass
+    at once): with the periodic pass out of the way, the lost line still arrives."""
+    import redis.asyncio as aioredis
+
+    a, b = nodes
+    vis, vol, chat = await chat_between(a, b)
+    monkeypatch.setattr(hub_module, "POSITION_POLL_S", 3600.0)   # only the reconnect can repair
+    dropped = drop_first(b, k="line", to="volunteer")
+    await vis.send({"type": "message", "id": 1, "text": "under avbrottet"})
+    await vis.expect("ack")
+    await vol.none_of("message", timeout=0.3)
+    assert dropped
+    client = aioredis.from_url(a.settings.broker_url)
+    try:
+        await client.client_kill_filter(_type="pubsub")        # every node's subscription drops
+    finally:
+        await client.aclose()
+    got = await vol.line("visitor", timeout=10)
+    assert got["text"] == "under avbrottet" and got["chat"] == chat
+    assert any("c-line" in m for m in missed.kinds)
