@@ -94,8 +94,6 @@ def origin_allowed(ws: HTTPConnection, allowed: tuple[str, ...]) -> bool:
     return origin in (o.lower() for o in allowed)
 
 
-_dumps = dumps
-
 def _io(ws: WebSocket) -> Any:
     """What the socket's loops receive from and send to once it is accepted: the server's
     own protocol (chat.server.SocketProtocol, left in the scope under ``SOCKET``), whose
@@ -108,18 +106,18 @@ def _io(ws: WebSocket) -> Any:
 
 async def _send_loop(ws: WebSocket, outbox: Outbox) -> None:
     io = _io(ws)
-    # From here on a frame may skip this loop when nothing waits before it (chat.outbox).
-    outbox.direct = ws.scope.get(SOCKET)
+    # From here on a frame may skip this loop when nothing waits before it (chat.outbox);
+    # once the outbox is closed it takes no frame, so the close below goes out last.
+    outbox.direct = io if io is not ws else None
     try:
         while True:
             frame = await outbox.next()
             if frame is None:
-                outbox.direct = None
                 await ws.close(outbox.close_code or 1000)
                 return
             outbox.sending = True
             try:
-                await io.send({"type": "websocket.send", "text": _dumps(frame)})
+                await io.send({"type": "websocket.send", "text": dumps(frame)})
             finally:
                 outbox.sending = False
     finally:
@@ -258,10 +256,10 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
         log.warning("socket.refused", side=side, reason="full")
         if side == "visitor":
             services = await state.hub.closed_services("sv")
-            await ws.send_text(_dumps({"type": "closed", "reason": "full", "services": services,
+            await ws.send_text(dumps({"type": "closed", "reason": "full", "services": services,
                                        "text": texts.text("queue_full", "sv")}))
         else:
-            await ws.send_text(_dumps({"type": "error", "code": "full", "detail": "the server is full"}))
+            await ws.send_text(dumps({"type": "error", "code": "full", "detail": "the server is full"}))
         await ws.close(1013)
         return None
     conn = secrets.token_hex(6)
@@ -376,7 +374,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
             else ("second_factor_required", 4401, "finish signing in: set up the second factor "
                   "(and choose a new password if asked) first") if profile.restricted
             else ("not_allowed", 4403, "this account may not take chats (it needs valid basic training)"))
-        await ws.send_text(_dumps({"type": "error", "code": code, "detail": detail}))
+        await ws.send_text(dumps({"type": "error", "code": code, "detail": detail}))
         await ws.close(close)
         log.info("socket.refused", side="volunteer", reason=code)
         return
@@ -388,7 +386,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
         vol: Console = await hub.volunteer_connected(profile, outbox)
     except BrokerError:
         counts["open"] -= 1
-        await ws.send_text(_dumps({"type": "error", "code": "unavailable",
+        await ws.send_text(dumps({"type": "error", "code": "unavailable",
                                    "detail": "the chat service is briefly unavailable; reconnect in a moment"}))
         await ws.close(1013)
         structlog.contextvars.clear_contextvars()

@@ -11,8 +11,8 @@ shrinks again as the send loop takes frames out.
 A frame is written at once, without waking the send loop, when nothing is
 queued or being sent before it and the server can take it (``direct``: the
 socket's protocol, chat.server.SocketProtocol, whose ``write_text_now`` says no
-when the socket is not open or its transport is full). Order is kept: once one frame waits, every
-later one waits behind it.
+when the socket is not open or its transport is full). Order is kept: once one
+frame waits, every later one waits behind it.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ SOCKET = "jourchatt.socket"
 
 class Writer(Protocol):
     def write_text_now(self, text: str) -> bool: ...
+
 
 # One encoder for every frame: json.dumps builds a new one per call when given options.
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
