@@ -1087,24 +1087,22 @@ class SessionMachine(RuleBasedStateMachine):
         self.step(vol.conn.send({"type": "refer", "chat": chat, "services": services}, exp))  # type: ignore
 
     def volunteer_gives_a_followup_code(self, pick: int, chat_pick: int) -> None:
-        if not self.online():
-            return
-        vol = self.online()[pick % len(self.online())]
-        chat = self.chat_choice(vol, chat_pick)
-        exp = self.expect_for(vol, chat, "followup", reply="followup_given")
-        if exp.reply_chat is None and not exp.must_error:
-            exp = Expect("followup", frozenset({"unknown_chat"}), must_error=True)
-        self.step(vol.conn.send({"type": "followup", "chat": chat}, exp))  # type: ignore[union-attr]
+        self._chat_request(pick, chat_pick, "followup", "followup_given")
 
     def volunteer_escalates(self, pick: int, chat_pick: int, kind: str) -> None:
+        self._chat_request(pick, chat_pick, "escalate", "escalated", kind=kind)
+
+    def _chat_request(self, pick: int, chat_pick: int, frame_type: str, reply: str, **fields: Any) -> None:
+        """A console asks something about one of its chats; ``reply`` if it holds the chat,
+        else ``error unknown_chat``."""
         if not self.online():
             return
         vol = self.online()[pick % len(self.online())]
         chat = self.chat_choice(vol, chat_pick)
-        exp = self.expect_for(vol, chat, "escalate", reply="escalated")
+        exp = self.expect_for(vol, chat, frame_type, reply=reply)
         if exp.reply_chat is None and not exp.must_error:
-            exp = Expect("escalate", frozenset({"unknown_chat"}), must_error=True)
-        self.step(vol.conn.send({"type": "escalate", "chat": chat, "kind": kind}, exp))  # type: ignore[union-attr]
+            exp = Expect(frame_type, frozenset({"unknown_chat"}), must_error=True)
+        self.step(vol.conn.send({"type": frame_type, "chat": chat, **fields}, exp))  # type: ignore[union-attr]
 
     def volunteer_transfers(self, pick: int, chat_pick: int, to: str) -> None:
         if not self.online():
