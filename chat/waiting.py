@@ -25,10 +25,10 @@ leave the queue through the usual reaping, and the set itself carries a TTL
 (``WAITING_TTL_S``).
 
 Only addresses that are a client's count: the last ``X-Forwarded-For`` entry of
-a trusted proxy, or a socket peer, outside the internal networks. An address that is a
-loopback or private (RFC 1918, ULA) address (forwarded or the peer itself) (a reverse proxy that is not in
-``JOURCHATT_TRUSTED_PROXIES``, a container network) would make every visitor
-"the same address"; it is not counted.
+a trusted proxy, or a socket peer, outside the internal networks. A loopback or
+private address (RFC 1918, ULA), forwarded or the peer itself, is a reverse proxy
+that is not in ``JOURCHATT_TRUSTED_PROXIES`` or a container network: counting it
+would make every visitor "the same address", so it is not counted.
 """
 
 from __future__ import annotations
@@ -40,13 +40,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from . import state as S
+from .state import waiting_key
 from .addresses import AddressHasher, normalise, peer_address
 from .broker import Broker, BrokerError, Tx
 from .logs import get_logger
 
 log = get_logger("chat.waiting")
 
-KEY_PREFIX = S.WAITING_PREFIX
 # A reservation is turned into its chat within a few broker round trips; one
 # left by a node that died between the two expires after this long.
 RESERVE_S = 60.0
@@ -62,8 +62,6 @@ _INTERNAL = tuple(ipaddress.ip_network(n) for n in (
     "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
     "169.254.0.0/16", "0.0.0.0/32", "::1/128", "::/128", "fc00::/7", "fe80::/10"))
 
-
-waiting_key = S.waiting_key
 
 
 def countable_address(scope: Mapping[str, Any], trusted_proxies: Iterable[str] = ()) -> str | None:
