@@ -122,7 +122,10 @@ def _cover(counts: dict[str, int], lines: list[tuple[str, list[str]]], out: Supp
     def pick(candidates: list[tuple[str, list[str]]]) -> tuple[str, str] | None:
         choices = [(counts[m] == 0, counts[m], m, total) for total, parts in candidates
                    for m in [total, *parts] if m not in out]
-        return (min(choices)[2], min(choices)[3]) if choices else None
+        if not choices:
+            return None
+        best = min(choices)
+        return best[2], best[3]
 
     return (pick([ln for ln in lines if cell == ln[0] or cell in ln[1]])
             or pick([ln for ln in lines if any(m in out for m in [ln[0], *ln[1]])]))
