@@ -49,6 +49,8 @@ AGE_BANDS = (("under_13", None, 12), ("13-15", 13, 15), ("16-17", 16, 17), ("18-
 
 @dataclass
 class Figures:
+    """A report's exact counts per cell, their record-key sums, the lines between cells, and the measures."""
+
     counts: dict[str, int] = field(default_factory=dict)
     keys: dict[str, int] = field(default_factory=dict)
     lines: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -109,7 +111,8 @@ async def volume(r: _Runner, f: Figures) -> None:
     """contacts, outcomes, conversations, non-data, counted; wait times and queue leavers."""
     for o in vocab.OUTCOMES:
         f.add(f"by_outcome.{o}", 0)
-    f.add("contacts", 0), f.add("total", 0), f.add("counted", 0)
+    for cell in ("contacts", "total", "counted"):
+        f.add(cell, 0)
     for kind in vocab.NON_DATA:
         f.add(f"non_data.{kind}", 0)
     for outcome, non_data, n, key, _x, _xk in await r.rows("volume"):
@@ -237,11 +240,13 @@ async def weeks(r: _Runner, f: Figures) -> None:
 async def referrals(r: _Runner, f: Figures) -> None:
     """Referrals suggested and redeemed per service, in the counted conversations."""
     suggested, redeemed = [], []
-    f.add("referrals_total.suggested", 0), f.add("referrals_total.redeemed", 0)
+    f.add("referrals_total.suggested", 0)
+    f.add("referrals_total.redeemed", 0)
     for service, _k2, n, key, used, used_key in sorted(await r.rows("referrals")):
         f.add(f"referrals.{service}.suggested", n, key)
         f.add(f"referrals.{service}.redeemed", used, used_key)
-        f.add("referrals_total.suggested", n, key), f.add("referrals_total.redeemed", used, used_key)
+        f.add("referrals_total.suggested", n, key)
+        f.add("referrals_total.redeemed", used, used_key)
         suggested.append(f"referrals.{service}.suggested")
         redeemed.append(f"referrals.{service}.redeemed")
     f.line("referrals_total.suggested", suggested)
