@@ -10,15 +10,15 @@ PostgreSQL, created and dropped here), and times through the application's own
 async engine:
 
 * each dashboard query: one period (the half year 2025H1, all chats), one split
-  (``referral.stats.SPLITS``), p50/p95 over ``repeats``;
+  (``referral.stats.queries.SPLITS``), p50/p95 over ``repeats``;
 * the whole half-year report: every split, and the same for 2024H1 beside it
-  (``referral.report.build``), p50/p95 over a few repeats;
+  (``referral.stats.report.build``), p50/p95 over a few repeats;
 
 for all chats and for a partnership's target group (Stockholm, 13–23). Each
 database is timed three ways in the same invocation: reading the records with
 no report index (the baseline: full-table scans), reading the records through
 the covering index of migration 0007, and reading the daily roll-up
-(referral/rollup.py). Also timed: building the roll-up, and the sync a read
+(referral/stats/rollup.py). Also timed: building the roll-up, and the sync a read
 pays after one record was written. Prints a table and writes
 bench/results/report.json.
 """
@@ -41,7 +41,9 @@ import asyncpg
 from sqlalchemy import text
 
 from chat import db
-from referral import partnerships, report, rollup, stats, vocab
+from referral import vocab
+from referral.stats import partnership_store, partnerships, queries, report, rollup
+from referral.stats.scope import CR, Scope
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -146,18 +148,18 @@ async def _apply_indexes(engine: Any, variant: str) -> None:
 async def time_variant(engine: Any, variant: str, repeats: int) -> dict[str, Any]:
     """Time every split and the whole report; ``rollup`` reads stats_daily, the others the records."""
     use_rollup = variant == "rollup"
-    sthlm = await partnerships.load(db.sessionmaker(engine), "stockholm-unga-relationer")
+    sthlm = await partnership_store.load(db.sessionmaker(engine), "stockholm-unga-relationer")
     out: dict[str, Any] = {"queries": {}, "report": {}}
-    scopes = {"all": stats.Scope(*PERIOD, rollup="all"),
+    scopes = {"all": Scope(*PERIOD, rollup="all"),
               "partnership": report.Request(PERIOD[0], PERIOD[1], partnership=sthlm).scope()}
     async with engine.connect() as conn:
         for label, scope in scopes.items():
-            await stats.figures(conn, scope, use_rollup=use_rollup)            # warm the cache
-            for name in stats.SPLITS:
+            await queries.figures(conn, scope, use_rollup=use_rollup)          # warm the cache
+            for name in queries.SPLITS:
                 samples = []
                 for _ in range(repeats):
                     t0 = time.perf_counter()
-                    await stats.figures(conn, scope, splits=(name,), use_rollup=use_rollup)
+                    await queries.figures(conn, scope, splits=(name,), use_rollup=use_rollup)
                     samples.append((time.perf_counter() - t0) * 1000)
                 out["queries"][f"{label}:{name}"] = {"p50_ms": round(statistics.median(samples), 1),
                                                      "p95_ms": round(_pct(samples, 0.95), 1)}
@@ -177,14 +179,14 @@ async def time_variant(engine: Any, variant: str, repeats: int) -> dict[str, Any
 
 async def time_sync(engine: Any) -> dict[str, float]:
     """What keeping the roll-up exact costs: one chat's record written, then the next read's sync."""
-    from referral import records_io
+    from referral.stats import records_io
 
     samples = []
     for i in range(5):
         row, _ = records_io.validate({"day": f"2025-03-{i + 1:02d}", "gender": "girl", "municipality": "0180",
                                       "age": 16, "topic": "exposed"}, today=date(2026, 1, 1))
         async with engine.begin() as conn:
-            await conn.execute(rollup.CR.insert(), [row])
+            await conn.execute(CR.insert(), [row])
         t0 = time.perf_counter()
         async with engine.begin() as conn:
             await rollup.sync(conn)
@@ -197,9 +199,9 @@ async def run_variants(url: str, repeats: int, loader: Any) -> dict[str, Any]:
     engine = db.create_engine(url)
     try:
         sessions = db.sessionmaker(engine)
-        sample = json.loads((ROOT / "referral" / "data" / "partnerships.sample.json").read_text())
+        sample = json.loads((ROOT / "referral" / "stats" / "data" / "partnerships.sample.json").read_text())
         for doc in sample:
-            await partnerships.save(sessions, partnerships.validate(doc))
+            await partnership_store.save(sessions, partnerships.validate(doc))
         await _apply_indexes(engine, "none")
         t0 = time.perf_counter()
         await loader()

@@ -180,7 +180,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:
     """Build the app; ``broker`` lets tests and embedders pass their own."""
-    from referral import stats_api  # imported here: referral's tables import chat.db
+    from referral.stats import api as stats_api  # imported here: referral's tables import chat.db
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Sequence
 
 from referral import cli as referral_cli
-from referral import stats_cli
+from referral.stats import cli as stats_cli
 
 from . import db
 from .exceptions import ConfigurationError, JourchattError

@@ -1,4 +1,4 @@
-"""Referral: the service directory, eligibility rules, referral codes and statistics."""
+"""Referral: the service directory, eligibility rules and referral codes; the statistics are ``referral.stats``."""
 
 from . import geography, vocab
 

@@ -9,9 +9,8 @@
         ├── UnknownCode                   no such code (or not one of this partner's services)
         ├── ExpiredCode                   the code's time ran out
         └── AlreadyRedeemed               the code was used before
-    ├── PartnershipError                  a partnership document is wrong, or the id is unknown
-    ├── StatsQueryError                   a statistics request is wrong (period, preset, filter)
-    └── ImportFailed                      a records file has bad lines; carries every (line, reason)
+
+The statistics' errors (``referral/stats/exceptions.py``) are ReferralErrors too.
 
 Domain code raises these; the edges (``referral.api``, the CLI) turn them into
 HTTP statuses or messages. A ``refer`` naming an unknown or unfitting service is
@@ -69,21 +68,3 @@ class ExpiredCode(RedeemError):
 
 class AlreadyRedeemed(RedeemError):
     code = "already_redeemed"
-
-
-class PartnershipError(ReferralError):
-    code = "invalid_partnership"
-
-
-class StatsQueryError(ReferralError):
-    code = "invalid_stats_query"
-
-
-class ImportFailed(ReferralError):
-    code = "invalid_records_file"
-
-    def __init__(self, errors: list[tuple[int, str]]) -> None:
-        self.errors = errors
-        first = "; ".join(f"line {n}: {why}" for n, why in errors[:20])
-        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
-        super().__init__(f"{len(errors)} bad line(s), nothing imported: {first}{more}")

@@ -15,14 +15,14 @@ from typing import AsyncIterator
 import pytest
 from playwright.async_api import async_playwright
 
-from referral import partnerships, records_io
+from referral.stats import partnership_store, partnerships, records_io
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Running, make_settings, start_server
 from tests.worked_example import jsonl
 from volunteer.audit import entries
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = CHROMIUM_ARGS
-SAMPLE = ROOT / "referral" / "data" / "partnerships.sample.json"
+SAMPLE = ROOT / "referral" / "stats" / "data" / "partnerships.sample.json"
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ async def stats_server(tmp_path: Path) -> AsyncIterator[Running]:
         recs, refs = records_io.parse(jsonl().splitlines(), today=date(2026, 11, 23))
         await records_io.write(running.app.state.engine, recs, refs)
         for doc in json.loads(SAMPLE.read_text()):
-            await partnerships.save(running.app.state.db, partnerships.validate(doc))
+            await partnership_store.save(running.app.state.db, partnerships.validate(doc))
         await running.add_account("cora", role="coordinator")
         yield running
     finally:

@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert
 
 from chat import db
 from chat.record import ChatRecord
-from referral import disclosure, inference, records_io, report
+from referral.stats import disclosure, inference, records_io, report
 from referral.models import RecordReferral
 from tests.conftest import TEST_SECRET
 from tests.disclosure_attacker import attack, flatten, relations, stated_bounds

@@ -24,14 +24,15 @@ from sqlalchemy import func, select
 
 from chat import db
 from chat.record import ChatRecord
-from referral import records_io, report, rollup, stats
+from referral.stats import parts, queries, records_io, report, rollup
 from referral.models import RecordReferral
-from referral.exceptions import ImportFailed
+from referral.stats.exceptions import ImportFailed
+from referral.stats.scope import Scope
 from volunteer.audit import entries
 from tests.conftest import TEST_SECRET, Running, jourchatt_command
 from tests.worked_example import expected_mean_age, jsonl
 
-SAMPLE = Path(__file__).resolve().parents[2] / "referral" / "data" / "partnerships.sample.json"
+SAMPLE = Path(__file__).resolve().parents[2] / "referral" / "stats" / "data" / "partnerships.sample.json"
 TODAY = date(2026, 11, 23)
 SECRET = TEST_SECRET.encode()
 
@@ -85,22 +86,22 @@ async def test_the_worked_example_comes_out_exactly(engine: Any) -> None:
 
 
 async def test_a_partnerships_target_group_and_presets(engine: Any) -> None:
-    from referral import partnerships
+    from referral.stats import partnership_store, partnerships
 
     await _load_example(engine)
     sessions = db.sessionmaker(engine)
     for doc in json.loads(SAMPLE.read_text()):
-        await partnerships.save(sessions, partnerships.validate(doc))
-    sthlm = await partnerships.load(sessions, "stockholm-unga-relationer")
+        await partnership_store.save(sessions, partnerships.validate(doc))
+    sthlm = await partnership_store.load(sessions, "stockholm-unga-relationer")
     out = await _report(engine, partnership=sthlm)
     assert out["total"] == 228 and out["by_gender"]["girl"] == 151       # every age was 13-23 or unknown
     # narrowed to 16-17 (unknown ages stay in): saving rebuilds its roll-up scope
     narrow = partnerships.Partnership(**{**sthlm.__dict__, "age_min": 16, "age_max": 17})
-    await partnerships.save(sessions, narrow, replace=True)
+    await partnership_store.save(sessions, narrow, replace=True)
     ages = (await _report(engine, partnership=narrow))["by_age_band"]
     assert ages == (await _report(engine, partnership=narrow, use_rollup=False))["by_age_band"]
     assert ages["13-15"] == ages["18-20"] == 0 and ages["16-17"] > 0 and ages["not_stated"] == 12
-    nacka = await partnerships.load(sessions, "nacka-samtalsforum")
+    nacka = await partnership_store.load(sessions, "nacka-samtalsforum")
     t = await _report(engine, partnership=nacka, start=date(2022, 1, 1), end=date(2022, 4, 30), preset="2022T1")
     assert set(t["by_residence"]) == {"0182", "0120"}
     assert t["period"] == {"from": "2022-01-01", "to": "2022-04-30", "preset": "2022T1"}
@@ -134,13 +135,13 @@ async def test_publication_withholds_small_cells_and_the_cells_that_would_reveal
 async def test_cell_keys_from_sql_match_the_records_and_the_same_cell_gets_the_same_value(engine: Any) -> None:
     await _load_example(engine)
     async with engine.connect() as conn:
-        fig = await stats.figures(conn, stats.Scope(date(2022, 1, 1), date(2022, 5, 31), municipalities=("0180",)),
+        fig = await queries.figures(conn, Scope(date(2022, 1, 1), date(2022, 5, 31), municipalities=("0180",)),
                                   keys=True, splits=("gender_topic",))
         cr = ChatRecord.__table__
         ids = (await conn.execute(select(cr.c.id).where(cr.c.municipality == "0180", cr.c.gender == "boy",
                                                          cr.c.outcome == "completed",
                                                          cr.c.day >= date(2022, 1, 1)))).scalars().all()
-    assert fig.keys["by_gender.boy"] == sum(stats.record_key(i) for i in ids)
+    assert fig.keys["by_gender.boy"] == sum(parts.record_key(i) for i in ids)
     a = await _report(engine, municipality="0180", publish=True, method="cellkey")
     b = await _report(engine, publish=True, method="cellkey")
     # "girls in Stockholm" is the same set of records in both reports, so the same number
@@ -287,12 +288,12 @@ async def test_the_roll_up_stays_exact_whoever_writes(engine: Any) -> None:
     from sqlalchemy import delete, update
 
     from chat.record import write_record
-    from referral import partnerships
+    from referral.stats import partnership_store, partnerships
 
     sessions = db.sessionmaker(engine)
     for doc in json.loads(SAMPLE.read_text()):
-        await partnerships.save(sessions, partnerships.validate(doc))
-    sthlm = await partnerships.load(sessions, "stockholm-unga-relationer")
+        await partnership_store.save(sessions, partnerships.validate(doc))
+    sthlm = await partnership_store.load(sessions, "stockholm-unga-relationer")
     rng = random.Random(5)
     lines = []
     for i in range(300):

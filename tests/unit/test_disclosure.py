@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from referral import disclosure
-from referral.disclosure import cellkey, perturb, suppress
-from referral.stats import record_key
+from referral.stats import disclosure
+from referral.stats.disclosure import cellkey, perturb, suppress
+from referral.stats.parts import record_key
 
 SECRET = b"s" * 32
 
@@ -139,7 +139,7 @@ def test_record_keys_come_from_the_id() -> None:
 def test_lines_that_share_cells_are_checked_together() -> None:
     """A withheld cell can follow from several lines together though each line has two
     withheld members: the check finds it, and suppression withholds until none does."""
-    from referral import inference
+    from referral.stats import inference
 
     counts = {"total": 40, "counted": 38, "nd": 2, "g1": 30, "g2": 8, "t1": 35, "t2": 3}
     lines = [("total", ["counted", "nd"]), ("counted", ["g1", "g2"]), ("counted", ["t1", "t2"])]

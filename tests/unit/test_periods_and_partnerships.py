@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from referral import partnerships as P
-from referral.presets import period, resolve, year_earlier
-from referral.exceptions import PartnershipError, StatsQueryError
+from referral.stats import partnerships as P
+from referral.stats.exceptions import PartnershipError, StatsQueryError
+from referral.stats.presets import period, resolve, year_earlier
 
-SAMPLE = Path(__file__).resolve().parents[2] / "referral" / "data" / "partnerships.sample.json"
+SAMPLE = Path(__file__).resolve().parents[2] / "referral" / "stats" / "data" / "partnerships.sample.json"
 
 
 @pytest.mark.parametrize("preset, first, last", [

@@ -100,7 +100,7 @@ def upgrade() -> None:
 
 
 def trigger_sql(dialect: str) -> list[str]:
-    """Triggers that mark the day of every changed record or referral row (referral/rollup.py)."""
+    """Triggers that mark the day of every changed record or referral row (referral/stats/rollup.py)."""
     if dialect == 'postgresql':
         return [
             """CREATE FUNCTION stats_mark_records() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -5,7 +5,7 @@ Revises: 0007_statistics
 Create Date: 2026-11-24
 
 No schema change: ``stats_daily`` now also holds, for splits with many rows a day
-(``referral.rollup.MONTHLY``), one row per calendar month. Reads expect them for
+(``referral.stats.rollup.MONTHLY``), one row per calendar month. Reads expect them for
 every month, so every day that has records is marked changed and the next sync
 rebuilds the roll-up, months included. No batch alter, so the roll-up triggers
 of 0007 stay in place on SQLite.

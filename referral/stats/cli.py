@@ -16,8 +16,10 @@ from typing import Any
 from chat import db
 from chat.settings import Settings
 
-from . import disclosure, geography, partnerships, presets, records_io, report
-from .exceptions import ImportFailed, ReferralError
+from .. import geography
+from ..exceptions import ReferralError
+from . import disclosure, partnership_store, partnerships, presets, records_io, report
+from .exceptions import ImportFailed
 
 COMMANDS = ("report", "partnership", "records")
 
@@ -63,7 +65,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> str:
     engine = db.create_engine(settings.database_url)
     try:
         sessions = db.sessionmaker(engine)
-        partnership = await partnerships.load(sessions, args.partnership) if args.partnership else None
+        partnership = await partnership_store.load(sessions, args.partnership) if args.partnership else None
         req = report.Request(start=start, end=end, preset=args.preset, partnership=partnership,
                              municipality=args.municipality, publish=args.public, method=args.method,
                              threshold=settings.suppression_threshold, compare=not args.no_year_earlier)
@@ -94,9 +96,9 @@ async def _partnership(settings: Settings, args: argparse.Namespace) -> str:
                 except ReferralError as exc:
                     raise ReferralError(f"partnership {i + 1}: {exc.detail}", code=exc.code) from None
             for p in items:
-                await partnerships.save(sessions, p, replace=args.replace)
+                await partnership_store.save(sessions, p, replace=args.replace)
             return "".join(f"added {p.id}\n" for p in items)
-        found = await partnerships.load_all(sessions)
+        found = await partnership_store.load_all(sessions)
     finally:
         await engine.dispose()
     if args.format == "json":

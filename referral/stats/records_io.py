@@ -25,10 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat.record import ChatRecord
 
-from . import geography, rollup, vocab
-from .models import RecordReferral
-from .presets import parse_day, year_earlier
+from .. import geography, vocab
+from ..models import RecordReferral
+from . import rollup
 from .exceptions import ImportFailed
+from .presets import parse_day, year_earlier
 
 MAX_AGE = 120
 FIELDS = {"day", "channel", "lang", "outcome", "ended_by", "wait_s", "duration_s", "age", "gender",

@@ -18,8 +18,10 @@ from volunteer.accounts import Profile
 from volunteer.api import current_profile, error, require_role
 from volunteer.audit import audit
 
-from . import dashboard, disclosure, geography, partnerships, presets, report, stats
-from .exceptions import ReferralError, StatsQueryError
+from .. import geography
+from ..exceptions import ReferralError
+from . import dashboard, disclosure, partnership_store, presets, queries, report
+from .exceptions import StatsQueryError
 
 ROLES = ("coordinator", "admin")
 PARAMS = {"from", "to", "preset", "partnership", "municipality", "publish", "method", "format",
@@ -59,16 +61,16 @@ async def parse_request(request: Request) -> tuple[report.Request, str, tuple[st
     if fmt not in ("json", "csv"):
         raise StatsQueryError("format must be json or csv")
     split = q.get("split")
-    if split and split not in stats.SPLITS:
-        raise StatsQueryError(f"split must be one of {', '.join(stats.SPLITS)}")
+    if split and split not in queries.SPLITS:
+        raise StatsQueryError(f"split must be one of {', '.join(queries.SPLITS)}")
     pid = q.get("partnership") or None
-    partnership = await partnerships.load(request.app.state.db, pid) if pid else None
+    partnership = await partnership_store.load(request.app.state.db, pid) if pid else None
     req = report.Request(
         start=start, end=end, preset=q.get("preset") or None, partnership=partnership,
         municipality=municipality, publish=_flag(q.get("publish"), "publish", False), method=method,
         threshold=request.app.state.settings.suppression_threshold,
         compare=_flag(q.get("year_earlier"), "year_earlier", True))
-    return req, fmt, (split,) if split else tuple(stats.SPLITS)
+    return req, fmt, (split,) if split else tuple(queries.SPLITS)
 
 
 async def stats_endpoint(request: Request) -> Response:
@@ -94,7 +96,7 @@ async def partnerships_endpoint(request: Request) -> Response:
     profile = await _coordinator(request)
     if not isinstance(profile, Profile):
         return profile
-    found = await partnerships.load_all(request.app.state.db)
+    found = await partnership_store.load_all(request.app.state.db)
     return JSONResponse({"partnerships": [p.to_json() for p in found]})
 
 
@@ -105,7 +107,7 @@ async def dashboard_page(request: Request) -> Response:
     if profile.role not in ROLES:
         return HTMLResponse(dashboard.message_page("Bara samordnare ser statistiken.", "Coordinators only."),
                             status_code=403)
-    found = await partnerships.load_all(request.app.state.db)
+    found = await partnership_store.load_all(request.app.state.db)
     q = request.query_params
     if not any(q.get(k) for k in ("from", "to", "preset")):
         query: dict[str, Any] = {k: v for k, v in q.items() if v}

@@ -3,7 +3,7 @@
 ``stats_daily`` holds, for each scope (``all``; ``m:<municipality>`` for each
 municipality, ``m:-`` for not stated; ``p:<partnership id>`` for each
 partnership's target group), each day and each split, exactly what
-``stats.parts`` groups and sums over the records: counts, record-key sums (for
+``parts.parts`` groups and sums over the records: counts, record-key sums (for
 the cell key method) and the extras (durations, redeemed referrals). A report
 for such a scope sums a few rows per day instead of scanning every record.
 
@@ -18,19 +18,21 @@ On PostgreSQL an advisory lock keeps two nodes from rebuilding at once.
 
 from __future__ import annotations
 
-from datetime import date as _date
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (BigInteger, Column, Date, Index, Integer, String, Table, and_, delete, func, insert, literal,
                         or_, select, text)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from chat.db import Base
 
-from . import stats
+from .partnership_tables import read_all
+from .partnerships import Partnership
+from .parts import ROLLUP_SPLITS, parts, record_key_sql
 from .presets import as_date
-from .stats import CR, RR
+from .scope import ALL_DAYS, CR, RR, Scope, where
 
 ROLLUP = Table(
     "stats_daily", Base.metadata,
@@ -63,15 +65,15 @@ MAX_DAYS_BY_LIST = 1000
 MONTHLY = {"volunteers": "volunteers:m"}
 
 
-def _month(day: _date) -> _date:
+def _month(day: date) -> date:
     return day.replace(day=1)
 
 
-def _next_month(month: _date) -> _date:
+def _next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _whole_months(start: _date, end: _date) -> tuple[_date, _date] | None:
+def _whole_months(start: date, end: date) -> tuple[date, date] | None:
     """The first and last calendar month lying wholly inside [start, end], or None."""
     try:
         first = start if start.day == 1 else _next_month(_month(start))
@@ -83,40 +85,28 @@ def _whole_months(start: _date, end: _date) -> tuple[_date, _date] | None:
     return (first, last) if first <= last else None
 
 
-def _scopes(found: list[Any]) -> list[tuple[Any, stats.Scope | None, list[Any]]]:
+def _scopes(found: list[Partnership]) -> list[tuple[Any, Scope | None, list[Any]]]:
     """(scope-name expression, filter, extra group-by columns) of every roll-up scope."""
-    out: list[tuple[Any, stats.Scope | None, list[Any]]] = [(literal("all"), None, [])]
+    out: list[tuple[Any, Scope | None, list[Any]]] = [(literal("all"), None, [])]
     m = literal("m:") + func.coalesce(CR.c.municipality, "-")
     out.append((m, None, [CR.c.municipality]))
     for p in found:
-        out.append((literal(f"p:{p.id}"), stats.Scope(_date.min, _date.max, channels=p.channels,
-                                                      municipalities=p.municipalities,
-                                                      age_min=p.age_min, age_max=p.age_max), []))
+        out.append((literal(f"p:{p.id}"), Scope(date.min, date.max, channels=p.channels,
+                                                municipalities=p.municipalities,
+                                                age_min=p.age_min, age_max=p.age_max), []))
     return out
 
 
-async def _partnerships(conn: AsyncConnection) -> list[Any]:
-    from . import partnerships as P
-
-    rows = (await conn.execute(select(P.PartnershipRow.__table__))).all()
-    parties = (await conn.execute(select(P.PartyRow.__table__))).all()
-    channels = (await conn.execute(select(P.ChannelRow.__table__))).all()
-    goals = (await conn.execute(select(P.GoalRow.__table__))).all()
-    return [P._from_rows(r, [x for x in parties if x.partnership_id == r.id],  # type: ignore[arg-type]
-                         [x for x in channels if x.partnership_id == r.id],
-                         [x for x in goals if x.partnership_id == r.id]) for r in rows]
-
-
-async def _build(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | None, list[Any]]],
+async def _build(conn: AsyncConnection, scopes: list[tuple[Any, Scope | None, list[Any]]],
                  days: Any | None) -> None:
     """INSERT … SELECT every split of ``scopes`` for ``days`` (a list) or for all days."""
-    rk = stats._record_key_sql(conn.dialect.name)
+    rk = record_key_sql(conn.dialect.name)
     for name, scope, group in scopes:
-        for split in stats.ROLLUP_SPLITS:
-            for part in stats.parts(split, rk):
+        for split in ROLLUP_SPLITS:
+            for part in parts(split, rk):
                 conds: list[Any] = list(part.cond)
                 # the scope's filters and the kind's, without the day range (the first two)
-                conds += stats._where(scope or stats.Scope(_date.min, _date.max), part.kind)[2:]
+                conds += where(scope or ALL_DAYS, part.kind)[2:]
                 if days is not None:
                     conds.append(CR.c.day.in_(days))
                 cols = [c for c in (part.k1, part.k2) if not _is_literal(c)]
@@ -128,7 +118,7 @@ async def _build(conn: AsyncConnection, scopes: list[tuple[Any, stats.Scope | No
                     ["scope", "split", "day", "k1", "k2", "n", "keysum", "extra", "extra_key"], stmt))
 
 
-async def _build_months(conn: AsyncConnection, months: list[_date] | None, scope: str | None = None) -> None:
+async def _build_months(conn: AsyncConnection, months: list[date] | None, scope: str | None = None) -> None:
     """(Re)build the monthly rows of ``months`` (None: every month) from the day rows, for one scope or all.
 
     The day rows of a month are one range of ``ix_stats_daily_day``; summing them is
@@ -159,8 +149,6 @@ async def _build_months(conn: AsyncConnection, months: list[_date] | None, scope
 
 
 def _is_literal(col: Any) -> bool:
-    from sqlalchemy.sql.elements import BindParameter
-
     return isinstance(col, BindParameter)
 
 
@@ -178,7 +166,7 @@ async def sync(conn: AsyncConnection) -> int:
     # The days as a list of values, not a subquery: the planner then walks the day index
     # for those few days (PostgreSQL's estimate of a just-emptied stats_dirty is unreliable).
     days = list((await conn.execute(select(DIRTY.c.day).where(DIRTY.c.id <= top).distinct())).scalars())
-    found = await _partnerships(conn)
+    found = await read_all(conn)
     if len(days) > MAX_DAYS_BY_LIST:
         await conn.execute(delete(ROLLUP))
         await _build(conn, _scopes(found), None)
@@ -199,7 +187,7 @@ async def sync(conn: AsyncConnection) -> int:
 async def rebuild(conn: AsyncConnection, partnership_id: str | None = None) -> None:
     """Rebuild one partnership's scope (after it changed), or everything."""
     await _lock(conn)
-    found = await _partnerships(conn)
+    found = await read_all(conn)
     if partnership_id is None:
         await conn.execute(delete(ROLLUP))
         await conn.execute(delete(DIRTY))
@@ -215,9 +203,9 @@ def _scope_name(expr: Any) -> str | None:
     return expr.value if _is_literal(expr) else None
 
 
-async def read(conn: AsyncConnection, scope: stats.Scope, split: str) -> list[Any]:
-    """A split's grouped rows for ``scope.rollup`` over the scope's days, in the shape of stats.parts."""
-    where = [ROLLUP.c.scope == scope.rollup, ROLLUP.c.split == split,
+async def read(conn: AsyncConnection, scope: Scope, split: str) -> list[Any]:
+    """A split's grouped rows for ``scope.rollup`` over the scope's days, in the shape of ``parts.parts``."""
+    conds = [ROLLUP.c.scope == scope.rollup, ROLLUP.c.split == split,
              ROLLUP.c.day >= scope.start, ROLLUP.c.day <= scope.end]
     months = _whole_months(scope.start, scope.end) if split in MONTHLY else None
     if months:
@@ -229,12 +217,12 @@ async def read(conn: AsyncConnection, scope: stats.Scope, split: str) -> list[An
             branches.append(and_(ROLLUP.c.split == split, ROLLUP.c.day >= scope.start, ROLLUP.c.day < first))
         if scope.end >= after:
             branches.append(and_(ROLLUP.c.split == split, ROLLUP.c.day >= after, ROLLUP.c.day <= scope.end))
-        where = [ROLLUP.c.scope == scope.rollup, or_(*branches)]
+        conds = [ROLLUP.c.scope == scope.rollup, or_(*branches)]
     sums = [func.sum(ROLLUP.c.n), func.sum(ROLLUP.c.keysum), func.sum(ROLLUP.c.extra), func.sum(ROLLUP.c.extra_key)]
     if split == "week":
-        stmt = select(ROLLUP.c.day, literal(""), *sums).where(*where).group_by(ROLLUP.c.day)
+        stmt = select(ROLLUP.c.day, literal(""), *sums).where(*conds).group_by(ROLLUP.c.day)
     else:
-        stmt = select(ROLLUP.c.k1, ROLLUP.c.k2, *sums).where(*where).group_by(ROLLUP.c.k1, ROLLUP.c.k2)
+        stmt = select(ROLLUP.c.k1, ROLLUP.c.k2, *sums).where(*conds).group_by(ROLLUP.c.k1, ROLLUP.c.k2)
     return [(a, b, int(n), int(k or 0), int(x or 0), int(xk or 0))
             for a, b, n, k, x, xk in (await conn.execute(stmt)).all()]
 

@@ -23,53 +23,34 @@ The result is ``Figures``: a flat map of cell ids (``by_gender.girl``,
 the additive relations between them (``lines``: a total and its parts, which
 disclosure control needs), and measures that are not counts (mean age, wait
 times, volunteer hours). With ``keys=True`` each cell also gets the sum of its
-records' keys, for the cell key method (referral/disclosure.py).
+records' keys, for the cell key method (``disclosure``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
-from chat.record import ChatRecord
+from .. import geography, vocab
+from . import presets, rollup
+from .parts import parts, record_key_sql
+from .scope import ANSWERED, CR, RR, Scope, where
 
-from . import geography, presets, vocab
-from .models import RecordReferral
-
-CR = ChatRecord.__table__
-RR = RecordReferral.__table__
-ANSWERED = ("completed", "visitor_left", "dropped")
 # Age bands of the reports: the target group is 13-23, most visitors are 15-20.
 AGE_BANDS = (("under_13", None, 12), ("13-15", 13, 15), ("16-17", 16, 17), ("18-20", 18, 20),
              ("21-23", 21, 23), ("over_23", 24, None))
-HEX = "0123456789abcdef"
-RECORD_KEY_DIGITS = 6
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which records a report counts: a period and an optional target group."""
-
-    start: date
-    end: date
-    channels: tuple[str, ...] = ()
-    municipalities: tuple[str, ...] = ()
-    age_min: int | None = None
-    age_max: int | None = None
-    rollup: str | None = None      # the roll-up scope holding exactly these records, if any
-
-    def year_earlier(self) -> "Scope":
-        return replace(self, start=presets.year_earlier(self.start), end=presets.year_earlier(self.end))
 
 
 @dataclass
 class Figures:
+    """A report's exact counts per cell, their record-key sums, the lines between cells, and the measures."""
+
     counts: dict[str, int] = field(default_factory=dict)
     keys: dict[str, int] = field(default_factory=dict)
     lines: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -83,125 +64,27 @@ class Figures:
         self.lines.append((total, parts))
 
 
-def record_key(record_id: str) -> int:
-    """A record's key: its id's first hex digits as a number (the same as the SQL below)."""
-    value = 0
-    for i in range(RECORD_KEY_DIGITS):
-        ch = record_id[i:i + 1].lower()
-        value = value * 16 + ((HEX.find(ch) + 1 if ch else 1) - 1)
-    return value
-
-
-def _record_key_sql(dialect: str) -> ColumnElement[Any]:
-    expr: ColumnElement[Any] = literal(0)
-    for i in range(RECORD_KEY_DIGITS):
-        ch = func.lower(func.substr(CR.c.id, i + 1, 1))
-        pos = func.strpos(HEX, ch) if dialect == "postgresql" else func.instr(HEX, ch)
-        expr = expr * 16 + (pos - 1)
-    return expr
-
-
-def _where(scope: Scope, kind: str) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [CR.c.day >= scope.start, CR.c.day <= scope.end]
-    if scope.channels:
-        conds.append(CR.c.channel.in_(scope.channels))
-    if len(scope.municipalities) == 1:
-        conds.append(CR.c.municipality == scope.municipalities[0])
-    elif scope.municipalities:
-        conds.append(CR.c.municipality.in_(scope.municipalities))
-    if scope.age_min is not None or scope.age_max is not None:
-        bound: list[ColumnElement[bool]] = []
-        if scope.age_min is not None:
-            bound.append(CR.c.age >= scope.age_min)
-        if scope.age_max is not None:
-            bound.append(CR.c.age <= scope.age_max)
-        conds.append(or_(CR.c.age.is_(None), and_(*bound)))
-    if kind in ("answered", "data"):
-        conds.append(CR.c.outcome.in_(ANSWERED))
-    if kind == "data":
-        conds.append(CR.c.non_data.is_(None))
-    return conds
-
-
 class _Runner:
     """Runs one split's parts over the scope: from the roll-up when the scope has one, else raw."""
 
     def __init__(self, conn: AsyncConnection, scope: Scope, keys: bool, use_rollup: bool) -> None:
         self.conn, self.scope, self.keys = conn, scope, keys
-        self.rk = _record_key_sql(conn.dialect.name)
+        self.rk = record_key_sql(conn.dialect.name)
         self.use_rollup = use_rollup and scope.rollup is not None
 
     async def rows(self, split: str) -> list[Any]:
         """Rows of (k1, k2, n, key sum, extra, extra key) for ``split``; for ``week`` k1 is the day."""
         if self.use_rollup:
-            from . import rollup
-
             return await rollup.read(self.conn, self.scope, split)
         out: list[Any] = []
         for part in parts(split, self.rk if self.keys else literal(0)):
             k1 = CR.c.day if split == "week" else part.k1
             stmt = (select(k1, part.k2, part.n, part.key, part.extra, part.extra_key)
                     .select_from(CR.join(RR, RR.c.record_id == CR.c.id) if part.referrals else CR)
-                    .where(*_where(self.scope, part.kind), *part.cond)
+                    .where(*where(self.scope, part.kind), *part.cond)
                     .group_by(*(c for c in (k1, part.k2) if not isinstance(c, BindParameter))))
             out += (await self.conn.execute(stmt)).all()
         return out
-
-
-@dataclass(frozen=True)
-class Part:
-    """One grouped statement of a split: what it groups by and what it sums."""
-
-    kind: str
-    k1: ColumnElement[Any]
-    k2: ColumnElement[Any]
-    n: ColumnElement[Any]
-    key: ColumnElement[Any]
-    extra: ColumnElement[Any]
-    extra_key: ColumnElement[Any]
-    cond: tuple[ColumnElement[bool], ...] = ()
-    referrals: bool = False
-
-
-def parts(split: str, rk: ColumnElement[Any]) -> list[Part]:
-    """The statements of a split; the roll-up stores exactly what these group and sum."""
-    empty: ColumnElement[Any] = literal("")
-    zero: ColumnElement[Any] = literal(0)
-    count, keysum = func.count(), func.coalesce(func.sum(rk), 0)
-
-    def part(kind: str, k1: Any = empty, k2: Any = empty, **kw: Any) -> Part:
-        return Part(kind=kind, k1=k1, k2=k2, n=kw.pop("n", count), key=kw.pop("key", keysum),
-                    extra=kw.pop("extra", zero), extra_key=kw.pop("extra_key", zero), **kw)
-
-    if split == "volume":
-        return [part("contacts", CR.c.outcome, func.coalesce(CR.c.non_data, ""))]
-    if split == "wait":
-        return [part("answered", cast(CR.c.wait_s, String))]
-    if split == "gender_topic":
-        return [part("data", CR.c.gender, func.coalesce(CR.c.topic, "not_stated"))]
-    if split == "first_contact":
-        return [part("data", CR.c.first_contact)]
-    if split == "age":
-        return [part("data", func.coalesce(cast(CR.c.age, String), ""))]
-    if split == "residence":
-        return [part("data", func.coalesce(CR.c.municipality, ""), func.coalesce(CR.c.district, ""))]
-    if split == "violence":
-        flags = [getattr(CR.c, f"v_{form}") for form in vocab.VIOLENCE]
-        out = [part("data", literal(form), cond=(flag.is_(True),)) for form, flag in zip(vocab.VIOLENCE, flags)]
-        return out + [part("data", literal("none_recorded"), cond=tuple(f.is_(False) for f in flags))]
-    if split == "volunteers":
-        return [part("answered", func.coalesce(CR.c.volunteer, ""), extra=func.sum(CR.c.duration_s))]
-    if split == "week":
-        return [part("answered")]
-    if split == "referrals":
-        redeemed = RR.c.redeemed_on.is_not(None)
-        return [part("data", RR.c.service_id, extra=func.count(RR.c.redeemed_on),
-                     extra_key=func.coalesce(func.sum(case((redeemed, rk), else_=0)), 0), referrals=True)]
-    raise KeyError(split)
-
-
-ROLLUP_SPLITS = ("volume", "wait", "gender_topic", "first_contact", "age", "residence", "violence",
-                 "volunteers", "week", "referrals")
 
 
 def _band(age: int) -> str:
@@ -228,7 +111,8 @@ async def volume(r: _Runner, f: Figures) -> None:
     """contacts, outcomes, conversations, non-data, counted; wait times and queue leavers."""
     for o in vocab.OUTCOMES:
         f.add(f"by_outcome.{o}", 0)
-    f.add("contacts", 0), f.add("total", 0), f.add("counted", 0)
+    for cell in ("contacts", "total", "counted"):
+        f.add(cell, 0)
     for kind in vocab.NON_DATA:
         f.add(f"non_data.{kind}", 0)
     for outcome, non_data, n, key, _x, _xk in await r.rows("volume"):
@@ -356,11 +240,13 @@ async def weeks(r: _Runner, f: Figures) -> None:
 async def referrals(r: _Runner, f: Figures) -> None:
     """Referrals suggested and redeemed per service, in the counted conversations."""
     suggested, redeemed = [], []
-    f.add("referrals_total.suggested", 0), f.add("referrals_total.redeemed", 0)
+    f.add("referrals_total.suggested", 0)
+    f.add("referrals_total.redeemed", 0)
     for service, _k2, n, key, used, used_key in sorted(await r.rows("referrals")):
         f.add(f"referrals.{service}.suggested", n, key)
         f.add(f"referrals.{service}.redeemed", used, used_key)
-        f.add("referrals_total.suggested", n, key), f.add("referrals_total.redeemed", used, used_key)
+        f.add("referrals_total.suggested", n, key)
+        f.add("referrals_total.redeemed", used, used_key)
         suggested.append(f"referrals.{service}.suggested")
         redeemed.append(f"referrals.{service}.redeemed")
     f.line("referrals_total.suggested", suggested)

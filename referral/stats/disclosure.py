@@ -20,7 +20,7 @@ Two methods, chosen per export:
     lines is withheld, and the lines are made safe again.
 
 ``cellkey`` (the method Statistics Sweden adopted in 2025)
-    Every record has a key (``stats.record_key``: from its id); a cell's key is
+    Every record has a key (``parts.record_key``: from its id); a cell's key is
     a keyed hash (HMAC-SHA-256 under the server secret) of the sum of its
     records' keys. That cell key picks a perturbation from ``NOISE`` with the
     probabilities ``PROBABILITIES`` (−2…+2, mean 0), never taking a count below
@@ -62,7 +62,7 @@ def suppress(counts: dict[str, int], lines: list[tuple[str, list[str]]],
     out = Suppression({cell: "small" for cell, n in counts.items() if 0 < n < threshold})
     while True:
         _each_line_safe(counts, lines, threshold, out)
-        # Lines share cells: check what they give away together (referral/inference.py).
+        # Lines share cells: check what they give away together (``inference``).
         # A reader is not told which withheld cells are the small ones: all are >= 0.
         weak = inference.pinned(counts, lines, {cell: (0, None) for cell in out.reasons})
         added = False

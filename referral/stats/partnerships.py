@@ -1,9 +1,10 @@
 """Partnerships (IOP) as data: parties, channels, target group, term, renewal, goals.
 
-A partnership is described by a small JSON document (``referral/data/
+A partnership is described by a small JSON document (``referral/stats/data/
 partnerships.sample.json`` holds the seed documents' three) and stored in four
-tables. ``validate`` checks a document and returns a ``Partnership``; the term
-logic (``term_end_on``, ``ends_on``, ``active_on``) is pure.
+tables (``partnership_tables``; ``partnership_store`` saves and loads). This
+module is pure: ``validate`` checks a document and returns a ``Partnership``;
+the term logic (``term_ends``, ``ends_on``, ``active_on``) needs no database.
 
 The renewal rule of the sources: the first term runs from ``starts_on`` to
 ``first_term_ends_on``; it is then renewed a year at a time, at most up to
@@ -24,13 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, SmallInteger, String, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
-
-from chat.db import Base
-
-from . import geography
+from .. import geography
 from .exceptions import PartnershipError
 from .presets import parse_day
 
@@ -42,49 +37,6 @@ REPORTING = ("half_year", "tertial", "year", "quarter")
 SECTORS = ("public", "civil")
 FIELDS = {"id", "name", "parties", "channels", "target", "starts_on", "first_term_ends_on",
           "renew_until", "notice_by", "notice_given_on", "goals", "reporting"}
-
-
-class PartnershipRow(Base):
-    __tablename__ = "partnerships"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    starts_on: Mapped[date] = mapped_column(Date)
-    first_term_ends_on: Mapped[date] = mapped_column(Date)
-    renew_until: Mapped[date | None] = mapped_column(Date)
-    notice_by: Mapped[str | None] = mapped_column(String(5))
-    notice_given_on: Mapped[date | None] = mapped_column(Date)
-    age_min: Mapped[int | None] = mapped_column(SmallInteger)
-    age_max: Mapped[int | None] = mapped_column(SmallInteger)
-    municipalities: Mapped[str] = mapped_column(String(200), default="")
-    reporting: Mapped[str] = mapped_column(String(40), default="")
-
-
-class PartyRow(Base):
-    __tablename__ = "partnership_parties"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    partnership_id: Mapped[str] = mapped_column(ForeignKey("partnerships.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    org_number: Mapped[str] = mapped_column(String(11))
-    sector: Mapped[str] = mapped_column(String(10))
-
-
-class ChannelRow(Base):
-    __tablename__ = "partnership_channels"
-
-    partnership_id: Mapped[str] = mapped_column(ForeignKey("partnerships.id", ondelete="CASCADE"),
-                                                primary_key=True)
-    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
-
-
-class GoalRow(Base):
-    __tablename__ = "partnership_goals"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    partnership_id: Mapped[str] = mapped_column(ForeignKey("partnerships.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(SmallInteger)
-    text: Mapped[str] = mapped_column(String(500))
 
 
 @dataclass(frozen=True)
@@ -258,63 +210,3 @@ def validate(doc: Any) -> Partnership:
         municipalities=tuple(dict.fromkeys(munis)), channels=tuple(dict.fromkeys(channels)),
         parties=tuple(parties), goals=tuple(goals), reporting=tuple(dict.fromkeys(reporting)),
     )
-
-
-async def save(sessions: async_sessionmaker[AsyncSession], p: Partnership, *, replace: bool = False) -> None:
-    """Store a partnership; an existing id is an error unless ``replace``."""
-    async with sessions() as session, session.begin():
-        existing = await session.get(PartnershipRow, p.id)
-        if existing is not None:
-            if not replace:
-                raise PartnershipError(f"partnership {p.id!r} exists already (use --replace to update it)")
-            for model in (PartyRow, ChannelRow, GoalRow):
-                await session.execute(delete(model).where(model.partnership_id == p.id))
-            await session.delete(existing)
-            await session.flush()
-        session.add(PartnershipRow(
-            id=p.id, name=p.name, starts_on=p.starts_on, first_term_ends_on=p.first_term_ends_on,
-            renew_until=p.renew_until, notice_by=p.notice_by, notice_given_on=p.notice_given_on,
-            age_min=p.age_min, age_max=p.age_max, municipalities=",".join(p.municipalities),
-            reporting=",".join(p.reporting)))
-        await session.flush()
-        session.add_all([PartyRow(partnership_id=p.id, name=x.name, org_number=x.org_number, sector=x.sector)
-                         for x in p.parties])
-        session.add_all([ChannelRow(partnership_id=p.id, channel=c) for c in p.channels])
-        session.add_all([GoalRow(partnership_id=p.id, position=i, text=g) for i, g in enumerate(p.goals)])
-        await session.flush()
-        from . import rollup
-
-        await rollup.rebuild(await session.connection(), p.id)     # its target group may have changed
-
-
-def _from_rows(row: PartnershipRow, parties: list[PartyRow], channels: list[ChannelRow],
-               goals: list[GoalRow]) -> Partnership:
-    return Partnership(
-        id=row.id, name=row.name, starts_on=row.starts_on, first_term_ends_on=row.first_term_ends_on,
-        renew_until=row.renew_until, notice_by=row.notice_by, notice_given_on=row.notice_given_on,
-        age_min=row.age_min, age_max=row.age_max,
-        municipalities=tuple(m for m in row.municipalities.split(",") if m),
-        channels=tuple(sorted(c.channel for c in channels)),
-        parties=tuple(Party(x.name, x.org_number, x.sector) for x in sorted(parties, key=lambda x: x.id)),
-        goals=tuple(g.text for g in sorted(goals, key=lambda g: g.position)),
-        reporting=tuple(r for r in row.reporting.split(",") if r),
-    )
-
-
-async def load_all(sessions: async_sessionmaker[AsyncSession]) -> list[Partnership]:
-    async with sessions() as session:
-        rows = (await session.scalars(select(PartnershipRow).order_by(PartnershipRow.id))).all()
-        parties = (await session.scalars(select(PartyRow))).all()
-        channels = (await session.scalars(select(ChannelRow))).all()
-        goals = (await session.scalars(select(GoalRow))).all()
-    return [_from_rows(r, [x for x in parties if x.partnership_id == r.id],
-                       [x for x in channels if x.partnership_id == r.id],
-                       [x for x in goals if x.partnership_id == r.id]) for r in rows]
-
-
-async def load(sessions: async_sessionmaker[AsyncSession], pid: str) -> Partnership:
-    """One partnership; PartnershipError ``unknown_partnership`` when there is none."""
-    for p in await load_all(sessions):
-        if p.id == pid:
-            return p
-    raise PartnershipError(f"no partnership with id {pid!r}", code="unknown_partnership")

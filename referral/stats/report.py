@@ -1,8 +1,8 @@
 """A report: the figures of a period beside the same period a year earlier,
 exact for coordinators or made safe for publication, as JSON, CSV or a table.
 
-``build`` runs the queries (referral/stats.py) and disclosure control
-(referral/disclosure.py); ``to_csv`` and ``to_table`` render what ``build``
+``build`` runs the queries (``queries``) and disclosure control
+(``disclosure``); ``to_csv`` and ``to_table`` render what ``build``
 returned, so every format shows the same numbers. In a published report a
 withheld count is ``{"suppressed": true}`` in JSON and ``..`` in CSV and tables
 (never a number), and ``disclosure.suppressed`` lists each withheld cell and why.
@@ -18,8 +18,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, rollup, stats
+from . import disclosure, queries, rollup
 from .partnerships import Partnership
+from .queries import Figures
+from .scope import Scope
 
 SUPPRESSED = {"suppressed": True}
 CSV_SUPPRESSED = ".."
@@ -58,15 +60,15 @@ class Request:
     threshold: int = disclosure.DEFAULT_THRESHOLD
     compare: bool = True
 
-    def scope(self) -> stats.Scope:
+    def scope(self) -> Scope:
         p = self.partnership
         munis: tuple[str, ...] = p.municipalities if p else ()
         if self.municipality:
             munis = (self.municipality,) if not munis or self.municipality in munis else ("__none__",)
-        return stats.Scope(start=self.start, end=self.end, channels=p.channels if p else (),
-                           municipalities=munis, age_min=p.age_min if p else None,
-                           age_max=p.age_max if p else None,
-                           rollup=rollup.scope_name(p.id if p else None, self.municipality))
+        return Scope(start=self.start, end=self.end, channels=p.channels if p else (),
+                     municipalities=munis, age_min=p.age_min if p else None,
+                     age_max=p.age_max if p else None,
+                     rollup=rollup.scope_name(p.id if p else None, self.municipality))
 
     def subject(self) -> str:
         """What an audit row names: the partnership, or the period."""
@@ -81,7 +83,7 @@ def _nest(out: dict[str, Any], cell: str, value: Any) -> None:
     node[last] = value
 
 
-def _publishable(fig: stats.Figures, req: Request, secret: bytes) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def _publishable(fig: Figures, req: Request, secret: bytes) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The cells as published (exact, suppressed or perturbed) and the list of what was withheld."""
     withheld: list[dict[str, str]] = []
     if not req.publish:
@@ -103,7 +105,7 @@ def withheld_reason(threshold: int) -> str:
     return f"withheld: fewer than {threshold} or revealing another withheld count"
 
 
-def _measures(fig: stats.Figures, values: dict[str, Any], req: Request) -> dict[str, Any]:
+def _measures(fig: Figures, values: dict[str, Any], req: Request) -> dict[str, Any]:
     m = fig.measures
     small = req.publish and req.method == "suppress"
     out: dict[str, Any] = {}
@@ -111,7 +113,7 @@ def _measures(fig: stats.Figures, values: dict[str, Any], req: Request) -> dict[
         n = m["mean_age"]["n"]
         hide = req.publish and 0 < n < req.threshold
         out["mean_age"] = SUPPRESSED if hide else m["mean_age"]["value"]
-        # A cell of its own (stats.ages), withheld or perturbed like the others.
+        # A cell of its own (queries.ages), withheld or perturbed like the others.
         out["age_stated"] = values.get("age_stated", SUPPRESSED if (small and 0 < n < req.threshold) else n)
     if "queue" in m:
         q = dict(m["queue"])
@@ -129,7 +131,7 @@ def _measures(fig: stats.Figures, values: dict[str, Any], req: Request) -> dict[
     return out
 
 
-def _block(fig: stats.Figures, req: Request, secret: bytes, start: date, end: date) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def _block(fig: Figures, req: Request, secret: bytes, start: date, end: date) -> tuple[dict[str, Any], list[dict[str, str]]]:
     values, withheld = _publishable(fig, req, secret)
     out: dict[str, Any] = {"period": {"from": start.isoformat(), "to": end.isoformat()}}
     for cell, value in values.items():
@@ -139,7 +141,7 @@ def _block(fig: stats.Figures, req: Request, secret: bytes, start: date, end: da
 
 
 async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
-                splits: tuple[str, ...] = tuple(stats.SPLITS), use_rollup: bool = True) -> dict[str, Any]:
+                splits: tuple[str, ...] = tuple(queries.SPLITS), use_rollup: bool = True) -> dict[str, Any]:
     """The report as a JSON-ready dict (see docs/statistics.md for every key)."""
     scope = req.scope()
     keys = req.publish and req.method == "cellkey"
@@ -147,8 +149,8 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         if use_rollup and scope.rollup:
             await rollup.sync(conn)          # the roll-up is exact for every day read below
             await conn.commit()
-        now = await stats.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
-        before = (await stats.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
+        now = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
+        before = (await queries.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
                   if req.compare else None)
     out, withheld = _block(now, req, secret, scope.start, scope.end)
     if req.preset:

@@ -13,7 +13,8 @@ from html import escape
 from typing import Any, Iterable
 from urllib.parse import urlencode
 
-from . import geography, report
+from .. import geography
+from . import report
 from .partnerships import Partnership
 
 COLOURS = ("#2f5d8a", "#c06c2b", "#6b8f3a", "#8a3b6b", "#3b8a86", "#7a6a2f", "#555555")
