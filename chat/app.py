@@ -39,7 +39,7 @@ from .hub import Hub
 from .waiting import WaitingCap
 from .logs import get_logger
 from .settings import Settings
-from . import widget_api
+from . import vocabularies, widget_api
 
 log = get_logger("chat.app")
 STATIC = Path(__file__).parent / "static"
@@ -77,6 +77,9 @@ def over_tls(scope: Scope, trusted_proxies: tuple[str, ...]) -> bool:
 class EdgeMiddleware:
     """Pure ASGI: security headers (HSTS over TLS), no-store on the API, one log line per request.
 
+    An API route that sets its own ``Cache-Control`` (the public vocabularies) keeps it;
+    every other API answer gets ``no-store``.
+
     Only paths of known routes are logged; anything else is logged as "-", so a
     path a client made up cannot carry text into the log.
     """
@@ -109,7 +112,8 @@ class EdgeMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.extend(security_headers)
-                if path.startswith("/api/") or path in ("/healthz", "/readyz"):
+                if ((path.startswith("/api/") or path in ("/healthz", "/readyz"))
+                        and not any(k.lower() == b"cache-control" for k, _ in headers)):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
@@ -229,6 +233,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         *volunteer_admin.routes,
         *hours_api.routes,
         *widget_api.routes,
+        *vocabularies.routes,
         *referral_api.routes,
         *console.routes,
         *stats_api.routes,

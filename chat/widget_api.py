@@ -14,9 +14,6 @@ from referral import geography
 
 from .endpoints import origin_allowed
 
-# Swedish alphabetical order: å, ä, ö come after z, in that order.
-_SV_ORDER = str.maketrans({"å": "{", "ä": "|", "ö": "}"})
-
 
 def public_cors(request: Request, response: Response) -> Response:
     """Let the widget on an allowed origin read this response (GET only, no credentials)."""
@@ -27,15 +24,10 @@ def public_cors(request: Request, response: Response) -> Response:
     return response
 
 
-def _sv_key(name: str) -> str:
-    return name.lower().translate(_SV_ORDER)
-
-
 def places_document() -> dict[str, object]:
     return {
-        "municipalities": [{"code": code, "name": name}
-                           for code, name in sorted(geography.MUNICIPALITIES.items(), key=lambda i: _sv_key(i[1]))],
-        "districts": {code: [{"id": d, "name": name} for d, name in sorted(ds.items(), key=lambda i: _sv_key(i[1]))]
+        "municipalities": [{"code": code, "name": name} for code, name in geography.by_name(geography.MUNICIPALITIES)],
+        "districts": {code: [{"id": d, "name": name} for d, name in geography.by_name(ds)]
                       for code, ds in geography.DISTRICTS.items()},
         "other": geography.OTHER_MUNICIPALITY,
     }

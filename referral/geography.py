@@ -38,6 +38,14 @@ DISTRICTS: dict[str, dict[str, str]] = {
 
 OTHER_MUNICIPALITY = "other"  # lives outside the listed municipalities
 
+# Swedish alphabetical order: å, ä, ö come after z, in that order.
+_SV_ORDER = str.maketrans({"å": "{", "ä": "|", "ö": "}"})
+
+
+def by_name(table: dict[str, str]) -> list[tuple[str, str]]:
+    """A table's (id, name) pairs in Swedish alphabetical order of the names."""
+    return sorted(table.items(), key=lambda item: item[1].lower().translate(_SV_ORDER))
+
 
 def valid_municipality(code: str) -> bool:
     return code in MUNICIPALITIES or code == OTHER_MUNICIPALITY

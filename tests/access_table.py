@@ -71,6 +71,7 @@ HTTP: dict[str, tuple[str, str]] = {
     "PUT /api/opening-hours": ("supervisor admin", "replaces the schedule (the console's editor)"),
     "DELETE /api/opening-hours": ("supervisor admin", "removes the schedule"),
     "GET /api/places": (EVERYONE, "the widget's place picker"),
+    "GET /api/vocabularies": (EVERYONE, "the vocabularies' words and labels; the same for everyone, no secret"),
     "GET /api/openapi.json": (EVERYONE, "the HTTP API's OpenAPI description; holds no secret"),
     "GET /api/referrals/suggest": (STAFF, "the directory is not confidential (its cards go to visitors)"),
     "GET /api/referrals/directory": (STAFF, "the directory as loaded"),

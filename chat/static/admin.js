@@ -1,204 +1,202 @@
 /* /admin: accounts (create, disable/enable, reset, training). Talks to /api/admin/... */
-"use strict";
-(function () {
-  const I = window.I18N;
-  I.add({
-    page_title: "Konton – jourchatt", admin_title: "Administration", logout: "Logga ut", accounts: "Konton",
-    accounts_caption: "Alla konton med roll, status, utbildning och tvåstegsverifiering.",
-    col_user: "Användare", col_role: "Roll", col_status: "Status", col_training: "Utbildning",
-    col_2fa: "Tvåstegsverifiering", col_actions: "Åtgärder",
-    role_volunteer: "Volontär", role_supervisor: "Handledare", role_coordinator: "Samordnare", role_admin: "Administratör",
-    status_active: "Aktivt", status_disabled: "Avstängt", status_reset: "Återställt, väntar på inloggning",
-    training_valid: "Giltig", training_missing: "Saknas", training_expired: "Utgången",
-    tf_enabled: "Aktiverad", tf_enroll: "Ej aktiverad",
-    disable: "Stäng av", enable: "Aktivera", reset: "Återställ",
-    create_title: "Nytt konto", username: "Användarnamn", display_name: "Namn som besökaren ser",
-    capacity: "Samtidiga chattar", languages: "Språk", lang_sv: "Svenska", lang_en: "Engelska", create: "Skapa konto",
-    training_title: "Registrera utbildning", kind: "Kurs", kind_basic: "Grundkurs", kind_refresher: "Repetitionskurs",
-    completed: "Genomförd (datum)", expires: "Giltig till (valfritt)",
-    expires_hint: "Repetitionskurs utan datum får standardgiltigheten (normalt 12 månader).", record: "Registrera",
-    until: "till {d}",
-    temporary: "Tillfälligt lösenord för {u}: {p} — visas bara nu. Lämna det personligen; vid första inloggningen väljs ett eget lösenord och tvåstegsverifiering.",
-    created: "Kontot {u} är skapat.", disabled_ok: "{u} är avstängt.", enabled_ok: "{u} är aktiverat.",
-    training_ok: "Utbildningen är registrerad för {u}.",
-    confirm_reset: "Återställa {u}? Alla inloggningar avslutas och ett nytt lösenord och ny tvåstegsverifiering krävs.",
-    confirm_disable: "Stänga av {u}? Alla inloggningar avslutas.",
-    role_of: "Roll för {u}", confirm_role: "Ge {u} rollen {r}?", role_ok: "{u} har nu rollen {r}.",
-    err_forbidden: "Sidan är bara för administratörer.", err_network: "Ingen kontakt med servern.",
-    err_generic: "Det gick inte: {d}",
-  }, {
-    page_title: "Accounts – jourchatt", admin_title: "Administration", logout: "Sign out", accounts: "Accounts",
-    accounts_caption: "Every account with role, status, training and two-step verification.",
-    col_user: "User", col_role: "Role", col_status: "Status", col_training: "Training",
-    col_2fa: "Two-step verification", col_actions: "Actions",
-    role_volunteer: "Volunteer", role_supervisor: "Supervisor", role_coordinator: "Coordinator", role_admin: "Admin",
-    status_active: "Active", status_disabled: "Disabled", status_reset: "Reset, awaiting sign-in",
-    training_valid: "Valid", training_missing: "Missing", training_expired: "Expired",
-    tf_enabled: "Enabled", tf_enroll: "Not set up",
-    disable: "Disable", enable: "Enable", reset: "Reset",
-    create_title: "New account", username: "Username", display_name: "Name visitors see",
-    capacity: "Chats at a time", languages: "Languages", lang_sv: "Swedish", lang_en: "English", create: "Create account",
-    training_title: "Record training", kind: "Course", kind_basic: "Basic course", kind_refresher: "Refresher",
-    completed: "Completed (date)", expires: "Valid until (optional)",
-    expires_hint: "A refresher without a date gets the default validity (normally 12 months).", record: "Record",
-    until: "until {d}",
-    temporary: "Temporary password for {u}: {p} — shown only now. Hand it over in person; at first sign-in they choose their own password and set up two-step verification.",
-    created: "The account {u} is created.", disabled_ok: "{u} is disabled.", enabled_ok: "{u} is enabled.",
-    training_ok: "The training is recorded for {u}.",
-    confirm_reset: "Reset {u}? Every session ends and a new password and two-step verification are required.",
-    confirm_disable: "Disable {u}? Every session ends.",
-    role_of: "Role of {u}", confirm_role: "Give {u} the role {r}?", role_ok: "{u} now has the role {r}.",
-    err_forbidden: "This page is for admins only.", err_network: "No contact with the server.",
-    err_generic: "That did not work: {d}",
-  });
+import * as I from "./i18n.js";
 
-  const $ = (id) => document.getElementById(id);
-  let accounts = [];
-  let self = null;            /* the signed-in admin: their own account is changed by another admin */
-  let lastNotice = null;
+I.add({
+  page_title: "Konton – jourchatt", admin_title: "Administration", logout: "Logga ut", accounts: "Konton",
+  accounts_caption: "Alla konton med roll, status, utbildning och tvåstegsverifiering.",
+  col_user: "Användare", col_role: "Roll", col_status: "Status", col_training: "Utbildning",
+  col_2fa: "Tvåstegsverifiering", col_actions: "Åtgärder",
+  role_volunteer: "Volontär", role_supervisor: "Handledare", role_coordinator: "Samordnare", role_admin: "Administratör",
+  status_active: "Aktivt", status_disabled: "Avstängt", status_reset: "Återställt, väntar på inloggning",
+  training_valid: "Giltig", training_missing: "Saknas", training_expired: "Utgången",
+  tf_enabled: "Aktiverad", tf_enroll: "Ej aktiverad",
+  disable: "Stäng av", enable: "Aktivera", reset: "Återställ",
+  create_title: "Nytt konto", username: "Användarnamn", display_name: "Namn som besökaren ser",
+  capacity: "Samtidiga chattar", languages: "Språk", lang_sv: "Svenska", lang_en: "Engelska", create: "Skapa konto",
+  training_title: "Registrera utbildning", kind: "Kurs", kind_basic: "Grundkurs", kind_refresher: "Repetitionskurs",
+  completed: "Genomförd (datum)", expires: "Giltig till (valfritt)",
+  expires_hint: "Repetitionskurs utan datum får standardgiltigheten (normalt 12 månader).", record: "Registrera",
+  until: "till {d}",
+  temporary: "Tillfälligt lösenord för {u}: {p} — visas bara nu. Lämna det personligen; vid första inloggningen väljs ett eget lösenord och tvåstegsverifiering.",
+  created: "Kontot {u} är skapat.", disabled_ok: "{u} är avstängt.", enabled_ok: "{u} är aktiverat.",
+  training_ok: "Utbildningen är registrerad för {u}.",
+  confirm_reset: "Återställa {u}? Alla inloggningar avslutas och ett nytt lösenord och ny tvåstegsverifiering krävs.",
+  confirm_disable: "Stänga av {u}? Alla inloggningar avslutas.",
+  role_of: "Roll för {u}", confirm_role: "Ge {u} rollen {r}?", role_ok: "{u} har nu rollen {r}.",
+  err_forbidden: "Sidan är bara för administratörer.", err_network: "Ingen kontakt med servern.",
+  err_generic: "Det gick inte: {d}",
+}, {
+  page_title: "Accounts – jourchatt", admin_title: "Administration", logout: "Sign out", accounts: "Accounts",
+  accounts_caption: "Every account with role, status, training and two-step verification.",
+  col_user: "User", col_role: "Role", col_status: "Status", col_training: "Training",
+  col_2fa: "Two-step verification", col_actions: "Actions",
+  role_volunteer: "Volunteer", role_supervisor: "Supervisor", role_coordinator: "Coordinator", role_admin: "Admin",
+  status_active: "Active", status_disabled: "Disabled", status_reset: "Reset, awaiting sign-in",
+  training_valid: "Valid", training_missing: "Missing", training_expired: "Expired",
+  tf_enabled: "Enabled", tf_enroll: "Not set up",
+  disable: "Disable", enable: "Enable", reset: "Reset",
+  create_title: "New account", username: "Username", display_name: "Name visitors see",
+  capacity: "Chats at a time", languages: "Languages", lang_sv: "Swedish", lang_en: "English", create: "Create account",
+  training_title: "Record training", kind: "Course", kind_basic: "Basic course", kind_refresher: "Refresher",
+  completed: "Completed (date)", expires: "Valid until (optional)",
+  expires_hint: "A refresher without a date gets the default validity (normally 12 months).", record: "Record",
+  until: "until {d}",
+  temporary: "Temporary password for {u}: {p} — shown only now. Hand it over in person; at first sign-in they choose their own password and set up two-step verification.",
+  created: "The account {u} is created.", disabled_ok: "{u} is disabled.", enabled_ok: "{u} is enabled.",
+  training_ok: "The training is recorded for {u}.",
+  confirm_reset: "Reset {u}? Every session ends and a new password and two-step verification are required.",
+  confirm_disable: "Disable {u}? Every session ends.",
+  role_of: "Role of {u}", confirm_role: "Give {u} the role {r}?", role_ok: "{u} now has the role {r}.",
+  err_forbidden: "This page is for admins only.", err_network: "No contact with the server.",
+  err_generic: "That did not work: {d}",
+});
 
-  function error(text) { $("message").textContent = text || ""; if (text) { $("notice").textContent = ""; } }
-  function notice(key, vars) {
-    lastNotice = [key, vars];
-    $("notice").textContent = I.t(key, vars);
-    $("message").textContent = "";
-  }
+const $ = (id) => document.getElementById(id);
+let accounts = [];
+let self = null;            /* the signed-in admin: their own account is changed by another admin */
+let lastNotice = null;
 
-  function el(tag, attrs, text) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) { e.setAttribute(k, v); }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
+function error(text) { $("message").textContent = text || ""; if (text) { $("notice").textContent = ""; } }
+function notice(key, vars) {
+  lastNotice = [key, vars];
+  $("notice").textContent = I.t(key, vars);
+  $("message").textContent = "";
+}
 
-  function trainingText(a) {
-    const label = I.t("training_" + a.training);
-    const latest = a.trainings.length ? a.trainings[a.trainings.length - 1] : null;
-    return latest && latest.expires ? label + " (" + I.t("until", { d: latest.expires }) + ")" : label;
-  }
+function el(tag, attrs, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) { e.setAttribute(k, v); }
+  if (text !== undefined) { e.textContent = text; }
+  return e;
+}
 
-  function render() {
-    const body = $("rows");
-    body.textContent = "";
-    for (const a of accounts) {
-      const tr = el("tr");
-      const who = el("th", { scope: "row" });
-      who.append(el("span", {}, a.username), el("br"), el("span", { class: "hint" }, a.display_name));
-      tr.append(who);
-      if (a.username === self) {
-        tr.append(el("td", {}, I.t("role_" + a.role)));
-      } else {
-        const roleCell = el("td");
-        const sel = el("select", { "aria-label": I.t("role_of", { u: a.username }) });
-        for (const r of ["volunteer", "supervisor", "coordinator", "admin"]) {
-          const opt = el("option", { value: r }, I.t("role_" + r));
-          if (r === a.role) { opt.selected = true; }
-          sel.append(opt);
-        }
-        sel.addEventListener("change", () => changeRole(a, sel));
-        roleCell.append(sel);
-        tr.append(roleCell);
+function trainingText(a) {
+  const label = I.t("training_" + a.training);
+  const latest = a.trainings.length ? a.trainings[a.trainings.length - 1] : null;
+  return latest && latest.expires ? label + " (" + I.t("until", { d: latest.expires }) + ")" : label;
+}
+
+function render() {
+  const body = $("rows");
+  body.textContent = "";
+  for (const a of accounts) {
+    const tr = el("tr");
+    const who = el("th", { scope: "row" });
+    who.append(el("span", {}, a.username), el("br"), el("span", { class: "hint" }, a.display_name));
+    tr.append(who);
+    if (a.username === self) {
+      tr.append(el("td", {}, I.t("role_" + a.role)));
+    } else {
+      const roleCell = el("td");
+      const sel = el("select", { "aria-label": I.t("role_of", { u: a.username }) });
+      for (const r of ["volunteer", "supervisor", "coordinator", "admin"]) {
+        const opt = el("option", { value: r }, I.t("role_" + r));
+        if (r === a.role) { opt.selected = true; }
+        sel.append(opt);
       }
-      const status = a.disabled ? "disabled" : a.password_change ? "reset" : "active";
-      const st = el("td");
-      st.append(el("span", { class: "tag " + (status === "active" ? "good" : status === "disabled" ? "bad" : "warn") },
-        I.t("status_" + status)));
-      tr.append(st);
-      const tt = el("td");
-      tt.append(el("span", { class: "tag " + (a.training === "valid" ? "good" : "bad") }, trainingText(a)));
-      tr.append(tt);
-      tr.append(el("td", {}, I.t("tf_" + a.second_factor)));
-      const actions = el("div", { class: "actions" });
-      if (a.username === self) { tr.append(el("td", {}, "—")); body.append(tr); continue; }
-      const toggle = el("button", { type: "button", class: a.disabled ? "secondary" : "danger",
-        "aria-label": I.t(a.disabled ? "enable" : "disable") + " " + a.username }, I.t(a.disabled ? "enable" : "disable"));
-      toggle.addEventListener("click", () => act(a, a.disabled ? "enable" : "disable"));
-      const reset = el("button", { type: "button", class: "secondary", "aria-label": I.t("reset") + " " + a.username },
-        I.t("reset"));
-      reset.addEventListener("click", () => act(a, "reset"));
-      actions.append(toggle, reset);
-      const td = el("td");
-      td.append(actions);
-      tr.append(td);
-      body.append(tr);
+      sel.addEventListener("change", () => changeRole(a, sel));
+      roleCell.append(sel);
+      tr.append(roleCell);
     }
-    const sel = $("t-user");
-    const chosen = sel.value;
-    sel.textContent = "";
-    for (const a of accounts) { sel.append(el("option", { value: a.username }, a.username + " – " + a.display_name)); }
-    if (chosen) { sel.value = chosen; }
+    const status = a.disabled ? "disabled" : a.password_change ? "reset" : "active";
+    const st = el("td");
+    st.append(el("span", { class: "tag " + (status === "active" ? "good" : status === "disabled" ? "bad" : "warn") },
+      I.t("status_" + status)));
+    tr.append(st);
+    const tt = el("td");
+    tt.append(el("span", { class: "tag " + (a.training === "valid" ? "good" : "bad") }, trainingText(a)));
+    tr.append(tt);
+    tr.append(el("td", {}, I.t("tf_" + a.second_factor)));
+    const actions = el("div", { class: "actions" });
+    if (a.username === self) { tr.append(el("td", {}, "—")); body.append(tr); continue; }
+    const toggle = el("button", { type: "button", class: a.disabled ? "secondary" : "danger",
+      "aria-label": I.t(a.disabled ? "enable" : "disable") + " " + a.username }, I.t(a.disabled ? "enable" : "disable"));
+    toggle.addEventListener("click", () => act(a, a.disabled ? "enable" : "disable"));
+    const reset = el("button", { type: "button", class: "secondary", "aria-label": I.t("reset") + " " + a.username },
+      I.t("reset"));
+    reset.addEventListener("click", () => act(a, "reset"));
+    actions.append(toggle, reset);
+    const td = el("td");
+    td.append(actions);
+    tr.append(td);
+    body.append(tr);
   }
+  const sel = $("t-user");
+  const chosen = sel.value;
+  sel.textContent = "";
+  for (const a of accounts) { sel.append(el("option", { value: a.username }, a.username + " – " + a.display_name)); }
+  if (chosen) { sel.value = chosen; }
+}
 
-  async function load() {
-    const res = await I.api("GET", "/api/admin/accounts");
-    if (res.status === 401) { window.location.assign("/login"); return false; }
-    if (res.status === 403) { error(I.t("err_forbidden")); return false; }
-    if (res.status !== 200) { error(I.t("err_network")); return false; }
-    accounts = res.data.accounts;
-    render();
-    return true;
-  }
+async function load() {
+  const res = await I.api("GET", "/api/admin/accounts");
+  if (res.status === 401) { window.location.assign("/login"); return false; }
+  if (res.status === 403) { error(I.t("err_forbidden")); return false; }
+  if (res.status !== 200) { error(I.t("err_network")); return false; }
+  accounts = res.data.accounts;
+  render();
+  return true;
+}
 
-  function failed(res) { error(res.status === 0 ? I.t("err_network") : I.t("err_generic", { d: res.data.detail || res.data.error })); }
+function failed(res) { error(res.status === 0 ? I.t("err_network") : I.t("err_generic", { d: res.data.detail || res.data.error })); }
 
-  async function act(a, action) {
-    if (action === "reset" && !window.confirm(I.t("confirm_reset", { u: a.username }))) { return; }
-    if (action === "disable" && !window.confirm(I.t("confirm_disable", { u: a.username }))) { return; }
-    const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(a.username) + "/" + action);
-    if (res.status !== 200) { failed(res); return; }
-    await load();
-    if (action === "reset") { notice("temporary", { u: a.username, p: res.data.temporary_password }); }
-    else { notice(action === "disable" ? "disabled_ok" : "enabled_ok", { u: a.username }); }
-    $("notice").focus();
-  }
+async function act(a, action) {
+  if (action === "reset" && !window.confirm(I.t("confirm_reset", { u: a.username }))) { return; }
+  if (action === "disable" && !window.confirm(I.t("confirm_disable", { u: a.username }))) { return; }
+  const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(a.username) + "/" + action);
+  if (res.status !== 200) { failed(res); return; }
+  await load();
+  if (action === "reset") { notice("temporary", { u: a.username, p: res.data.temporary_password }); }
+  else { notice(action === "disable" ? "disabled_ok" : "enabled_ok", { u: a.username }); }
+  $("notice").focus();
+}
 
-  async function changeRole(a, sel) {
-    const role = sel.value;
-    if (!window.confirm(I.t("confirm_role", { u: a.username, r: I.t("role_" + role) }))) { sel.value = a.role; return; }
-    const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(a.username) + "/role", { role: role });
-    if (res.status !== 200) { sel.value = a.role; failed(res); return; }
-    await load();
-    notice("role_ok", { u: a.username, r: I.t("role_" + role) });
-  }
+async function changeRole(a, sel) {
+  const role = sel.value;
+  if (!window.confirm(I.t("confirm_role", { u: a.username, r: I.t("role_" + role) }))) { sel.value = a.role; return; }
+  const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(a.username) + "/role", { role: role });
+  if (res.status !== 200) { sel.value = a.role; failed(res); return; }
+  await load();
+  notice("role_ok", { u: a.username, r: I.t("role_" + role) });
+}
 
-  $("form-create").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const langs = ["sv", "en"].filter((l) => $("c-lang-" + l).checked);
-    const res = await I.api("POST", "/api/admin/accounts", {
-      username: $("c-username").value.trim(), display_name: $("c-display").value.trim(),
-      role: $("c-role").value, languages: langs, capacity: parseInt($("c-capacity").value, 10) || 1,
-    });
-    if (res.status !== 201) { failed(res); $("c-username").focus(); return; }
-    ev.target.reset();
-    await load();
-    notice("temporary", { u: res.data.account.username, p: res.data.temporary_password });
-    $("notice").focus();
+$("form-create").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const langs = ["sv", "en"].filter((l) => $("c-lang-" + l).checked);
+  const res = await I.api("POST", "/api/admin/accounts", {
+    username: $("c-username").value.trim(), display_name: $("c-display").value.trim(),
+    role: $("c-role").value, languages: langs, capacity: parseInt($("c-capacity").value, 10) || 1,
   });
+  if (res.status !== 201) { failed(res); $("c-username").focus(); return; }
+  ev.target.reset();
+  await load();
+  notice("temporary", { u: res.data.account.username, p: res.data.temporary_password });
+  $("notice").focus();
+});
 
-  $("form-training").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const user = $("t-user").value;
-    const body = { kind: $("t-kind").value, completed: $("t-completed").value };
-    if ($("t-expires").value) { body.expires = $("t-expires").value; }
-    const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(user) + "/training", body);
-    if (res.status !== 200) { failed(res); $("t-completed").focus(); return; }
-    await load();
-    notice("training_ok", { u: user });
-  });
+$("form-training").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const user = $("t-user").value;
+  const body = { kind: $("t-kind").value, completed: $("t-completed").value };
+  if ($("t-expires").value) { body.expires = $("t-expires").value; }
+  const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(user) + "/training", body);
+  if (res.status !== 200) { failed(res); $("t-completed").focus(); return; }
+  await load();
+  notice("training_ok", { u: user });
+});
 
-  $("logout").addEventListener("click", async () => {
-    await I.api("POST", "/api/logout");
-    window.location.assign("/login");
-  });
+$("logout").addEventListener("click", async () => {
+  await I.api("POST", "/api/logout");
+  window.location.assign("/login");
+});
 
-  document.addEventListener("langchange", () => { render(); if (lastNotice) { $("notice").textContent = I.t(lastNotice[0], lastNotice[1]); } });
+document.addEventListener("langchange", () => { render(); if (lastNotice) { $("notice").textContent = I.t(lastNotice[0], lastNotice[1]); } });
 
-  document.addEventListener("DOMContentLoaded", async () => {
-    I.apply();
-    $("notice").setAttribute("tabindex", "-1");
-    $("t-completed").value = new Date().toISOString().slice(0, 10);
-    const who = await I.api("GET", "/api/me");
-    if (who.status === 200) { self = who.data.username; }
-    await load();
-  });
-})();
+document.addEventListener("DOMContentLoaded", async () => {
+  I.apply();
+  $("notice").setAttribute("tabindex", "-1");
+  $("t-completed").value = new Date().toISOString().slice(0, 10);
+  const who = await I.api("GET", "/api/me");
+  if (who.status === 200) { self = who.data.username; }
+  await load();
+});

@@ -1,45 +1,64 @@
-/* Swedish first, English selectable; the choice is kept in localStorage. Shared by /login and /admin. */
-"use strict";
-window.I18N = (function () {
-  const dicts = { sv: {}, en: {} };
-  let lang = "sv";
-  try { lang = localStorage.getItem("jourchatt.lang") === "en" ? "en" : "sv"; } catch (e) { /* private mode */ }
-  function t(key, vars) {
-    let s = (dicts[lang] && dicts[lang][key]) || dicts.sv[key] || key;
-    if (vars) { for (const k of Object.keys(vars)) { s = s.split("{" + k + "}").join(String(vars[k])); } }
-    return s;
+/* Swedish first, English selectable: the one translation table of the staff pages (/login, /admin, /console).
+ *
+ * An ES module. A page's own module adds its texts with add(sv, en) and reads them with t(key, vars);
+ * apply() writes them into every [data-t] (text) and [data-ta] (aria-label). The language control is #lang:
+ * a button that toggles (login, admin) or a <select> (console). The choice is kept in localStorage, the
+ * only thing these pages store; a change fires "langchange" on the document so a page can redraw what it
+ * built itself. (The widget is a classic script embedded on other sites and keeps its own texts.)
+ */
+const KEY = "jourchatt.lang";
+const dicts = { sv: {}, en: {} };
+
+export let lang = "sv";
+try { lang = localStorage.getItem(KEY) === "en" ? "en" : "sv"; } catch (e) { /* private mode */ }
+
+export function has(key) { return key in dicts[lang] || key in dicts.sv; }
+
+export function t(key, vars) {
+  let s = (dicts[lang] && dicts[lang][key]) || dicts.sv[key] || key;
+  if (vars) { for (const k of Object.keys(vars)) { s = s.split("{" + k + "}").join(String(vars[k])); } }
+  return s;
+}
+
+export function add(sv, en) { Object.assign(dicts.sv, sv); Object.assign(dicts.en, en); }
+
+export function apply() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-t]")) { el.textContent = t(el.dataset.t); }
+  for (const el of document.querySelectorAll("[data-ta]")) { el.setAttribute("aria-label", t(el.dataset.ta)); }
+  const control = document.getElementById("lang");
+  if (control && control.tagName === "SELECT") {
+    control.value = lang;
+  } else if (control) {
+    control.textContent = lang === "sv" ? "English" : "Svenska";
+    control.lang = lang === "sv" ? "en" : "sv";
   }
-  function apply() {
-    document.documentElement.lang = lang;
-    for (const el of document.querySelectorAll("[data-t]")) { el.textContent = t(el.dataset.t); }
-    const btn = document.getElementById("lang");
-    if (btn) {
-      btn.textContent = lang === "sv" ? "English" : "Svenska";
-      btn.lang = lang === "sv" ? "en" : "sv";
-    }
-    if (dicts[lang].page_title) { document.title = t("page_title"); }
-  }
-  function add(sv, en) { Object.assign(dicts.sv, sv); Object.assign(dicts.en, en); }
-  function toggle() {
-    lang = lang === "sv" ? "en" : "sv";
-    try { localStorage.setItem("jourchatt.lang", lang); } catch (e) { /* private mode */ }
-    apply();
-    document.dispatchEvent(new Event("langchange"));
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    const btn = document.getElementById("lang");
-    if (btn) { btn.addEventListener("click", toggle); }
-  });
-  /* Every change carries the CSRF header (chat/csrf.py). */
-  async function api(method, path, body) {
-    const opts = { method: method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-    if (method !== "GET") { opts.headers["X-Jourchatt-CSRF"] = "1"; }
-    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    let res;
-    try { res = await fetch(path, opts); } catch (e) { return { status: 0, data: { error: "network" } }; }
-    let data = {};
-    try { data = await res.json(); } catch (e) { /* empty body */ }
-    return { status: res.status, data: data, headers: res.headers };
-  }
-  return { t: t, apply: apply, add: add, api: api, get lang() { return lang; } };
-})();
+  if (dicts[lang].page_title) { document.title = t("page_title"); }
+}
+
+export function setLang(next) {
+  lang = next === "en" ? "en" : "sv";
+  try { localStorage.setItem(KEY, lang); } catch (e) { /* private mode */ }
+  apply();
+  document.dispatchEvent(new Event("langchange"));
+}
+
+function bind() {
+  const control = document.getElementById("lang");
+  if (!control) { return; }
+  if (control.tagName === "SELECT") { control.addEventListener("change", () => setLang(control.value)); }
+  else { control.addEventListener("click", () => setLang(lang === "sv" ? "en" : "sv")); }
+}
+if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", bind); } else { bind(); }
+
+/* Every change carries the CSRF header (chat/csrf.py). Never throws: a network failure is status 0. */
+export async function api(method, path, body) {
+  const opts = { method: method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
+  if (method !== "GET") { opts.headers["X-Jourchatt-CSRF"] = "1"; }
+  if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+  let res;
+  try { res = await fetch(path, opts); } catch (e) { return { status: 0, data: { error: "network" } }; }
+  let data = {};
+  try { data = await res.json(); } catch (e) { /* empty body */ }
+  return { status: res.status, data: data, headers: res.headers };
+}

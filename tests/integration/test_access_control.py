@@ -113,6 +113,7 @@ REQUESTS: dict[str, list[Call]] = {
     "PUT /api/opening-hours": [Call("/api/opening-hours", ALWAYS_OPEN)],
     "DELETE /api/opening-hours": [Call("/api/opening-hours")],
     "GET /api/places": [Call("/api/places")],
+    "GET /api/vocabularies": [Call("/api/vocabularies")],
     "GET /api/openapi.json": [Call("/api/openapi.json")],
     "GET /api/referrals/suggest": [Call("/api/referrals/suggest?age=16&municipality=0180")],
     "GET /api/referrals/directory": [Call("/api/referrals/directory")],

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -130,6 +132,47 @@ async def test_every_html_page_has_a_strict_csp_and_no_inline_script(server: Run
         assert r.status_code == 200 and "<svg" in r.text
         check_page(r)
     assert seen == 2 * len(html_pages())
+
+
+class ScriptFinder(HTMLParser):
+    """The (src, is a module) of every <script src> of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name.lower(): value or "" for name, value in attrs}
+        if tag == "script" and names.get("src"):
+            self.scripts.append((names["src"], names.get("type", "").lower() == "module"))
+
+
+# A static import of an ES module: `import … from "./x.js";` or `import "./x.js";`.
+MODULE_IMPORT = re.compile(r'^import\s+(?:[^"\n;]*?\s+from\s+)?"([^"]+)";', re.M)
+
+
+async def test_every_script_and_every_module_it_imports_is_served_as_javascript(server: Running) -> None:
+    """A module script runs only with a JavaScript MIME type (nosniff makes classic scripts strict too)."""
+    todo: list[tuple[str, bool]] = []
+    seen: set[str] = set()
+    async with httpx.AsyncClient(base_url=server.http) as c:
+        for page in html_pages():
+            finder = ScriptFinder()
+            finder.feed((await c.get(page)).text)
+            todo += [(urljoin(page, src), module) for src, module in finder.scripts]
+        while todo:
+            url, module = todo.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            r = await c.get(url)
+            assert r.status_code == 200, url
+            assert r.headers["content-type"].split(";")[0] in ("text/javascript", "application/javascript"), url
+            assert r.headers["x-content-type-options"] == "nosniff", url
+            if module:
+                todo += [(urljoin(url, spec), True) for spec in MODULE_IMPORT.findall(r.text)]
+    assert {"/static/widget.js", "/static/console.js", "/static/i18n.js", "/static/console/chats.js",
+            "/static/console/hours.js", "/static/login.js", "/static/admin.js"} <= seen
 
 
 async def test_hsts_only_when_the_client_came_over_tls(server_factory: Any) -> None:

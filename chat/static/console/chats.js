@@ -1,0 +1,204 @@
+/* The chat panels: one per chat of one's own, observed or joined, side by side; and the frames that
+ * change them. */
+import { t } from "../i18n.js";
+import { S, $ } from "./state.js";
+import { el, notice } from "./ui.js";
+import { on, send } from "./socket.js";
+import { addLine } from "./log.js";
+import { composer } from "./compose.js";
+import { loadSuggestions } from "./referral.js";
+import { wrapupForm } from "./wrapup.js";
+import { arrived } from "./attention.js";
+import { renderStatus } from "./status.js";
+import { word, districtName } from "./vocab.js";
+
+const ENDED_SHOWN_MS = 4000;   // how long a panel stays after a chat ended without a wrap-up due
+
+function intakeList(intake) {
+  const dl = el("dl", { class: "intake" });
+  const rows = [
+    ["age", intake.age],
+    ["gender", intake.gender ? word("gender", intake.gender) : null],
+    ["municipality", intake.municipality ? word("municipality", intake.municipality) : null],
+    ["district", intake.district ? districtName(intake.municipality, intake.district) : null],
+    ["first_contact", intake.first_contact ? word("first_contact", intake.first_contact) : null],
+  ];
+  for (const [key, value] of rows) {
+    dl.append(el("dt", { t: key }), el("dd", { text: value === null || value === undefined ? t("not_answered") : String(value) }));
+  }
+  return dl;
+}
+
+function chatPanel(id, mode) {
+  let chat = S.chats.get(id);
+  if (chat) { chat.mode = mode; return chat; }
+  S.counter += 1;
+  chat = { id, mode, seqs: new Set(), pending: new Map(), ended: false, intake: {}, n: S.counter, observers: [] };
+  const headingId = `chat-h-${S.counter}`;
+  chat.panel = el("article", { class: mode === "own" ? "chat" : "chat observe", "aria-labelledby": headingId });
+  chat.heading = el("h3", { id: headingId });
+  chat.presence = el("span", { class: "tag" });
+  chat.watchTag = el("span", { class: "tag watch", hidden: true });
+  chat.intakeBox = el("div");
+  chat.log = el("ol", { class: "log", role: "log", "aria-live": "polite", ta: "log", tabindex: "0" });
+  chat.typing = el("p", { class: "typing", "aria-live": "polite" });
+  chat.status = el("p", { role: "status" });
+  chat.tools = el("div", { class: "tools" });
+  chat.panel.append(chat.heading, chat.presence, chat.watchTag, chat.intakeBox, chat.log, chat.typing,
+    chat.status, chat.tools);
+  $("chats").append(chat.panel);
+  S.chats.set(id, chat);
+  renderHeading(chat);
+  renderTools(chat);
+  renderStatus();
+  return chat;
+}
+
+function renderHeading(chat) {
+  chat.heading.replaceChildren(...[el("span", { text: `${t("chat")} ${chat.n}` }),
+    el("span", { class: "tag", text: (chat.lang || "sv").toUpperCase() }),
+    chat.mode === "observe" ? el("span", { class: "tag watch", t: "observing" }) : null,
+    chat.mode === "joined" ? el("span", { class: "tag watch", t: "joined" }) : null,
+    chat.volunteer && chat.mode !== "own" ? el("span", { class: "tag", text: chat.volunteer }) : null].filter(Boolean));
+}
+
+function setPresence(chat, visitor) {
+  chat.presence.dataset.t = visitor === "away" ? "visitor_away" : "visitor_here";
+  chat.presence.textContent = t(chat.presence.dataset.t);
+  chat.presence.className = visitor === "away" ? "tag away" : "tag";
+}
+
+function setIntake(chat, intake) {
+  chat.intake = intake || {};
+  chat.intakeBox.replaceChildren(el("h4", { class: "visually-hidden", t: "intake" }), intakeList(chat.intake));
+  if (chat.mode === "own") loadSuggestions(chat);
+}
+
+function renderTools(chat) {
+  const tools = [];
+  if (chat.ended) { chat.tools.replaceChildren(); return; }
+  if (chat.mode === "own") {
+    tools.push(composer(chat, false));
+    chat.suggest = el("section", { class: "suggest" }, el("h4", { t: "suggestions" }), el("div"));
+    tools.push(chat.suggest);
+    const queueSel = el("select", { ta: "transfer" }, el("option", { value: "sv", t: "transfer_sv" }),
+      el("option", { value: "en", t: "transfer_en" }));
+    tools.push(el("div", { class: "row" },
+      el("button", { type: "button", t: "give_followup", onclick: () => send({ type: "followup", chat: chat.id }) }),
+      el("button", { type: "button", t: "help", onclick: () => send({ type: "escalate", chat: chat.id, kind: "help" }) }),
+      el("button", { type: "button", class: "danger", t: "acute", onclick: () => send({ type: "escalate", chat: chat.id, kind: "acute" }) }),
+      queueSel,
+      el("button", { type: "button", t: "transfer", onclick: () => send({ type: "transfer", chat: chat.id, to: { queue: queueSel.value } }) }),
+      el("button", { type: "button", class: "danger", t: "end", onclick: () => {
+        if (window.confirm(t("end_confirm"))) send({ type: "end", chat: chat.id });
+      } })));
+  } else {
+    if (chat.mode === "joined") tools.push(composer(chat, false));
+    else tools.push(composer(chat, true));
+    tools.push(el("div", { class: "row" },
+      chat.mode === "observe" ? el("button", { type: "button", t: "join", onclick: () => send({ type: "join", chat: chat.id }) }) : null,
+      el("button", { type: "button", t: "takeover", onclick: () => send({ type: "takeover", chat: chat.id }) }),
+      el("button", { type: "button", t: "stop_observing", onclick: () => send({ type: "observe", chat: chat.id, active: false }) })));
+  }
+  chat.tools.replaceChildren(...tools);
+  if (chat.mode === "own") loadSuggestions(chat);
+}
+
+function endChat(chat, by, wrapupDue) {
+  chat.ended = true;
+  chat.typing.textContent = "";
+  chat.tools.replaceChildren();
+  chat.status.textContent = `${t("ended_by")}${by ? ` (${t(`by_${by}`)})` : ""}.`;
+  if (chat.mode === "own" && wrapupDue) {
+    const form = wrapupForm(chat);
+    chat.tools.append(form);
+    const first = form.querySelector("input");
+    if (first) first.focus();
+  } else {
+    setTimeout(() => removeChat(chat.id), ENDED_SHOWN_MS);
+  }
+  renderStatus();
+}
+
+function removeChat(id) {
+  const chat = S.chats.get(id);
+  if (!chat) return;
+  chat.panel.remove();
+  S.chats.delete(id);
+  renderStatus();
+}
+
+/* The chat the frame names, if this console shows it. */
+function chatOf(f) { return S.chats.get(f.chat); }
+
+on("assigned", (f) => {
+  const fresh = !S.chats.has(f.chat);
+  const chat = chatPanel(f.chat, "own");
+  if (chat.mode !== "own" || chat.ended) { chat.ended = false; }
+  chat.mode = "own"; chat.lang = f.lang;
+  chat.panel.className = "chat";
+  renderHeading(chat); setPresence(chat, f.visitor);
+  setIntake(chat, f.intake);          // before the tools: suggestions are asked for with these answers
+  renderTools(chat);
+  if (fresh && !f.resumed) arrived();
+});
+on("message", (f) => {
+  const chat = chatOf(f);
+  if (!chat) return;
+  addLine(chat, f);
+  if (f.key === "acute_guidance") { chat.acute = true; chat.status.className = "acute"; chat.status.textContent = f.text; }
+});
+on("ack", (f) => {
+  const chat = chatOf(f);
+  if (!chat) return;
+  const li = chat.pending.get(f.id);
+  if (!li) return;
+  chat.pending.delete(f.id);
+  chat.seqs.add(f.seq);
+  li.dataset.seq = f.seq;
+  li.classList.remove("pending");
+  const who = li.querySelector(".who");
+  who.textContent = `${who.textContent.split(" · ")[0]} · ${t("delivered")}`;
+});
+on("intake", (f) => { const chat = chatOf(f); if (chat) setIntake(chat, f.intake); });
+on("typing", (f) => { const chat = chatOf(f); if (chat) chat.typing.textContent = f.active ? t("typing") : ""; });
+on("presence", (f) => { const chat = chatOf(f); if (chat) setPresence(chat, f.visitor); });
+on("ended", (f) => { const chat = chatOf(f); if (chat) endChat(chat, f.by, f.wrapup_due); });
+on("wrapup_saved", (f) => { removeChat(f.chat); notice(t("file_wrapup") + " ✓"); });
+on("observed", (f) => {
+  const chat = chatOf(f);
+  if (!chat) return;
+  chat.observers = f.supervisors || [];
+  chat.watchTag.hidden = chat.observers.length === 0;
+  chat.watchTag.textContent = `${t("observed_by")} ${chat.observers.join(", ")}`;
+});
+on("observing", (f) => {
+  if (!f.active) {
+    const chat = chatOf(f);
+    if (chat && chat.mode !== "own") removeChat(f.chat);
+    return;
+  }
+  const existing = chatOf(f);
+  if (existing && existing.mode === "own") return;
+  const chat = chatPanel(f.chat, f.joined ? "joined" : "observe");
+  chat.lang = f.lang; chat.volunteer = f.volunteer;
+  renderHeading(chat); setPresence(chat, f.visitor); setIntake(chat, f.intake); renderTools(chat);
+});
+on("escalated", (f) => {
+  const chat = chatOf(f);
+  if (chat) chat.status.textContent = t(f.kind === "acute" ? "escalated_acute" : "escalated_help");
+});
+on("released", (f) => {
+  removeChat(f.chat);
+  notice(t(f.reason === "takeover" ? "released_takeover" : "released_transfer"));
+});
+on("transferred", () => { notice(t("transferred")); });
+on("followup_given", (f) => {
+  const chat = chatOf(f);
+  if (chat) chat.status.textContent = t("followup_given", { n: f.valid_days });
+});
+on("followup_returned", (f) => {
+  const chat = chatOf(f);
+  if (chat) chat.status.textContent = t("followup_returned");
+});
+on("blocked", () => { notice(t("blocked")); });

@@ -1,0 +1,74 @@
+/* The supervisor's overview of the shift (the overview frame, while "show the overview" is ticked):
+ * queue, alerts, chats with observe/join/take over/block, volunteers. */
+import { t } from "../i18n.js";
+import { S, $ } from "./state.js";
+import { el } from "./ui.js";
+import { on, send } from "./socket.js";
+
+function fmtSeconds(s) {
+  const m = Math.floor(s / 60);
+  return m >= 1 ? `${m} min` : `${s} s`;
+}
+function table(caption, heads, rows) {
+  const thead = el("tr", {}, ...heads.map((h) => el("th", { scope: "col", t: h })));
+  return el("div", { class: "table-wrap" }, el("table", {}, el("caption", { t: caption }), el("thead", {}, thead),
+    el("tbody", {}, ...rows)));
+}
+function renderOverview(f) {
+  const box = $("overview");
+  const q = f.queue || { waiting: 0, longest_wait_s: 0 };
+  const alerts = el("ul", { class: "alerts" });
+  for (const a of f.alerts || []) {
+    alerts.append(el("li", { class: a.kind === "acute" ? "acute-alert" : "" },
+      el("span", { text: `${t(`kind_${a.kind}`)} – ${a.volunteer} – ${fmtSeconds(a.since_s)} ` }),
+      el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
+      el("button", { type: "button", t: "dismiss", "data-key": `${a.alert}:dismiss`, onclick: () => send({ type: "dismiss", alert: a.alert }) })));
+  }
+  if (!(f.alerts || []).length) alerts.append(el("li", { t: "no_alerts" }));
+  const chatRows = (f.chats || []).map((c) => {
+    const hours = el("select", { ta: "hours", "data-key": `${c.chat}:hours` }, ...[24, 72, 168].map((h) => el("option", { value: String(h), text: `${h} ${t("hours")}` })));
+    const mine = S.chats.get(c.chat);
+    const actions = el("td", { class: "row" });
+    if (c.state !== "wrapup" && !(mine && mine.mode === "own")) {
+      actions.append(
+        el("button", { type: "button", t: "observe", "data-key": `${c.chat}:observe`, onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
+        c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
+        c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
+        hours,
+        el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
+          if (window.confirm(t("block_confirm"))) send({ type: "block", chat: c.chat, hours: Number(hours.value) });
+        } }));
+    }
+    return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
+      el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: c.lang }),
+      el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }), actions);
+  });
+  const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
+    el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
+    el("td", { text: (v.languages || []).join(", ") })));
+  const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
+  if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
+  const focusKey = focused ? focused.dataset.key : undefined;
+  box.replaceChildren(
+    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` })),
+    el("h3", { t: "alerts" }), alerts,
+    table("chats_active", ["state", "volunteer", "since", "lang", "flags", "actions"], chatRows),
+    table("volunteers", ["name", "state", "load", "lang"], volRows));
+  if (focusKey) {                                       // keyboard focus survives the refresh
+    const again = [...box.querySelectorAll("[data-key]")].find((n) => n.dataset.key === focusKey);
+    (again || $("supervise")).focus();
+  } else if (focused) {
+    $("supervise").focus();
+  }
+}
+
+export function startSupervision() {
+  $("supervisor").hidden = false;
+  $("supervise").addEventListener("change", () => {
+    S.supervising = $("supervise").checked;
+    send({ type: "supervise", active: S.supervising });
+    if (!S.supervising) $("overview").replaceChildren();
+  });
+}
+
+on("overview", renderOverview);
