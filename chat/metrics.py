@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
@@ -55,6 +56,9 @@ SHARED_CACHE_S = 1.0
 SHARED_READ_TIMEOUT_S = 3.0
 # The text format every Prometheus since 2.0 reads (prometheus_client writes it).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# What an error code looks like (docs/protocol.md lists them all).
+_CODE = re.compile(r"[a-z][a-z_]{0,39}")
 
 SIDES = ("visitor", "volunteer")
 # available: takes chats and has room; busy: takes chats, all its places taken;
@@ -149,7 +153,10 @@ class Metrics:
         self.registry.register(_ScrapeTime(self))
 
     def refused(self, code: str) -> None:
-        """Count a frame refused with ``code`` (a fixed string of chat.frames or chat.endpoints)."""
+        """Count a frame refused with ``code`` (a fixed word of the code's; anything else counts as "other",
+        so a code ever built from what a client sent could not put it in a label)."""
+        if not _CODE.fullmatch(code):
+            code = "other"
         self.refusals[code] = self.refusals.get(code, 0) + 1
 
     async def refresh(self) -> None:

@@ -210,6 +210,15 @@ async def test_a_broker_that_is_gone_gives_broker_up_0_and_no_shared_figures() -
     assert got[one("jourchatt_sockets_open", side="visitor")] == 2 and got[one("jourchatt_open")] == 0
 
 
+def test_a_code_that_is_not_a_plain_word_is_counted_as_other() -> None:
+    m = Metrics("node1", MemoryBroker(), sources())
+    for code in ("invalid_json", "MARKER text", "a" * 41, "invalid_json"):
+        m.refused(code)
+    got = samples(m.expose().decode(), "node1")
+    assert {k[1]: v for k, v in got.items() if k[0] == "jourchatt_frames_refused_total"} == {
+        (("code", "invalid_json"),): 2, (("code", "other"),): 2}
+
+
 class CountingBroker(MemoryBroker):
     reads = 0
 
