@@ -12,8 +12,10 @@ import ipaddress
 import json
 import time
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -26,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from volunteer import admin as volunteer_admin, api as volunteer_api
 from volunteer.throttle import LoginThrottle, Policy
 from volunteer.totp import SecretBox
-from volunteer import hours_api
+from volunteer import hours, hours_api
 from referral import api as referral_api
 
 from . import console, db
@@ -36,10 +38,11 @@ from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
 from .hub import Hub
+from .metrics import Metrics, Sources
 from .waiting import WaitingCap
 from .logs import get_logger
 from .settings import Settings
-from . import vocabularies, widget_api
+from . import metrics, vocabularies, widget_api
 
 log = get_logger("chat.app")
 STATIC = Path(__file__).parent / "static"
@@ -112,7 +115,7 @@ class EdgeMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.extend(security_headers)
-                if ((path.startswith("/api/") or path in ("/healthz", "/readyz"))
+                if ((path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics"))
                         and not any(k.lower() == b"cache-control" for k, _ in headers)):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -182,6 +185,16 @@ async def server_error(request: Request, exc: Exception) -> Response:
                         status_code=500)
 
 
+def _metrics(hub: Hub, broker: Broker, sockets: dict[str, int]) -> Metrics:
+    """GET /metrics' figures, wired to where they live today (chat.metrics)."""
+    tz = ZoneInfo(hub.settings.timezone)
+    return Metrics(hub.node, broker, Sources(
+        tasks_alive=hub.tasks_alive,
+        records=lambda: (hub.records_written, hub.records_failed),
+        sockets=sockets,
+        is_open=lambda: hours.is_open(hub.hours.current, datetime.fromtimestamp(hub.clock(), timezone.utc), tz)))
+
+
 def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:
     """Build the app; ``broker`` lets tests and embedders pass their own."""
     from referral.stats import api as stats_api  # imported here: referral's tables import chat.db
@@ -208,6 +221,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
             app.state.waiting = WaitingCap(app.state.broker, app.state.addresses,
                                            settings.max_waiting_per_address)
             await app.state.hub.start()
+            app.state.metrics = _metrics(app.state.hub, app.state.broker, app.state.sockets)
             if await app.state.hub.directory.ensure_seeded():
                 log.info("directory.seeded")
         except BaseException:
@@ -237,6 +251,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         *referral_api.routes,
         *console.routes,
         *stats_api.routes,
+        *metrics.routes,
         WebSocketRoute("/ws/visitor", visitor_socket),
         WebSocketRoute("/ws/volunteer", volunteer_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -250,7 +265,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
     app.state.settings = settings
     app.state.totp_box = SecretBox(settings.secret)
     app.state.draining = False
-    app.state.sockets = {"open": 0}
+    app.state.sockets = {"open": 0, "visitor": 0, "volunteer": 0}
     app.add_middleware(CSRFMiddleware)
     app.add_middleware(EdgeMiddleware, known_paths=known, trusted_proxies=settings.trusted_proxies)
     return app

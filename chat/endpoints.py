@@ -132,6 +132,11 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
     loop = asyncio.get_running_loop()
     deadline = loop.time() + hello_within if hello_within is not None else None
     budget = FrameBudget(ws.app.state.settings.frame_rate, loop.time())
+    refused = ws.app.state.metrics.refused     # every error frame sent here is counted by its code
+
+    def refuse(code: str, detail: str) -> None:
+        refused(code)
+        outbox.send({"type": "error", "code": code, "detail": detail})
     while True:
         try:
             if deadline is not None and not established():
@@ -141,8 +146,7 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             else:
                 message = await io.receive()
         except asyncio.TimeoutError:
-            outbox.send({"type": "error", "code": "hello_timeout",
-                         "detail": f"send hello within {HELLO_TIMEOUT_S:.0f} seconds"})
+            refuse("hello_timeout", f"send hello within {HELLO_TIMEOUT_S:.0f} seconds")
             outbox.close(4008)
             return
         if message["type"] == "websocket.disconnect":
@@ -159,26 +163,23 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             # burst must not starve other sockets or fill its peer's outbox.
             await asyncio.sleep(0)
         except FatalFrameError as exc:
-            outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
+            refuse(exc.code, exc.detail)
             outbox.close(exc.close_code)
             return
         except BrokerError:
             # Not the client's fault: the frame was not carried out; it may try again.
-            outbox.send({"type": "error", "code": "unavailable",
-                         "detail": "the chat service is briefly unavailable; please try again"})
+            refuse("unavailable", "the chat service is briefly unavailable; please try again")
         except FrameError as exc:
             bad += 1
-            outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
+            refuse(exc.code, exc.detail)
             if bad >= MAX_BAD_FRAMES:
-                outbox.send({"type": "error", "code": "too_many_errors",
-                             "detail": "too many bad frames; the connection is closed"})
+                refuse("too_many_errors", "too many bad frames; the connection is closed")
                 outbox.close(4400)
                 return
         except Exception:
             # A bug of ours, not the client's: say so without detail, keep the chat.
             log.exception("frame.failed")
-            outbox.send({"type": "error", "code": "internal_error",
-                         "detail": "the server could not handle that frame; please try again"})
+            refuse("internal_error", "the server could not handle that frame; please try again")
 
 
 async def _run(ws: WebSocket, outbox: Outbox,
@@ -290,6 +291,8 @@ async def visitor_socket(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
     counts = _open_sockets(ws)
     counts["open"] += 1
+    counts["visitor"] += 1
+    lines = ws.app.state.metrics.lines["visitor"]
     chat: Visitor | None = None
     turned_away = False
     # Held in memory for this socket only, to screen for blocks and count waiting
@@ -329,12 +332,15 @@ async def visitor_socket(ws: WebSocket) -> None:
                 await hub.sup.remember(chat.id, hashes)
         else:
             await hub.visitor_frame(chat, outbox, frame)
+            if frame["type"] == "message":
+                lines.inc()
 
     try:
         await _run(ws, outbox, handle, hello_within=HELLO_TIMEOUT_S,
                    established=lambda: chat is not None or turned_away)
     finally:
         counts["open"] -= 1
+        counts["visitor"] -= 1
         if chat is not None:
             await hub.visitor_disconnected(chat, outbox)
         log.info("socket.closed", close_code=outbox.close_code)
@@ -381,19 +387,26 @@ async def volunteer_socket(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
     counts = _open_sockets(ws)
     counts["open"] += 1
+    counts["volunteer"] += 1
     structlog.contextvars.bind_contextvars(volunteer=profile.id[:8])
     try:
         vol: Console = await hub.volunteer_connected(profile, outbox)
     except BrokerError:
         counts["open"] -= 1
+        counts["volunteer"] -= 1
         await ws.send_text(dumps({"type": "error", "code": "unavailable",
                                    "detail": "the chat service is briefly unavailable; reconnect in a moment"}))
         await ws.close(1013)
         structlog.contextvars.clear_contextvars()
         return
 
+    lines = ws.app.state.metrics.lines["volunteer"]
+
     async def handle(raw: str | bytes | None) -> None:
-        await hub.volunteer_frame(vol, outbox, parse_volunteer(raw))
+        frame = parse_volunteer(raw)
+        await hub.volunteer_frame(vol, outbox, frame)
+        if frame["type"] == "message":
+            lines.inc()
 
     watcher = asyncio.create_task(_watch_session(ws, outbox, profile.role))
     try:
@@ -401,6 +414,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
     finally:
         watcher.cancel()
         counts["open"] -= 1
+        counts["volunteer"] -= 1
         await hub.sup.disconnected(vol)
         await hub.volunteer_disconnected(vol, outbox)
         log.info("socket.closed", close_code=outbox.close_code)

@@ -237,6 +237,7 @@ class Hub:
         self._sealers: dict[str, Sealer] = {}
         self._records: asyncio.Queue[dict[str, Any]] = asyncio.Queue(RECORD_QUEUE)
         self._tasks: list[asyncio.Task[None]] = []
+        self.records_written = self.records_failed = 0     # read by GET /metrics (chat.metrics)
         self._waiting_puts: set[asyncio.Task[None]] = set()
         self._flushes: set[asyncio.Task[None]] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -280,6 +281,9 @@ class Hub:
 
     def healthy(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    def tasks_alive(self) -> dict[str, bool]:
+        return {t.get_name(): not t.done() for t in self._tasks}
 
     async def drain(self) -> None:
         """Stop taking chats here; tell every client to reconnect (elsewhere) and let go."""
@@ -1566,8 +1570,10 @@ class Hub:
                 for attempt in itertools.count(1):
                     try:
                         await write_record(self.sessions, row)
+                        self.records_written += 1
                         break
                     except Exception:
+                        self.records_failed += 1
                         log.exception("records.write_failed", count=attempt)
                         await asyncio.sleep(pause)
                         pause = min(pause * 2, RECORD_RETRY_MAX_S)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass, field, fields
@@ -73,6 +74,9 @@ SETTINGS_HELP: dict[str, str] = {
     "below this are withheld (with the cells that would reveal them). Default 5.",
     "JOURCHATT_RETENTION_YEARS": "De-identified records older than this many years are deleted by "
     "'jourchatt records purge'. Default 5.",
+    "JOURCHATT_METRICS_TOKEN": "The Bearer token Prometheus sends to GET /metrics (at least 32 visible "
+    "ASCII characters, no spaces; generate one with: python -c 'import secrets; "
+    "print(secrets.token_urlsafe(32))'). Default: unset, and /metrics answers 404.",
 }
 
 
@@ -109,6 +113,7 @@ class Settings:
     redeem_failures_per_hour: int = 20
     suppression_threshold: int = 5
     retention_years: int = 5
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def embedded(self) -> bool:
@@ -177,6 +182,13 @@ class Settings:
                 )
             secret = _development_secret(var_dir)
 
+        metrics_token = env.get("JOURCHATT_METRICS_TOKEN", "").strip()
+        if metrics_token and not re.fullmatch(r"[\x21-\x7e]{32,}", metrics_token):
+            raise ConfigurationError(
+                "JOURCHATT_METRICS_TOKEN must be at least 32 visible ASCII characters without spaces "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+
         numbers: dict[str, float] = {}
         for f in fields(cls):
             if f.type in ("int", "float"):
@@ -210,6 +222,7 @@ class Settings:
             log_format=log_format,
             log_level=log_level,
             timezone=timezone,
+            metrics_token=metrics_token,
             **numbers,  # type: ignore[arg-type]
         )
 

@@ -32,10 +32,12 @@ ROLES: dict[str, str] = {
     "supervisor": "a trained supervisor (full session)",
     "coordinator": "a coordinator (full session)",
     "admin": "an admin (full session)",
+    "scraper": "a monitoring system with `Authorization: Bearer $JOURCHATT_METRICS_TOKEN` (no person's "
+               "credential: no account, no session)",
 }
 SHORT = {"anonymous": "anon", "visitor": "visitor", "partner": "partner", "restricted": "restr.",
          "untrained": "untrained", "volunteer": "vol.", "supervisor": "sup.", "coordinator": "coord.",
-         "admin": "admin"}
+         "admin": "admin", "scraper": "scraper"}
 
 EVERYONE = " ".join(ROLES)
 SIGNED_IN = "restricted untrained volunteer supervisor coordinator admin"   # restricted sessions too
@@ -83,6 +85,8 @@ HTTP: dict[str, tuple[str, str]] = {
     "GET /api/stats": ("coordinator admin", "de-identified statistics"),
     "GET /api/partnerships": ("coordinator admin", "the partnerships"),
     "GET /stats": ("coordinator admin", "the statistics dashboard (rendered on the server)"),
+    "GET /metrics": ("scraper", "Prometheus figures (no chat text, chat id, account name or address); "
+                                "404 for everyone when JOURCHATT_METRICS_TOKEN is unset"),
 }
 
 # -- sockets: path -> (who may open it, why) -------------------------------------------
@@ -94,7 +98,8 @@ SOCKETS: dict[str, tuple[str, str]] = {
 # How /ws/volunteer refuses the others: the error frame's code and the close code.
 VOLUNTEER_SOCKET_REFUSAL: dict[str, tuple[str, int]] = {
     "anonymous": ("not_authenticated", 4401), "visitor": ("not_authenticated", 4401),
-    "partner": ("not_authenticated", 4401), "restricted": ("second_factor_required", 4401),
+    "partner": ("not_authenticated", 4401), "scraper": ("not_authenticated", 4401),
+    "restricted": ("second_factor_required", 4401),
     "untrained": ("not_allowed", 4403), "coordinator": ("not_allowed", 4403), "admin": ("not_allowed", 4403),
 }
 

@@ -5,7 +5,7 @@ messages both ways, a resent line, a resume, bad frames, a login attempt); the
 volunteer refers the visitor, who gets cards with one-time codes, and a partner
 redeems one with its API key. The clients connect from 127.0.0.7 with a marker
 user agent. Afterwards no file under the server's working directory (database,
-WAL, secret, logs) may contain any marker, a referral code (in any spelling),
+WAL, secret, logs, and a scrape of ``/metrics``) may contain any marker, a referral code (in any spelling),
 the partner's key, the client's address or its user agent, and the record must
 exist with its referrals. On PostgreSQL the same goes for a ``pg_dump``, the
 database's own files and the WAL the server wrote meanwhile (``PostgresFiles``).
@@ -33,12 +33,14 @@ from ..conftest import TEST_SECRET, Authenticator, free_port, jourchatt_command
 pytestmark = pytest.mark.slow
 
 CLIENT_ADDR = "127.0.0.7"       # any loopback address routes to the server on 127.0.0.1
+METRICS_TOKEN = "metrics-" + secrets.token_urlsafe(32)
 PASSWORD = "ett långt lösenord för test"
 
 
 def _env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURCHATT_")}
     env["JOURCHATT_LOG_LEVEL"] = "debug"     # the most a log can say, and still nothing
+    env["JOURCHATT_METRICS_TOKEN"] = METRICS_TOKEN
     if not database_url.startswith("sqlite"):
         env["JOURCHATT_DATABASE_URL"] = database_url
         env["JOURCHATT_SECRET_KEY"] = TEST_SECRET
@@ -311,6 +313,11 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
             await _wait_ready(f"http://127.0.0.1:{port}", proc)
             given = await _hold_chat(port, markers, ua, partner_key)
             await asyncio.sleep(0.3)       # the record writer is asynchronous
+            # What Prometheus would keep goes under the searched directory too.
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+                scraped = await c.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+            assert scraped.status_code == 200 and "jourchatt_lines_relayed_total" in scraped.text
+            (tmp_path / "metrics.txt").write_text(scraped.text)
         finally:
             proc.send_signal(signal.SIGTERM)
             # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
@@ -327,6 +334,8 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     assert "app.stopped" in log_text                                    # and shut down cleanly
     needles = trace_needles(markers, given, partner_key, ua)
     assert files_containing(tmp_path, needles) == []
+    scraped_text = (tmp_path / "metrics.txt").read_text()
+    assert "anna" not in scraped_text.lower() and 'jourchatt_records_written_total{node=' in scraped_text
     if postgres_files is not None:
         hits, _, _ = await postgres_files.grep(needles)
         assert hits == [], hits

@@ -31,6 +31,7 @@ from .. import access_table as T
 from ..conftest import CLIENT_OPTIONS, WS, Running
 
 UNSAFE = ("POST", "PUT", "DELETE", "PATCH")
+METRICS_TOKEN = "metrics-token-" + "m" * 30
 ALWAYS_OPEN = {"weekly": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 ACCOUNTS = {"untrained": "ulla", "volunteer": "vera", "supervisor": "sara", "coordinator": "cora",
             "admin": "adam"}
@@ -126,12 +127,14 @@ REQUESTS: dict[str, list[Call]] = {
     "GET /api/stats": [Call("/api/stats?preset=2024")],
     "GET /api/partnerships": [Call("/api/partnerships")],
     "GET /stats": [Call("/stats")],
+    "GET /metrics": [Call("/metrics")],
 }
 
 
 def refusal(key: str, role: str) -> int:
     """401 without a credential the route accepts (a restricted session is none), else 403."""
-    if key == "POST /api/referrals/redeem" or role in ("anonymous", "visitor", "partner", "restricted"):
+    if key in ("POST /api/referrals/redeem", "GET /metrics") or role in ("anonymous", "visitor", "partner",
+                                                                           "restricted", "scraper"):
         return 401
     return 403
 
@@ -158,6 +161,7 @@ class Harness:
             await self.sign_in(role)
         key = await store.add_partner(s.app.state.db, "umo", "UMO", ["umo"], date.today())
         self.creds["partner"] = {"Authorization": f"Bearer {key}"}
+        self.creds["scraper"] = {"Authorization": f"Bearer {METRICS_TOKEN}"}
         self.creds["anonymous"] = {}
         self.visitor = await s.visitor({"lang": "sv"})
         token = (await self.visitor.expect("welcome"))["resume_token"]
@@ -199,7 +203,8 @@ def changed(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[s
     return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
-async def test_every_route_against_every_role(server: Running) -> None:
+async def test_every_route_against_every_role(server_factory: Callable[..., Awaitable[Running]]) -> None:
+    server = await server_factory(metrics_token=METRICS_TOKEN)
     assert sorted(REQUESTS) == sorted(T.HTTP), "every row of tests/access_table.py needs its requests here"
     http, _ = T.app_routes(server.app)
     assert http == T.table_routes()
@@ -240,7 +245,7 @@ async def test_every_route_against_every_role(server: Running) -> None:
                         failures.append(f"refused, expected {refusal(key, role)}: {where}")
                     if before is not None and (diff := changed(before, await h.snapshot())):
                         failures.append(f"a refusal changed {diff}: {where}")
-                    if call.ends_session and role not in ("anonymous", "visitor", "partner"):
+                    if call.ends_session and role not in ("anonymous", "visitor", "partner", "scraper"):
                         await h.sign_in(role)
                 checked.add((method_path, role))
                 if batch_before is not None and role == refused[-1]:

@@ -72,12 +72,13 @@ ROLE = {
     "snippets": "supervisor", "putSnippets": "supervisor", "suggest": "volunteer", "directory": "supervisor",
     "stats": "coordinator", "statsPage": "coordinator", "partnerships": "coordinator",
     "putService": "coordinator", "deleteService": "admin",
-    "redeem": "partner",
+    "redeem": "partner", "metrics": "scraper",
     "logout": "fresh", "totpSetup": "restricted", "totpConfirm": "restricted", "changePassword": "restricted",
 }
 USERS = {"volunteer": "fz-volontar", "supervisor": "fz-handledare", "coordinator": "fz-samordnare",
          "admin": "fz-admin"}
 RESTRICTED_USER = "fz-ny"
+METRICS_TOKEN = "fz-metrics-" + "m" * 30
 
 
 class ThreadedServer:
@@ -112,6 +113,8 @@ class Fuzzed:
         role = ROLE.get(operation_id)
         if role == "partner":
             headers["Authorization"] = f"Bearer {self.partner_key}"
+        elif role == "scraper":
+            headers["Authorization"] = f"Bearer {METRICS_TOKEN}"
         elif role == "restricted":
             headers["Cookie"] = self.server.run(self._restricted_session())
         elif role == "fresh":
@@ -141,7 +144,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         # a (documented) 429 before the handler ran; the fuzzer is one client.
         settings_ = make_settings(tmp_path_factory.mktemp("fuzz"), url, broker,
                                   login_address_max_failures=1_000_000, redeem_per_minute=1_000_000,
-                                  redeem_failures_per_hour=1_000_000)
+                                  redeem_failures_per_hour=1_000_000, metrics_token=METRICS_TOKEN)
         running, stop = server.run(start_server(settings_))
         try:
             yield from _fuzzed(server, running, request)

@@ -206,3 +206,18 @@ def test_known_time_zone_is_accepted(tmp_path: Path) -> None:
 def test_every_settings_field_has_a_documented_variable() -> None:
     names = {"JOURCHATT_" + f.name.upper() for f in dataclasses.fields(Settings)}
     assert names == set(SETTINGS_HELP)
+
+
+def test_metrics_token_is_unset_by_default_and_kept_out_of_repr(tmp_path: Path) -> None:
+    assert load(tmp_path).metrics_token == ""
+    token = "ZQXmetricsZQX" + "y" * 30
+    settings = load(tmp_path, metrics_token=token)
+    assert settings.metrics_token == token
+    assert token not in repr(settings)
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 31, "x" * 20 + " " + "x" * 20, "x" * 40 + "é"])
+def test_weak_or_unsendable_metrics_token_is_refused_without_echoing_it(tmp_path: Path, token: str) -> None:
+    message = refused(tmp_path, metrics_token=token)
+    assert "JOURCHATT_METRICS_TOKEN" in message
+    assert token not in message
