@@ -140,8 +140,9 @@ def start(args: list[str]) -> subprocess.Popen[bytes]:
     way, with its teardown, while dev.py waits for it; SIGTERM and SIGHUP are passed on."""
     child = subprocess.Popen(args, cwd=ROOT)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, _frame: child.send_signal(signum))
+    for name in ("SIGTERM", "SIGHUP"):          # (Windows has no SIGHUP)
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda signum, _frame: child.send_signal(signum))
     return child
 
 
