@@ -12,10 +12,9 @@ import base64
 import json
 import os
 import secrets
-import socket
 import sys
 import time
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -37,6 +36,9 @@ from volunteer import manage, totp as totp_module
 from volunteer.accounts import create_account
 from volunteer.models import Account
 
+from . import servers
+from .servers import free_port
+
 RECV_TIMEOUT_S = 5.0
 # Unread frames must not stop a test client from reading the server's close frame.
 CLIENT_OPTIONS: dict[str, Any] = {"max_queue": None, "close_timeout": 2}
@@ -46,12 +48,14 @@ PASSWORD = "correct horse battery staple"
 configure_logging("console", "warning")
 
 
-# The real PostgreSQL the tests use (CI makes sure it runs); each test gets a
-# database of its own, created here and dropped afterwards.
-POSTGRES_ADMIN_URL = os.environ.get("JOURCHATT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-# The real Redis the tests use. The tests own this database number: it is
-# emptied before each test that uses it.
-REDIS_TEST_URL = os.environ.get("JOURCHATT_TEST_REDIS", "redis://127.0.0.1:6379/13")
+# The real PostgreSQL and Redis the tests use: the session's own, started in
+# pytest_configure (tests/servers.py) on free ports and stopped at its end, unless
+# JOURCHATT_TEST_POSTGRES / JOURCHATT_TEST_REDIS name servers to use instead. Through
+# POSTGRES_ADMIN_URL (a superuser) each test gets a database of its own, created here
+# and dropped afterwards; the tests own REDIS_TEST_URL's database number: it is emptied
+# before each test that uses it.
+POSTGRES_ADMIN_URL = os.environ.get("JOURCHATT_TEST_POSTGRES", "")
+REDIS_TEST_URL = os.environ.get("JOURCHATT_TEST_REDIS", "")
 TEST_SECRET = "test-secret-" + "x" * 40
 # Browser tests drive Debian's Chromium (a browser download cannot work here). Without
 # the background-networking flags it keeps trying to reach Google on this closed network.
@@ -60,15 +64,37 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the session's own Redis and PostgreSQL (not for --collect-only or --help).
+
+    Their URLs also go into this process's environment, so whatever reads
+    JOURCHATT_TEST_REDIS / JOURCHATT_TEST_POSTGRES (a subprocess too) uses them.
+    """
+    global POSTGRES_ADMIN_URL, REDIS_TEST_URL
+    if config.option.collectonly or config.option.help:
+        return
+    stack = ExitStack()
+    config.add_cleanup(stack.close)          # after the last teardown, also on Ctrl-C or failure
+    try:
+        if not REDIS_TEST_URL:
+            REDIS_TEST_URL = stack.enter_context(servers.redis_server())
+            os.environ["JOURCHATT_TEST_REDIS"] = REDIS_TEST_URL
+        if not POSTGRES_ADMIN_URL:
+            POSTGRES_ADMIN_URL = stack.enter_context(servers.postgres_server())
+            os.environ["JOURCHATT_TEST_POSTGRES"] = POSTGRES_ADMIN_URL
+    except servers.ServerError as exc:
+        pytest.exit(f"the tests' own servers could not start: {exc}", returncode=1)
+
+
 @asynccontextmanager
 async def postgres_database() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test; fails (never skips) if unreachable."""
+    if not POSTGRES_ADMIN_URL:      # an empty URL would mean libpq's defaults: someone else's server
+        raise RuntimeError("no PostgreSQL for the tests: pytest_configure starts one (see tests/servers.py)")
     try:
         admin = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise RuntimeError(
-            f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable ({exc!r}); start it (see .ci/run)"
-        ) from exc
+        raise RuntimeError(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable ({exc!r})") from exc
     name = f"jc_test_{secrets.token_hex(6)}"
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -83,11 +109,13 @@ async def fresh_redis() -> str:
     """The tests' Redis database, emptied; fails (never skips) if Redis is unreachable."""
     import redis.asyncio as aioredis
 
+    if not REDIS_TEST_URL:
+        raise RuntimeError("no Redis for the tests: pytest_configure starts one (see tests/servers.py)")
     client = aioredis.from_url(REDIS_TEST_URL, socket_connect_timeout=5)
     try:
         await client.flushdb()
     except Exception as exc:
-        raise RuntimeError(f"Redis at {REDIS_TEST_URL} is not reachable ({exc!r}); start it (see .ci/run)") from exc
+        raise RuntimeError(f"Redis at {REDIS_TEST_URL} is not reachable ({exc!r})") from exc
     finally:
         await client.aclose()
     return REDIS_TEST_URL
@@ -150,12 +178,6 @@ def jourchatt_command() -> list[str]:
     """The installed ``jourchatt`` console script (or the module, in a source checkout)."""
     exe = Path(sys.executable).parent / "jourchatt"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "chat.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, broker_url: str | None = None,

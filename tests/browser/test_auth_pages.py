@@ -36,7 +36,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium ('python3 dev.py test' does as root)")
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:

@@ -41,7 +41,7 @@ async def stats_server(tmp_path: Path) -> AsyncIterator[Running]:
 
 async def test_dashboard_pick_period_and_partnership_read_charts_and_download_csv(stats_server: Running) -> None:
     if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium ('python3 dev.py test' does as root)")
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     problems: list[str] = []

@@ -1,7 +1,7 @@
 """docker-compose.yml is valid for Debian's docker-compose and says what the deployment needs.
 
 No Docker engine runs on the development machines, so ``docker-compose config``
-(which needs none) is the check; CI installs Debian's docker-compose (``.ci/run``).
+(which needs none) is the check; ``python3 dev.py test`` installs Debian's docker-compose.
 A missing docker-compose is a failure, never a skip. PyYAML is not a dependency,
 so the rendered config is checked as text.
 """
@@ -34,7 +34,7 @@ def compose(tmp_path: Path):
     """
     exe = shutil.which("docker-compose")
     assert exe, ("docker-compose is not on PATH: install Debian's docker-compose "
-                 "(apt-get install -y docker-compose), as .ci/run does in CI")
+                 "(apt-get install -y docker-compose), as 'python3 dev.py test' does as root")
     empty = tmp_path / "empty.env"
     empty.write_text("")
 
