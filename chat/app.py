@@ -145,10 +145,16 @@ async def readyz(request: Request) -> Response:
         checks["database"] = f"unavailable: {type(exc).__name__}"
     try:
         await state.broker.ping()
-        checks["broker"] = "ok"
+        # Redis answers, but this node's channel is not back yet: notices would be missed.
+        checks["broker"] = "channel reconnecting" if state.broker.channel_lost else "ok"
     except Exception as exc:
         checks["broker"] = f"unavailable: {type(exc).__name__}"
-    checks["hub"] = "ok" if state.hub.healthy() else "background task stopped"
+    dead = sorted(name for name, alive in state.hub.tasks_alive().items() if not alive)
+    if dead or not state.hub.healthy():
+        # Named, so the operator knows which (it is restarted by itself: chat.tasks).
+        checks["hub"] = "background task stopped" + (f": {', '.join(dead)}" if dead else "")
+    else:
+        checks["hub"] = "ok"
     if state.draining:
         checks["node"] = "draining"
     ready = all(v == "ok" for v in checks.values())
