@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,7 +32,7 @@ from referral import api as referral_api
 
 from . import console, db
 from .addresses import AddressHasher, peer_address
-from .broker import Broker, create_broker
+from .broker import Broker, BrokerError, create_broker
 from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
@@ -184,6 +185,21 @@ async def server_error(request: Request, exc: Exception) -> Response:
                         status_code=500)
 
 
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """The database or the broker is out of reach: 503 ``unavailable`` (try again), never a 500.
+
+    Any other error of the same classes (a statement the database refused, a file
+    that cannot be read) is a fault of ours and stays a 500.
+    """
+    if isinstance(exc, BrokerError):
+        log.warning("http.unavailable", error=type(exc).__name__, kind="broker")
+    elif db.unreachable(exc):
+        log.warning("http.unavailable", error=type(exc).__name__, kind="database")
+    else:
+        return await server_error(request, exc)
+    return JSONResponse(volunteer_api.UNAVAILABLE, status_code=503, headers={"Retry-After": "5"})
+
+
 def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:
     """Build the app; ``broker`` lets tests and embedders pass their own."""
     from referral import stats_api  # imported here: referral's tables import chat.db
@@ -246,7 +262,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={HTTPException: http_error, Exception: server_error,
+                            BrokerError: unavailable,
+                            **{cls: unavailable for cls in (*db.UNREACHABLE, DBAPIError)}},
     )
     app.state.settings = settings
     app.state.totp_box = SecretBox(settings.secret)
