@@ -14,6 +14,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
@@ -132,6 +133,14 @@ async def _refuse_nul(send: Send, security_headers: list[tuple[bytes, bytes]]) -
     await send({"type": "http.response.body", "body": body})
 
 
+def broker_endpoint(url: str) -> str:
+    """``host:port`` of a broker URL, never its credentials (``memory`` for ``memory://``)."""
+    parts = urlsplit(url)
+    if parts.scheme == "memory":
+        return "memory"
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+
+
 async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -210,15 +219,29 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         app.state.engine = engine
         app.state.db = db.sessionmaker(engine)
         try:
-            await db.ping(engine)
+            try:
+                await db.ping(engine)
+            except Exception as exc:
+                # Named here: uvicorn's own report of a failed start is a clipped traceback.
+                log.error("app.start_failed", reason="database unreachable", error=type(exc).__name__,
+                          database=db.endpoint(settings.database_url))
+                raise
             current, head = await db.current_revision(engine), db.head_revision()
             if current != head:
+                log.error("app.start_failed", reason="database schema out of date", revision=current or "none")
                 raise ConfigurationError(
                     f"the database schema is at {current or 'nothing'}, not {head}: run 'jourchatt db upgrade'"
                 )
             app.state.broker = broker or create_broker(settings.broker_url)
             await app.state.broker.start()
-            await app.state.broker.ping()
+            try:
+                await app.state.broker.ping()
+            except Exception as exc:
+                # A BrokerError's message is ours and names the kind ("redis unreachable: ConnectionError").
+                log.error("app.start_failed", reason="broker unreachable",
+                          error=str(exc) if isinstance(exc, BrokerError) else type(exc).__name__,
+                          broker=broker_endpoint(settings.broker_url))
+                raise
             app.state.addresses = AddressHasher(app.state.broker, settings.secret)
             app.state.throttle = LoginThrottle(app.state.broker, settings.secret, Policy(
                 settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
