@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Callable, Iterator
 
 import pytest
 
@@ -21,7 +22,7 @@ class Lines(logging.Handler):
 
 
 @pytest.fixture
-def lines() -> object:
+def lines() -> Iterator[Lines]:
     handler = Lines()
     logging.getLogger().addHandler(handler)
     yield handler
@@ -34,10 +35,10 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks_module, "RESTART_MAX_S", 0.2)
 
 
-async def wait_for(cond: object, timeout: float = 2.0) -> None:
+async def wait_for(cond: Callable[[], object], timeout: float = 2.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not cond():  # type: ignore[operator]
+    while not cond():
         assert loop.time() < deadline, "condition never became true"
         await asyncio.sleep(0.005)
 
