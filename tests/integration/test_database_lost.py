@@ -182,3 +182,29 @@ async def test_database_lost_gives_503_keeps_the_chats_and_writes_the_records_af
         assert loop.time() - back < 10, "the record was never written"
         await asyncio.sleep(0.1)
     assert await count_records(direct) == before + 2         # the chat, and the one that left
+
+
+async def test_only_an_unreachable_database_is_a_503(tmp_path: Path) -> None:
+    """A statement the database refused is a fault of ours (500), not an outage (503)."""
+    from sqlalchemy import exc as sa_exc
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def refused(_request: Request) -> Response:
+        raise sa_exc.IntegrityError("INSERT", {}, Exception("duplicate"))
+
+    async def away(_request: Request) -> Response:
+        raise sa_exc.OperationalError("SELECT 1", {}, Exception("connection lost"))
+
+    running, stop = await start_server(make_settings(tmp_path, f"sqlite:///{tmp_path / 'var' / 'db.sqlite3'}",
+                                                     "memory://"))
+    running.app.router.routes += [Route("/refused", refused), Route("/away", away)]
+    try:
+        async with httpx.AsyncClient(base_url=running.http) as c:
+            r = await c.get("/refused")
+            assert r.status_code == 500 and r.json()["error"] == "internal_error"
+            r = await c.get("/away")
+            assert r.status_code == 503 and r.json()["error"] == "unavailable"
+    finally:
+        await stop()
