@@ -30,6 +30,11 @@ RESTART_MAX_S = 5.0
 RESTART_RESET_S = 60.0
 
 
+def backoff(streak: int) -> float:
+    """Seconds before a restart, after ``streak`` quick deaths in a row before this one."""
+    return float(min(RESTART_FIRST_S * 2 ** min(streak, 32), RESTART_MAX_S))
+
+
 @dataclass
 class _Supervised:
     name: str
@@ -73,7 +78,7 @@ class Tasks:
         loop = asyncio.get_running_loop()
         if loop.time() - entry.started_at >= RESTART_RESET_S:
             entry.streak = 0
-        pause = min(RESTART_FIRST_S * 2 ** min(entry.streak, 32), RESTART_MAX_S)
+        pause = backoff(entry.streak)
         entry.streak += 1
         # The type and where it was raised (chat.logs keeps no exception message).
         log.error("task.died", kind=entry.name, count=entry.restarts + 1,
