@@ -15,8 +15,10 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -33,7 +35,7 @@ from referral import api as referral_api
 
 from . import console, db
 from .addresses import AddressHasher, peer_address
-from .broker import Broker, create_broker
+from .broker import Broker, BrokerError, create_broker
 from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
@@ -138,6 +140,14 @@ async def _refuse_nul(send: Send, security_headers: list[tuple[bytes, bytes]]) -
     await send({"type": "http.response.body", "body": body})
 
 
+def broker_endpoint(url: str) -> str:
+    """``host:port`` of a broker URL, never its credentials (``memory`` for ``memory://``)."""
+    parts = urlsplit(url)
+    if parts.scheme == "memory":
+        return "memory"
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+
+
 async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -152,10 +162,16 @@ async def readyz(request: Request) -> Response:
         checks["database"] = f"unavailable: {type(exc).__name__}"
     try:
         await state.broker.ping()
-        checks["broker"] = "ok"
+        # Redis answers, but this node's channel is not back yet: notices would be missed.
+        checks["broker"] = "channel reconnecting" if state.broker.channel_lost else "ok"
     except Exception as exc:
         checks["broker"] = f"unavailable: {type(exc).__name__}"
-    checks["hub"] = "ok" if state.hub.healthy() else "background task stopped"
+    dead = sorted(name for name, alive in state.hub.tasks_alive().items() if not alive)
+    if dead or not state.hub.healthy():
+        # Named, so the operator knows which (it is restarted by itself: chat.tasks).
+        checks["hub"] = "background task stopped" + (f": {', '.join(dead)}" if dead else "")
+    else:
+        checks["hub"] = "ok"
     if state.draining:
         checks["node"] = "draining"
     ready = all(v == "ok" for v in checks.values())
@@ -195,6 +211,21 @@ def _metrics(hub: Hub, broker: Broker, sockets: dict[str, int]) -> Metrics:
         is_open=lambda: hours.is_open(hub.hours.current, datetime.fromtimestamp(hub.clock(), timezone.utc), tz)))
 
 
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """The database or the broker is out of reach: 503 ``unavailable`` (try again), never a 500.
+
+    Any other error of the same classes (a statement the database refused, a file
+    that cannot be read) is a fault of ours and stays a 500.
+    """
+    if isinstance(exc, BrokerError):
+        log.warning("http.unavailable", error=type(exc).__name__, kind="broker")
+    elif db.unreachable(exc):
+        log.warning("http.unavailable", error=type(exc).__name__, kind="database")
+    else:
+        return await server_error(request, exc)
+    return JSONResponse(volunteer_api.UNAVAILABLE, status_code=503, headers={"Retry-After": "5"})
+
+
 def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:
     """Build the app; ``broker`` lets tests and embedders pass their own."""
     from referral.stats import api as stats_api  # imported here: referral's tables import chat.db
@@ -205,15 +236,29 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         app.state.engine = engine
         app.state.db = db.sessionmaker(engine)
         try:
-            await db.ping(engine)
+            try:
+                await db.ping(engine)
+            except Exception as exc:
+                # Named here: uvicorn's own report of a failed start is a clipped traceback.
+                log.error("app.start_failed", reason="database unreachable", error=type(exc).__name__,
+                          database=db.endpoint(settings.database_url))
+                raise
             current, head = await db.current_revision(engine), db.head_revision()
             if current != head:
+                log.error("app.start_failed", reason="database schema out of date", revision=current or "none")
                 raise ConfigurationError(
                     f"the database schema is at {current or 'nothing'}, not {head}: run 'jourchatt db upgrade'"
                 )
             app.state.broker = broker or create_broker(settings.broker_url)
             await app.state.broker.start()
-            await app.state.broker.ping()
+            try:
+                await app.state.broker.ping()
+            except Exception as exc:
+                # A BrokerError's message is ours and names the kind ("redis unreachable: ConnectionError").
+                log.error("app.start_failed", reason="broker unreachable",
+                          error=str(exc) if isinstance(exc, BrokerError) else type(exc).__name__,
+                          broker=broker_endpoint(settings.broker_url))
+                raise
             app.state.addresses = AddressHasher(app.state.broker, settings.secret)
             app.state.throttle = LoginThrottle(app.state.broker, settings.secret, Policy(
                 settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
@@ -260,7 +305,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={HTTPException: http_error, Exception: server_error,
+                            BrokerError: unavailable,
+                            **{cls: unavailable for cls in (*db.UNREACHABLE, DBAPIError)}},
     )
     app.state.settings = settings
     app.state.totp_box = SecretBox(settings.secret)

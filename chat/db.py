@@ -12,7 +12,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+import asyncpg
+from sqlalchemy import event, exc as sa_exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -74,6 +75,38 @@ def create_engine(url: str) -> AsyncEngine:
             cur.close()
 
     return engine
+
+
+# What says the database is out of reach (down, restarting, refusing connections, the
+# link cut) rather than that it refused a statement: these become 503 ``unavailable``
+# at the edge, and the request may be tried again. SQLAlchemy wraps most of them;
+# a connection that cannot be opened surfaces as the driver's own error or an OSError
+# (ConnectionRefusedError, TimeoutError, socket.gaierror).
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    sa_exc.OperationalError,                 # PostgreSQL gone, SQLite locked or unreadable
+    sa_exc.InterfaceError,                   # the driver's link is closed
+    sa_exc.TimeoutError,                     # no pooled connection came free in time
+    asyncpg.exceptions.PostgresConnectionError,       # SQLSTATE class 08
+    asyncpg.exceptions.OperatorInterventionError,     # 57: shutting down, starting up, cancelled
+    asyncpg.exceptions.InsufficientResourcesError,    # 53: too many connections, disk full
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached (see ``UNREACHABLE``)."""
+    if isinstance(exc, UNREACHABLE):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def endpoint(url: str) -> str:
+    """``host:port`` of a database URL (the file of a SQLite one), never its credentials."""
+    u = make_url(async_url(url))
+    if u.get_backend_name() == "sqlite":
+        return u.database or ":memory:"
+    return f"{u.host or 'localhost'}:{u.port or 5432}"
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -22,6 +22,7 @@ import structlog
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from . import db
 from .addresses import peer_address
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
@@ -176,7 +177,13 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
                 refuse("too_many_errors", "too many bad frames; the connection is closed")
                 outbox.close(4400)
                 return
-        except Exception:
+        except Exception as exc:
+            if db.unreachable(exc):
+                # The database is away (a referral, a supervisor's tool): not carried out, retry.
+                log.warning("frame.unavailable", error=type(exc).__name__)
+                outbox.send({"type": "error", "code": "unavailable",
+                             "detail": "the chat service is briefly unavailable; please try again"})
+                continue
             # A bug of ours, not the client's: say so without detail, keep the chat.
             log.exception("frame.failed")
             refuse("internal_error", "the server could not handle that frame; please try again")
@@ -373,7 +380,17 @@ async def volunteer_socket(ws: WebSocket) -> None:
     outbox = await _admit(ws, "volunteer")
     if outbox is None:
         return
-    profile = await current_profile(ws, allow_restricted=True)
+    try:
+        profile = await current_profile(ws, allow_restricted=True)
+    except Exception as exc:
+        if not db.unreachable(exc):
+            raise
+        # The sign-in cannot be checked while the database is away: say so, as for Redis.
+        log.warning("socket.refused", side="volunteer", reason="unavailable", error=type(exc).__name__)
+        await ws.send_text(dumps({"type": "error", "code": "unavailable",
+                                   "detail": "the chat service is briefly unavailable; reconnect in a moment"}))
+        await ws.close(1013)
+        return
     if profile is None or profile.restricted or not profile.may_take_chats:
         code, close, detail = (
             ("not_authenticated", 4401, "sign in first (POST /api/login)") if profile is None

@@ -66,6 +66,7 @@ from .routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA, Router
 from .sealing import Sealer
 from .settings import Settings
 from .supervision import Supervision, render_extra
+from .tasks import Tasks
 from .frames import SUPERVISION_TYPES
 
 log = get_logger("chat.hub")
@@ -236,7 +237,7 @@ class Hub:
         self.outboxes: dict[str, Outbox] = {}           # conn -> outbox, for remote closes
         self._sealers: dict[str, Sealer] = {}
         self._records: asyncio.Queue[dict[str, Any]] = asyncio.Queue(RECORD_QUEUE)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = Tasks()
         self.records_written = self.records_failed = 0     # read by GET /metrics (chat.metrics)
         self._waiting_puts: set[asyncio.Task[None]] = set()
         self._flushes: set[asyncio.Task[None]] = set()
@@ -274,16 +275,17 @@ class Hub:
         await self._beat()
         await self.hours.refresh()
         self.broker.on_reconnect(self._resync)
-        self._tasks = [asyncio.create_task(self._housekeeping(), name="hub.housekeeping"),
-                       asyncio.create_task(self._record_writer(), name="hub.records"),
-                       asyncio.create_task(self._listen(), name="hub.notices"),
-                       asyncio.create_task(self._hours_refresher(), name="hub.hours")]
+        self._tasks = Tasks()       # supervised: a task that dies is logged and restarted
+        for name, run in (("hub.housekeeping", self._housekeeping), ("hub.records", self._record_writer),
+                          ("hub.notices", self._listen), ("hub.hours", self._hours_refresher)):
+            self._tasks.start(name, run)
 
     def healthy(self) -> bool:
-        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+        return self._tasks.healthy()
 
     def tasks_alive(self) -> dict[str, bool]:
-        return {t.get_name(): not t.done() for t in self._tasks}
+        """Each background task's name and whether it runs now (chat.tasks)."""
+        return self._tasks.alive()
 
     async def drain(self) -> None:
         """Stop taking chats here; tell every client to reconnect (elsewhere) and let go."""
@@ -330,7 +332,7 @@ class Hub:
         except TimeoutError:
             log.error("records.unwritten", count=self._records.qsize())
         self._stopping = True
-        await self._cancel_all([*self._tasks, *self._flushes, *self._waiting_puts])
+        await self._cancel_all([*self._tasks.stop(), *self._flushes, *self._waiting_puts])
 
     @staticmethod
     async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
@@ -1146,7 +1148,9 @@ class Hub:
 
     async def _resync(self) -> None:
         """After the broker link came back: fill every feed from the logs, catch up on state
-        (what Pub/Sub lost while the link was down), at once rather than on two passes."""
+        (what Pub/Sub lost while the link was down), at once rather than on two passes.
+        Redis that came back empty (a new epoch) lost the live chats: ``_state_lost``.
+        A ``BrokerError`` goes to the broker, which runs this again after a back-off."""
         epoch = await self.broker.epoch()
         if epoch != self._epoch:
             await self._state_lost(epoch)
@@ -1185,6 +1189,8 @@ class Hub:
         try:
             raws = await self.broker.read(lambda tx: tx.hgetall_many(keys, watch=False))
         except BrokerError:
+            if at_once:
+                raise           # _resync: the broker tries again
             return
         seen: dict[tuple[str, ...], Any] = {}
         repairs: list[tuple[tuple[str, ...], Callable[[], Awaitable[Any]]]] = []
@@ -1234,6 +1240,8 @@ class Hub:
             try:
                 done = await repair()
             except BrokerError:
+                if at_once:
+                    raise
                 return
             # A repair says 0 or False when nothing was missing after all (a line gap is
             # normal when the lines in it were for the other side only).
@@ -1807,9 +1815,11 @@ class Hub:
 
         Both sides are told plainly (``error chat_lost``, then ``ended``); each
         visitor here gets a record with what this node knew; consoles stay
-        connected and are registered again, so new chats reach them.
+        connected and are registered again, so new chats reach them. The new epoch is
+        kept only once all that is done: if Redis fails meanwhile, the next look at the
+        epoch (a tick, a resync) runs this again (visitors already told are not told or
+        recorded twice; consoles are registered again).
         """
-        self._epoch = epoch
         log.error("broker.state_lost", visitors=len(self.visitors), consoles=len(self.consoles))
         now = self.clock()
         for vis in list(self.visitors.values()):
@@ -1843,3 +1853,4 @@ class Hub:
 
             await self.broker.transact(fn)
             con.outbox.send({"type": "status", "state": "paused"})
+        self._epoch = epoch

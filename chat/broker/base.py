@@ -133,6 +133,9 @@ class Broker(Protocol):
     # True when other processes share the state (Redis): a node that stops lets go
     # of its sockets and the chats go on; False (memory): the state dies with it.
     shared: bool
+    # True while the node's channel is down or back but not yet resynced (the
+    # ``on_reconnect`` callbacks have not all run): notices may be missing.
+    channel_lost: bool
 
     async def start(self) -> None: ...
 

@@ -26,6 +26,8 @@ SWEEP_EVERY = 1000
 class MemoryBroker:
     # The state lives and dies with this process: at shutdown every chat ends.
     shared = False
+    # Its channels never drop (see Broker.channel_lost).
+    channel_lost = False
 
     def __init__(self, url: str = "memory://", *, clock: Callable[[], float] = time.time) -> None:
         self.url = url

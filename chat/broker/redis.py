@@ -8,7 +8,8 @@ watch their keys first and then read them in one pipelined round trip.
 Each node subscribes to its own channel (``jc:to:<node>``), never to patterns.
 When the subscription drops, the reader reconnects with exponential back-off
 and calls the ``on_reconnect`` callbacks, with which the hub fills what Pub/Sub
-lost from the replay logs.
+lost from the replay logs; a callback that fails is run again after the next
+back-off (``subscribe``), so the reader itself never dies of an outage.
 
 Every call has a deadline of its own (``COMMAND_TIMEOUT_S``, with
 ``asyncio.timeout``) instead of redis-py's ``socket_timeout``: with a socket
@@ -39,8 +40,13 @@ T = TypeVar("T")
 
 # A transaction that keeps conflicting is tried this often before it fails.
 MAX_ATTEMPTS = 64
-# Back-off for the subscription: from 0.1 s, doubling, up to this.
-RECONNECT_MAX_S = 5.0
+# Back-off for the subscription: from 0.1 s, doubling, up to this. It bounds how long a
+# node stays without notices once Redis answers again (ready within ~2.4 s of that, 5 s
+# promised to operators), at the price of one connection attempt per node every 2 s
+# during an outage. Catching up after a reconnect (the on_reconnect callbacks) backs off
+# the same way, on its own count: Redis answering restarts the subscription's.
+RECONNECT_FIRST_S = 0.1
+RECONNECT_MAX_S = 2.0
 # The most one broker call (a transaction with its retries, a read, a ping) may take.
 COMMAND_TIMEOUT_S = 5.0
 # How long the subscription waits for a message before it checks whether it should stop.
@@ -147,6 +153,8 @@ class RedisBroker:
             url, decode_responses=True, socket_connect_timeout=2,
             health_check_interval=10, max_connections=256)
         self._reconnect: list[Callable[[], Awaitable[None]]] = []
+        # True from a subscription's failure until it is back and its callbacks all ran.
+        self.channel_lost = False
         self._closed = asyncio.Event()
         self._line_sha = hashlib.sha1(APPEND_LINES.encode()).hexdigest()
         # Lines waiting for the next pipeline. Not bounded here: each caller waits for
@@ -291,29 +299,44 @@ class RedisBroker:
         self._reconnect.append(callback)
 
     async def subscribe(self, node: str) -> AsyncIterator[str]:
-        pause, lost = 0.1, False
+        """The node's channel until the broker closes. Nothing ends it but ``close()``:
+        whatever fails (Redis, the network, an ``on_reconnect`` callback, which may run
+        while Redis still loads its data or before the pool's other connections notice
+        the restart) is logged by its type and tried again after a back-off, the
+        callbacks included, until they all ran once after the link came back."""
+        pause = retry = RECONNECT_FIRST_S
+        lost = False
         while not self._closed.is_set():
             pubsub = self.r.pubsub(ignore_subscribe_messages=True)
+            resyncing = False
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT_S):
                     await pubsub.subscribe(channel(node))
+                pause = RECONNECT_FIRST_S
                 if lost:
                     log.info("broker.reconnected")
+                    resyncing = True
                     for callback in self._reconnect:
                         await callback()
-                pause, lost = 0.1, False
+                    resyncing = False
+                    retry = RECONNECT_FIRST_S
+                lost = self.channel_lost = False
                 while not self._closed.is_set():
                     # get_message's own timeout returns None; ours bounds a reconnect in it.
                     async with asyncio.timeout(POLL_S + COMMAND_TIMEOUT_S):
                         message = await pubsub.get_message(timeout=POLL_S)
                     if message is not None and message.get("type") == "message":
                         yield message["data"]
-            except (RedisError, OSError) as exc:
-                if not lost:
-                    log.warning("broker.disconnected", error=type(exc).__name__)
-                lost = True
-                await asyncio.sleep(pause * random.uniform(0.8, 1.2))
-                pause = min(pause * 2, RECONNECT_MAX_S)
+            except Exception as exc:      # never GeneratorExit or CancelledError: those stop it
+                if resyncing:
+                    log.warning("broker.resync_failed", error=type(exc).__name__)
+                    wait, retry = retry, min(retry * 2, RECONNECT_MAX_S)
+                else:
+                    if not lost:
+                        log.warning("broker.disconnected", error=type(exc).__name__)
+                    wait, pause = pause, min(pause * 2, RECONNECT_MAX_S)
+                lost = self.channel_lost = True
+                await asyncio.sleep(wait * random.uniform(0.8, 1.2))
             finally:
                 try:
                     await pubsub.aclose()
