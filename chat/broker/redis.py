@@ -372,7 +372,10 @@ class RedisBroker:
                     if self._sentinels and loop.time() >= check_at:
                         check_at = loop.time() + MASTER_CHECK_S
                         await self._check_master(pubsub)
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, BrokerError) as exc:
+                # BrokerError: an on_reconnect callback could not reach Redis (it came back
+                # only briefly, or a failover is still settling). Still lost: reconnect and
+                # call them again, rather than end the subscription (and the node's notices).
                 if not lost:
                     log.warning("broker.disconnected", error=type(exc).__name__)
                 lost = True
