@@ -8,10 +8,11 @@ again.
 
 redis-py's asyncio Sentinel client asks the sentinels only in ``connect()``. A
 command's retry reconnects through ``send_packed_command``, which goes straight to the
-address the connection had: the old master (redis-py #3874). A master demoted by a
-failover stays up as a replica and keeps its clients' connections (it only answers
-``READONLY`` to writes, for the ~10 s until the sentinels reconfigure it, or for good
-once it is); redis-py turns ``READONLY`` into a disconnect, but a retry then lands on
+address the connection had: the old master (redis-py #3874). A master that a failover
+left running (``SENTINEL FAILOVER``, a healed partition) keeps its clients'
+connections: for the ~10 s until the sentinels reconfigure it, it still takes writes
+(lost when it becomes a replica: see docs/deploy.md, "Redis Sentinel"), then answers
+``READONLY``. redis-py turns ``READONLY`` into a disconnect, but a retry would land on
 the same replica again.
 
 ``FollowingConnection`` fixes both ends: a write answered ``READONLY`` is retried once
