@@ -93,6 +93,7 @@ class ChatLoad:
     def __init__(self, vis: Any, vol: Any, chat: str, label: str) -> None:
         self.sides = [Side(vis, "visitor", chat, label), Side(vol, "volunteer", chat, label)]
         self.tasks: list[asyncio.Task[None]] = []
+        self.writers: list[asyncio.Task[None]] = []
 
     def start(self, stop: asyncio.Event) -> None:
         for side in self.sides:
@@ -122,12 +123,13 @@ class ChatLoad:
 
 
 async def replay_log(ws: Any, timeout: float = 10.0) -> set[str]:
-    """Every line a visitor resuming with ``last_seq: 0`` is sent, until ``assigned``."""
+    """Every line a visitor resuming with ``last_seq: 0`` is sent: up to ``assigned`` (or
+    ``queued`` or ``ended``, should a failover have lost the chat's assignment)."""
     texts: set[str] = set()
     async with asyncio.timeout(timeout):
         while True:
             frame = json.loads(await ws.recv())
             if frame["type"] == "message" and frame["from"] in ("visitor", "volunteer"):
                 texts.add(frame["text"])
-            elif frame["type"] == "assigned":
+            elif frame["type"] in ("assigned", "queued", "ended"):
                 return texts
