@@ -2,7 +2,7 @@
 
     python -m bench.relay [--chats 20] [--window 8] [--seconds 3] [--rounds 7]
                           [--redis redis://127.0.0.1:6379/12 | --redis none]
-                          [--logs DIR [--log-level info]]
+                          [--wait-replicas N] [--logs DIR [--log-level info]]
 
 C chats; in each, the visitor streams lines to its volunteer keeping at most
 ``window`` lines in flight (sent, not yet received by the volunteer). The same
@@ -19,7 +19,11 @@ on node 2, so each line crosses Redis; the second figure is the median of the
 paired ratios C/B. Servers are pinned to core 0 (both nodes of C share it, so
 C/B compares the same CPU), the load generator to core 1, and the CPU time each
 side used is reported so one can see which side saturated (Redis itself is not
-pinned). The Redis database given is emptied first.
+pinned). The Redis database given is emptied first. With ``--wait-replicas N`` the
+bench starts its own Redis master with N replicas on loopback (instead of
+``--redis``), runs C on it, and in each round also (D) two more nodes on the same
+master (another database) with JOURCHATT_BROKER_WAIT_REPLICAS=N: a line is acked only
+once N replicas have it; the third figure is the median of the paired ratios D/C.
 Prints a table and writes bench/results/relay.json. ``--logs DIR`` keeps each
 jourchatt server's log there and, after a stall (a frame that never came within
 30 s), the shared Redis state too.
@@ -260,6 +264,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--redis", default="redis://127.0.0.1:6379/12",
                    help="Redis for the two-node run (emptied first); 'none' to skip that run")
+    p.add_argument("--wait-replicas", type=int, default=0,
+                   help="start a master with this many replicas and compare WAIT off (C) with WAIT on (D)")
     p.add_argument("--logs", type=Path, default=None,
                    help="write each jourchatt server's log to this folder, to look into a stall")
     p.add_argument("--log-level", default="warning",
@@ -281,6 +287,13 @@ def main() -> None:
     env.update({"JOURCHATT_LOG_LEVEL": args.log_level, "JOURCHATT_IDLE_WARN_S": "3600",
                 "JOURCHATT_FRAME_RATE": "1000000"})  # the bench streams far faster than a person
     cookies = volunteers(env, work, args.chats)
+    topology = None
+    if args.wait_replicas:
+        from tests.sentinel_topology import Topology
+
+        (work / "redis").mkdir()
+        topology = Topology(work / "redis", replicas=args.wait_replicas, sentinels=0).start()
+        args.redis = f"redis://127.0.0.1:{topology.master}/0"
     two = args.redis.lower() != "none"
     if two:
         import redis
@@ -291,6 +304,12 @@ def main() -> None:
                    "JOURCHATT_SECRET_KEY": "bench-secret-" + "x" * 40,
                    "JOURCHATT_DATABASE_URL": f"sqlite:///{two_dir / 'jourchatt.sqlite3'}"}
         two_cookies = volunteers(two_env, two_dir, args.chats)
+    if topology is not None:
+        wait_dir = Path(tempfile.mkdtemp(prefix="jourchatt-bench-wait-"))
+        wait_env = {**two_env, "JOURCHATT_BROKER_URL": f"redis://127.0.0.1:{topology.master}/1",
+                    "JOURCHATT_BROKER_WAIT_REPLICAS": str(args.wait_replicas),
+                    "JOURCHATT_DATABASE_URL": f"sqlite:///{wait_dir / 'jourchatt.sqlite3'}"}
+        wait_cookies = volunteers(wait_env, wait_dir, args.chats)
     bare_port, jc_port = _free_port(), _free_port()
     bare = subprocess.Popen([*pin, sys.executable, "-c", BARE_RELAY, str(bare_port)])
     acked_port = _free_port()
@@ -308,12 +327,21 @@ def main() -> None:
                                     env=two_env, stdout=node_log, stderr=node_log)
             procs.append(proc)
             nodes.append((proc, port))
+    wait_nodes: list[tuple[subprocess.Popen[bytes], int]] = []
+    if topology is not None:
+        for n in range(2):
+            port = _free_port()
+            node_log = log_to(f"wait-node{n + 1}")
+            proc = subprocess.Popen([*pin, _jourchatt(), "serve", "--port", str(port)], cwd=wait_dir,
+                                    env=wait_env, stdout=node_log, stderr=node_log)
+            procs.append(proc)
+            wait_nodes.append((proc, port))
     rows = []
     try:
         _wait_port(bare_port, bare)
         _wait_port(acked_port, acked)
         _wait_port(jc_port, jc)
-        for proc, port in nodes:
+        for proc, port in nodes + wait_nodes:
             _wait_port(port, proc)
         for r in range(args.rounds):
             c0, l0 = _cpu(bare.pid), time.process_time()
@@ -349,6 +377,15 @@ def main() -> None:
                             "two_nodes_server_cpu_s": cc, "load_cpu_two_nodes_s": lc})
                 line += (f"  two nodes {row['two_nodes_lines_s']:7.0f} (servers cpu {cc:4.2f}s, load {lc:4.2f}s)"
                          f"  ÷ one node {row['two_nodes_ratio']:.2f}")
+            if wait_nodes:
+                (p1, port1), (p2, port2) = wait_nodes
+                c0 = _cpu(p1.pid) + _cpu(p2.pid)
+                d = asyncio.run(_run_jourchatt(port1, wait_cookies, args.window, args.seconds, vol_port=port2))
+                cd = _cpu(p1.pid) + _cpu(p2.pid) - c0
+                row.update({"wait_lines_s": d / args.seconds, "wait_ratio": d / c if c else 0.0,
+                            "wait_server_cpu_s": cd})
+                line += (f"  WAIT {args.wait_replicas} {row['wait_lines_s']:7.0f} (servers cpu {cd:4.2f}s)"
+                         f"  ÷ WAIT 0 {row['wait_ratio']:.2f}")
             rows.append(row)
             print(line, flush=True)
     finally:
@@ -356,6 +393,8 @@ def main() -> None:
             proc.terminate()
         for proc in procs:
             proc.wait()
+        if topology is not None:
+            topology.stop()
     result: dict[str, Any] = {
         "chats": args.chats, "window": args.window, "seconds": args.seconds, "rounds": rows,
         "median_ratio": statistics.median(r["ratio"] for r in rows),
@@ -375,6 +414,12 @@ def main() -> None:
         result["median_two_nodes_ratio"] = statistics.median(r["two_nodes_ratio"] for r in rows)
         summary += (f"; two nodes via Redis {result['median_two_nodes_lines_s']:.0f} lines/s,"
                     f" paired ratio to one node {result['median_two_nodes_ratio']:.2f}")
+    if wait_nodes:
+        result["wait_replicas"] = args.wait_replicas
+        result["median_wait_lines_s"] = statistics.median(r["wait_lines_s"] for r in rows)
+        result["median_wait_ratio"] = statistics.median(r["wait_ratio"] for r in rows)
+        summary += (f"; with WAIT {args.wait_replicas} {result['median_wait_lines_s']:.0f} lines/s,"
+                    f" paired ratio to WAIT 0 {result['median_wait_ratio']:.2f}")
     print(summary)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

@@ -249,7 +249,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
                 raise ConfigurationError(
                     f"the database schema is at {current or 'nothing'}, not {head}: run 'jourchatt db upgrade'"
                 )
-            app.state.broker = broker or create_broker(settings.broker_url)
+            app.state.broker = broker or create_broker(
+                settings.broker_url, wait_replicas=settings.broker_wait_replicas,
+                wait_timeout_ms=settings.broker_wait_timeout_ms)
             await app.state.broker.start()
             try:
                 await app.state.broker.ping()

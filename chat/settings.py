@@ -19,15 +19,27 @@ from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .addresses import parse_proxies
+from .broker import sentinel
 from .exceptions import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/jourchatt.sqlite3"
 DEFAULT_BROKER_URL = "memory://"
+# The most a line may wait for replicas (chat.broker.redis.MAX_WAIT_TIMEOUT_MS, repeated here
+# so reading the settings does not import redis).
+MAX_WAIT_TIMEOUT_MS = 4000
 
 SETTINGS_HELP: dict[str, str] = {
     "JOURCHATT_DATABASE_URL": "Database URL. Default: a SQLite file under ./var/. "
     "sqlite:///path and postgresql://user@host/db are accepted as they are.",
-    "JOURCHATT_BROKER_URL": "memory:// (one process, default) or redis://host:port/db.",
+    "JOURCHATT_BROKER_URL": "memory:// (one process, default), redis://host:port/db, or "
+    "redis+sentinel://h1:26379,h2:26379/MASTER/DB to find the master through Redis Sentinel and follow "
+    "it after a failover (docs/deploy.md, \"Redis Sentinel\").",
+    "JOURCHATT_BROKER_WAIT_REPLICAS": "With Redis: acknowledge a line only once this many replicas have it "
+    "(Redis WAIT), so a failover cannot lose an acknowledged line. 0 (default) acks once the master has it; "
+    "1 costs a replica round trip per batch of lines and stops lines while no replica is up "
+    "(docs/deploy.md has the measured figures).",
+    "JOURCHATT_BROKER_WAIT_TIMEOUT_MS": "How long a line waits for JOURCHATT_BROKER_WAIT_REPLICAS replicas "
+    "before its writer is told unavailable (and resends). 1 to 4000; default 1000.",
     "JOURCHATT_SECRET_KEY": "Server secret (at least 32 characters). Required unless on the "
     "embedded defaults, where one is generated once and kept in ./var/secret_key.",
     "JOURCHATT_ALLOWED_ORIGINS": "Comma-separated origins the widget may connect from; "
@@ -86,6 +98,8 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     broker_url: str = DEFAULT_BROKER_URL
+    broker_wait_replicas: int = 0
+    broker_wait_timeout_ms: int = 1000
     secret_key: str = field(default="", repr=False)
     allowed_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
@@ -145,10 +159,23 @@ class Settings:
         if not database_url:
             database_url = f"sqlite:///{var_dir / 'jourchatt.sqlite3'}"
         broker_url = get("JOURCHATT_BROKER_URL", DEFAULT_BROKER_URL)
-        if not broker_url.startswith(("memory://", "redis://", "rediss://")):
+        if not broker_url.startswith(("memory://", "redis://", "rediss://", sentinel.SCHEME)):
             raise ConfigurationError(
-                "JOURCHATT_BROKER_URL must start with memory://, redis:// or rediss://"
+                "JOURCHATT_BROKER_URL must start with memory://, redis://, rediss:// or redis+sentinel://"
             )
+        if broker_url.startswith(sentinel.SCHEME):
+            try:
+                sentinel.parse(broker_url)
+            except ValueError as exc:
+                raise ConfigurationError(f"JOURCHATT_BROKER_URL: {exc}") from None
+        wait_raw = get("JOURCHATT_BROKER_WAIT_REPLICAS", "0")
+        if not wait_raw.isdigit():
+            raise ConfigurationError(f"JOURCHATT_BROKER_WAIT_REPLICAS must be 0 or a whole number of replicas, "
+                                     f"not {wait_raw!r}")
+        wait_replicas = int(wait_raw)
+        if wait_replicas and broker_url.startswith("memory://"):
+            raise ConfigurationError("JOURCHATT_BROKER_WAIT_REPLICAS needs a Redis broker (JOURCHATT_BROKER_URL); "
+                                     "memory:// has no replicas")
         origins = tuple(
             o.strip().rstrip("/") for o in get("JOURCHATT_ALLOWED_ORIGINS", "").split(",") if o.strip()
         )
@@ -191,7 +218,7 @@ class Settings:
 
         numbers: dict[str, float] = {}
         for f in fields(cls):
-            if f.type in ("int", "float"):
+            if f.type in ("int", "float") and f.name != "broker_wait_replicas":
                 name = "JOURCHATT_" + f.name.upper()
                 raw = get(name, str(f.default))
                 try:
@@ -204,6 +231,10 @@ class Settings:
                     raise ConfigurationError(f"{name} must be a whole number")
                 numbers[f.name] = int(value) if f.type == "int" else value
 
+        if numbers["broker_wait_timeout_ms"] > MAX_WAIT_TIMEOUT_MS:
+            raise ConfigurationError(f"JOURCHATT_BROKER_WAIT_TIMEOUT_MS must be at most {MAX_WAIT_TIMEOUT_MS} "
+                                     "(a line's whole write must fit in the broker's deadline)")
+
         timezone = get("JOURCHATT_TIMEZONE", "Europe/Stockholm")
         try:
             ZoneInfo(timezone)
@@ -215,6 +246,7 @@ class Settings:
         return cls(
             database_url=database_url,
             broker_url=broker_url,
+            broker_wait_replicas=wait_replicas,
             secret_key=secret,
             allowed_origins=origins,
             trusted_proxies=trusted_proxies,

@@ -1,4 +1,4 @@
-"""The Redis broker (``redis://`` and ``rediss://``): shared state for many nodes.
+"""The Redis broker (``redis://``, ``rediss://``, ``redis+sentinel://``): shared state for many nodes.
 
 Transactions are Redis optimistic transactions: watched reads on one pooled
 connection, then ``MULTI``/``EXEC`` of the buffered writes (and publishes, so a
@@ -17,6 +17,20 @@ timeout redis-py sends each command through ``asyncio.wait_for``, which on
 Python 3.11 loses a cancellation that arrives just as the write finishes
 (CPython gh-86296); the task then never stops, and neither does the server.
 
+With ``redis+sentinel://`` (``chat.broker.sentinel``) the client asks the sentinels
+for the master, and asks again after a failover; the subscription follows too (it
+reconnects through the same pool, and checks every ``MASTER_CHECK_S`` that its
+connection is still on the master the sentinels name; when the master changed, every
+pooled connection is closed, so none writes to the old master any more).
+
+Replication is asynchronous: a line acknowledged by the master and not yet on a
+replica is lost if the master dies and the replica is promoted. With
+``wait_replicas`` (JOURCHATT_BROKER_WAIT_REPLICAS) a batch of lines is followed, on the
+same connection and in the same round trip, by ``WAIT n timeout``, and a line is acked
+only when n replicas have it; when fewer confirm in time, its writer gets
+``unavailable`` and resends (the resend is a "dup" and waits again). See
+docs/deploy.md for the measured cost.
+
 Redis must run without persistence (``--save "" --appendonly no``): the live
 state is sealed, but nothing of a live chat belongs on a disk.
 """
@@ -30,9 +44,10 @@ import secrets
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError, WatchError
+from redis.exceptions import ConnectionError as RedisConnectionError, NoScriptError, RedisError, WatchError
 
 from ..logs import get_logger
+from . import sentinel
 from .base import MAX_LOG_ENTRIES, BrokerError, LineResult, LineWrite, pairs
 
 log = get_logger("chat.broker")
@@ -55,6 +70,12 @@ EPOCH_KEY = "jc:epoch"
 # Lines written by one script call at most: a bigger batch would hold Redis (single
 # threaded) for longer than a round trip's worth of other nodes' commands.
 LINE_BATCH = 128
+# How often the subscription asks the sentinels, with a Sentinel URL, which is the master
+# (one SENTINEL MASTERS a second per node): a failed-over master that stays up keeps its
+# subscribers and takes writes, so this bounds how long a node may still use it.
+MASTER_CHECK_S = 1.0
+# WAIT's timeout must leave room in a batch's deadline for the script and the reply.
+MAX_WAIT_TIMEOUT_MS = int(COMMAND_TIMEOUT_S * 1000) - 1000
 
 
 def channel(node: str) -> str:
@@ -147,11 +168,25 @@ class RedisBroker:
     # Other nodes carry on with the state: a node that stops only lets go of its sockets.
     shared = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, wait_replicas: int = 0, wait_timeout_ms: int = 1000,
+                 connection_class: type | None = None) -> None:
+        """``wait_replicas``: acknowledge a line only once this many replicas have it (WAIT),
+        waiting at most ``wait_timeout_ms``. ``connection_class`` (Sentinel only) replaces
+        the connection that follows the master, for the test that shows why it is needed."""
+        if not 0 <= wait_replicas or not 0 < wait_timeout_ms <= MAX_WAIT_TIMEOUT_MS:
+            raise ValueError("wait_replicas must be 0 or more, wait_timeout_ms 1 to "
+                             f"{MAX_WAIT_TIMEOUT_MS}")
         self.url = url
-        self.r: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2,
-            health_check_interval=10, max_connections=256)
+        self.wait_replicas, self.wait_timeout_ms = wait_replicas, wait_timeout_ms
+        opts: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 2,
+                                "health_check_interval": 10, "max_connections": 256}
+        self._sentinels: list[aioredis.Redis] = []
+        self._master: tuple[str, str] | None = None      # as the sentinels named it last
+        self.r: aioredis.Redis
+        if url.startswith(sentinel.SCHEME):
+            self.r, self._sentinels = sentinel.master_client(sentinel.parse(url), connection_class, **opts)
+        else:
+            self.r = aioredis.from_url(url, **opts)
         self._reconnect: list[Callable[[], Awaitable[None]]] = []
         # True from a subscription's failure until it is back and its callbacks all ran.
         self.channel_lost = False
@@ -171,6 +206,8 @@ class RedisBroker:
             self._line_flusher.cancel()
             await asyncio.gather(self._line_flusher, return_exceptions=True)
         await self.r.aclose()
+        for client in self._sentinels:
+            await client.aclose()
 
     async def ping(self) -> None:
         self._check_open()
@@ -255,12 +292,14 @@ class RedisBroker:
                 try:
                     async with asyncio.timeout(COMMAND_TIMEOUT_S):
                         results = await self._run_lines([w for w, _ in batch])
-                except (RedisError, OSError) as exc:     # TimeoutError is an OSError
+                except (RedisError, OSError, BrokerError) as exc:     # TimeoutError is an OSError
                     results = [exc] * len(batch)
                 for (_, fut), out in zip(batch, results):
                     if fut.done():                        # its socket went away meanwhile
                         continue
-                    if isinstance(out, BaseException):
+                    if isinstance(out, BrokerError):
+                        fut.set_exception(out)
+                    elif isinstance(out, BaseException):
                         fut.set_exception(BrokerError(f"redis: {type(out).__name__}"))
                     else:
                         fut.set_result(LineResult(*out))
@@ -281,12 +320,12 @@ class RedisBroker:
             args += (w.side, w.sender, w.id_key, w.digest, w.expect, w.blob, repr(w.now),
                      max(1, int(w.ttl_s * 1000)), w.chat)
         try:
-            out = await self.r.evalsha(self._line_sha, len(keys), *keys, *args)
+            out = await self._eval_lines(keys, args)
         except NoScriptError:
             # Redis restarted or its scripts were flushed; a script Redis did not know ran
             # nothing, so the batch is safe to run again with the script loaded.
             self._line_sha = await self.r.script_load(APPEND_LINES)
-            out = await self.r.evalsha(self._line_sha, len(keys), *keys, *args)
+            out = await self._eval_lines(keys, args)
         results, i = [], 0
         for _ in lines:
             n = int(out[i + 2])
@@ -294,6 +333,37 @@ class RedisBroker:
                                                           for j in range(i + 3, i + 3 + 2 * n, 2))))
             i += 3 + 2 * n
         return results
+
+    async def _check_master(self, pubsub: Any) -> None:
+        """After a failover, let go of every connection to the old master, in use or idle,
+        and raise a ConnectionError (so the subscription reconnects) when the subscription
+        is not on the master the sentinels name. A master failed over while it kept
+        running (SENTINEL FAILOVER, a healed partition) takes writes for ~10 s more, and
+        keeps its subscribers: a node still on it would write where nothing is kept
+        (bench/failover.py --how failover lost 16,237 of 26,577 acked lines that way)."""
+        async with asyncio.timeout(COMMAND_TIMEOUT_S):
+            host, port = await self.r.connection_pool.get_master_address()
+        master = (str(host), str(port))
+        if self._master is not None and master != self._master:
+            log.warning("broker.master_changed")
+            await self.r.connection_pool.disconnect(inuse_connections=True)
+        self._master = master
+        conn = pubsub.connection
+        if conn is not None and (str(conn.host), str(conn.port)) != master:
+            raise RedisConnectionError("the subscription is not on the master")
+
+    async def _eval_lines(self, keys: list[str], args: list[Any]) -> Any:
+        """The script's reply; with ``wait_replicas``, only once that many replicas have
+        the batch. WAIT counts the writes of its own connection, hence one pipeline."""
+        if not self.wait_replicas:
+            return await self.r.evalsha(self._line_sha, len(keys), *keys, *args)
+        async with self.r.pipeline(transaction=False) as p:
+            p.evalsha(self._line_sha, len(keys), *keys, *args)
+            p.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
+            out, replicas = await p.execute()
+        if int(replicas) < self.wait_replicas:
+            raise BrokerError(f"redis: {replicas} of {self.wait_replicas} replicas confirmed the lines in time")
+        return out
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._reconnect.append(callback)
@@ -321,12 +391,17 @@ class RedisBroker:
                     resyncing = False
                     retry = RECONNECT_FIRST_S
                 lost = self.channel_lost = False
+                loop = asyncio.get_running_loop()
+                check_at = loop.time() + MASTER_CHECK_S
                 while not self._closed.is_set():
                     # get_message's own timeout returns None; ours bounds a reconnect in it.
                     async with asyncio.timeout(POLL_S + COMMAND_TIMEOUT_S):
                         message = await pubsub.get_message(timeout=POLL_S)
                     if message is not None and message.get("type") == "message":
                         yield message["data"]
+                    if self._sentinels and loop.time() >= check_at:
+                        check_at = loop.time() + MASTER_CHECK_S
+                        await self._check_master(pubsub)
             except Exception as exc:      # never GeneratorExit or CancelledError: those stop it
                 if resyncing:
                     log.warning("broker.resync_failed", error=type(exc).__name__)

@@ -319,3 +319,44 @@ async def test_an_unreachable_redis_is_a_broker_error_not_a_crash() -> None:
             await broker.transact(fn)
     finally:
         await broker.close()
+
+
+async def test_a_reconnect_callback_that_cannot_reach_redis_is_retried_not_fatal() -> None:
+    """Redis back only briefly (or a failover still settling): the hub's resync after a
+    reconnect fails with BrokerError. The subscription reconnects and calls it again; it
+    does not end (which would leave the node deaf to every notice from then on)."""
+    broker = create_broker(await fresh_redis())
+    await broker.start()
+    calls = 0
+
+    async def resync() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise BrokerError("redis unreachable: ConnectionError")
+
+    broker.on_reconnect(resync)
+    got: list[str] = []
+
+    async def read() -> None:
+        async for message in broker.subscribe("n1"):
+            got.append(message)
+
+    async def heard(message: str) -> None:
+        for _ in range(200):
+            await broker.r.publish("jc:to:n1", message)
+            if message in got:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the subscription never heard {message!r} ({calls} resyncs)")
+
+    reader = asyncio.create_task(read())
+    try:
+        await heard("before")
+        await broker.r.client_kill_filter(_type="pubsub")
+        await heard("after")
+        assert calls == 2 and not reader.done()
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await broker.close()

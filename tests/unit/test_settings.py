@@ -221,3 +221,60 @@ def test_weak_or_unsendable_metrics_token_is_refused_without_echoing_it(tmp_path
     message = refused(tmp_path, metrics_token=token)
     assert "JOURCHATT_METRICS_TOKEN" in message
     assert token not in message
+
+
+def test_a_sentinel_url_is_read_and_needs_a_secret(tmp_path: Path) -> None:
+    url = "redis+sentinel://s1:26379,s2,[::1]:26380/jc/3"
+    assert "JOURCHATT_SECRET_KEY" in refused(tmp_path, broker_url=url)
+    s = load(tmp_path, broker_url=url, secret_key=SECRET)
+    assert s.broker_url == url and not s.embedded
+    from chat.broker import sentinel
+    assert sentinel.parse(url) == sentinel.SentinelURL(
+        (("s1", 26379), ("s2", 26379), ("::1", 26380)), "jc", 3)
+    assert sentinel.parse("redis+sentinel://s1/jc").db == 0
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("redis+sentinel://s1:26379", "name the master"),
+    ("redis+sentinel://s1:26379/", "name the master"),
+    ("redis+sentinel://s1:port/jc/0", "'s1:port' is not a sentinel address"),
+    ("redis+sentinel://s1:0/jc/0", "is not a sentinel address"),
+    ("redis+sentinel://s1,,s2/jc/0", "'' is not a sentinel address"),
+    ("redis+sentinel://s1/jc/zero", "a database number"),
+    ("redis+sentinel://s1/jc/0/1", "a database number"),
+    ("redis+sentinel://:pw@s1/jc/0", "credentials"),
+])
+def test_a_malformed_sentinel_url_is_refused_naming_the_setting(tmp_path: Path, url: str, says: str) -> None:
+    message = refused(tmp_path, broker_url=url, secret_key=SECRET)
+    assert message.startswith("JOURCHATT_BROKER_URL: ") and says in message
+
+
+def test_waiting_for_replicas_is_off_by_default_and_read_when_set(tmp_path: Path) -> None:
+    s = load(tmp_path)
+    assert (s.broker_wait_replicas, s.broker_wait_timeout_ms) == (0, 1000)
+    s = load(tmp_path, broker_url="redis://r/0", secret_key=SECRET, broker_wait_replicas="1",
+             broker_wait_timeout_ms="250")
+    assert (s.broker_wait_replicas, s.broker_wait_timeout_ms) == (1, 250)
+    assert load(tmp_path, broker_wait_replicas="0").broker_wait_replicas == 0
+
+
+@pytest.mark.parametrize(("values", "name"), [
+    ({"broker_wait_replicas": "-1"}, "JOURCHATT_BROKER_WAIT_REPLICAS"),
+    ({"broker_wait_replicas": "one"}, "JOURCHATT_BROKER_WAIT_REPLICAS"),
+    ({"broker_wait_replicas": "1.5"}, "JOURCHATT_BROKER_WAIT_REPLICAS"),
+    ({"broker_wait_timeout_ms": "0"}, "JOURCHATT_BROKER_WAIT_TIMEOUT_MS"),
+    ({"broker_wait_timeout_ms": "4001"}, "JOURCHATT_BROKER_WAIT_TIMEOUT_MS"),
+    ({"broker_wait_timeout_ms": "2.5"}, "JOURCHATT_BROKER_WAIT_TIMEOUT_MS"),
+])
+def test_bad_wait_settings_are_refused_by_name(tmp_path: Path, values: dict[str, str], name: str) -> None:
+    assert name in refused(tmp_path, broker_url="redis://r/0", secret_key=SECRET, **values)
+
+
+def test_waiting_for_replicas_is_refused_without_redis(tmp_path: Path) -> None:
+    assert "JOURCHATT_BROKER_WAIT_REPLICAS" in refused(tmp_path, broker_wait_replicas="1")
+
+
+def test_the_wait_timeout_limit_is_the_brokers() -> None:
+    from chat.broker import redis as redis_broker
+    from chat import settings
+    assert settings.MAX_WAIT_TIMEOUT_MS == redis_broker.MAX_WAIT_TIMEOUT_MS
