@@ -10,7 +10,7 @@ therefore serve any visitor or volunteer, and a node that dies loses no chat.
 
 The work is done by the parts in ``chat.live`` (one noun each, around the shared
 ``Live`` context) and by supervision's (``chat.supervision``, ``chat.overview``,
-``chat.blocks``, ``chat.followup_frames``); this module builds them, wires their
+``chat.handover``, ``chat.alerts``, ``chat.blocks``, ``chat.followup_frames``); this module builds them, wires their
 seams (the notice table, the console frame table, the referral port, the
 queue-changed callback) in one place, and runs the node's lifecycle: start, the
 background tasks, drain, stop. docs/architecture.md draws the whole.
@@ -29,9 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
 from . import state as S
+from .alerts import Alerts
 from .blocks import Blocks
 from .broker import Broker, BrokerError, Tx
 from .followup_frames import FollowUps
+from .handover import Handover
 from .live.consoles import Consoles
 from .live.context import INTAKE_SEQ, NODE_TIMEOUT_S, Live
 from .live.delivery import Delivery
@@ -101,16 +103,21 @@ class Hub:
         self.blocks = Blocks(live, ending=self.ending, overview=self.overview)
         self.followups = FollowUps(live)
         self.supervision = Supervision(live, lines=self.lines, delivery=self.delivery, ending=self.ending,
-                                       matching=self.matching, overview=self.overview)
+                                       overview=self.overview)
+        self.handover = Handover(live, lines=self.lines, matching=self.matching, overview=self.overview,
+                                 supervision=self.supervision)
+        self.alerts = Alerts(live, lines=self.lines, overview=self.overview)
         self.visitor_side = Visitors(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, records=self.records, referring=self.referring,
                                      hours_source=self.hours, returning=self.followups.returns)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision)
-        self.console_side.register_frames(Supervision.FRAMES, self.supervision.frame)
-        self.console_side.register_frames(("supervise",), self.overview.on_supervise)
-        self.console_side.register_frames(("block",), self.blocks.on_block)
-        self.console_side.register_frames(("followup",), self.followups.on_followup)
+        for kind, handler in (("observe", self.supervision.on_observe), ("join", self.supervision.on_join),
+                              ("whisper", self.supervision.on_whisper), ("supervise", self.overview.on_supervise),
+                              ("takeover", self.handover.on_takeover), ("transfer", self.handover.on_transfer),
+                              ("escalate", self.alerts.on_escalate), ("dismiss", self.alerts.on_dismiss),
+                              ("block", self.blocks.on_block), ("followup", self.followups.on_followup)):
+            self.console_side.register_frames(kind, handler)
         self.reconcile = Reconcile(live, delivery=self.delivery, matching=self.matching,
                                    consoles=self.console_side, records=self.records)
         self.timers = Timers(live, lines=self.lines, ending=self.ending, records=self.records,

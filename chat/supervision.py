@@ -7,24 +7,21 @@ Frames (validated in ``chat.frames``, documented in docs/protocol.md):
                                 the volunteer is (``observed``)
     whisper {chat, id, text}    a line only the volunteer and supervisors see
     join {chat}                 openly: the visitor is told, the supervisor may write
-    takeover {chat}             the chat becomes the supervisor's (and its wrap-up)
-    dismiss {alert}             an alert is dealt with
-    escalate {chat, kind}       a volunteer asks for help (``help``) or flags acute danger
-    transfer {chat, to}         warm transfer to another volunteer or to a language queue
 
-The shift overview (``supervise``) is ``chat.overview``'s, blocks (``block``) are
-``chat.blocks``', follow-up codes (``followup``) are ``chat.followup_frames``'.
+The neighbours each own their frames: the shift overview (``supervise``) is
+``chat.overview``'s; handing a chat over (``takeover``, ``transfer``) is
+``chat.handover``'s; calls for help (``escalate``, ``dismiss``) are ``chat.alerts``';
+blocks (``block``) are ``chat.blocks``'; follow-up codes (``followup``) are
+``chat.followup_frames``'.
 
 Everything here is shared state in the broker (``chat.state``): who observes
 (``obs`` in the chat's hash, with the node that holds the observer's socket), who
-joined, the alerts. Every observe, join, takeover, transfer, supervisor end and
-whisper is written to the audit log (who, what, when, which chat; never text).
+joined. Every observe, join, supervisor end and whisper is written to the audit
+log (who, what, when, which chat; never text).
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 from typing import Any
 
 from volunteer.audit import audit
@@ -32,11 +29,10 @@ from volunteer.audit import audit
 from . import state as S
 from .broker import Tx
 from .exceptions import FrameError
-from .live.context import Live, Local, joined_by, vol_chats, wrapup_chats
+from .live.context import Live, Local, joined_by
 from .live.delivery import Delivery, render, render_extra
 from .live.ending import Ending
 from .live.lines import Lines
-from .live.matching import Matching
 from .live.sessions import Console, Feed
 from .logs import get_logger
 from .overview import Overview
@@ -45,33 +41,21 @@ __all__ = ["Supervision", "render_extra"]
 
 log = get_logger(__name__)
 
-# Alerts are kept this long at most (they also go when their chat ends or is dismissed).
-ALERT_TTL_S = 6 * 3600
-
 _UNKNOWN = ("unknown_chat", "you have no chat with that id")
 
 
 class Supervision:
     def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, ending: Ending,
-                 matching: Matching, overview: Overview) -> None:
+                 overview: Overview) -> None:
         self.live = live
         self.lines = lines
         self.delivery = delivery
         self.ending = ending
-        self.matching = matching
         self.overview = overview
         self.feeds: dict[tuple[str, str], Feed] = {}          # (account, chat) observed here
         # ... and the console that asked: a console that replaces it must ask again.
         self.observers_here: dict[tuple[str, str], Console] = {}
         live.notices.register("observer", ("line", "ended"), self.on_notice)
-        live.notices.register("sup", ("released",), self.on_notice)
-
-    # The console frames this module takes (``Consoles.register_frames``).
-    FRAMES = ("observe", "join", "whisper", "takeover", "transfer", "escalate", "dismiss")
-
-    async def frame(self, con: Console, frame: dict[str, Any]) -> None:
-        handler = getattr(self, f"_on_{frame['type']}")
-        await handler(con, frame)
 
     async def disconnected(self, con: Console) -> None:
         """A console closed: it stops observing."""
@@ -102,10 +86,15 @@ class Supervision:
                          {"k": "frame", "chat": st.id, "to": "volunteer", "vid": st.vol}, local,
                          {"type": "observed", "chat": st.id, "supervisors": sorted(names)})
 
-    async def _on_observe(self, con: Console, frame: dict[str, Any]) -> None:
+    def forget(self, vid: str, chat: str) -> None:
+        """Account ``vid`` holds ``chat`` now: its console here stops observing it."""
+        self.feeds.pop((vid, chat), None)
+        self.observers_here.pop((vid, chat), None)
+
+    async def on_observe(self, con: Console, frame: dict[str, Any]) -> None:
         await self._observe(con, frame["chat"], frame["active"], join=False)
 
-    async def _on_join(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_join(self, con: Console, frame: dict[str, Any]) -> None:
         await self._observe(con, frame["chat"], True, join=True)
         await self.lines.system(frame["chat"], "supervisor_joined")
 
@@ -168,8 +157,7 @@ class Supervision:
         if any(v == vid for v, _ in st.observers()):
             # A supervisor observed the chat while it waited and now holds it: a holder does
             # not observe too (every line would come twice, and ``observed`` name oneself).
-            self.feeds.pop((vid, st.id), None)
-            self.observers_here.pop((vid, st.id), None)
+            self.forget(vid, st.id)
             await self.live.commit(lambda tx, local: self._tx_unobserve(tx, local, st.id, vid))
             con.outbox.send({"type": "observing", "chat": st.id, "active": False})
             return
@@ -181,7 +169,7 @@ class Supervision:
         con.outbox.send({"type": "observed", "chat": st.id,
                          "supervisors": sorted(r.get("name", "") for r in raws)})
 
-    async def _on_whisper(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_whisper(self, con: Console, frame: dict[str, Any]) -> None:
         await self._say(con, frame["chat"], frame["id"], frame["text"], whisper=True)
         await audit(self.live.sessions, actor=con.profile.id, action="chat.whisper", subject=frame["chat"])
 
@@ -251,116 +239,6 @@ class Supervision:
         if feed is not None:
             feed.settle(seq)
 
-    async def _on_takeover(self, con: Console, frame: dict[str, Any]) -> None:
-        chat = frame["chat"]
-        await self._move(chat, con.profile.id, reason="takeover")
-        self.feeds.pop((con.profile.id, chat), None)
-        self.observers_here.pop((con.profile.id, chat), None)
-        await audit(self.live.sessions, actor=con.profile.id, action="chat.takeover", subject=chat)
-        await self.lines.system(chat, "supervisor_took_over", to="visitor")
-        log.info("chat.taken_over", chat=chat, supervisor=con.profile.id[:8])
-        self.overview.changed()
-
-    async def _on_transfer(self, con: Console, frame: dict[str, Any]) -> None:
-        chat, vid, target = frame["chat"], con.profile.id, frame["to"]
-        holder = None if con.profile.role == "supervisor" else vid
-        if "volunteer" in target:
-            await self._move(chat, target["volunteer"], reason="transfer", holder=holder)
-        else:
-            await self._requeue(chat, target["queue"], holder=holder)
-        await audit(self.live.sessions, actor=vid, action="chat.transfer", subject=chat)
-        await self.lines.system(chat, "transferred", to="visitor")
-        con.outbox.send({"type": "transferred", "chat": chat})
-        log.info("chat.transferred", chat=chat, to="volunteer" if "volunteer" in target else "queue")
-        if "queue" in target:
-            self.live.queue_changed()
-            await self.matching.match()
-        self.overview.changed()
-
-    async def _move(self, chat: str, to: str, *, reason: str, holder: str | None = None) -> None:
-        """Give an active chat to account ``to`` (present on some node); its holder lets go."""
-        async def fn(tx: Tx, local: Local) -> None:
-            raw = await tx.hgetall(S.chat_key(chat))
-            st = S.ChatState.load(chat, raw)
-            if st is None or st.state != "active" or (holder is not None and st.vol != holder):
-                raise FrameError(*_UNKNOWN)
-            if st.vol == to:
-                raise FrameError("out_of_order", "the chat is already theirs")
-            old_raw = await tx.hgetall(S.vol_key(st.vol))
-            new_raw = await tx.hgetall(S.vol_key(to))
-            new = S.VolState.load(to, new_raw)
-            if new is None or not new.node:
-                raise FrameError("transfer_refused", "that volunteer is not connected")
-            if reason == "transfer" and (not new.wants or
-                                         len(vol_chats(new_raw)) + len(wrapup_chats(new_raw)) >= new.capacity):
-                raise FrameError("transfer_refused", "that volunteer is paused or has no free slot")
-            if old_raw:
-                tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
-            tx.hset(S.vol_key(to), {"chats": ",".join(sorted(vol_chats(new_raw) | {chat}))})
-            observers = ",".join(f"{v}@{n}" for v, n in st.observers() if v != to)
-            tx.hset(S.chat_key(chat), {"vol": to, "last_vol": to, "obs": observers,
-                                       "joined": ",".join(sorted(joined_by(raw) - {to}))})
-            self.live.notify(tx, old_raw.get("node", ""), {"k": "released", "chat": chat, "to": "sup",
-                                                           "vid": st.vol, "reason": reason}, local)
-            self.live.notify(tx, new.node, {"k": "assigned", "chat": chat, "to": "volunteer", "vid": to}, local)
-            self.live.notify(tx, st.vnode, {"k": "assigned", "chat": chat, "to": "visitor", "name": new.name},
-                             local)
-
-        await self.live.commit(fn)
-
-    async def _requeue(self, chat: str, lang: str, *, holder: str | None) -> None:
-        now = self.live.clock()
-
-        async def fn(tx: Tx, local: Local) -> None:
-            st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
-            if st is None or st.state != "active" or (holder is not None and st.vol != holder):
-                raise FrameError(*_UNKNOWN)
-            old_raw = await tx.hgetall(S.vol_key(st.vol))
-            queue = await tx.zrange(S.QUEUE)
-            front = min([score for _, score in queue] + [now]) - 1
-            if old_raw:
-                tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
-            tx.hset(S.chat_key(chat), {"state": "queued", "vol": "", "lang": lang, "joined": ""})
-            tx.zadd(S.QUEUE, {chat: front})
-            tx.zrem(S.DUE, f"idle:{chat}")
-            self.live.notify(tx, old_raw.get("node", ""), {"k": "released", "chat": chat, "to": "sup",
-                                                           "vid": st.vol, "reason": "transfer"}, local)
-            self.live.notify(tx, st.vnode, {"k": "requeued", "chat": chat, "to": "visitor"}, local)
-
-        await self.live.commit(fn)
-
-    async def _on_escalate(self, con: Console, frame: dict[str, Any]) -> None:
-        chat, vid, kind = frame["chat"], con.profile.id, frame["kind"]
-        alert = secrets.token_hex(6)
-        now = self.live.clock()
-
-        async def fn(tx: Tx) -> None:
-            st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
-            if st is None or st.vol != vid:
-                raise FrameError(*_UNKNOWN)
-            if st.state != "active":
-                raise FrameError("chat_ended", "the chat is over; file the wrap-up")
-            tx.hset(S.ALERTS, {alert: json.dumps({"chat": chat, "kind": kind, "vid": vid, "at": now})})
-            tx.expire(S.ALERTS, ALERT_TTL_S)
-
-        await self.live.broker.transact(fn)
-        con.outbox.send({"type": "escalated", "chat": chat, "kind": kind, "alert": alert})
-        if kind == "acute":
-            await self.lines.system(chat, "acute_guidance", to="volunteer")
-        log.warning("chat.escalated", chat=chat, kind=kind, volunteer=vid[:8])
-        self.overview.changed()
-
-    async def _on_dismiss(self, con: Console, frame: dict[str, Any]) -> None:
-        async def fn(tx: Tx) -> bool:
-            if await tx.hget(S.ALERTS, frame["alert"]) is None:
-                return False
-            tx.hdel(S.ALERTS, frame["alert"])
-            return True
-
-        if not await self.live.broker.transact(fn):
-            raise FrameError("unknown_alert", "no such alert (it may have been dismissed already)")
-        self.overview.changed()
-
     # -- notices --------------------------------------------------------------------------
     async def on_notice(self, n: dict[str, Any], payload: Any) -> None:
         vid, chat, kind = n.get("vid", ""), n["chat"], n["k"]
@@ -375,9 +253,6 @@ class Supervision:
             self.observers_here.pop((vid, chat), None)
             if self.feeds.pop((vid, chat), None) is not None:
                 con.outbox.send({"type": "observing", "chat": chat, "active": False, "ended": True})
-        elif kind == "released":
-            if con.feeds.pop(chat, None) is not None:
-                con.outbox.send({"type": "released", "chat": chat, "reason": n["reason"]})
 
     async def _deliver(self, con: Console, chat: str, feed: Feed, seq: int, entry: dict[str, Any] | None) -> None:
         async with feed.lock:

@@ -60,12 +60,11 @@ class Consoles:
         self._frames: dict[str, FrameHandler] = {}
         live.notices.register("volunteer", ("assigned", "ended", "frame"), self._on_notice)
 
-    def register_frames(self, kinds: tuple[str, ...], handler: FrameHandler) -> None:
-        """``handler(console, frame)`` takes the console's frames of these kinds."""
-        for kind in kinds:
-            if kind in self._frames:
-                raise ValueError(f"a handler for {kind} frames is registered already")
-            self._frames[kind] = handler
+    def register_frames(self, kind: str, handler: FrameHandler) -> None:
+        """``handler(console, frame)`` takes the console's frames of this kind."""
+        if kind in self._frames:
+            raise ValueError(f"a handler for {kind} frames is registered already")
+        self._frames[kind] = handler
 
     # -- connecting --------------------------------------------------------------------
     async def connected(self, profile: Profile, outbox: Outbox) -> Console:
