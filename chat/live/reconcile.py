@@ -47,10 +47,19 @@ class Reconcile:
 
     async def resync(self) -> None:
         """After the broker link came back: fill every feed from the logs, catch up on state
-        (what Pub/Sub lost while the link was down), at once rather than on two passes."""
-        if await self.check_epoch():
+        (what Pub/Sub lost while the link was down), at once rather than on two passes.
+
+        It runs inside the notice listener (``Broker.on_reconnect``): a link that drops
+        again meanwhile must not end the listener, so a broker error is logged and left
+        to the housekeeping (its epoch check and reconcile pass repair the same).
+        """
+        try:
+            if await self.check_epoch():
+                return
+            await self.reconcile(at_once=True)
+        except BrokerError as exc:
+            log.warning("broker.resync_failed", error=str(exc))
             return
-        await self.reconcile(at_once=True)
         self.live.queue_changed()
         await self.matching.match()
 

@@ -89,3 +89,17 @@ def test_no_module_of_the_chat_imports_one_that_imports_it_back() -> None:
             if current not in seen:
                 seen.add(current)
                 todo.extend(graph[current])
+
+
+async def test_a_resync_that_meets_the_broker_gone_again_does_not_end_the_listener(tmp_path: Path) -> None:
+    """The reconnect callback runs inside the notice listener: its broker error is its own."""
+    from chat.broker import BrokerError
+
+    hub = make_hub(tmp_path)
+    hub.reconcile.epoch = await hub.broker.epoch()
+
+    async def gone() -> str | None:
+        raise BrokerError("redis unreachable: ConnectionError")
+
+    hub.broker.epoch = gone  # type: ignore[method-assign]
+    await hub.reconcile.resync()          # logged, not raised
