@@ -36,6 +36,7 @@ from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
 from .hub import Hub
+from .referral_port import StoreReferrals
 from .waiting import WaitingCap
 from .logs import get_logger
 from .settings import Settings
@@ -200,7 +201,8 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
             app.state.addresses = AddressHasher(app.state.broker, settings.secret)
             app.state.throttle = LoginThrottle(app.state.broker, settings.secret, Policy(
                 settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
-            app.state.hub = Hub(settings, app.state.broker, app.state.db)
+            app.state.hub = Hub(settings, app.state.broker, app.state.db,
+                                referrals=StoreReferrals(settings, app.state.db))
             app.state.waiting = WaitingCap(app.state.broker, app.state.addresses,
                                            settings.max_waiting_per_address)
             await app.state.hub.start()

@@ -42,7 +42,7 @@ from .live.lines import Lines
 from .live.matching import Matching
 from .live.reconcile import Reconcile
 from .live.records import Records
-from .live.referring import ReferralPort, Referring
+from .live.referring import Referring
 from .live.sessions import Console, Feed, Visitor
 from .live.timers import Timers
 from .live.visitors import Visitors
@@ -82,12 +82,14 @@ class Hub:
     def __init__(self, settings: Settings, broker: Broker,
                  sessions: async_sessionmaker[AsyncSession],
                  clock: Callable[[], float] = time.time, node: str | None = None,
-                 referrals: ReferralPort | None = None) -> None:
+                 referrals: StoreReferrals | None = None) -> None:
         live = self.live = Live(settings, broker, sessions, clock, node)
         self.settings, self.broker, self.sessions, self.node = settings, broker, sessions, live.node
         self.visitors, self.consoles, self.outboxes = live.visitors, live.consoles, live.outboxes
         self.hours = HoursSource(sessions)
-        store = StoreReferrals(settings, sessions)
+        # The referral port (the app fills it; a hub built bare makes its own): its
+        # directory cache and code key are also the referral API's (hub.directory, hub.code_key).
+        store = referrals or StoreReferrals(settings, sessions)
         self.directory, self.code_key = store.directory, store.code_key
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -98,7 +100,7 @@ class Hub:
         self.lines = Lines(live)
         self.delivery = Delivery(live)
         self.ending = Ending(live, self.records, self.matching)
-        self.referring = Referring(live, referrals or store)
+        self.referring = Referring(live, store)
         self.overview = Overview(live)
         self.blocks = Blocks(live, ending=self.ending, overview=self.overview)
         self.followups = FollowUps(live)

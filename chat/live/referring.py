@@ -1,7 +1,7 @@
 """Referring: cards with one-time codes for the visitor, and the services a closed chat points to.
 
 The referral directory and the code store are the referral package's: the live chat
-reaches them only through ``ReferralPort``, which the hub's builder fills
+reaches them only through ``ReferralPort``, which the app fills
 (``chat.referral_port``). The codes exist in the clear only in the visitor's frame
 and, sealed, in the replay log (so a resumed visitor gets the cards again); the
 database and the chat state keep keyed hashes.
