@@ -41,6 +41,7 @@ from .endpoints import visitor_socket, volunteer_socket
 from .exceptions import ConfigurationError
 from .hub import Hub
 from .metrics import Metrics, Sources
+from .referral_port import StoreReferrals
 from .waiting import WaitingCap
 from .logs import get_logger
 from .settings import Settings
@@ -206,7 +207,7 @@ def _metrics(hub: Hub, broker: Broker, sockets: dict[str, int]) -> Metrics:
     tz = ZoneInfo(hub.settings.timezone)
     return Metrics(hub.node, broker, Sources(
         tasks_alive=hub.tasks_alive,
-        records=lambda: (hub.records_written, hub.records_failed),
+        records=lambda: (hub.records.written, hub.records.failed),
         sockets=sockets,
         is_open=lambda: hours.is_open(hub.hours.current, datetime.fromtimestamp(hub.clock(), timezone.utc), tz)))
 
@@ -264,7 +265,8 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
             app.state.addresses = AddressHasher(app.state.broker, settings.secret)
             app.state.throttle = LoginThrottle(app.state.broker, settings.secret, Policy(
                 settings.login_max_failures, settings.login_window_s, settings.login_address_max_failures))
-            app.state.hub = Hub(settings, app.state.broker, app.state.db)
+            app.state.hub = Hub(settings, app.state.broker, app.state.db,
+                                referrals=StoreReferrals(settings, app.state.db))
             app.state.waiting = WaitingCap(app.state.broker, app.state.addresses,
                                            settings.max_waiting_per_address)
             await app.state.hub.start()

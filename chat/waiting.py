@@ -43,6 +43,7 @@ from . import state as S
 from .state import waiting_key
 from .addresses import AddressHasher, normalise, peer_address
 from .broker import Broker, BrokerError, Tx
+from .live.sessions import hash_token
 from .logs import get_logger
 
 log = get_logger("chat.waiting")
@@ -179,10 +180,9 @@ async def resumable(broker: Broker, token: str | None) -> bool:
     """Does ``token`` resume a chat that is still open? (Such a hello needs no new place.)"""
     if not token:
         return False
-    from .hub import _hash_token
 
     async def read(t: Tx) -> bool:
-        chat = await t.get(S.token_key(_hash_token(token)), watch=False)
+        chat = await t.get(S.token_key(hash_token(token)), watch=False)
         if chat is None:
             return False
         return await t.hget(S.chat_key(chat), "state", watch=False) in ("queued", "active")

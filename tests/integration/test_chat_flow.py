@@ -490,7 +490,7 @@ async def test_a_chat_queued_for_hours_keeps_its_lines_and_its_resume_token(serv
         for key in keys:
             tx.expire(key, 1.0)
     await server.app.state.broker.transact(nearly_expired)
-    await server.hub._refresh_ttls()                  # the housekeeping's periodic refresh
+    await server.hub.timers.refresh_ttls()                  # the housekeeping's periodic refresh
     await asyncio.sleep(1.5)
 
     await vis.close()

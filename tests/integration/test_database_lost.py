@@ -21,7 +21,10 @@ import httpx
 import pytest
 import websockets
 
+from urllib.parse import urlsplit
+
 from chat import db, hub as hub_module
+from chat.live import records as records_module
 from referral.store import PARTNER_KEY_PREFIX
 
 from ..conftest import CLIENT_OPTIONS, Running, fresh_redis, free_port, make_settings, postgres_database, start_server
@@ -29,13 +32,13 @@ from ..conftest import CLIENT_OPTIONS, Running, fresh_redis, free_port, make_set
 pytestmark = pytest.mark.slow
 
 CSRF = {"X-Jourchatt-CSRF": "1"}
-UPSTREAM = ("127.0.0.1", 5432)
 
 
 class Proxy:
     """A TCP proxy to PostgreSQL that the test can stop (port closed, links cut) and start again."""
 
-    def __init__(self) -> None:
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
         self.port = free_port()
         self.server: asyncio.Server | None = None
         self.links: set[asyncio.StreamWriter] = set()
@@ -55,7 +58,7 @@ class Proxy:
 
     async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection(*UPSTREAM)
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
             writer.transport.abort()
             return
@@ -80,12 +83,16 @@ class Proxy:
 @pytest.fixture
 async def proxied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Running, Proxy, str]]:
     monkeypatch.setattr(hub_module, "HOUSEKEEPING_TICK_S", 0.05)
-    monkeypatch.setattr(hub_module, "RECORD_RETRY_MAX_S", 0.5)
+    monkeypatch.setattr(records_module, "RECORD_RETRY_MAX_S", 0.5)
     async with postgres_database() as direct:
         await db.upgrade_async(direct)
-        proxy = Proxy()
+        # The session's PostgreSQL (tests/servers.py), reached through the proxy.
+        where = urlsplit(direct)
+        assert where.hostname and where.port, direct
+        proxy = Proxy((where.hostname, where.port))
         await proxy.start()
-        through = direct.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        through = direct.replace(f"{where.hostname}:{where.port}", f"127.0.0.1:{proxy.port}")
+        assert through != direct
         running, stop = await start_server(make_settings(tmp_path, through, await fresh_redis()))
         try:
             yield running, proxy, direct

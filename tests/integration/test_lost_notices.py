@@ -1,7 +1,7 @@
-"""A notice that never came is made up for (``Hub._reconcile``).
+"""A notice that never came is made up for (``Reconcile.reconcile``, chat.live.reconcile).
 
 Redis Pub/Sub drops messages (shared/design/facts.md). A drop the subscription
-notices is repaired on reconnect (``Hub._resync``, tested in test_many_nodes); these
+notices is repaired on reconnect (``Reconcile.resync``, tested in test_many_nodes); these
 tests take away single notices on a node whose link stays up, the case nothing
 else would repair: two in-process nodes share a real Redis, the visitor on one, the
 console on the other, and the receiving hub drops the first notice of one kind.
@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator
 import pytest
 
 from chat import hub as hub_module
+from chat.live import matching as matching_module
 
 from ..conftest import WS, Running, fresh_redis, make_settings, start_server
 
@@ -39,7 +40,7 @@ class Missed(logging.Handler):
 @pytest.fixture
 async def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Running, Running]]:
     monkeypatch.setattr(hub_module, "HOUSEKEEPING_TICK_S", 0.05)
-    monkeypatch.setattr(hub_module, "POSITION_POLL_S", 0.1)
+    monkeypatch.setattr(matching_module, "POSITION_POLL_S", 0.1)
     url = await fresh_redis()
     database = f"sqlite:///{tmp_path / 'var' / 'jourchatt.sqlite3'}"
     a, stop_a = await start_server(make_settings(tmp_path, database, url))
@@ -64,7 +65,7 @@ def missed() -> AsyncIterator[Missed]:
 def drop_first(running: Running, **match: Any) -> list[dict[str, Any]]:
     """Make the node's hub lose the first notice whose fields are ``match``; the list gets it."""
     hub = running.hub
-    real = hub._on_notice
+    real = hub.live.notices.dispatch
     dropped: list[dict[str, Any]] = []
 
     async def on_notice(n: dict[str, Any]) -> None:
@@ -73,7 +74,7 @@ def drop_first(running: Running, **match: Any) -> list[dict[str, Any]]:
             return
         await real(n)
 
-    hub._on_notice = on_notice  # type: ignore[method-assign]
+    hub.live.notices.dispatch = on_notice  # type: ignore[method-assign]
     return dropped
 
 
@@ -162,7 +163,7 @@ async def test_an_assignment_read_while_the_hello_is_registered_is_kept(
     a, b = nodes
     vol = await b.volunteer("anna")
     hub = a.hub
-    real_open, real_transact = hub._tx_open, hub.broker.transact
+    real_open, real_transact = hub.visitor_side._tx_open, hub.broker.transact
     opening: list[bool] = []
 
     async def tx_open(tx: Any, st: Any) -> bool:
@@ -174,11 +175,11 @@ async def test_an_assignment_read_while_the_hello_is_registered_is_kept(
         if opening and opening.pop():
             # Right after the chat landed: the other node matches it, and its notice is
             # read here before visitor_hello goes on.
-            await b.hub._match()
+            await b.hub.matching.match()
             await asyncio.sleep(0.3)
         return result
 
-    hub._tx_open = tx_open  # type: ignore[method-assign]
+    hub.visitor_side._tx_open = tx_open  # type: ignore[method-assign]
     hub.broker.transact = transact  # type: ignore[method-assign]
     vis = await a.visitor({"lang": "sv"})
     assert (await vis.recv())["type"] == "welcome"
@@ -189,13 +190,13 @@ async def test_an_assignment_read_while_the_hello_is_registered_is_kept(
 
 async def test_after_a_reconnect_what_was_lost_is_made_up_for_at_once(
         nodes: tuple[Running, Running], missed: Missed, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A broken subscription is repaired on reconnect (Hub._resync runs the reconcile pass
+    """A broken subscription is repaired on reconnect (Reconcile.resync runs the reconcile pass
     at once): with the periodic pass out of the way, the lost line still arrives."""
     import redis.asyncio as aioredis
 
     a, b = nodes
     vis, vol, chat = await chat_between(a, b)
-    monkeypatch.setattr(hub_module, "POSITION_POLL_S", 3600.0)   # only the reconnect can repair
+    monkeypatch.setattr(matching_module, "POSITION_POLL_S", 3600.0)   # only the reconnect can repair
     dropped = drop_first(b, k="line", to="volunteer")
     await vis.send({"type": "message", "id": 1, "text": "under avbrottet"})
     await vis.expect("ack")

@@ -291,7 +291,7 @@ async def test_two_nodes_racing_never_double_assign(tmp_path: Path, round_: int)
                 tx.zadd(S.QUEUE, {st.id: st.started})
 
         await brokers[0].transact(setup)
-        results = await asyncio.gather(*(h._commit(h._tx_match) for h in hubs for _ in range(3)))
+        results = await asyncio.gather(*(h.live.commit(h.matching._tx_match) for h in hubs for _ in range(3)))
         pairs = [p for r in results for p in r]
         chats = [c for c, _ in pairs]
         assert len(chats) == len(set(chats)) == 6                 # each chat once; every slot filled

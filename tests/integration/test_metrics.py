@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from chat import metrics as metrics_module
+from chat import hub as hub_module, metrics as metrics_module, tasks as tasks_module
 from chat.broker import MemoryBroker
 from chat.metrics import Metrics, Sources
 from volunteer.models import Account
@@ -153,10 +153,19 @@ async def test_the_figures_follow_a_real_chat(server_factory: Factory) -> None:
                               one("jourchatt_sockets_open", side="visitor"): 0})
 
 
-async def test_a_dead_background_task_shows_as_zero(server_factory: Factory) -> None:
+async def test_a_dead_background_task_shows_as_zero(server_factory: Factory,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # The hours refresher wakes every 50 ms and keeps dying; the supervisor (chat.tasks)
+    # waits 10 s before a restart, so the scrape sees it dead.
+    monkeypatch.setattr(hub_module, "HOURS_CACHE_S", 0.05)
+    monkeypatch.setattr(tasks_module, "RESTART_FIRST_S", 10.0)
+    monkeypatch.setattr(tasks_module, "RESTART_MAX_S", 10.0)
     server = await server_factory(metrics_token=TOKEN)
-    [hours] = [t for t in server.hub._tasks if t.get_name() == "hub.hours"]
-    hours.cancel()
+
+    async def broken() -> None:
+        raise ValueError("the refresher broke")
+
+    monkeypatch.setattr(server.hub.hours, "refresh", broken)
     got = await eventually(server, {one("jourchatt_task_alive", task="hub.hours"): 0})
     assert got[one("jourchatt_task_alive", task="hub.records")] == 1
 

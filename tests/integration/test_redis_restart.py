@@ -26,6 +26,7 @@ import pytest
 import redis
 
 from chat import hub as hub_module
+from chat.live import matching as matching_module
 
 from ..conftest import WS, Running, free_port, make_settings, start_server
 
@@ -157,7 +158,7 @@ async def not_ready(node: Running) -> None:
 def slow_repairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Timers every 50 ms, but no periodic repair pass: a line arrives live or not at all."""
     monkeypatch.setattr(hub_module, "HOUSEKEEPING_TICK_S", 0.05)
-    monkeypatch.setattr(hub_module, "POSITION_POLL_S", 3600.0)
+    monkeypatch.setattr(matching_module, "POSITION_POLL_S", 3600.0)
 
 
 async def test_redis_restarted_with_its_data_loses_nothing_and_lines_flow_live(

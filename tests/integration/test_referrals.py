@@ -46,8 +46,8 @@ async def chat_with_intake(server: Running, intake: dict[str, Any]) -> tuple[Any
     chat = (await vol.expect("assigned"))["chat"]
     # the intake frame may land before or after the assignment: wait until the volunteer knows it
     for _ in range(100):
-        st = await server.hub._read_chat(chat)
-        if st is not None and server.hub._intake(st).get("age") == intake.get("age"):
+        st = await server.hub.live.read_chat(chat)
+        if st is not None and server.hub.live.intake(st).get("age") == intake.get("age"):
             break
         await asyncio.sleep(0.02)
     return vol, vis, chat, welcome["resume_token"]
@@ -194,7 +194,7 @@ async def test_refer_sends_cards_with_codes_and_one_is_redeemed(server: Running)
 
 
 async def test_redeem_once_twice_unknown_expired_mistyped_and_wrong_key(server: Running) -> None:
-    server.hub._ticks = 2           # its housekeeping must not purge the code this test expires
+    server.hub.timers.ticks = 2           # its housekeeping must not purge the code this test expires
     key = await partner_key(server)
     other_key = await partner_key(server, "umo", ["umo"])
     db = server.app.state.db
@@ -325,7 +325,7 @@ async def test_a_coordinator_removes_an_entry_unless_the_rest_would_break(server
 
 
 async def test_each_node_purges_expired_codes_in_its_housekeeping(server: Running) -> None:
-    from chat import hub as hub_module
+    from chat.live import timers as timers_module
 
     db = server.app.state.db
     issued = await store.issue_codes(db, server.hub.code_key, ["umo", "umo"], issued_on=date.today(),
@@ -333,7 +333,7 @@ async def test_each_node_purges_expired_codes_in_its_housekeeping(server: Runnin
     async with db() as session, session.begin():
         await session.execute(update(ReferralCode).where(ReferralCode.code_hash == issued[0].code_hash)
                               .values(expires_on=date.today() - timedelta(days=1)))
-    server.hub._ticks = hub_module.PURGE_EVERY_TICKS      # the next tick is one that purges
+    server.hub.timers.ticks = timers_module.PURGE_EVERY_TICKS      # the next tick is one that purges
     await server.hub.tick()
     async with db() as session:
         left = (await session.scalars(select(ReferralCode.code_hash))).all()

@@ -1227,10 +1227,10 @@ class SessionMachine(RuleBasedStateMachine):
                 chunk = min(left, 600.0)
                 left -= chunk
                 for running, _, _ in self.servers:
-                    await running.hub._refresh_ttls()
+                    await running.hub.timers.refresh_ttls()
                 self.clock.offset += chunk
                 for running, _, _ in self.servers:
-                    await running.hub._beat()
+                    await running.hub.timers.beat()
                 for running, _, _ in self.servers:
                     await running.hub.tick()
         self.step(advance())

@@ -118,7 +118,7 @@ async def test_observe_is_silent_for_the_visitor_and_whispers_reach_only_the_vol
     assert "WHISPER-MARKER" not in str(await drain(vis))
 
     # The sealed log marks the whisper for the volunteer's side only (see the replay test).
-    entries = await server.hub._read_log(chat, 0)
+    entries = await server.hub.delivery.read_log(chat, 0)
     marked = [e for _, e in entries if e.get("text", "").startswith("WHISPER-MARKER")]
     assert marked and all(e["to"] == "volunteer" for e in marked)
     assert await audited(server, "chat.observe", chat)

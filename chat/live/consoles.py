@@ -1,0 +1,244 @@
+"""Consoles: a volunteer's console connects, takes chats, writes in them, and goes away.
+
+The console's frames for its own chats are handled here; other frames (the
+supervisors' tools, a call for help, a follow-up code) are looked up in the frame
+table that ``chat.supervision`` and its neighbours register in (``register_frames``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Awaitable, Callable, Protocol
+
+from volunteer.accounts import Profile
+
+from .. import state as S
+from ..broker import BrokerError, Tx
+from ..exceptions import FrameError
+from ..frames import SUPERVISOR_TYPES
+from ..logs import get_logger
+from ..outbox import Outbox
+from .context import Live, Local, parse_wraps, vol_chats
+from .delivery import Delivery
+from .ending import Ending
+from .lines import Lines
+from .matching import Matching
+from .referring import Referring
+from .sessions import Console, Feed
+
+log = get_logger(__name__)
+
+# Why an open console is closed from the HTTP side (Consoles.signed_out): error code -> detail.
+SIGNED_OUT = {
+    "signed_out": "you signed out",
+    "role_changed": "an admin changed this account's role; sign in again",
+}
+
+FrameHandler = Callable[[Console, dict[str, Any]], Awaitable[None]]
+
+
+class Overseer(Protocol):
+    """What consoles ask of supervision (``chat.supervision.Supervision``)."""
+
+    async def assigned(self, con: Console, st: S.ChatState) -> None:
+        """A console got a chat: tell it who observes."""
+
+    async def joined_frame(self, con: Console, frame: dict[str, Any]) -> bool:
+        """A chat frame for a chat the console does not hold: handled if it joined it."""
+
+
+class Consoles:
+    def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, matching: Matching,
+                 ending: Ending, referring: Referring, overseer: Overseer) -> None:
+        self.live = live
+        self.lines = lines
+        self.delivery = delivery
+        self.matching = matching
+        self.ending = ending
+        self.referring = referring
+        self.overseer = overseer
+        self._frames: dict[str, FrameHandler] = {}
+        live.notices.register("volunteer", ("assigned", "ended", "frame"), self._on_notice)
+
+    def register_frames(self, kind: str, handler: FrameHandler) -> None:
+        """``handler(console, frame)`` takes the console's frames of this kind."""
+        if kind in self._frames:
+            raise ValueError(f"a handler for {kind} frames is registered already")
+        self._frames[kind] = handler
+
+    # -- connecting --------------------------------------------------------------------
+    async def connected(self, profile: Profile, outbox: Outbox) -> Console:
+        live = self.live
+        now = live.clock()
+        vid = profile.id
+
+        async def fn(tx: Tx, local: Local) -> tuple[dict[str, str], tuple[str, str]]:
+            raw = await tx.hgetall(S.vol_key(vid))
+            vol = S.VolState.load(vid, raw) or S.VolState(id=vid, idle_since=now)
+            old = (vol.node, vol.conn)
+            vol.node, vol.conn, vol.gone = live.node, outbox.conn, None
+            vol.capacity, vol.langs, vol.name = max(1, profile.capacity), profile.languages, profile.display_name
+            tx.hset(S.vol_key(vid), vol.dump())
+            tx.expire(S.vol_key(vid), live.log_ttl)
+            tx.sadd(S.VOLS, vid)
+            tx.sadd(S.nvol_key(live.node), vid)
+            tx.zrem(S.DUE, f"vol:{vid}")
+            if old[0] and old[0] != live.node:
+                tx.srem(S.nvol_key(old[0]), vid)
+                if old[1]:
+                    tx.publish(old[0], json.dumps({"k": "close", "conn": old[1], "code": 4409}))
+            return raw, old
+
+        key = "c:" + vid
+        held = live.notices.hold(key)
+        try:
+            raw, old = await live.commit(fn)
+            previous = live.consoles.get(vid)
+            if previous is not None and previous.outbox is not outbox:
+                previous.outbox.close(4409)
+            con = live.consoles[vid] = Console(profile=profile, outbox=outbox)
+            live.outboxes[outbox.conn] = outbox
+            wants = raw.get("wants") == "1"
+            outbox.send({"type": "welcome", "display_name": profile.display_name,
+                         "state": "available" if wants else "paused", "capacity": profile.capacity})
+            for chat_id in sorted(vol_chats(raw)):
+                await self.assigned(con, chat_id, resumed=True)
+            for chat_id in sorted(parse_wraps(raw.get("wraps", ""))):
+                st = await live.read_chat(chat_id)
+                con.wrapups.add(chat_id)
+                outbox.send({"type": "ended", "chat": chat_id, "by": (st.ended_by if st else "") or None,
+                             "wrapup_due": True})
+        finally:
+            live.notices.unhold(key, held)
+        for notice in held:
+            await live.notices.dispatch(notice)
+        log.info("volunteer.connected", volunteer=vid[:8], active=len(con.feeds))
+        await self.matching.match()
+        return con
+
+    async def assigned(self, con: Console, chat_id: str, *, resumed: bool) -> None:
+        """Give the console chat ``chat_id`` (new, resumed or handed over), with its lines so far."""
+        st = await self.live.read_chat(chat_id)
+        if st is None or st.state != "active" or st.vol != con.profile.id:
+            return
+        feed = con.feeds.get(chat_id)
+        if feed is not None and not resumed:
+            return                  # already told (a local and a resync notice)
+        feed = con.feeds[chat_id] = Feed(0)
+        async with feed.lock:
+            con.outbox.send({"type": "assigned", "chat": chat_id, "intake": self.live.intake(st),
+                             "lang": st.lang, "channel": st.channel, "resumed": resumed,
+                             "visitor": "here" if st.vnode else "away"})
+            await self.delivery.replay(chat_id, feed, con.outbox, "volunteer", con.lang)
+        await self.overseer.assigned(con, st)
+
+    # -- frames ------------------------------------------------------------------------
+    async def frame(self, con: Console, outbox: Outbox, frame: dict[str, Any]) -> None:
+        vid = con.profile.id
+        if self.live.consoles.get(vid) is not con:
+            raise FrameError("replaced", "this console continues on a newer connection")
+        kind = frame["type"]
+        handler = self._frames.get(kind)
+        if handler is not None:
+            if kind in SUPERVISOR_TYPES and con.profile.role != "supervisor":
+                raise FrameError("supervisor_only", "this frame needs the supervisor role")
+            await handler(con, frame)
+            return
+        if kind == "status":
+            await self._status(con, outbox, frame["state"])
+            return
+        if kind == "wrapup":
+            await self.ending.wrapup(con, frame["chat"], frame["report"])
+            return
+        chat_id = frame["chat"]
+        if chat_id in con.wrapups:
+            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+        feed = con.feeds.get(chat_id)
+        if feed is None:
+            if await self.overseer.joined_frame(con, frame):
+                return
+            raise FrameError("unknown_chat", "you have no chat with that id")
+        if kind == "message":
+            await self.lines.line(chat_id, "volunteer", vid, frame["id"], frame["text"], outbox, feed)
+        elif kind == "typing":
+            await self.live.commit(lambda tx, local: self._tx_typing(tx, local, chat_id, vid, frame["active"]))
+        elif kind == "end":
+            if not await self.ending.end(chat_id, "volunteer", vid=vid):
+                raise FrameError("unknown_chat", "you have no chat with that id")
+        elif kind == "refer":
+            await self.referring.refer(con, chat_id, frame["services"], outbox, feed, frame.get("facts") or {})
+
+    async def _status(self, con: Console, outbox: Outbox, state: str) -> None:
+        vid = con.profile.id
+        available = state == "available"
+        now = self.live.clock()
+
+        async def fn(tx: Tx) -> None:
+            vol = S.VolState.load(vid, await tx.hgetall(S.vol_key(vid)))
+            if vol is None:
+                raise FrameError("replaced", "this console is no longer connected")
+            fields = {"wants": "1" if available else "0"}
+            if available and not vol.wants:
+                fields["idle_since"] = repr(now)
+            tx.hset(S.vol_key(vid), fields)
+
+        await self.live.broker.transact(fn)
+        outbox.send({"type": "status", "state": state})
+        log.info("volunteer.status", volunteer=vid[:8], state=state)
+        self.live.queue_changed()
+        await self.matching.match()
+
+    async def _tx_typing(self, tx: Tx, local: Local, chat_id: str, vid: str, active: bool) -> None:
+        st = await self.live.own_chat(tx, chat_id, vid, watch=False)
+        self.live.notify(tx, st.vnode, {"k": "frame", "chat": chat_id, "to": "visitor"}, local,
+                         {"type": "typing", "active": active})
+
+    # -- going away ----------------------------------------------------------------------
+    async def disconnected(self, con: Console, outbox: Outbox) -> None:
+        live = self.live
+        vid = con.profile.id
+        live.outboxes.pop(outbox.conn, None)
+        if live.consoles.get(vid) is not con:
+            return
+        del live.consoles[vid]
+        now = live.clock()
+
+        async def fn(tx: Tx) -> bool:
+            vol = S.VolState.load(vid, await tx.hgetall(S.vol_key(vid)))
+            if vol is None or vol.conn != outbox.conn:
+                return False
+            tx.hset(S.vol_key(vid), {"node": "", "conn": "", "gone": repr(now)})
+            tx.srem(S.nvol_key(live.node), vid)
+            tx.zadd(S.DUE, {f"vol:{vid}": now + live.settings.volunteer_grace_s})
+            return True
+
+        try:
+            if await live.broker.transact(fn):
+                log.info("volunteer.away", volunteer=vid[:8], active=len(con.feeds))
+        except BrokerError as exc:
+            log.warning("volunteer.detach_failed", volunteer=vid[:8], error=str(exc))
+        live.queue_changed()
+
+    def signed_out(self, account_id: str, code: str = "signed_out") -> None:
+        """The account signed out, or an admin disabled, reset or changed its role: its console
+        socket closes (its chats get the grace period)."""
+        con = self.live.consoles.get(account_id)
+        if con is not None:
+            detail = SIGNED_OUT.get(code, SIGNED_OUT["signed_out"])
+            con.outbox.send({"type": "error", "code": code, "detail": detail})
+            con.outbox.close(4401)
+
+    # -- notices -----------------------------------------------------------------------
+    async def _on_notice(self, n: dict[str, Any], payload: Any) -> None:
+        con = self.live.consoles.get(n.get("vid", ""))
+        if con is None:
+            return
+        kind, chat_id = n["k"], n["chat"]
+        if kind == "assigned":
+            await self.assigned(con, chat_id, resumed=False)
+        elif kind == "ended":
+            con.feeds.pop(chat_id, None)
+            con.wrapups.add(chat_id)
+            con.outbox.send({"type": "ended", "chat": chat_id, "by": n["by"], "wrapup_due": True})
+        elif kind == "frame" and chat_id in con.feeds:
+            con.outbox.send(payload)

@@ -1,0 +1,242 @@
+"""Matching and the queue: waiting chats to free volunteers (the pure ``Router`` decides),
+and each waiting visitor's position.
+
+Matching runs one pass at a time per node; a change while it runs asks for one more.
+Positions are coalesced: any part that moved the queue calls ``Live.queue_changed``
+(this module fills it), and at most every ``POSITION_FLUSH_S`` each waiting visitor
+here is told its position if it changed. Changes made on other nodes are followed by
+a poll every ``POSITION_POLL_S`` (``chat.live.timers``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any, Coroutine
+
+from .. import state as S
+from ..broker import BrokerError, Tx
+from ..logs import get_logger
+from ..routing import DEFAULT_SERVICE_TIME_S, Router
+from .context import NODE_TIMEOUT_S, Live, Local, parse_wraps, vol_chats, vol_fields
+from .sessions import Visitor
+
+log = get_logger(__name__)
+
+# Queue positions are sent at most this often, whatever the churn: coalescing
+# turns a burst of arrivals and departures into one update per waiting visitor.
+POSITION_FLUSH_S = 0.1
+# Positions also follow changes made on other nodes, this often.
+POSITION_POLL_S = 1.0
+
+
+class Matching:
+    def __init__(self, live: Live) -> None:
+        self.live = live
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._matching = False
+        self._match_again = False
+        self._match_handle: asyncio.Handle | None = None
+        self._per_position = (0.0, -math.inf)     # (seconds per queue position, when computed)
+        self._last_poll = 0.0
+        # Local visitors waiting here that the last full queue view did not list.
+        self.unlisted: set[str] = set()
+        live.queue_changed = self.positions_changed
+
+    def stop(self) -> None:
+        """No more scheduled flushes or matches (the tasks already running are the caller's)."""
+        if self._flush_handle:
+            self._flush_handle.cancel()
+        if self._match_handle:
+            self._match_handle.cancel()
+
+    # -- matching ------------------------------------------------------------------------
+    async def match(self) -> None:
+        """Assign waiting chats to free volunteers; one run at a time per node."""
+        if self.live.draining:
+            return
+        if self._matching:
+            self._match_again = True
+            return
+        self._matching = True
+        try:
+            while True:
+                self._match_again = False
+                try:
+                    assigned = await self.live.commit(self._tx_match)
+                except BrokerError as exc:
+                    log.warning("match.failed", error=str(exc))
+                    return
+                for chat_id, vid in assigned:
+                    log.info("chat.assigned", chat=chat_id, volunteer=vid[:8])
+                if assigned:
+                    self.positions_changed()
+                if not self._match_again:
+                    return
+        finally:
+            self._matching = False
+
+    def match_soon(self) -> None:
+        """Match on one of the loop's next turns: hellos that arrive together share one run."""
+        if self._match_handle is None and not self.live.draining:
+            self._match_handle = asyncio.get_running_loop().call_soon(self._schedule_match)
+
+    def _schedule_match(self) -> None:
+        self._match_handle = None
+        self._spawn(self.match())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _tx_match(self, tx: Tx, local: Local) -> list[tuple[str, str]]:
+        live = self.live
+        now = live.clock()
+        if not await tx.zcard(S.QUEUE, watch=False):
+            return []
+        # vid -> (its state, the chats it holds, its wrap-ups due)
+        vols: dict[str, tuple[S.VolState, set[str], dict[str, float]]] = {}
+        free = 0
+        for vol, raw in await self.on_duty(tx, now, watch=True):
+            held, wraps = vol_chats(raw), parse_wraps(raw.get("wraps", ""))
+            free += max(0, vol.capacity - len(held) - len(wraps))
+            vols[vol.id] = (vol, held, wraps)
+        if free == 0:
+            return []
+        # Only the head of the queue can be matched: as many chats as there are free slots.
+        head = [chat for chat, _ in await tx.zrangebyscore(S.QUEUE, -math.inf, math.inf, limit=free)]
+        router = Router(max_queue=len(head) + 1)
+        for vid, (vol, held, wraps) in vols.items():
+            router.set_volunteer(vid, languages=vol.langs, capacity=vol.capacity, available=True,
+                                 now=vol.idle_since)
+            for chat in held | set(wraps):
+                router.hold(vid, chat, vol.idle_since)
+        states = [S.ChatState.load(c, raw) for c, raw in
+                  zip(head, await tx.hgetall_many([S.chat_key(c) for c in head]))]
+        for chat_id, st in zip(head, states):
+            if st is not None and st.state == "queued":
+                router.enqueue(st.id, st.lang, now)
+            elif st is None:
+                tx.zrem(S.QUEUE, chat_id)       # its state expired: nobody is waiting
+        pairs = router.match(now)
+        by_id = {st.id: st for st in states if st is not None}
+        for chat_id, vid in pairs:
+            st = by_id[chat_id]
+            vol, held, wraps = vols[vid]
+            fields = {"state": "active", "vol": vid, "last_vol": vid, "last_act": repr(now), "warned": "0"}
+            if st.waited is None:
+                fields["waited"] = repr(max(0.0, now - st.started))
+            tx.hset(S.chat_key(chat_id), fields)
+            S.left_queue(tx, st)
+            held.add(chat_id)
+            tx.hset(S.vol_key(vid), {"idle_since": repr(now), **vol_fields(held, wraps)})
+            tx.zadd(S.DUE, {f"idle:{chat_id}": now + live.settings.idle_warn_s})
+            live.notify(tx, st.vnode, {"k": "assigned", "chat": chat_id, "to": "visitor",
+                                       "name": vol.name}, local)
+            live.notify(tx, vol.node, {"k": "assigned", "chat": chat_id, "to": "volunteer",
+                                       "vid": vid}, local)
+        return pairs
+
+    @staticmethod
+    async def on_duty(tx: Tx, now: float, *, watch: bool) -> list[tuple[S.VolState, dict[str, str]]]:
+        """Volunteers available on a live node, with their raw hashes (held chats, wrap-ups)."""
+        vids = sorted(await tx.smembers(S.VOLS, watch=watch))
+        raws = await tx.hgetall_many([S.vol_key(v) for v in vids], watch=watch)
+        alive = {n for n, beat in await tx.zrange(S.NODES, watch=False) if beat > now - NODE_TIMEOUT_S}
+        out = []
+        for vid, raw in zip(vids, raws):
+            vol = S.VolState.load(vid, raw)
+            if vol is not None and vol.available and vol.node in alive:
+                out.append((vol, raw))
+        return out
+
+    # -- positions -----------------------------------------------------------------------
+    def positions_changed(self) -> None:
+        if self._flush_handle is None and not self.live.draining:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._flush_handle = loop.call_later(POSITION_FLUSH_S, self._schedule_flush)
+
+    def _schedule_flush(self) -> None:
+        self._flush_handle = None
+        self._spawn(self.flush_positions())
+
+    def poll_due(self, now: float) -> bool:
+        """Is it time to follow changes made elsewhere (once per ``POSITION_POLL_S``)?"""
+        if now - self._last_poll >= POSITION_POLL_S:
+            self._last_poll = now
+            return True
+        return False
+
+    async def _queue_view(self) -> tuple[list[str], float]:
+        """The queue in order, and the expected seconds between two answered chats."""
+        now = self.live.clock()
+
+        async def fn(tx: Tx) -> tuple[list[str], float]:
+            queue = await tx.zrange(S.QUEUE, watch=False)
+            return [c for c, _ in queue], await self._tx_per_position(tx, now)
+
+        return await self.live.broker.read(fn)  # type: ignore[no-any-return]
+
+    async def _tx_per_position(self, tx: Tx, now: float) -> float:
+        """Expected seconds between two answered chats (remembered for ``send_position``)."""
+        svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
+        slots = sum(vol.capacity for vol, _ in await self.on_duty(tx, now, watch=False))
+        self._per_position = (svc / max(slots, 1), now)
+        return self._per_position[0]
+
+    async def flush_positions(self, only: Visitor | None = None) -> None:
+        """Send each waiting visitor here its position, if it changed: O(waiting) per flush."""
+        if only is not None:
+            await self.send_position(only)
+            return
+        visitors = self.live.visitors
+        if not any(v.state == "queued" for v in visitors.values()):
+            return
+        try:
+            order, per_position = await self._queue_view()
+        except BrokerError:
+            return
+        if self.live.broker.shared:          # for the reconcile pass; with memory:// no notice is lost
+            listed = set(order)
+            self.unlisted = {v.id for v in visitors.values() if v.state == "queued" and v.id not in listed}
+        for position, chat_id in enumerate(order, start=1):
+            vis = visitors.get(chat_id)
+            if vis is None or vis.state != "queued":
+                continue
+            self._tell_position(vis, position, per_position)
+
+    async def send_position(self, vis: Visitor) -> None:
+        """Send one visitor its position (on entry, on resume): a rank lookup, not the whole queue.
+
+        The estimate uses the wait per position of the last flush when it is recent
+        (the coalesced flush that follows an arrival corrects it if it changed).
+        """
+        if self.live.visitors.get(vis.id) is not vis or vis.state != "queued":
+            return
+        now = self.live.clock()
+
+        async def fn(tx: Tx) -> tuple[int | None, float]:
+            rank = await tx.zrank(S.QUEUE, vis.id, watch=False)
+            per, at = self._per_position
+            if rank is not None and not 0 <= now - at < POSITION_POLL_S:
+                per = await self._tx_per_position(tx, now)
+            return rank, per
+
+        try:
+            rank, per_position = await self.live.broker.read(fn)
+        except BrokerError:
+            return
+        if rank is not None:
+            self._tell_position(vis, rank + 1, per_position)
+
+    @staticmethod
+    def _tell_position(vis: Visitor, position: int, per_position: float) -> None:
+        state = (position, Router.round_wait(position * per_position))
+        if state != vis.last_queued:
+            vis.last_queued = state
+            vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1]})

@@ -1,0 +1,146 @@
+"""The shift overview: queue, chats, volunteers, alerts at a glance. Metadata only, never a line.
+
+``supervise {active}`` starts or stops it for a console; it is sent every
+``OVERVIEW_EVERY_S`` while anyone here watches, and at once after a change made here
+(``changed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+from . import state as S
+from .broker import Tx
+from .live.context import NODE_TIMEOUT_S, Live, joined_by, vol_chats, wrapup_chats
+from .live.sessions import Console
+from .logs import get_logger
+
+log = get_logger(__name__)
+
+# How often a supervising console gets a fresh overview (also at once after a change here).
+OVERVIEW_EVERY_S = 1.0
+# Queued chats listed in the overview (the count covers them all).
+OVERVIEW_QUEUED = 50
+
+
+class Overview:
+    def __init__(self, live: Live) -> None:
+        self.live = live
+        self.watchers: set[str] = set()                       # accounts here receiving overviews
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def changed(self) -> None:
+        """Something the overview shows changed here: send it now rather than at the next beat."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self.watchers.clear()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def disconnected(self, con: Console) -> None:
+        if self.live.consoles.get(con.profile.id) is con:
+            self.watchers.discard(con.profile.id)
+
+    async def on_supervise(self, con: Console, frame: dict[str, Any]) -> None:
+        vid = con.profile.id
+        if frame["active"]:
+            self.watchers.add(vid)
+            con.outbox.send(await self.overview())
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(self._loop(), name="supervision.overview")
+        else:
+            self.watchers.discard(vid)
+
+    async def _loop(self) -> None:
+        while self.watchers:
+            try:
+                async with asyncio.timeout(OVERVIEW_EVERY_S):   # not wait_for: see Hub._cancel_all
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if not self.watchers:
+                return
+            try:
+                frame = await self.overview()
+            except Exception as exc:
+                log.warning("overview.failed", error=type(exc).__name__)
+                continue
+            for vid in list(self.watchers):
+                con = self.live.consoles.get(vid)
+                if con is None:
+                    self.watchers.discard(vid)
+                else:
+                    con.outbox.send(frame)
+
+    async def overview(self) -> dict[str, Any]:
+        """The shift at a glance: queue, chats, volunteers, alerts. Metadata only, never a line."""
+        now = self.live.clock()
+
+        async def fn(tx: Tx) -> tuple[Any, ...]:
+            queue = await tx.zrange(S.QUEUE, watch=False)
+            vids = sorted(await tx.smembers(S.VOLS, watch=False))
+            vraws = await tx.hgetall_many([S.vol_key(v) for v in vids], watch=False)
+            alive = {n for n, beat in await tx.zrange(S.NODES, watch=False) if beat > now - NODE_TIMEOUT_S}
+            alerts = await tx.hgetall(S.ALERTS, watch=False)
+            held = [(c, vid) for vid, raw in zip(vids, vraws)
+                    for c in sorted(vol_chats(raw) | wrapup_chats(raw))]
+            queued = [c for c, _ in queue[:OVERVIEW_QUEUED]]
+            craws = await tx.hgetall_many([S.chat_key(c) for c, _ in held] + [S.chat_key(c) for c in queued],
+                                          watch=False)
+            return queue, vids, vraws, alive, alerts, held, queued, craws
+
+        queue, vids, vraws, alive, alerts_raw, held, queued, craws = await self.live.broker.read(fn)
+        names = {vid: raw.get("name", "") for vid, raw in zip(vids, vraws)}
+        alerts: list[dict[str, Any]] = []
+        flags: dict[str, set[str]] = {}
+        live_chats: set[str] = set()
+        chats: list[dict[str, Any]] = []
+        listed = [c for c, _ in held] + queued
+        states = [S.ChatState.load(c, r) for c, r in zip(listed, craws)]
+        for chat, st in zip(listed, states):
+            if st is not None and st.state in ("queued", "active"):
+                live_chats.add(chat)
+        for alert, blob in sorted(alerts_raw.items()):
+            a = json.loads(blob)
+            if a["chat"] not in live_chats:
+                continue
+            flags.setdefault(a["chat"], set()).add(a["kind"])
+            alerts.append({"alert": alert, "chat": a["chat"], "kind": a["kind"],
+                           "volunteer": names.get(a["vid"], ""), "since_s": int(now - a["at"])})
+        longest = 0.0
+        for chat, raw, st in zip(listed, craws, states):
+            if st is None:
+                continue
+            if st.state == "queued":
+                longest = max(longest, now - st.started)
+            chat_flags = set(flags.get(chat, set()))
+            if st.obs:
+                chat_flags.add("observed")
+            if joined_by(raw):
+                chat_flags.add("joined")
+            if not st.vnode:
+                chat_flags.add("visitor_away")
+            chats.append({"chat": chat, "state": "wrapup" if st.state == "ended" else st.state,
+                          "volunteer": names.get(st.vol, "") if st.vol else "", "volunteer_id": st.vol,
+                          "since_s": int(now - st.started), "lang": st.lang, "channel": st.channel,
+                          "flags": sorted(chat_flags)})
+        volunteers = []
+        for vid, raw in zip(vids, vraws):
+            vol = S.VolState.load(vid, raw)
+            if vol is None:
+                continue
+            present = bool(vol.node) and vol.node in alive
+            volunteers.append({"id": vid, "display_name": vol.name,
+                               "state": ("available" if vol.wants else "paused") if present else "away",
+                               "load": len(vol_chats(raw)) + len(wrapup_chats(raw)), "capacity": vol.capacity,
+                               "languages": sorted(vol.langs)})
+        return {"type": "overview",
+                "queue": {"waiting": len(queue), "longest_wait_s": int(math.floor(longest))},
+                "chats": chats, "volunteers": volunteers, "alerts": alerts}
