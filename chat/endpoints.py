@@ -23,6 +23,8 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .addresses import peer_address
+from . import error_codes as codes
+from .error_codes import Code
 from .exceptions import FatalFrameError, FrameError
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
@@ -47,6 +49,14 @@ FRAME_BURST_S = 3.0
 # After the send loop closed the socket, the receive loop normally sees the
 # disconnect at once; it is stopped anyway this long after, so a socket never lingers.
 SENDER_GRACE_S = 5.0
+RATE_LIMITED_DETAIL = ("För många ramar; den här utfördes inte, skicka den igen om en stund. / "
+                       "Too many frames; this one was not carried out, send it again in a moment.")
+
+
+def _close_after(outbox: Outbox, error: FatalFrameError) -> None:
+    """Send the error frame, then close the socket with the error's close code."""
+    outbox.send(error.frame())
+    outbox.close(error.close_code)
 
 
 class FrameBudget:
@@ -141,9 +151,7 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             else:
                 message = await io.receive()
         except asyncio.TimeoutError:
-            outbox.send({"type": "error", "code": "hello_timeout",
-                         "detail": f"send hello within {HELLO_TIMEOUT_S:.0f} seconds"})
-            outbox.close(4008)
+            _close_after(outbox, FatalFrameError.of(codes.HELLO_TIMEOUT))
             return
         if message["type"] == "websocket.disconnect":
             return
@@ -152,33 +160,27 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             raw = message.get("bytes")
         try:
             if not budget.take(loop.time()):
-                raise FrameError("rate_limited", "too many frames; this one was not carried out, "
-                                 "send it again in a moment")
+                raise FrameError.of(codes.RATE_LIMITED, RATE_LIMITED_DETAIL)
             await handle(raw)
             # Let send loops run between frames: a client whose frames arrive in a
             # burst must not starve other sockets or fill its peer's outbox.
             await asyncio.sleep(0)
         except FatalFrameError as exc:
-            outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
-            outbox.close(exc.close_code)
+            _close_after(outbox, exc)
             return
         except BrokerError:
             # Not the client's fault: the frame was not carried out; it may try again.
-            outbox.send({"type": "error", "code": "unavailable",
-                         "detail": "the chat service is briefly unavailable; please try again"})
+            outbox.send(codes.UNAVAILABLE.frame())
         except FrameError as exc:
             bad += 1
-            outbox.send({"type": "error", "code": exc.code, "detail": exc.detail})
+            outbox.send(exc.frame())
             if bad >= MAX_BAD_FRAMES:
-                outbox.send({"type": "error", "code": "too_many_errors",
-                             "detail": "too many bad frames; the connection is closed"})
-                outbox.close(4400)
+                _close_after(outbox, FatalFrameError.of(codes.TOO_MANY_ERRORS))
                 return
         except Exception:
             # A bug of ours, not the client's: say so without detail, keep the chat.
             log.exception("frame.failed")
-            outbox.send({"type": "error", "code": "internal_error",
-                         "detail": "the server could not handle that frame; please try again"})
+            outbox.send(codes.INTERNAL_ERROR.frame())
 
 
 async def _run(ws: WebSocket, outbox: Outbox,
@@ -259,8 +261,8 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
             await ws.send_text(dumps({"type": "closed", "reason": "full", "services": services,
                                        "text": texts.text("queue_full", "sv")}))
         else:
-            await ws.send_text(dumps({"type": "error", "code": "full", "detail": "the server is full"}))
-        await ws.close(1013)
+            await ws.send_text(dumps(codes.FULL.frame()))
+        await ws.close(1013)        # "try again later"; the volunteer's frame before it says full
         return None
     conn = secrets.token_hex(6)
     structlog.contextvars.bind_contextvars(conn=conn, side=side)
@@ -303,9 +305,9 @@ async def visitor_socket(ws: WebSocket) -> None:
         frame = parse_visitor(raw)
         if chat is None:
             if turned_away:
-                raise FrameError("chat_ended", "the chat is over")
+                raise FrameError.of(codes.CHAT_ENDED)
             if frame["type"] != "hello":
-                raise FrameError("out_of_order", "send hello first")
+                raise FrameError.of(codes.OUT_OF_ORDER, "Skicka hello först. / Send hello first.")
             # Before screen(): nothing may be awaited between screen() and the hello.
             place = await _waiting_place(ws, frame, countable)
             if place.refused:
@@ -354,10 +356,8 @@ async def _watch_session(ws: WebSocket, outbox: Outbox, role: str) -> None:
         except Exception:
             continue        # the database is briefly away: check again later
         if profile is None or profile.role != role:
-            code, detail = (("session_expired", "your sign-in has ended; sign in again") if profile is None
-                            else ("role_changed", "an admin changed this account's role; sign in again"))
-            outbox.send({"type": "error", "code": code, "detail": detail})
-            outbox.close(4401)
+            _close_after(outbox, FatalFrameError.of(codes.SESSION_EXPIRED if profile is None
+                                                    else codes.ROLE_CHANGED))
             return
 
 
@@ -369,14 +369,12 @@ async def volunteer_socket(ws: WebSocket) -> None:
         return
     profile = await current_profile(ws, allow_restricted=True)
     if profile is None or profile.restricted or not profile.may_take_chats:
-        code, close, detail = (
-            ("not_authenticated", 4401, "sign in first (POST /api/login)") if profile is None
-            else ("second_factor_required", 4401, "finish signing in: set up the second factor "
-                  "(and choose a new password if asked) first") if profile.restricted
-            else ("not_allowed", 4403, "this account may not take chats (it needs valid basic training)"))
-        await ws.send_text(dumps({"type": "error", "code": code, "detail": detail}))
-        await ws.close(close)
-        log.info("socket.refused", side="volunteer", reason=code)
+        refusal: Code = (codes.NOT_AUTHENTICATED if profile is None
+                         else codes.SECOND_FACTOR_REQUIRED if profile.restricted else codes.NOT_ALLOWED)
+        error = FatalFrameError.of(refusal)
+        await ws.send_text(dumps(error.frame()))
+        await ws.close(error.close_code)
+        log.info("socket.refused", side="volunteer", reason=refusal.name)
         return
     hub: Hub = ws.app.state.hub
     counts = _open_sockets(ws)
@@ -386,9 +384,8 @@ async def volunteer_socket(ws: WebSocket) -> None:
         vol: Console = await hub.volunteer_connected(profile, outbox)
     except BrokerError:
         counts["open"] -= 1
-        await ws.send_text(dumps({"type": "error", "code": "unavailable",
-                                   "detail": "the chat service is briefly unavailable; reconnect in a moment"}))
-        await ws.close(1013)
+        await ws.send_text(dumps(codes.UNAVAILABLE.frame()))
+        await ws.close(1013)        # "try again later": the console reconnects by itself
         structlog.contextvars.clear_contextvars()
         return
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from referral import geography, vocab
 
+from . import error_codes as codes
 from .exceptions import FrameError
 
 MAX_TEXT_CHARS = 4000       # one chat line; a long paragraph, far short of abuse
@@ -34,27 +35,27 @@ Frame = dict[str, Any]
 def decode(raw: str | bytes | None) -> Frame:
     """JSON text → an object with a string ``type``; raise FrameError otherwise."""
     if raw is None or isinstance(raw, (bytes, bytearray)):
-        raise FrameError("invalid_frame", "send JSON text frames, not binary ones")
+        raise FrameError.of(codes.INVALID_FRAME, "send JSON text frames, not binary ones")
     if len(raw) > MAX_FRAME_BYTES:
-        raise FrameError("frame_too_large", f"a frame may be at most {MAX_FRAME_BYTES} bytes")
+        raise FrameError.of(codes.FRAME_TOO_LARGE, f"a frame may be at most {MAX_FRAME_BYTES} bytes")
     try:
         obj = json.loads(raw)
     except RecursionError:
-        raise FrameError("invalid_json", "the frame is nested too deeply") from None
+        raise FrameError.of(codes.INVALID_JSON, "the frame is nested too deeply") from None
     except ValueError:
-        raise FrameError("invalid_json", "the frame is not valid JSON") from None
+        raise FrameError.of(codes.INVALID_JSON) from None
     if not isinstance(obj, dict):
-        raise FrameError("invalid_frame", "a frame must be a JSON object with a \"type\"")
+        raise FrameError.of(codes.INVALID_FRAME, "a frame must be a JSON object with a \"type\"")
     kind = obj.get("type")
     if not isinstance(kind, str) or not kind:
-        raise FrameError("invalid_frame", "a frame must have a string \"type\"")
+        raise FrameError.of(codes.INVALID_FRAME, "a frame must have a string \"type\"")
     return obj
 
 
 # -- field checkers -------------------------------------------------------------
 
 def _bad(field: str, why: str) -> FrameError:
-    return FrameError("invalid_field", f"{field}: {why}")
+    return FrameError.of(codes.INVALID_FIELD, f"{field}: {why}")
 
 
 def _opt_str(obj: Frame, field: str, check: Callable[[str], bool], why: str) -> str | None:
@@ -87,7 +88,7 @@ def _text(obj: Frame) -> str:
     if not isinstance(value, str):
         raise _bad("text", "must be a string")
     if len(value) > MAX_TEXT_CHARS:
-        raise FrameError("text_too_long", f"a message may be at most {MAX_TEXT_CHARS} characters")
+        raise FrameError.of(codes.TEXT_TOO_LONG, f"a message may be at most {MAX_TEXT_CHARS} characters")
     if not value.strip():
         raise _bad("text", "must not be empty")
     if not _encodable(value):
@@ -358,7 +359,7 @@ def _parse(raw: str | bytes | None, table: dict[str, Callable[[Frame], Frame]]) 
     obj = decode(raw)
     handler = table.get(obj["type"])
     if handler is None:
-        raise FrameError("unknown_type", f"unknown frame type; expected one of {', '.join(table)}")
+        raise FrameError.of(codes.UNKNOWN_TYPE, f"unknown frame type; expected one of {', '.join(table)}")
     return handler(obj)
 
 

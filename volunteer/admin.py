@@ -22,7 +22,9 @@ from starlette.routing import Route
 
 from . import manage, sessions
 from .accounts import MAX_CAPACITY, Profile, create_account
-from .api import _json_object, error, require_role
+from chat import error_codes as codes
+
+from .api import _json_object, refuse, require_role
 from .audit import audit
 from .exceptions import AccountError, DuplicateUsername, UnknownAccount
 
@@ -36,10 +38,10 @@ async def _admin(request: Request) -> Profile | Response:
 
 def _account_error(exc: AccountError) -> Response:
     if isinstance(exc, UnknownAccount):
-        return error(404, "unknown_account", str(exc))
+        return refuse(codes.UNKNOWN_ACCOUNT, str(exc))
     if isinstance(exc, DuplicateUsername):
-        return error(409, "username_taken", str(exc))
-    return error(400, "invalid_field", str(exc))
+        return refuse(codes.USERNAME_TAKEN, str(exc))
+    return refuse(codes.INVALID_FIELD, str(exc))
 
 
 def _date(value: object, field: str) -> date:
@@ -77,9 +79,9 @@ async def create(request: Request) -> Response:
     for name, value, kind in (("username", username, str), ("display_name", display_name, str),
                               ("role", role, str), ("languages", languages, str)):
         if not isinstance(value, kind):
-            return error(400, "invalid_field", f"{name}: a string is required")
+            return refuse(codes.INVALID_FIELD, f"{name}: a string is required")
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= MAX_CAPACITY:
-        return error(400, "invalid_field", f"capacity: a whole number 1 to {MAX_CAPACITY} is required")
+        return refuse(codes.INVALID_FIELD, f"capacity: a whole number 1 to {MAX_CAPACITY} is required")
     temporary = manage.temporary_password()
     db = request.app.state.db
     try:
@@ -100,7 +102,7 @@ async def act(request: Request) -> Response:
         return who
     username, action = request.path_params["username"], request.path_params["action"]
     if action not in ("disable", "enable", "reset", "role", "training"):
-        return error(404, "not_found", f"no such action {action!r}")
+        return refuse(codes.NOT_FOUND, f"no such action {action!r}")
     body = await _json_object(request) if action in ("role", "training") else {}
     if isinstance(body, Response):
         return body
@@ -110,7 +112,7 @@ async def act(request: Request) -> Response:
     try:
         target = await manage.account_id(db, username)
         if target == who.id and action in ("disable", "reset", "role"):
-            return error(409, "own_account", "Det egna kontot ändras av en annan administratör. / "
+            return refuse(codes.OWN_ACCOUNT, "Det egna kontot ändras av en annan administratör. / "
                          "Another admin must change your own account.")
         if action in ("disable", "enable"):
             await manage.set_disabled(db, username, action == "disable")
@@ -125,7 +127,7 @@ async def act(request: Request) -> Response:
         elif action == "role":
             role = body.get("role")
             if not isinstance(role, str):
-                return error(400, "invalid_field", "role: a string is required")
+                return refuse(codes.INVALID_FIELD, "role: a string is required")
             if await manage.set_role(db, username, role):
                 state.hub.signed_out(target, "role_changed")
             await audit(db, actor=who.id, action="account.role", subject=target)
@@ -134,7 +136,7 @@ async def act(request: Request) -> Response:
             expires = _date(body["expires"], "expires") if body.get("expires") is not None else None
             kind = body.get("kind")
             if not isinstance(kind, str):
-                return error(400, "invalid_field", "kind: basic or refresher is required")
+                return refuse(codes.INVALID_FIELD, "kind: basic or refresher is required")
             _, expires = await manage.record_training(
                 db, username, kind=kind, completed=completed, expires=expires,
                 refresher_months=state.settings.refresher_months, today=date.today())
