@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, cast
 
 import structlog
 from starlette.requests import HTTPConnection
@@ -26,6 +26,7 @@ from .addresses import peer_address
 from . import error_codes as codes
 from .error_codes import Code
 from .exceptions import FatalFrameError, FrameError
+from .frame_types import Hello
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
 from .hub import Console, Hub, Outbox, Visitor
@@ -51,6 +52,12 @@ FRAME_BURST_S = 3.0
 SENDER_GRACE_S = 5.0
 RATE_LIMITED_DETAIL = ("För många ramar; den här utfördes inte, skicka den igen om en stund. / "
                        "Too many frames; this one was not carried out, send it again in a moment.")
+
+
+def _plain(frame: Any) -> dict[str, Any]:
+    """A typed frame (chat.frame_types) as the plain dict the hub's handlers still take;
+    the same object, no copy (the hub's typing follows when it is split into chat/live/)."""
+    return cast(dict[str, Any], frame)
 
 
 def _close_after(outbox: Outbox, error: FatalFrameError) -> None:
@@ -269,7 +276,7 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
     return Outbox(conn)
 
 
-async def _waiting_place(ws: WebSocket, hello: dict[str, Any], address: str | None) -> Place:
+async def _waiting_place(ws: WebSocket, hello: Hello, address: str | None) -> Place:
     """A place in the per-address count for a hello that opens a new chat (chat.waiting)."""
     if await resumable(ws.app.state.broker, hello["resume"]):
         return Place()              # a chat that is already counted, or already taken
@@ -322,7 +329,7 @@ async def visitor_socket(ws: WebSocket) -> None:
                     return
                 if frame.get("followup") and not frame["resume"]:
                     frame["followup_vid"] = await hub.sup.followup_owner(frame["followup"])
-                chat = await hub.visitor_hello(outbox, frame)
+                chat = await hub.visitor_hello(outbox, _plain(frame))
             finally:
                 await waiting.settle(place, chat.id if chat is not None else None)
             turned_away = chat is None
@@ -330,7 +337,7 @@ async def visitor_socket(ws: WebSocket) -> None:
                 structlog.contextvars.bind_contextvars(chat=chat.id)
                 await hub.sup.remember(chat.id, hashes)
         else:
-            await hub.visitor_frame(chat, outbox, frame)
+            await hub.visitor_frame(chat, outbox, _plain(frame))
 
     try:
         await _run(ws, outbox, handle, hello_within=HELLO_TIMEOUT_S,
@@ -390,7 +397,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
         return
 
     async def handle(raw: str | bytes | None) -> None:
-        await hub.volunteer_frame(vol, outbox, parse_volunteer(raw))
+        await hub.volunteer_frame(vol, outbox, _plain(parse_volunteer(raw)))
 
     watcher = asyncio.create_task(_watch_session(ws, outbox, profile.role))
     try:
