@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from sqlalchemy import DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,11 +60,27 @@ def _clean(value: Any, field: str, limit: int) -> str:
     return value
 
 
+class SnippetItem(TypedDict):
+    title: str
+    text: str
+    lang: NotRequired[Literal["sv", "en"]]
+
+
+class SnippetsBody(TypedDict):
+    """``PUT /api/snippets`` (chat/openapi.json is checked against it)."""
+
+    snippets: list[SnippetItem]
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"putSnippets": SnippetsBody}
+
+
 def parse_snippets(body: Any) -> list[dict[str, str]]:
     """The body of ``PUT /api/snippets``; raise ValueError with a reason."""
     if not isinstance(body, dict) or not isinstance(body.get("snippets"), list):
         raise ValueError('send {"snippets": [{"title", "text", "lang"}, ...]}')
-    items = body["snippets"]
+    items = cast(SnippetsBody, body)["snippets"]
     if len(items) > MAX_SNIPPETS:
         raise ValueError(f"snippets: at most {MAX_SNIPPETS}")
     out = []

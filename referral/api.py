@@ -10,6 +10,7 @@ Signed-in staff (cookie): ``GET /api/referrals/suggest``, ``GET
 from __future__ import annotations
 
 import copy
+from typing import TypedDict, cast
 from pathlib import Path
 
 from starlette.requests import Request
@@ -129,6 +130,16 @@ def _bearer(request: Request) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
+class RedeemBody(TypedDict):
+    """``POST /api/referrals/redeem`` (chat/openapi.json is checked against it)."""
+
+    code: str
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"redeem": RedeemBody}
+
+
 async def redeem(request: Request) -> Response:
     state = request.app.state
     settings = state.settings
@@ -141,6 +152,7 @@ async def redeem(request: Request) -> Response:
         return body
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
         return refuse(error_codes.INVALID_BODY, "send {\"code\": \"K7QM3-XRT9C\"}")
+    body = cast(RedeemBody, body)
     now = state.hub.clock()
     wait = await ratelimit.admit(state.broker, partner.id, now, per_minute=settings.redeem_per_minute,
                                  failures_per_hour=settings.redeem_failures_per_hour)

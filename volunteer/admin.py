@@ -13,6 +13,7 @@ admin must), so an admin can never lock everyone out by mistake.
 from __future__ import annotations
 
 import re
+from typing import Literal, Required, TypedDict, cast
 from datetime import date
 from pathlib import Path
 
@@ -34,6 +35,31 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 async def _admin(request: Request) -> Profile | Response:
     return await require_role(request, ("admin",), "Bara administratörer. / Admins only.")
+
+
+class NewAccountBody(TypedDict, total=False):
+    """``POST /api/admin/accounts`` (chat/openapi.json is checked against it)."""
+
+    username: Required[str]
+    display_name: Required[str]
+    role: Literal["volunteer", "supervisor", "coordinator", "admin"]
+    languages: str | list[Literal["sv", "en"]]
+    capacity: int
+
+
+class RoleBody(TypedDict):
+    role: Literal["volunteer", "supervisor", "coordinator", "admin"]
+
+
+class TrainingBody(TypedDict, total=False):
+    kind: Required[Literal["basic", "refresher"]]
+    completed: Required[str]
+    expires: str | None
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"createAccount": NewAccountBody, "accountRole": RoleBody,
+                                   "accountTraining": TrainingBody}
 
 
 def _account_error(exc: AccountError) -> Response:
@@ -69,9 +95,10 @@ async def create(request: Request) -> Response:
     who = await _admin(request)
     if isinstance(who, Response):
         return who
-    body = await _json_object(request)
-    if isinstance(body, Response):
-        return body
+    raw = await _json_object(request)
+    if isinstance(raw, Response):
+        return raw
+    body = cast(NewAccountBody, raw)   # checked field by field below
     username, display_name = body.get("username"), body.get("display_name")
     role, languages, capacity = body.get("role", "volunteer"), body.get("languages", "sv"), body.get("capacity", 1)
     if isinstance(languages, list):
@@ -85,8 +112,8 @@ async def create(request: Request) -> Response:
     temporary = manage.temporary_password()
     db = request.app.state.db
     try:
-        account = await create_account(db, username=username, display_name=display_name,  # type: ignore[arg-type]
-                                       password=temporary, role=role, languages=languages,  # type: ignore[arg-type]
+        account = await create_account(db, username=username, display_name=display_name,
+                                       password=temporary, role=role, languages=languages,
                                        capacity=capacity, today=date.today(), must_change_password=True)
     except AccountError as exc:
         return _account_error(exc)
@@ -103,9 +130,9 @@ async def act(request: Request) -> Response:
     username, action = request.path_params["username"], request.path_params["action"]
     if action not in ("disable", "enable", "reset", "role", "training"):
         return refuse(codes.NOT_FOUND, f"no such action {action!r}")
-    body = await _json_object(request) if action in ("role", "training") else {}
-    if isinstance(body, Response):
-        return body
+    raw = await _json_object(request) if action in ("role", "training") else {}
+    if isinstance(raw, Response):
+        return raw
     state = request.app.state
     db = state.db
     out: dict[str, object] = {"ok": True}
@@ -125,13 +152,14 @@ async def act(request: Request) -> Response:
             await audit(db, actor=who.id, action="account.reset", subject=target)
             out["temporary_password"] = temporary
         elif action == "role":
-            role = body.get("role")
+            role = cast(RoleBody, raw).get("role")
             if not isinstance(role, str):
                 return refuse(codes.INVALID_FIELD, "role: a string is required")
             if await manage.set_role(db, username, role):
                 state.hub.signed_out(target, "role_changed")
             await audit(db, actor=who.id, action="account.role", subject=target)
         else:
+            body = cast(TrainingBody, raw)
             completed = _date(body.get("completed"), "completed")
             expires = _date(body["expires"], "expires") if body.get("expires") is not None else None
             kind = body.get("kind")

@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, Required, TypedDict, cast
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -40,6 +40,27 @@ MAX_BODY = 8 * 1024
 LOGIN_FAILED = codes.INVALID_CREDENTIALS.body()
 NOT_AUTHENTICATED = codes.NOT_AUTHENTICATED.body()
 UNAVAILABLE = codes.UNAVAILABLE.body()
+
+
+class LoginBody(TypedDict, total=False):
+    """``POST /api/login``: what the handler reads (chat/openapi.json is checked against it)."""
+
+    username: Required[str]
+    password: Required[str]
+    otp: str
+
+
+class TotpConfirmBody(TypedDict):
+    otp: str
+
+
+class PasswordBody(TypedDict):
+    new_password: str
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"login": LoginBody, "totpConfirm": TotpConfirmBody,
+                                   "changePassword": PasswordBody}
 
 
 def _is_local(conn: HTTPConnection) -> bool:
@@ -182,7 +203,8 @@ async def login(request: Request) -> Response:
         return body
     if not isinstance(body, dict):
         return refuse(codes.INVALID_BODY, "send an object with username and password")
-    username, password, otp = body.get("username"), body.get("password"), body.get("otp")
+    creds = cast(LoginBody, body)      # checked field by field below
+    username, password, otp = creds.get("username"), creds.get("password"), creds.get("otp")
     if not isinstance(username, str) or not isinstance(password, str) or len(username) > 200:
         return refuse(codes.INVALID_CREDENTIALS)
     state = request.app.state
@@ -287,7 +309,7 @@ async def totp_confirm(request: Request) -> Response:
     if profile.second_factor == "enabled":
         return refuse(codes.ALREADY_ENROLLED, "Tvåstegsverifiering är redan aktiverad. / "
                      "A second factor is already set up.")
-    code = body.get("otp")
+    code = cast(TotpConfirmBody, body).get("otp")
     if not await manage.confirm_enrolment(request.app.state.db, request.app.state.totp_box, profile.id,
                                           code if isinstance(code, str) else ""):
         log.info("totp.confirm_refused", volunteer=profile.id[:8])
@@ -306,7 +328,7 @@ async def change_password(request: Request) -> Response:
         return body
     if not profile.password_change:
         return refuse(codes.NOT_REQUIRED, "Inget lösenordsbyte krävs. / No password change is required.")
-    new = body.get("new_password")
+    new = cast(PasswordBody, body).get("new_password")
     if not isinstance(new, str):
         return refuse(codes.INVALID_FIELD, "new_password: a string is required")
     try:

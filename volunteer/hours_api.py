@@ -59,6 +59,10 @@ async def get_hours(request: Request) -> Response:
     return public_cors(request, await _view(request, schedule))
 
 
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"putOpeningHours": hours.ScheduleDoc}
+
+
 async def put_hours(request: Request) -> Response:
     refused = await _editor(request)
     if refused is not None:
