@@ -132,8 +132,10 @@ TOO_MANY_ERRORS = _code("too_many_errors", "För många felaktiga ramar; anslutn
 NOT_AUTHENTICATED = _code("not_authenticated", "Logga in först.", "Sign in first.",
                           {VOLUNTEER, HTTP}, status=401, close=4401)
 SECOND_FACTOR_REQUIRED = _code("second_factor_required",
-                               "Slutför inloggningen: aktivera tvåstegsverifiering (och byt lösenord om du ombeds) först.",
-                               "Finish signing in: set up the second factor (and choose a new password if asked) first.",
+                               "Slutför inloggningen: aktivera tvåstegsverifiering "
+                               "(och byt lösenord om du ombeds) först.",
+                               "Finish signing in: set up the second factor "
+                               "(and choose a new password if asked) first.",
                                {VOLUNTEER}, close=4401)
 SIGNED_OUT = _code("signed_out", "Du har loggat ut.", "You have signed out.", {VOLUNTEER}, close=4401)
 ROLE_CHANGED = _code("role_changed", "En administratör har ändrat kontots roll; logga in igen.",

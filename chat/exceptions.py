@@ -24,6 +24,7 @@ Raising a frame error, the registry way::
     raise FrameError.of(codes.UNKNOWN_CHAT)                    # detail: the registered "sv / en"
     raise FrameError.of(codes.INVALID_FIELD, "age: must be …")  # a more precise detail
     raise FatalFrameError.of(codes.TOO_MANY_ERRORS)            # close code from the registry
+    outbox.send(codes.CHAT_LOST.frame())                       # an error frame sent, not raised
 
 ``FrameError("unknown_chat", "…")`` and ``FatalFrameError(code, detail, close_code)``
 still work (a ``Code`` may stand for the string), but a literal code must be

@@ -28,6 +28,7 @@ from sqlalchemy import Date, ForeignKey, Integer, SmallInteger, String, delete, 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from chat import error_codes
 from chat.db import Base
 
 from . import geography
@@ -317,4 +318,4 @@ async def load(sessions: async_sessionmaker[AsyncSession], pid: str) -> Partners
     for p in await load_all(sessions):
         if p.id == pid:
             return p
-    raise PartnershipError(f"no partnership with id {pid!r}", code="unknown_partnership")
+    raise PartnershipError(f"no partnership with id {pid!r}", code=error_codes.UNKNOWN_PARTNERSHIP)

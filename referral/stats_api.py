@@ -51,7 +51,7 @@ async def parse_request(request: Request) -> tuple[report.Request, str, tuple[st
     start, end = presets.period(q.get("from"), q.get("to"), q.get("preset"))
     municipality = q.get("municipality") or None
     if municipality and municipality not in geography.MUNICIPALITIES:
-        raise StatsQueryError("municipality must be an SCB code such as 0180", code="invalid_municipality")
+        raise StatsQueryError("municipality must be an SCB code such as 0180", code=error_codes.INVALID_MUNICIPALITY)
     method = q.get("method") or "suppress"
     if method not in disclosure.METHODS:
         raise StatsQueryError(f"method must be one of {', '.join(disclosure.METHODS)}")

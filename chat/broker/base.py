@@ -60,7 +60,7 @@ import json
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Protocol, TypeVar
 
-from ..exceptions import BrokerError
+from ..exceptions import BrokerError as BrokerError  # re-exported: the contract names it
 
 T = TypeVar("T")
 
