@@ -33,7 +33,7 @@ from volunteer.totp import SecretBox
 from volunteer import hours, hours_api
 from referral import api as referral_api
 
-from . import console, db
+from . import console, db, error_codes as codes
 from .addresses import AddressHasher, peer_address
 from .broker import Broker, BrokerError, create_broker
 from .csrf import CSRFMiddleware
@@ -133,8 +133,9 @@ class EdgeMiddleware:
 
 
 async def _refuse_nul(send: Send, security_headers: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps({"error": "invalid_request",
-                       "detail": "the URL must not contain NUL characters (%00)"}).encode()
+    body = json.dumps(codes.INVALID_REQUEST.body(
+        "Adressen får inte innehålla NUL-tecken (%00). / The URL must not contain NUL characters (%00)."),
+        ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store"), *security_headers]
     await send({"type": "http.response.start", "status": 400, "headers": headers})
@@ -191,15 +192,13 @@ async def openapi(_request: Request) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed"}
-    return JSONResponse({"error": codes.get(exc.status_code, "http_error"), "detail": exc.detail},
-                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    code = {404: codes.NOT_FOUND, 405: codes.METHOD_NOT_ALLOWED}.get(exc.status_code, codes.HTTP_ERROR)
+    return JSONResponse(code.body(exc.detail), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("http.failed", exc_info=exc)
-    return JSONResponse({"error": "internal_error", "detail": "something went wrong on our side"},
-                        status_code=500)
+    return JSONResponse(codes.INTERNAL_ERROR.body(), status_code=500)
 
 
 def _metrics(hub: Hub, broker: Broker, sockets: dict[str, int]) -> Metrics:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from sqlalchemy import DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,9 +20,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from referral import vocab
-from volunteer.api import current_profile, error, read_json
+from volunteer.api import current_profile, read_json, refuse
 from volunteer.audit import audit
 
+from . import error_codes as codes
 from .db import Base
 
 STATIC = Path(__file__).parent / "static"
@@ -59,11 +60,27 @@ def _clean(value: Any, field: str, limit: int) -> str:
     return value
 
 
+class SnippetItem(TypedDict):
+    title: str
+    text: str
+    lang: NotRequired[Literal["sv", "en"]]
+
+
+class SnippetsBody(TypedDict):
+    """``PUT /api/snippets`` (chat/openapi.json is checked against it)."""
+
+    snippets: list[SnippetItem]
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"putSnippets": SnippetsBody}
+
+
 def parse_snippets(body: Any) -> list[dict[str, str]]:
     """The body of ``PUT /api/snippets``; raise ValueError with a reason."""
     if not isinstance(body, dict) or not isinstance(body.get("snippets"), list):
         raise ValueError('send {"snippets": [{"title", "text", "lang"}, ...]}')
-    items = body["snippets"]
+    items = cast(SnippetsBody, body)["snippets"]
     if len(items) > MAX_SNIPPETS:
         raise ValueError(f"snippets: at most {MAX_SNIPPETS}")
     out = []
@@ -87,20 +104,20 @@ async def list_snippets(sessions: Any) -> list[dict[str, str]]:
 async def snippets(request: Request) -> Response:
     profile = await current_profile(request)
     if profile is None:
-        return error(401, "not_authenticated", "Logga in först. / Sign in first.")
+        return refuse(codes.NOT_AUTHENTICATED, "Logga in först. / Sign in first.")
     db = request.app.state.db
     if request.method in ("GET", "HEAD"):
         if not (profile.may_take_chats or profile.role == "supervisor"):
-            return error(403, "forbidden", "only volunteers and supervisors read canned replies")
+            return refuse(codes.FORBIDDEN, "only volunteers and supervisors read canned replies")
         return JSONResponse({"snippets": await list_snippets(db)})
     if profile.role != "supervisor":
-        return error(403, "forbidden", "only a supervisor may change canned replies")
+        return refuse(codes.FORBIDDEN, "only a supervisor may change canned replies")
     try:
         items = parse_snippets(await read_json(request, MAX_BODY))
     except OverflowError as exc:
-        return error(413, "body_too_large", str(exc))
+        return refuse(codes.BODY_TOO_LARGE, str(exc))
     except ValueError as exc:
-        return error(400, "invalid_body", str(exc))
+        return refuse(codes.INVALID_BODY, str(exc))
     now = datetime.now(timezone.utc)
     async with db() as session, session.begin():
         await session.execute(delete(Snippet))

@@ -23,14 +23,17 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from . import error_codes as codes
+from .error_codes import Code
+
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = b"x-jourchatt-csrf"
 SESSION_COOKIES = ("jourchatt_session", "__Host-jourchatt")
 
 
-def _refuse(code: str, detail: str) -> tuple[dict[str, object], bytes]:
-    body = json.dumps({"error": code, "detail": detail}, ensure_ascii=False).encode()
-    start = {"type": "http.response.start", "status": 403,
+def _refuse(code: Code) -> tuple[dict[str, object], bytes]:
+    body = json.dumps(code.body(), ensure_ascii=False).encode()
+    start = {"type": "http.response.start", "status": code.status or 403,
              "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
     return start, body
 
@@ -45,21 +48,20 @@ class CSRFMiddleware:
             return
         headers = dict(scope.get("headers", []))
         origin = headers.get(b"origin")
-        refusal: tuple[str, str] | None = None
+        refusal: Code | None = None
         if origin is not None:
             host = headers.get(b"host", b"").decode("latin-1").lower()
             value = origin.decode("latin-1").rstrip("/").lower()
             if not host or value not in (f"http://{host}", f"https://{host}"):
-                refusal = ("cross_origin", "this request must come from the service's own pages")
+                refusal = codes.CROSS_ORIGIN
         if refusal is None and not headers.get(HEADER):
             cookie = headers.get(b"cookie", b"").decode("latin-1")
             names = {part.split("=", 1)[0].strip() for part in cookie.split(";") if "=" in part}
             if any(name in names for name in SESSION_COOKIES):
-                refusal = ("csrf_required", "send the X-Jourchatt-CSRF header with every change "
-                           "made with a session cookie (the service's pages do)")
+                refusal = codes.CSRF_REQUIRED
         if refusal is None:
             await self.app(scope, receive, send)
             return
-        start, body = _refuse(*refusal)
+        start, body = _refuse(refusal)
         await send(start)
         await send({"type": "http.response.body", "body": body})

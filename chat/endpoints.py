@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, cast
 
 import structlog
 from starlette.requests import HTTPConnection
@@ -24,7 +24,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import db
 from .addresses import peer_address
+from . import error_codes as codes
+from .error_codes import Code
 from .exceptions import FatalFrameError, FrameError
+from .frame_types import Hello
 from .frames import parse_visitor, parse_volunteer
 from .broker import BrokerError
 from .hub import Console, Hub, Outbox, Visitor
@@ -48,6 +51,20 @@ FRAME_BURST_S = 3.0
 # After the send loop closed the socket, the receive loop normally sees the
 # disconnect at once; it is stopped anyway this long after, so a socket never lingers.
 SENDER_GRACE_S = 5.0
+RATE_LIMITED_DETAIL = ("För många ramar; den här utfördes inte, skicka den igen om en stund. / "
+                       "Too many frames; this one was not carried out, send it again in a moment.")
+
+
+def _plain(frame: Any) -> dict[str, Any]:
+    """A typed frame (chat.frame_types) as the plain dict the hub's handlers still take;
+    the same object, no copy (the hub's typing follows when it is split into chat/live/)."""
+    return cast(dict[str, Any], frame)
+
+
+def _close_after(outbox: Outbox, error: FatalFrameError) -> None:
+    """Send the error frame, then close the socket with the error's close code."""
+    outbox.send(error.frame())
+    outbox.close(error.close_code)
 
 
 class FrameBudget:
@@ -135,9 +152,14 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
     budget = FrameBudget(ws.app.state.settings.frame_rate, loop.time())
     refused = ws.app.state.metrics.refused     # every error frame sent here is counted by its code
 
-    def refuse(code: str, detail: str) -> None:
-        refused(code)
-        outbox.send({"type": "error", "code": code, "detail": detail})
+    def refuse(frame: dict[str, Any]) -> None:
+        refused(frame["code"])
+        outbox.send(frame)
+
+    def close_with(error: FatalFrameError) -> None:
+        refused(error.code)
+        _close_after(outbox, error)
+
     while True:
         try:
             if deadline is not None and not established():
@@ -147,8 +169,7 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             else:
                 message = await io.receive()
         except asyncio.TimeoutError:
-            refuse("hello_timeout", f"send hello within {HELLO_TIMEOUT_S:.0f} seconds")
-            outbox.close(4008)
+            close_with(FatalFrameError.of(codes.HELLO_TIMEOUT))
             return
         if message["type"] == "websocket.disconnect":
             return
@@ -157,36 +178,32 @@ async def _receive_loop(ws: WebSocket, outbox: Outbox,
             raw = message.get("bytes")
         try:
             if not budget.take(loop.time()):
-                raise FrameError("rate_limited", "too many frames; this one was not carried out, "
-                                 "send it again in a moment")
+                raise FrameError.of(codes.RATE_LIMITED, RATE_LIMITED_DETAIL)
             await handle(raw)
             # Let send loops run between frames: a client whose frames arrive in a
             # burst must not starve other sockets or fill its peer's outbox.
             await asyncio.sleep(0)
         except FatalFrameError as exc:
-            refuse(exc.code, exc.detail)
-            outbox.close(exc.close_code)
+            close_with(exc)
             return
         except BrokerError:
             # Not the client's fault: the frame was not carried out; it may try again.
-            refuse("unavailable", "the chat service is briefly unavailable; please try again")
+            refuse(codes.UNAVAILABLE.frame())
         except FrameError as exc:
             bad += 1
-            refuse(exc.code, exc.detail)
+            refuse(exc.frame())
             if bad >= MAX_BAD_FRAMES:
-                refuse("too_many_errors", "too many bad frames; the connection is closed")
-                outbox.close(4400)
+                close_with(FatalFrameError.of(codes.TOO_MANY_ERRORS))
                 return
         except Exception as exc:
             if db.unreachable(exc):
                 # The database is away (a referral, a supervisor's tool): not carried out, retry.
                 log.warning("frame.unavailable", error=type(exc).__name__)
-                outbox.send({"type": "error", "code": "unavailable",
-                             "detail": "the chat service is briefly unavailable; please try again"})
+                refuse(codes.UNAVAILABLE.frame())
                 continue
             # A bug of ours, not the client's: say so without detail, keep the chat.
             log.exception("frame.failed")
-            refuse("internal_error", "the server could not handle that frame; please try again")
+            refuse(codes.INTERNAL_ERROR.frame())
 
 
 async def _run(ws: WebSocket, outbox: Outbox,
@@ -267,15 +284,15 @@ async def _admit(ws: WebSocket, side: str) -> Outbox | None:
             await ws.send_text(dumps({"type": "closed", "reason": "full", "services": services,
                                        "text": texts.text("queue_full", "sv")}))
         else:
-            await ws.send_text(dumps({"type": "error", "code": "full", "detail": "the server is full"}))
-        await ws.close(1013)
+            await ws.send_text(dumps(codes.FULL.frame()))
+        await ws.close(1013)        # "try again later"; the volunteer's frame before it says full
         return None
     conn = secrets.token_hex(6)
     structlog.contextvars.bind_contextvars(conn=conn, side=side)
     return Outbox(conn)
 
 
-async def _waiting_place(ws: WebSocket, hello: dict[str, Any], address: str | None) -> Place:
+async def _waiting_place(ws: WebSocket, hello: Hello, address: str | None) -> Place:
     """A place in the per-address count for a hello that opens a new chat (chat.waiting)."""
     if await resumable(ws.app.state.broker, hello["resume"]):
         return Place()              # a chat that is already counted, or already taken
@@ -313,9 +330,9 @@ async def visitor_socket(ws: WebSocket) -> None:
         frame = parse_visitor(raw)
         if chat is None:
             if turned_away:
-                raise FrameError("chat_ended", "the chat is over")
+                raise FrameError.of(codes.CHAT_ENDED)
             if frame["type"] != "hello":
-                raise FrameError("out_of_order", "send hello first")
+                raise FrameError.of(codes.OUT_OF_ORDER, "Skicka hello först. / Send hello first.")
             # Before screen(): nothing may be awaited between screen() and the hello.
             place = await _waiting_place(ws, frame, countable)
             if place.refused:
@@ -330,7 +347,7 @@ async def visitor_socket(ws: WebSocket) -> None:
                     return
                 if frame.get("followup") and not frame["resume"]:
                     frame["followup_vid"] = await hub.sup.followup_owner(frame["followup"])
-                chat = await hub.visitor_hello(outbox, frame)
+                chat = await hub.visitor_hello(outbox, _plain(frame))
             finally:
                 await waiting.settle(place, chat.id if chat is not None else None)
             turned_away = chat is None
@@ -338,7 +355,7 @@ async def visitor_socket(ws: WebSocket) -> None:
                 structlog.contextvars.bind_contextvars(chat=chat.id)
                 await hub.sup.remember(chat.id, hashes)
         else:
-            await hub.visitor_frame(chat, outbox, frame)
+            await hub.visitor_frame(chat, outbox, _plain(frame))
             if frame["type"] == "message":
                 lines.inc()
 
@@ -367,10 +384,8 @@ async def _watch_session(ws: WebSocket, outbox: Outbox, role: str) -> None:
         except Exception:
             continue        # the database is briefly away: check again later
         if profile is None or profile.role != role:
-            code, detail = (("session_expired", "your sign-in has ended; sign in again") if profile is None
-                            else ("role_changed", "an admin changed this account's role; sign in again"))
-            outbox.send({"type": "error", "code": code, "detail": detail})
-            outbox.close(4401)
+            _close_after(outbox, FatalFrameError.of(codes.SESSION_EXPIRED if profile is None
+                                                    else codes.ROLE_CHANGED))
             return
 
 
@@ -387,19 +402,16 @@ async def volunteer_socket(ws: WebSocket) -> None:
             raise
         # The sign-in cannot be checked while the database is away: say so, as for Redis.
         log.warning("socket.refused", side="volunteer", reason="unavailable", error=type(exc).__name__)
-        await ws.send_text(dumps({"type": "error", "code": "unavailable",
-                                   "detail": "the chat service is briefly unavailable; reconnect in a moment"}))
-        await ws.close(1013)
+        await ws.send_text(dumps(codes.UNAVAILABLE.frame()))
+        await ws.close(1013)        # "try again later": the console reconnects by itself
         return
     if profile is None or profile.restricted or not profile.may_take_chats:
-        code, close, detail = (
-            ("not_authenticated", 4401, "sign in first (POST /api/login)") if profile is None
-            else ("second_factor_required", 4401, "finish signing in: set up the second factor "
-                  "(and choose a new password if asked) first") if profile.restricted
-            else ("not_allowed", 4403, "this account may not take chats (it needs valid basic training)"))
-        await ws.send_text(dumps({"type": "error", "code": code, "detail": detail}))
-        await ws.close(close)
-        log.info("socket.refused", side="volunteer", reason=code)
+        refusal: Code = (codes.NOT_AUTHENTICATED if profile is None
+                         else codes.SECOND_FACTOR_REQUIRED if profile.restricted else codes.NOT_ALLOWED)
+        error = FatalFrameError.of(refusal)
+        await ws.send_text(dumps(error.frame()))
+        await ws.close(error.close_code)
+        log.info("socket.refused", side="volunteer", reason=refusal.name)
         return
     hub: Hub = ws.app.state.hub
     counts = _open_sockets(ws)
@@ -411,9 +423,8 @@ async def volunteer_socket(ws: WebSocket) -> None:
     except BrokerError:
         counts["open"] -= 1
         counts["volunteer"] -= 1
-        await ws.send_text(dumps({"type": "error", "code": "unavailable",
-                                   "detail": "the chat service is briefly unavailable; reconnect in a moment"}))
-        await ws.close(1013)
+        await ws.send_text(dumps(codes.UNAVAILABLE.frame()))
+        await ws.close(1013)        # "try again later": the console reconnects by itself
         structlog.contextvars.clear_contextvars()
         return
 
@@ -421,7 +432,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
 
     async def handle(raw: str | bytes | None) -> None:
         frame = parse_volunteer(raw)
-        await hub.volunteer_frame(vol, outbox, frame)
+        await hub.volunteer_frame(vol, outbox, _plain(frame))
         if frame["type"] == "message":
             lines.inc()
 

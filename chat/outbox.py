@@ -18,9 +18,10 @@ frame waits, every later one waits behind it.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from typing import Any, Protocol
+
+import msgspec
 
 from .logs import get_logger
 
@@ -40,8 +41,14 @@ class Writer(Protocol):
     def write_text_now(self, text: str) -> bool: ...
 
 
-# One encoder for every frame: json.dumps builds a new one per call when given options.
-dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = msgspec.json.Encoder().encode
+
+
+def dumps(frame: Any) -> str:
+    """A frame as compact JSON text, UTF-8 characters unescaped (as ``json.dumps`` with
+    ``ensure_ascii=False`` and no spaces writes it). msgspec writes it about 6x faster
+    than the standard library's encoder (bench/frames.py)."""
+    return _encode(frame).decode()
 
 
 class Outbox:

@@ -10,6 +10,7 @@ Signed-in staff (cookie): ``GET /api/referrals/suggest``, ``GET
 from __future__ import annotations
 
 import copy
+from typing import TypedDict, cast
 from pathlib import Path
 
 from starlette.requests import Request
@@ -17,7 +18,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from chat.logs import get_logger
-from volunteer.api import NOT_AUTHENTICATED, current_profile, error, json_body, require_role
+from chat import error_codes
+from volunteer.api import current_profile, json_body, refuse, require_role
 
 from . import codes, ratelimit, rules, store
 from .directory import parse
@@ -36,15 +38,15 @@ def _lang(request: Request) -> str:
 
 async def suggest(request: Request) -> Response:
     if await current_profile(request) is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(error_codes.NOT_AUTHENTICATED)
     params = dict(request.query_params)
     lang = params.get("lang", "sv")
     if lang not in ("sv", "en"):
-        return error(400, "invalid_query", "lang: must be sv or en")
+        return refuse(error_codes.INVALID_QUERY, "lang: must be sv or en")
     try:
         query = rules.Query.from_params(params)
     except InvalidQuery as exc:
-        return error(400, "invalid_query", exc.detail)
+        return refuse(error_codes.INVALID_QUERY, exc.detail)
     directory = await request.app.state.hub.directory.current()
     services = [{**m.service.card(lang), "reason": rules.reason(m, query, lang)}
                 for m in rules.suggest(directory, query)]
@@ -53,7 +55,7 @@ async def suggest(request: Request) -> Response:
 
 async def directory_read(request: Request) -> Response:
     if await current_profile(request) is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(error_codes.NOT_AUTHENTICATED)
     directory = await request.app.state.hub.directory.current()
     return JSONResponse({"version": directory.version, "services": directory.documents()})
 
@@ -68,9 +70,9 @@ async def directory_put(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     if not isinstance(body, dict):
-        return error(400, "invalid_body", "send one service as a JSON object")
+        return refuse(error_codes.INVALID_BODY, "send one service as a JSON object")
     if body.get("id", service_id) != service_id:
-        return error(400, "invalid_body", "id: must match the id in the path")
+        return refuse(error_codes.INVALID_BODY, "id: must match the id in the path")
     body = {**body, "id": service_id}
     cache = request.app.state.hub.directory
     current = await cache.current()
@@ -84,16 +86,15 @@ async def directory_put(request: Request) -> Response:
     expected = current.version
     if if_match:
         if not if_match.isdigit():
-            return error(400, "invalid_body", "If-Match: must be the directory version, a number")
+            return refuse(error_codes.INVALID_BODY, "If-Match: must be the directory version, a number")
         expected = int(if_match)
     try:
         directory = parse({"service": docs})
         version = await store.replace_directory(request.app.state.db, directory, expected_version=expected)
     except DirectoryInvalid as exc:
-        return JSONResponse({"error": "invalid_directory", "detail": exc.errors[0], "errors": exc.errors},
-                            status_code=422)
+        return refuse(error_codes.INVALID_DIRECTORY, exc.errors[0], errors=exc.errors)
     except DirectoryChanged as exc:
-        return error(409, "directory_changed", exc.detail)
+        return refuse(error_codes.DIRECTORY_CHANGED, exc.detail)
     await cache.current()           # this node's copy follows at once
     log.info("directory.changed", version=version, volunteer=profile.id[:8])
     return JSONResponse({"version": version, "service": body}, status_code=201 if position is None else 200)
@@ -109,16 +110,15 @@ async def directory_delete(request: Request) -> Response:
     current = await cache.current()
     docs = [d for d in current.documents() if d.get("id") != service_id]
     if len(docs) == len(current.services):
-        return error(404, "not_found", f"no service {service_id!r} in the directory")
+        return refuse(error_codes.NOT_FOUND, f"no service {service_id!r} in the directory")
     try:
         directory = parse({"service": docs})
         version = await store.replace_directory(request.app.state.db, directory,
                                                 expected_version=current.version)
     except DirectoryInvalid as exc:
-        return JSONResponse({"error": "invalid_directory", "detail": exc.errors[0], "errors": exc.errors},
-                            status_code=422)
+        return refuse(error_codes.INVALID_DIRECTORY, exc.errors[0], errors=exc.errors)
     except DirectoryChanged as exc:
-        return error(409, "directory_changed", exc.detail)
+        return refuse(error_codes.DIRECTORY_CHANGED, exc.detail)
     await cache.current()
     log.info("directory.changed", version=version, volunteer=profile.id[:8])
     return JSONResponse({"version": version})
@@ -130,8 +130,14 @@ def _bearer(request: Request) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
-INVALID_KEY = {"error": "invalid_key",
-               "detail": "Okänd eller spärrad API-nyckel. / Unknown or revoked API key."}
+class RedeemBody(TypedDict):
+    """``POST /api/referrals/redeem`` (chat/openapi.json is checked against it)."""
+
+    code: str
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"redeem": RedeemBody}
 
 
 async def redeem(request: Request) -> Response:
@@ -140,32 +146,33 @@ async def redeem(request: Request) -> Response:
     key = _bearer(request)
     partner = await store.partner_by_key(state.db, key) if key else None
     if partner is None:
-        return JSONResponse(INVALID_KEY, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return refuse(error_codes.INVALID_KEY, headers={"WWW-Authenticate": "Bearer"})
     body = await json_body(request, 1024)
     if isinstance(body, Response):
         return body
     if not isinstance(body, dict) or not isinstance(body.get("code"), str):
-        return error(400, "invalid_body", "send {\"code\": \"K7QM3-XRT9C\"}")
+        return refuse(error_codes.INVALID_BODY, "send {\"code\": \"K7QM3-XRT9C\"}")
+    body = cast(RedeemBody, body)
     now = state.hub.clock()
     wait = await ratelimit.admit(state.broker, partner.id, now, per_minute=settings.redeem_per_minute,
                                  failures_per_hour=settings.redeem_failures_per_hour)
     if wait is not None:
         seconds = max(1, int(wait + 0.999))
-        return JSONResponse({"error": "rate_limited",
-                             "detail": f"too many attempts with this key; try again in {seconds} s"},
-                            status_code=429, headers={"Retry-After": str(seconds)})
+        return refuse(error_codes.RATE_LIMITED,
+                      f"För många försök med den här nyckeln; försök igen om {seconds} s. / "
+                      f"Too many attempts with this key; try again in {seconds} s.",
+                      headers={"Retry-After": str(seconds)})
     try:
         canonical = codes.normalise(body["code"])
     except codes.MalformedCode as exc:
-        return error(400, "invalid_code", str(exc))
+        return refuse(error_codes.INVALID_CODE, str(exc))
     try:
         service_id = await store.redeem(state.db, state.hub.code_key, partner, canonical,
                                         store.today(settings.timezone))
     except (UnknownCode, ExpiredCode, AlreadyRedeemed) as exc:
         await ratelimit.failed(state.broker, partner.id, now, failures_per_hour=settings.redeem_failures_per_hour)
-        status = {UnknownCode: 404, ExpiredCode: 410, AlreadyRedeemed: 409}[type(exc)]
         log.info("referral.redeem_refused", code=exc.code, by=partner.id)
-        return error(status, exc.code, exc.detail)
+        return refuse(error_codes.lookup(exc.code), exc.detail)
     directory = await state.hub.directory.current()
     service = directory.get(service_id)
     log.info("referral.redeemed", by=partner.id)

@@ -13,29 +13,33 @@
 The statistics' errors (``referral/stats/exceptions.py``) are ReferralErrors too.
 
 Domain code raises these; the edges (``referral.api``, the CLI) turn them into
-HTTP statuses or messages. A ``refer`` naming an unknown or unfitting service is
+HTTP statuses or messages. Each ``code`` is registered in ``chat.error_codes``
+(its HTTP status comes from there); a more precise one is passed as
+``code=codes.INVALID_PERIOD``. A ``refer`` naming an unknown or unfitting service is
 refused by the hub as ``FrameError`` (``unknown_service``, ``ineligible_service``).
 """
 
 from __future__ import annotations
 
+from chat import error_codes as codes
+from chat.error_codes import Code
 from chat.exceptions import JourchattError
 
 
 class ReferralError(JourchattError):
     # Each concrete error below has its stable code; a bare ReferralError (a bad
     # command-line value) says invalid_request unless told otherwise.
-    code = "invalid_request"
+    code = codes.INVALID_REQUEST.name
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(self, detail: str, *, code: str | Code | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if code:
-            self.code = code
+            self.code = str(code)       # a Code's str() is its name
 
 
 class DirectoryInvalid(ReferralError):
-    code = "invalid_directory"
+    code = codes.INVALID_DIRECTORY.name
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))
@@ -43,11 +47,11 @@ class DirectoryInvalid(ReferralError):
 
 
 class DirectoryChanged(ReferralError):
-    code = "directory_changed"
+    code = codes.DIRECTORY_CHANGED.name
 
 
 class InvalidQuery(ReferralError):
-    code = "invalid_query"
+    code = codes.INVALID_QUERY.name
 
 
 class RedeemError(ReferralError):
@@ -55,16 +59,16 @@ class RedeemError(ReferralError):
 
 
 class InvalidCode(RedeemError):
-    code = "invalid_code"
+    code = codes.INVALID_CODE.name
 
 
 class UnknownCode(RedeemError):
-    code = "unknown_code"
+    code = codes.UNKNOWN_CODE.name
 
 
 class ExpiredCode(RedeemError):
-    code = "expired_code"
+    code = codes.EXPIRED_CODE.name
 
 
 class AlreadyRedeemed(RedeemError):
-    code = "already_redeemed"
+    code = codes.ALREADY_REDEEMED.name

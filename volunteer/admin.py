@@ -13,6 +13,7 @@ admin must), so an admin can never lock everyone out by mistake.
 from __future__ import annotations
 
 import re
+from typing import Literal, Required, TypedDict, cast
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from starlette.routing import Route
 
 from . import manage, sessions
 from .accounts import MAX_CAPACITY, Profile, create_account
-from .api import _json_object, error, require_role
+from chat import error_codes as codes
+
+from .api import _json_object, refuse, require_role
 from .audit import audit
 from .exceptions import AccountError, DuplicateUsername, UnknownAccount
 
@@ -34,12 +37,37 @@ async def _admin(request: Request) -> Profile | Response:
     return await require_role(request, ("admin",), "Bara administratörer. / Admins only.")
 
 
+class NewAccountBody(TypedDict, total=False):
+    """``POST /api/admin/accounts`` (chat/openapi.json is checked against it)."""
+
+    username: Required[str]
+    display_name: Required[str]
+    role: Literal["volunteer", "supervisor", "coordinator", "admin"]
+    languages: str | list[Literal["sv", "en"]]
+    capacity: int
+
+
+class RoleBody(TypedDict):
+    role: Literal["volunteer", "supervisor", "coordinator", "admin"]
+
+
+class TrainingBody(TypedDict, total=False):
+    kind: Required[Literal["basic", "refresher"]]
+    completed: Required[str]
+    expires: str | None
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"createAccount": NewAccountBody, "accountRole": RoleBody,
+                                   "accountTraining": TrainingBody}
+
+
 def _account_error(exc: AccountError) -> Response:
     if isinstance(exc, UnknownAccount):
-        return error(404, "unknown_account", str(exc))
+        return refuse(codes.UNKNOWN_ACCOUNT, str(exc))
     if isinstance(exc, DuplicateUsername):
-        return error(409, "username_taken", str(exc))
-    return error(400, "invalid_field", str(exc))
+        return refuse(codes.USERNAME_TAKEN, str(exc))
+    return refuse(codes.INVALID_FIELD, str(exc))
 
 
 def _date(value: object, field: str) -> date:
@@ -67,9 +95,10 @@ async def create(request: Request) -> Response:
     who = await _admin(request)
     if isinstance(who, Response):
         return who
-    body = await _json_object(request)
-    if isinstance(body, Response):
-        return body
+    raw = await _json_object(request)
+    if isinstance(raw, Response):
+        return raw
+    body = cast(NewAccountBody, raw)   # checked field by field below
     username, display_name = body.get("username"), body.get("display_name")
     role, languages, capacity = body.get("role", "volunteer"), body.get("languages", "sv"), body.get("capacity", 1)
     if isinstance(languages, list):
@@ -77,14 +106,14 @@ async def create(request: Request) -> Response:
     for name, value, kind in (("username", username, str), ("display_name", display_name, str),
                               ("role", role, str), ("languages", languages, str)):
         if not isinstance(value, kind):
-            return error(400, "invalid_field", f"{name}: a string is required")
+            return refuse(codes.INVALID_FIELD, f"{name}: a string is required")
     if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= MAX_CAPACITY:
-        return error(400, "invalid_field", f"capacity: a whole number 1 to {MAX_CAPACITY} is required")
+        return refuse(codes.INVALID_FIELD, f"capacity: a whole number 1 to {MAX_CAPACITY} is required")
     temporary = manage.temporary_password()
     db = request.app.state.db
     try:
-        account = await create_account(db, username=username, display_name=display_name,  # type: ignore[arg-type]
-                                       password=temporary, role=role, languages=languages,  # type: ignore[arg-type]
+        account = await create_account(db, username=username, display_name=display_name,
+                                       password=temporary, role=role, languages=languages,
                                        capacity=capacity, today=date.today(), must_change_password=True)
     except AccountError as exc:
         return _account_error(exc)
@@ -100,17 +129,17 @@ async def act(request: Request) -> Response:
         return who
     username, action = request.path_params["username"], request.path_params["action"]
     if action not in ("disable", "enable", "reset", "role", "training"):
-        return error(404, "not_found", f"no such action {action!r}")
-    body = await _json_object(request) if action in ("role", "training") else {}
-    if isinstance(body, Response):
-        return body
+        return refuse(codes.NOT_FOUND, f"no such action {action!r}")
+    raw = await _json_object(request) if action in ("role", "training") else {}
+    if isinstance(raw, Response):
+        return raw
     state = request.app.state
     db = state.db
     out: dict[str, object] = {"ok": True}
     try:
         target = await manage.account_id(db, username)
         if target == who.id and action in ("disable", "reset", "role"):
-            return error(409, "own_account", "Det egna kontot ändras av en annan administratör. / "
+            return refuse(codes.OWN_ACCOUNT, "Det egna kontot ändras av en annan administratör. / "
                          "Another admin must change your own account.")
         if action in ("disable", "enable"):
             await manage.set_disabled(db, username, action == "disable")
@@ -123,18 +152,19 @@ async def act(request: Request) -> Response:
             await audit(db, actor=who.id, action="account.reset", subject=target)
             out["temporary_password"] = temporary
         elif action == "role":
-            role = body.get("role")
+            role = cast(RoleBody, raw).get("role")
             if not isinstance(role, str):
-                return error(400, "invalid_field", "role: a string is required")
+                return refuse(codes.INVALID_FIELD, "role: a string is required")
             if await manage.set_role(db, username, role):
                 state.hub.signed_out(target, "role_changed")
             await audit(db, actor=who.id, action="account.role", subject=target)
         else:
+            body = cast(TrainingBody, raw)
             completed = _date(body.get("completed"), "completed")
             expires = _date(body["expires"], "expires") if body.get("expires") is not None else None
             kind = body.get("kind")
             if not isinstance(kind, str):
-                return error(400, "invalid_field", "kind: basic or refresher is required")
+                return refuse(codes.INVALID_FIELD, "kind: basic or refresher is required")
             _, expires = await manage.record_training(
                 db, username, kind=kind, completed=completed, expires=expires,
                 refresher_months=state.settings.refresher_months, today=date.today())

@@ -12,14 +12,16 @@ import json
 import time
 from pathlib import Path
 from datetime import date
-from typing import Any
+from typing import Any, Literal, Mapping, Required, TypedDict, cast
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from chat.addresses import peer_address
+from chat import error_codes as codes
 from chat.broker import BrokerError
+from chat.error_codes import Code
 
 from chat.logs import get_logger
 
@@ -34,18 +36,31 @@ SECURE_COOKIE = "__Host-jourchatt"
 LOCAL_COOKIE = "jourchatt_session"
 MAX_BODY = 8 * 1024
 
-LOGIN_FAILED = {
-    "error": "invalid_credentials",
-    "detail": "Fel användarnamn, lösenord eller kod. / Wrong username, password or code.",
-}
-NOT_AUTHENTICATED = {
-    "error": "not_authenticated",
-    "detail": "Logga in först. / Sign in first.",
-}
-UNAVAILABLE = {
-    "error": "unavailable",
-    "detail": "Tjänsten är tillfälligt otillgänglig, försök igen. / The service is briefly unavailable; try again.",
-}
+# The bodies of the commonest refusals (kept for importers; refuse() is the way to answer).
+LOGIN_FAILED = codes.INVALID_CREDENTIALS.body()
+NOT_AUTHENTICATED = codes.NOT_AUTHENTICATED.body()
+UNAVAILABLE = codes.UNAVAILABLE.body()
+
+
+class LoginBody(TypedDict, total=False):
+    """``POST /api/login``: what the handler reads (chat/openapi.json is checked against it)."""
+
+    username: Required[str]
+    password: Required[str]
+    otp: str
+
+
+class TotpConfirmBody(TypedDict):
+    otp: str
+
+
+class PasswordBody(TypedDict):
+    new_password: str
+
+
+# operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
+REQUEST_BODIES: dict[str, type] = {"login": LoginBody, "totpConfirm": TotpConfirmBody,
+                                   "changePassword": PasswordBody}
 
 
 def _is_local(conn: HTTPConnection) -> bool:
@@ -77,8 +92,17 @@ async def current_profile(conn: HTTPConnection, *, allow_restricted: bool = Fals
     return profile
 
 
+def refuse(code: Code, detail: str | None = None, *, status: int | None = None,
+           headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """The JSON error answer for a registered ``code`` (chat.error_codes): its status,
+    its registered detail unless a more precise one is given, and any ``extra`` fields."""
+    return JSONResponse({**code.body(detail), **extra}, status_code=status or code.status or 400,
+                        headers=headers)
+
+
 def error(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+    """The older spelling of ``refuse``; ``code`` must be registered all the same."""
+    return refuse(codes.lookup(code), detail, status=status)
 
 
 async def read_json(request: Request, max_bytes: int = MAX_BODY) -> Any:
@@ -129,9 +153,9 @@ async def json_body(request: Request, max_bytes: int = MAX_BODY) -> Any | Respon
     try:
         return await read_json(request, max_bytes)
     except OverflowError as exc:
-        return error(413, "body_too_large", str(exc))
+        return refuse(codes.BODY_TOO_LARGE, str(exc))
     except ValueError as exc:
-        return error(400, "invalid_body", str(exc))
+        return refuse(codes.INVALID_BODY, str(exc))
 
 
 async def require_role(conn: HTTPConnection, roles: tuple[str, ...], refusal: str) -> Profile | Response:
@@ -141,9 +165,9 @@ async def require_role(conn: HTTPConnection, roles: tuple[str, ...], refusal: st
     """
     profile = await current_profile(conn)
     if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(codes.NOT_AUTHENTICATED)
     if profile.role not in roles:
-        return error(403, "forbidden", refusal)
+        return refuse(codes.FORBIDDEN, refusal)
     return profile
 
 
@@ -161,11 +185,10 @@ def _me(profile: Profile) -> dict[str, Any]:
 
 
 def too_many(retry_after: int) -> JSONResponse:
-    return JSONResponse(
-        {"error": "too_many_attempts",
-         "detail": f"För många misslyckade inloggningar; försök igen om {retry_after} sekunder. / "
-                   f"Too many failed logins; try again in {retry_after} seconds."},
-        status_code=429, headers={"Retry-After": str(retry_after)})
+    return refuse(codes.TOO_MANY_ATTEMPTS,
+                  f"För många misslyckade inloggningar; försök igen om {retry_after} sekunder. / "
+                  f"Too many failed logins; try again in {retry_after} seconds.",
+                  headers={"Retry-After": str(retry_after)})
 
 
 async def address_hash(conn: HTTPConnection) -> str | None:
@@ -179,10 +202,11 @@ async def login(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     if not isinstance(body, dict):
-        return error(400, "invalid_body", "send an object with username and password")
-    username, password, otp = body.get("username"), body.get("password"), body.get("otp")
+        return refuse(codes.INVALID_BODY, "send an object with username and password")
+    creds = cast(LoginBody, body)      # checked field by field below
+    username, password, otp = creds.get("username"), creds.get("password"), creds.get("otp")
     if not isinstance(username, str) or not isinstance(password, str) or len(username) > 200:
-        return JSONResponse(LOGIN_FAILED, status_code=401)
+        return refuse(codes.INVALID_CREDENTIALS)
     state = request.app.state
     db, name, now = state.db, normalize_username(username), time.time()
     try:
@@ -200,10 +224,10 @@ async def login(request: Request) -> Response:
         if not ok:
             await state.throttle.failed(name, addr, now)
             log.info("login.refused")
-            return JSONResponse(LOGIN_FAILED, status_code=401)
+            return refuse(codes.INVALID_CREDENTIALS)
         await state.throttle.succeeded(name, now)
     except BrokerError:
-        return JSONResponse(UNAVAILABLE, status_code=503)
+        return refuse(codes.UNAVAILABLE)
     assert account is not None
     async with db() as session:
         profile = await load_profile(session, account, date.today())
@@ -243,7 +267,7 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> Response:
     profile = await current_profile(request, allow_restricted=True)
     if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(codes.NOT_AUTHENTICATED)
     return JSONResponse(_me(profile))
 
 
@@ -252,7 +276,7 @@ async def _json_object(request: Request) -> dict[str, Any] | Response:
     if isinstance(body, Response):
         return body
     if not isinstance(body, dict):
-        return error(400, "invalid_body", "send a JSON object")
+        return refuse(codes.INVALID_BODY, "send a JSON object")
     return body
 
 
@@ -262,15 +286,15 @@ async def totp_setup(request: Request) -> Response:
 
     profile = await current_profile(request, allow_restricted=True)
     if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(codes.NOT_AUTHENTICATED)
     if profile.second_factor == "enabled":
-        return error(409, "already_enrolled", "Tvåstegsverifiering är redan aktiverad; en administratör "
+        return refuse(codes.ALREADY_ENROLLED, "Tvåstegsverifiering är redan aktiverad; en administratör "
                      "kan återställa den. / A second factor is already set up; an admin can reset it.")
     try:
         secret, username = await manage.start_enrolment(request.app.state.db, request.app.state.totp_box,
                                                         profile.id)
     except AccountError:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(codes.NOT_AUTHENTICATED)
     uri = totp.otpauth_uri(secret, username)
     return JSONResponse({"secret": totp.base32(secret), "otpauth_uri": uri, "qr_svg": totp.qr_svg(uri)})
 
@@ -278,18 +302,18 @@ async def totp_setup(request: Request) -> Response:
 async def totp_confirm(request: Request) -> Response:
     profile = await current_profile(request, allow_restricted=True)
     if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(codes.NOT_AUTHENTICATED)
     body = await _json_object(request)
     if isinstance(body, Response):
         return body
     if profile.second_factor == "enabled":
-        return error(409, "already_enrolled", "Tvåstegsverifiering är redan aktiverad. / "
+        return refuse(codes.ALREADY_ENROLLED, "Tvåstegsverifiering är redan aktiverad. / "
                      "A second factor is already set up.")
-    code = body.get("otp")
+    code = cast(TotpConfirmBody, body).get("otp")
     if not await manage.confirm_enrolment(request.app.state.db, request.app.state.totp_box, profile.id,
                                           code if isinstance(code, str) else ""):
         log.info("totp.confirm_refused", volunteer=profile.id[:8])
-        return error(400, "invalid_code", "Koden stämmer inte; skriv koden som appen visar nu. / "
+        return refuse(codes.INVALID_CODE, "Koden stämmer inte; skriv koden som appen visar nu. / "
                      "The code does not match; enter the code the app shows now.")
     log.info("totp.enrolled", volunteer=profile.id[:8])
     return await _new_session(request, await _me_now(request, profile.id), profile.id)
@@ -298,19 +322,19 @@ async def totp_confirm(request: Request) -> Response:
 async def change_password(request: Request) -> Response:
     profile = await current_profile(request, allow_restricted=True)
     if profile is None:
-        return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+        return refuse(codes.NOT_AUTHENTICATED)
     body = await _json_object(request)
     if isinstance(body, Response):
         return body
     if not profile.password_change:
-        return error(409, "not_required", "Inget lösenordsbyte krävs. / No password change is required.")
-    new = body.get("new_password")
+        return refuse(codes.NOT_REQUIRED, "Inget lösenordsbyte krävs. / No password change is required.")
+    new = cast(PasswordBody, body).get("new_password")
     if not isinstance(new, str):
-        return error(400, "invalid_field", "new_password: a string is required")
+        return refuse(codes.INVALID_FIELD, "new_password: a string is required")
     try:
         await manage.change_password(request.app.state.db, profile.id, new)
     except AccountError as exc:
-        return error(400, "weak_password", str(exc))
+        return refuse(codes.WEAK_PASSWORD, str(exc))
     return await _new_session(request, await _me_now(request, profile.id), profile.id)
 
 
@@ -319,7 +343,7 @@ async def _me_now(request: Request, account_id: str) -> Response:
     async with request.app.state.db() as session:
         account = await session.get(Account, account_id)
         if account is None:
-            return JSONResponse(NOT_AUTHENTICATED, status_code=401)
+            return refuse(codes.NOT_AUTHENTICATED)
         return JSONResponse(_me(await load_profile(session, account, date.today())))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from .exceptions import HoursError
@@ -123,6 +123,30 @@ def _parse_day(value: Any, where: str) -> tuple[Interval, ...]:
     return tuple(sorted(intervals, key=lambda i: i.start))
 
 
+class WeeklyDoc(TypedDict, total=False):
+    mon: list[str]
+    tue: list[str]
+    wed: list[str]
+    thu: list[str]
+    fri: list[str]
+    sat: list[str]
+    sun: list[str]
+
+
+class ExceptionDoc(TypedDict):
+    date: str
+    hours: list[str]
+    label: NotRequired[str | None]
+
+
+class ScheduleDoc(TypedDict):
+    """A schedule's JSON form, as ``parse`` reads it (chat/openapi.json is checked against it)."""
+
+    weekly: WeeklyDoc
+    exceptions: NotRequired[list[ExceptionDoc] | None]
+    timezone: NotRequired[Any]      # accepted and ignored
+
+
 def parse(doc: Any) -> Schedule:
     """A validated schedule from its JSON form; ``HoursError`` names the first bad place."""
     if not isinstance(doc, dict):
@@ -130,7 +154,7 @@ def parse(doc: Any) -> Schedule:
     unknown = sorted(set(doc) - {"weekly", "exceptions", "timezone"})
     if unknown:
         raise HoursError(unknown[0], "unknown field; expected \"weekly\" and \"exceptions\"")
-    weekly_doc = doc.get("weekly")
+    weekly_doc = cast(ScheduleDoc, doc).get("weekly")
     if not isinstance(weekly_doc, dict):
         raise HoursError("weekly", "expected an object keyed by mon, tue, wed, thu, fri, sat, sun")
     for key in weekly_doc:

@@ -60,6 +60,8 @@ import json
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Protocol, TypeVar
 
+from ..exceptions import BrokerError as BrokerError  # re-exported: the contract names it
+
 T = TypeVar("T")
 
 # A chat longer than this many lines keeps only its newest ones for replay.
@@ -94,10 +96,6 @@ class LineResult:
     status: str
     seq: int = 0
     local: tuple[tuple[str, str], ...] = ()
-
-
-class BrokerError(Exception):
-    """The broker could not carry out an operation (it is down, or kept conflicting)."""
 
 
 class Tx(Protocol):

@@ -15,7 +15,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from volunteer.accounts import Profile
-from volunteer.api import current_profile, error, require_role
+from chat import error_codes
+from volunteer.api import current_profile, refuse, require_role
 from volunteer.audit import audit
 
 from .. import geography
@@ -26,12 +27,11 @@ from .exceptions import StatsQueryError
 ROLES = ("coordinator", "admin")
 PARAMS = {"from", "to", "preset", "partnership", "municipality", "publish", "method", "format",
           "year_earlier", "split"}
-FORBIDDEN = {"error": "forbidden", "detail": "Bara samordnare ser statistiken. / Coordinators only."}
-STATUS = {"unknown_partnership": 404}
+COORDINATORS_ONLY = "Bara samordnare ser statistiken. / Coordinators only."
 
 
 async def _coordinator(request: Request) -> Profile | Response:
-    return await require_role(request, ROLES, FORBIDDEN["detail"])
+    return await require_role(request, ROLES, COORDINATORS_ONLY)
 
 
 def _flag(value: str | None, name: str, default: bool) -> bool:
@@ -53,7 +53,7 @@ async def parse_request(request: Request) -> tuple[report.Request, str, tuple[st
     start, end = presets.period(q.get("from"), q.get("to"), q.get("preset"))
     municipality = q.get("municipality") or None
     if municipality and municipality not in geography.MUNICIPALITIES:
-        raise StatsQueryError("municipality must be an SCB code such as 0180", code="invalid_municipality")
+        raise StatsQueryError("municipality must be an SCB code such as 0180", code=error_codes.INVALID_MUNICIPALITY)
     method = q.get("method") or "suppress"
     if method not in disclosure.METHODS:
         raise StatsQueryError(f"method must be one of {', '.join(disclosure.METHODS)}")
@@ -80,7 +80,7 @@ async def stats_endpoint(request: Request) -> Response:
     try:
         req, fmt, splits = await parse_request(request)
     except ReferralError as exc:
-        return error(STATUS.get(exc.code, 400), exc.code, exc.detail)
+        return refuse(error_codes.lookup(exc.code), exc.detail)
     state = request.app.state
     out = await report.build(state.engine, req, secret=state.settings.secret, splits=splits)
     if fmt == "csv" or req.publish:

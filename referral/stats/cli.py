@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from chat import db
+from chat import db, error_codes
 from chat.settings import Settings
 
 from .. import geography
@@ -61,7 +61,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> str:
     start, end = presets.period(args.start, args.end, args.preset)
     if args.municipality and args.municipality not in geography.MUNICIPALITIES:
         raise ReferralError(f"unknown municipality {args.municipality!r}; use an SCB code such as 0180",
-                            code="invalid_municipality")
+                            code=error_codes.INVALID_MUNICIPALITY)
     engine = db.create_engine(settings.database_url)
     try:
         sessions = db.sessionmaker(engine)
@@ -87,7 +87,7 @@ async def _partnership(settings: Settings, args: argparse.Namespace) -> str:
             try:
                 doc = json.loads(args.file.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise ReferralError(f"cannot read {args.file}: {exc}", code="invalid_partnership") from None
+                raise ReferralError(f"cannot read {args.file}: {exc}", code=error_codes.INVALID_PARTNERSHIP) from None
             docs = doc if isinstance(doc, list) else [doc]
             items = []
             for i, d in enumerate(docs):
@@ -118,12 +118,12 @@ async def _records(settings: Settings, args: argparse.Namespace) -> str:
     try:
         if args.records_command == "import":
             if not args.file.is_file():
-                raise ReferralError(f"no such file: {args.file}", code="invalid_records_file")
+                raise ReferralError(f"no such file: {args.file}", code=error_codes.INVALID_RECORDS_FILE)
             n = await records_io.import_file(engine, args.file, today=date.today())
             return f"imported {n} records\n"
         years = args.years if args.years is not None else settings.retention_years
         if years < 1:
-            raise ReferralError("--years must be at least 1", code="invalid_request")
+            raise ReferralError("--years must be at least 1", code=error_codes.INVALID_REQUEST)
         n, limit = await records_io.purge(engine, today=date.today(), years=years, dry_run=args.dry_run)
         verb = "would delete" if args.dry_run else "deleted"
         return f"{verb} {n} records that started before {limit.isoformat()}\n"

@@ -12,19 +12,21 @@ HTTP status or a message the same way.
 
 from __future__ import annotations
 
+from chat import error_codes as codes
+
 from ..exceptions import ReferralError
 
 
 class PartnershipError(ReferralError):
-    code = "invalid_partnership"
+    code = codes.INVALID_PARTNERSHIP.name
 
 
 class StatsQueryError(ReferralError):
-    code = "invalid_stats_query"
+    code = codes.INVALID_STATS_QUERY.name
 
 
 class ImportFailed(ReferralError):
-    code = "invalid_records_file"
+    code = codes.INVALID_RECORDS_FILE.name
 
     def __init__(self, errors: list[tuple[int, str]]) -> None:
         self.errors = errors

@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chat import error_codes
+
 from . import rollup
 from .exceptions import PartnershipError
 from .partnership_tables import ChannelRow, GoalRow, PartnershipRow, PartyRow, read_all
@@ -52,4 +54,4 @@ async def load(sessions: async_sessionmaker[AsyncSession], pid: str) -> Partners
     for p in await load_all(sessions):
         if p.id == pid:
             return p
-    raise PartnershipError(f"no partnership with id {pid!r}", code="unknown_partnership")
+    raise PartnershipError(f"no partnership with id {pid!r}", code=error_codes.UNKNOWN_PARTNERSHIP)

@@ -11,6 +11,8 @@ import calendar
 import re
 from datetime import date
 
+from chat import error_codes
+
 from .exceptions import StatsQueryError
 
 PRESET_RE = re.compile(r"^(\d{4})(?:(H[12])|(T[123])|(Q[1-4])|-(0[1-9]|1[0-2]))?$")
@@ -27,10 +29,10 @@ def resolve(preset: str) -> tuple[date, date]:
     m = PRESET_RE.match(preset.strip())
     if not m:
         raise StatsQueryError(f"unknown preset {preset!r}: use e.g. 2022H1, 2023T2, 2024Q3, 2024-05 or 2024",
-                              code="invalid_period")
+                              code=error_codes.INVALID_PERIOD)
     year = int(m.group(1))
     if not 1900 < year < 3000:
-        raise StatsQueryError("the preset's year is out of range", code="invalid_period")
+        raise StatsQueryError("the preset's year is out of range", code=error_codes.INVALID_PERIOD)
     if m.group(2):
         return _month_span(year, 1 if m.group(2) == "H1" else 7, 6)
     if m.group(3):
@@ -54,18 +56,19 @@ def period(start: str | None, end: str | None, preset: str | None) -> tuple[date
     """A report period from ``from``/``to`` or a preset (exactly one of the two ways)."""
     if preset:
         if start or end:
-            raise StatsQueryError("give either a preset or from/to, not both", code="invalid_period")
+            raise StatsQueryError("give either a preset or from/to, not both", code=error_codes.INVALID_PERIOD)
         return resolve(preset)
     if not start or not end:
-        raise StatsQueryError("give from and to (YYYY-MM-DD) or a preset such as 2022H1", code="invalid_period")
+        raise StatsQueryError("give from and to (YYYY-MM-DD) or a preset such as 2022H1",
+                              code=error_codes.INVALID_PERIOD)
     try:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
-        raise StatsQueryError("from and to must be dates YYYY-MM-DD", code="invalid_period") from None
+        raise StatsQueryError("from and to must be dates YYYY-MM-DD", code=error_codes.INVALID_PERIOD) from None
     if last < first:
-        raise StatsQueryError("to is before from", code="invalid_period")
+        raise StatsQueryError("to is before from", code=error_codes.INVALID_PERIOD)
     if (last - first).days > MAX_DAYS:
-        raise StatsQueryError("a report spans at most three years", code="invalid_period")
+        raise StatsQueryError("a report spans at most three years", code=error_codes.INVALID_PERIOD)
     return first, last
 
 

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from chat import error_codes as codes
 from chat.logs import configure_logging
 
 from ..conftest import CLIENT_OPTIONS, Running, make_settings, start_server
@@ -81,7 +82,7 @@ async def test_an_uncaught_http_exception_is_a_plain_500_and_logs_no_message(
     async with httpx.AsyncClient(base_url=failing.http, headers={"User-Agent": MARKER}) as c:
         r = await c.get(f"/boom?q={MARKER}")
     assert r.status_code == 500
-    assert r.json() == {"error": "internal_error", "detail": "something went wrong on our side"}
+    assert r.json() == {"error": "internal_error", "detail": codes.INTERNAL_ERROR.detail}
     assert MARKER not in r.text and "Traceback" not in r.text
 
     output = log_output.getvalue()

@@ -12,19 +12,18 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from chat import error_codes, frames
 from chat.exceptions import FrameError
 from chat.frames import VISITOR_TYPES, VOLUNTEER_TYPES, parse_visitor, parse_volunteer
 from chat.routing import QueueFull, Router
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
-DOCUMENTED = set(re.findall(r"\| `([a-z_]+)` \|", DOC))
+# The codes an error frame may carry (tests/unit/test_docs.py checks the docs list them).
+DOCUMENTED = {c.name for c in error_codes.frame_codes()}
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-2**60, max_value=2**60)
@@ -160,3 +159,36 @@ class RouterMachine(RuleBasedStateMachine):
 
 RouterMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
 test_router_stays_consistent_under_any_operations = RouterMachine.TestCase
+
+
+def _outcome(decode, raw):  # type: ignore[no-untyped-def]
+    try:
+        return decode(raw)
+    except FrameError as exc:
+        return (exc.code, exc.detail)
+
+
+def _stdlib_decode(raw):  # type: ignore[no-untyped-def]
+    """chat.frames.decode as it was before msgspec: json.loads only."""
+    real = frames._JSON
+    try:
+        frames._JSON = _Refuses()  # type: ignore[assignment]
+        return frames.decode(raw)
+    finally:
+        frames._JSON = real
+
+
+class _Refuses:
+    """A decoder that refuses everything, so chat.frames.decode takes its json.loads path."""
+
+    def decode(self, raw):  # type: ignore[no-untyped-def]
+        raise ValueError("refused")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=200), json_values.map(json.dumps), frame_like.map(json.dumps),
+                 st.sampled_from(['{"type": "message", "id": 1, "text": "\\ud800"}', '{"type": "x", "a": NaN}',
+                                  '{"type": "x", "a": 1e400}', '{"type": "x", "a": ' + "9" * 5000 + "}",
+                                  "[" * 100_000 + "]" * 100_000, '{"type": "x"} trailing', "\ufeff{}"])))
+def test_msgspec_decodes_every_frame_as_the_standard_library_does(raw) -> None:  # type: ignore[no-untyped-def]
+    assert _outcome(frames.decode, raw) == _outcome(_stdlib_decode, raw)

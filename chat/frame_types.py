@@ -1,0 +1,174 @@
+"""The typed shapes of the socket frames, one TypedDict per frame type.
+
+``chat.frames`` returns these: plain dicts at run time (the hub reads
+``frame["text"]``), typed for mypy, each narrowed by its ``type`` literal. The
+visitor's and the volunteer's client frames are the two unions ``VisitorFrame``
+and ``VolunteerFrame``; docs/protocol.md describes each field.
+"""
+
+# No "from __future__ import annotations" here: Python 3.11 reads NotRequired only in
+# evaluated annotations (for __required_keys__, which the tests check).
+from typing import Any, Literal, NotRequired, TypedDict, Union
+
+ClientId = str | int
+
+
+class Intake(TypedDict, total=False):
+    """The optional intake answers (``None``: the visitor chose not to answer)."""
+
+    age: int | None
+    gender: str
+    municipality: str | None
+    district: str | None
+    first_contact: str
+
+
+# -- visitor → server ---------------------------------------------------------------
+
+class Hello(TypedDict):
+    type: Literal["hello"]
+    lang: str
+    channel: str
+    resume: str | None
+    last_seq: int
+    followup: NotRequired[str]
+    followup_vid: NotRequired[str | None]     # added by the endpoint: the code's volunteer
+
+
+class IntakeFrame(Intake):
+    type: Literal["intake"]
+
+
+class VisitorMessage(TypedDict):
+    type: Literal["message"]
+    id: ClientId
+    text: str
+
+
+class VisitorTyping(TypedDict):
+    type: Literal["typing"]
+    active: bool
+
+
+class Leave(TypedDict):
+    type: Literal["leave"]
+
+
+VisitorFrame = Union[Hello, IntakeFrame, VisitorMessage, VisitorTyping, Leave]
+
+
+# -- volunteer → server ---------------------------------------------------------------
+
+class Status(TypedDict):
+    type: Literal["status"]
+    state: Literal["available", "paused"]
+
+
+class VolunteerMessage(TypedDict):
+    type: Literal["message"]
+    chat: str
+    id: ClientId
+    text: str
+
+
+class VolunteerTyping(TypedDict):
+    type: Literal["typing"]
+    chat: str
+    active: bool
+
+
+class Refer(TypedDict):
+    type: Literal["refer"]
+    chat: str
+    services: list[str]
+    facts: NotRequired[Intake]
+
+
+class End(TypedDict):
+    type: Literal["end"]
+    chat: str
+
+
+class Report(TypedDict):
+    non_data: str | None
+    topic: str | None
+    violence: list[str]
+    corrections: Intake
+
+
+class Wrapup(TypedDict):
+    type: Literal["wrapup"]
+    chat: str
+    report: Report
+
+
+class Escalate(TypedDict):
+    type: Literal["escalate"]
+    chat: str
+    kind: Literal["help", "acute"]
+
+
+class Transfer(TypedDict):
+    type: Literal["transfer"]
+    chat: str
+    to: dict[str, str]          # {"volunteer": id} or {"queue": lang}
+
+
+class Followup(TypedDict):
+    type: Literal["followup"]
+    chat: str
+
+
+class Supervise(TypedDict):
+    type: Literal["supervise"]
+    active: bool
+
+
+class Observe(TypedDict):
+    type: Literal["observe"]
+    chat: str
+    active: bool
+
+
+class Whisper(TypedDict):
+    type: Literal["whisper"]
+    chat: str
+    id: ClientId
+    text: str
+
+
+class Join(TypedDict):
+    type: Literal["join"]
+    chat: str
+
+
+class Takeover(TypedDict):
+    type: Literal["takeover"]
+    chat: str
+
+
+class Dismiss(TypedDict):
+    type: Literal["dismiss"]
+    alert: str
+
+
+class Block(TypedDict):
+    type: Literal["block"]
+    chat: str
+    hours: int
+
+
+VolunteerFrame = Union[Status, VolunteerMessage, VolunteerTyping, Refer, End, Wrapup, Escalate, Transfer,
+                       Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block]
+
+
+# -- server → client (the shapes the edge writes itself) ------------------------------
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    detail: str
+
+
+# Any frame, as the outbox takes it.
+OutFrame = dict[str, Any]
