@@ -18,8 +18,8 @@ PASSWORD = "bench password long enough"
 
 
 async def _volunteers(env: Mapping[str, str], work: Path, n: int, prefix: str) -> list[str]:
-    from chat import db
-    from chat.settings import Settings
+    from chat.kernel import db
+    from chat.kernel.settings import Settings
     from volunteer import manage, sessions, totp
     from volunteer.accounts import create_account
 

@@ -40,7 +40,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 
-from chat import db
+from chat.kernel import db
 from referral import vocab
 from referral.stats import partnership_store, partnerships, queries, report, rollup
 from referral.stats.scope import CR, Scope

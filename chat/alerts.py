@@ -14,12 +14,12 @@ import secrets
 from typing import Any
 
 from . import state as S
-from .broker import Tx
-from .exceptions import FrameError
+from .kernel.broker import Tx
+from .kernel.exceptions import FrameError
 from .live.context import Live
 from .live.lines import Lines
 from .live.sessions import Console
-from .logs import get_logger
+from .kernel.logs import get_logger
 from .overview import Overview
 
 log = get_logger(__name__)

@@ -33,18 +33,19 @@ from volunteer.totp import SecretBox
 from volunteer import hours, hours_api
 from referral import api as referral_api
 
-from . import console, db, error_codes as codes
-from .addresses import AddressHasher, peer_address
-from .broker import Broker, BrokerError, create_broker
+from .kernel import db, error_codes as codes
+from . import console
+from .kernel.addresses import AddressHasher, peer_address
+from .kernel.broker import Broker, BrokerError, create_broker
 from .csrf import CSRFMiddleware
 from .endpoints import visitor_socket, volunteer_socket
-from .exceptions import ConfigurationError
+from .kernel.exceptions import ConfigurationError
 from .hub import Hub
 from .metrics import Metrics, Sources
 from .referral_port import StoreReferrals
 from .waiting import WaitingCap
-from .logs import get_logger
-from .settings import Settings
+from .kernel.logs import get_logger
+from .kernel.settings import Settings
 from . import metrics, vocabularies, widget_api
 
 log = get_logger("chat.app")
@@ -228,7 +229,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:
     """Build the app; ``broker`` lets tests and embedders pass their own."""
-    from referral.stats import api as stats_api  # imported here: referral's tables import chat.db
+    from referral.stats import api as stats_api  # imported here: referral's tables import chat.kernel.db
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,6 +1,6 @@
 """Blocks: a supervisor refuses a visitor's address for 24/72/168 hours; a hello is screened.
 
-The address is never kept: only its keyed hash (``chat.addresses``), with the live
+The address is never kept: only its keyed hash (``chat.kernel.addresses``), with the live
 chat (so that a block of that chat can name it) and, while blocked, as a broker key
 that expires with the block.
 """
@@ -14,13 +14,13 @@ from typing import Any
 from volunteer.audit import audit
 
 from . import state as S
-from .addresses import AddressHasher
-from .broker import BrokerError, Tx
-from .exceptions import FrameError
+from .kernel.addresses import AddressHasher
+from .kernel.broker import BrokerError, Tx
+from .kernel.exceptions import FrameError
 from .live.context import Live
 from .live.ending import Ending
 from .live.sessions import Console
-from .logs import get_logger
+from .kernel.logs import get_logger
 from .overview import Overview
 
 log = get_logger(__name__)

@@ -11,10 +11,10 @@ from typing import Sequence
 from referral import cli as referral_cli
 from referral.stats import cli as stats_cli
 
-from . import db
-from .exceptions import ConfigurationError, JourchattError
-from .logs import configure_logging, get_logger
-from .settings import Settings
+from .kernel import db
+from .kernel.exceptions import ConfigurationError, JourchattError
+from .kernel.logs import configure_logging, get_logger
+from .kernel.settings import Settings
 from volunteer import hours_cli
 
 log = get_logger("chat.cli")

@@ -20,11 +20,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from referral import vocab
-from volunteer.api import current_profile, read_json, refuse
+from volunteer.api import current_profile
+
+from .kernel.web import read_json, refuse
 from volunteer.audit import audit
 
-from . import error_codes as codes
-from .db import Base
+from .kernel import error_codes as codes
+from .kernel.db import Base
 
 STATIC = Path(__file__).parent / "static"
 MAX_SNIPPETS = 200

@@ -23,8 +23,8 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import error_codes as codes
-from .error_codes import Code
+from .kernel import error_codes as codes
+from .kernel.error_codes import Code
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = b"x-jourchatt-csrf"

@@ -19,20 +19,20 @@ import secrets
 from typing import Any, Awaitable, Callable, cast
 
 import structlog
-from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from . import db
-from .addresses import peer_address
-from . import error_codes as codes
-from .error_codes import Code
-from .exceptions import FatalFrameError, FrameError
+from .kernel import db
+from .kernel.addresses import peer_address
+from .kernel import error_codes as codes
+from .kernel.error_codes import Code
+from .kernel.exceptions import FatalFrameError, FrameError
 from .frame_types import Hello
 from .frames import parse_visitor, parse_volunteer
-from .broker import BrokerError
+from .kernel.broker import BrokerError
 from .hub import Console, Hub, Outbox, Visitor
 from .outbox import SOCKET, dumps
-from .logs import get_logger
+from .kernel.logs import get_logger
+from .kernel.web import origin_allowed
 from .waiting import Place, WaitingCap, countable_address, resumable
 from . import texts
 
@@ -90,26 +90,7 @@ class FrameBudget:
 SESSION_CHECK_S = 30.0
 
 
-def origin_allowed(ws: HTTPConnection, allowed: tuple[str, ...]) -> bool:
-    """The server's own origin and JOURCHATT_ALLOWED_ORIGINS may connect.
 
-    A request without an Origin header does not come from a browser page, so no
-    other site can have sent it on a visitor's behalf; it is let through. The
-    raw scope headers are read (``ws.headers`` would keep a parsed copy alive for
-    the connection's whole life).
-    """
-    origin = host = None
-    for name, value in ws.scope["headers"]:
-        if name == b"origin":
-            origin = value.decode("latin-1")
-        elif name == b"host":
-            host = value.decode("latin-1").lower()
-    if origin is None:
-        return True
-    origin = origin.rstrip("/").lower()
-    if host and origin in (f"http://{host}", f"https://{host}"):
-        return True
-    return origin in (o.lower() for o in allowed)
 
 
 def _io(ws: WebSocket) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base
+from .kernel.db import Base
 
 # No 0/O, 1/I/L: a code read aloud or copied by hand survives.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

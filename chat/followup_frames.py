@@ -12,11 +12,11 @@ from typing import Any
 
 from . import followup
 from . import state as S
-from .broker import Tx
-from .exceptions import FrameError
+from .kernel.broker import Tx
+from .kernel.exceptions import FrameError
 from .live.context import NODE_TIMEOUT_S, Live, Local, vol_chats, wrapup_chats
 from .live.sessions import Console, Visitor
-from .logs import get_logger
+from .kernel.logs import get_logger
 
 log = get_logger(__name__)
 

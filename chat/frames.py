@@ -3,7 +3,7 @@
 ``parse_visitor`` and ``parse_volunteer`` take the raw text of a WebSocket frame
 and return a plain dict with exactly the fields the hub may use, every one of
 the right type and within its limits, typed per frame type (``chat.frame_types``);
-anything else raises ``FrameError`` with a registered code (``chat.error_codes``).
+anything else raises ``FrameError`` with a registered code (``chat.kernel.error_codes``).
 Unknown *fields* are ignored, for forward compatibility; unknown *types* are
 errors. Pure functions, no I/O.
 
@@ -23,8 +23,8 @@ import msgspec
 
 from referral import geography, vocab
 
-from . import error_codes as codes
-from .exceptions import FrameError
+from .kernel import error_codes as codes
+from .kernel.exceptions import FrameError
 from .frame_types import (Block, Dismiss, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave,
                           Observe, Refer, Report, Status, Supervise, Takeover, Transfer, VisitorFrame,
                           VisitorMessage, VisitorTyping, VolunteerFrame, VolunteerMessage, VolunteerTyping,

@@ -15,13 +15,13 @@ from typing import Any
 from volunteer.audit import audit
 
 from . import state as S
-from .broker import Tx
-from .exceptions import FrameError
+from .kernel.broker import Tx
+from .kernel.exceptions import FrameError
 from .live.context import Live, Local, joined_by, vol_chats, wrapup_chats
 from .live.lines import Lines
 from .live.matching import Matching
 from .live.sessions import Console
-from .logs import get_logger
+from .kernel.logs import get_logger
 from .overview import Overview
 from .supervision import Supervision
 

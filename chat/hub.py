@@ -31,7 +31,7 @@ from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 from . import state as S
 from .alerts import Alerts
 from .blocks import Blocks
-from .broker import Broker, BrokerError, Tx
+from .kernel.broker import Broker, BrokerError, Tx
 from .followup_frames import FollowUps
 from .handover import Handover
 from .live.consoles import Consoles
@@ -46,11 +46,11 @@ from .live.referring import Referring
 from .live.sessions import Console, Feed, Visitor
 from .live.timers import Timers
 from .live.visitors import Visitors
-from .logs import get_logger
+from .kernel.logs import get_logger
 from .outbox import OUTBOX_FRAMES, Outbox
 from .overview import Overview
 from .referral_port import StoreReferrals
-from .settings import Settings
+from .kernel.settings import Settings
 from .supervision import Supervision
 from .tasks import Tasks
 

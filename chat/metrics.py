@@ -42,8 +42,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import state as S
-from .broker import Broker, Tx
-from .logs import get_logger
+from .kernel.broker import Broker, Tx
+from .kernel.logs import get_logger
 
 log = get_logger("chat.metrics")
 

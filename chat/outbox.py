@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from .logs import get_logger
+from .kernel.logs import get_logger
 
 log = get_logger("chat.outbox")
 

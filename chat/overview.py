@@ -13,10 +13,10 @@ import math
 from typing import Any
 
 from . import state as S
-from .broker import Tx
+from .kernel.broker import Tx
 from .live.context import NODE_TIMEOUT_S, Live, joined_by, vol_chats, wrapup_chats
 from .live.sessions import Console
-from .logs import get_logger
+from .kernel.logs import get_logger
 
 log = get_logger(__name__)
 

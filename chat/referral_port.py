@@ -8,7 +8,7 @@ from referral import codes as referral_codes
 from referral import store as referral_store
 from referral.directory import Directory
 
-from .settings import Settings
+from .kernel.settings import Settings
 
 
 class StoreReferrals:

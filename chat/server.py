@@ -15,12 +15,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
-from .logs import get_logger
+from .kernel.logs import get_logger
 
 from .app import create_app
 from .frames import MAX_FRAME_BYTES
 from .outbox import SOCKET
-from .settings import Settings
+from .kernel.settings import Settings
 
 # Ping every 20 s and give up after 20 s more: a phone that went into a tunnel is
 # noticed within ~40 s, and the visitor then has the grace period to resume.
@@ -178,7 +178,7 @@ def uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         # The access log would write every client's address: never on.
         access_log=False,
         # Which proxies' X-Forwarded-For/-Proto to believe is JOURCHATT_TRUSTED_PROXIES'
-        # decision alone (chat/addresses.py, HSTS in chat/app.py); uvicorn's own default
+        # decision alone (chat/kernel/addresses.py, HSTS in chat/app.py); uvicorn's own default
         # would believe any proxy on 127.0.0.1.
         proxy_headers=False,
         log_config=None,

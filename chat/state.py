@@ -24,7 +24,7 @@ referral code only as its keyed hash (inside the sealed ``referrals`` field).
     jc:nvol:<node>      set    volunteers whose console is on the node
     jc:svc              string moving mean of chat length (queue estimates)
     jc:alerts           hash   alert id -> JSON {chat, kind, vid, at} (escalations; chat.supervision)
-    jc:block:<hash>     string a blocked address's keyed hash (chat.addresses), with the block's TTL
+    jc:block:<hash>     string a blocked address's keyed hash (chat.kernel.addresses), with the block's TTL
     jc:waiting:<hash>   zset   visitors waiting from one address's keyed hash (chat.waiting)
 
 A chat's hash also carries, for supervision (chat.supervision): ``obs``

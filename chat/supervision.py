@@ -27,14 +27,14 @@ from typing import Any
 from volunteer.audit import audit
 
 from . import state as S
-from .broker import Tx
-from .exceptions import FrameError
+from .kernel.broker import Tx
+from .kernel.exceptions import FrameError
 from .live.context import Live, Local, joined_by
 from .live.delivery import Delivery, render, render_extra
 from .live.ending import Ending
 from .live.lines import Lines
 from .live.sessions import Console, Feed
-from .logs import get_logger
+from .kernel.logs import get_logger
 from .overview import Overview
 
 __all__ = ["Supervision", "render_extra"]

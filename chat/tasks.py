@@ -16,7 +16,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable, Coroutine
 
-from .logs import get_logger
+from .kernel.logs import get_logger
 
 log = get_logger("chat.tasks")
 
@@ -80,7 +80,7 @@ class Tasks:
             entry.streak = 0
         pause = backoff(entry.streak)
         entry.streak += 1
-        # The type and where it was raised (chat.logs keeps no exception message).
+        # The type and where it was raised (chat.kernel.logs keeps no exception message).
         log.error("task.died", kind=entry.name, count=entry.restarts + 1,
                   **({"exc_info": exc} if exc is not None
                      else {"error": "CancelledError" if task.cancelled() else "returned"}))

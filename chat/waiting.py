@@ -8,7 +8,7 @@ ends, it no longer counts.
 
 The count lives in the broker, so every node behind a balancer agrees, under
 ``jc:waiting:<hash>``, the address's keyed hash under the day's rotating key
-(``chat.addresses``), never the address. The sorted set holds
+(``chat.kernel.addresses``), never the address. The sorted set holds
 
     ``r:<random>`` -> expiry   a place reserved by a hello being handled now
     ``c:<chat>``   -> arrival  a chat that was queued from this address
@@ -41,10 +41,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 from . import state as S
 from .state import waiting_key
-from .addresses import AddressHasher, normalise, peer_address
-from .broker import Broker, BrokerError, Tx
+from .kernel.addresses import AddressHasher, normalise, peer_address
+from .kernel.broker import Broker, BrokerError, Tx
 from .live.sessions import hash_token
-from .logs import get_logger
+from .kernel.logs import get_logger
 
 log = get_logger("chat.waiting")
 

@@ -12,16 +12,7 @@ from starlette.routing import Route
 
 from referral import geography
 
-from .endpoints import origin_allowed
-
-
-def public_cors(request: Request, response: Response) -> Response:
-    """Let the widget on an allowed origin read this response (GET only, no credentials)."""
-    origin = request.headers.get("origin")
-    if origin and origin_allowed(request, request.app.state.settings.allowed_origins):
-        response.headers["access-control-allow-origin"] = origin
-    response.headers["vary"] = "Origin"
-    return response
+from .kernel.web import public_cors
 
 
 def places_document() -> dict[str, object]:

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from chat.logs import get_logger
-from chat import error_codes
-from volunteer.api import current_profile, json_body, refuse, require_role
+from chat.kernel.logs import get_logger
+from chat.kernel import error_codes
+from chat.kernel.web import json_body, refuse
+from volunteer.api import current_profile, require_role
 
 from . import codes, ratelimit, rules, store
 from .directory import parse

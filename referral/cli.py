@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
-from chat import db
-from chat.settings import Settings
+from chat.kernel import db
+from chat.kernel.settings import Settings
 
 from . import directory as directory_module
 from . import store

@@ -13,7 +13,7 @@
 The statistics' errors (``referral/stats/exceptions.py``) are ReferralErrors too.
 
 Domain code raises these; the edges (``referral.api``, the CLI) turn them into
-HTTP statuses or messages. Each ``code`` is registered in ``chat.error_codes``
+HTTP statuses or messages. Each ``code`` is registered in ``chat.kernel.error_codes``
 (its HTTP status comes from there); a more precise one is passed as
 ``code=codes.INVALID_PERIOD``. A ``refer`` naming an unknown or unfitting service is
 refused by the hub as ``FrameError`` (``unknown_service``, ``ineligible_service``).
@@ -21,9 +21,9 @@ refused by the hub as ``FrameError`` (``unknown_service``, ``ineligible_service`
 
 from __future__ import annotations
 
-from chat import error_codes as codes
-from chat.error_codes import Code
-from chat.exceptions import JourchattError
+from chat.kernel import error_codes as codes
+from chat.kernel.error_codes import Code
+from chat.kernel.exceptions import JourchattError
 
 
 class ReferralError(JourchattError):

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chat.db import Base
+from chat.kernel.db import Base
 
 
 class RecordReferral(Base):

@@ -18,7 +18,7 @@ through.
 
 from __future__ import annotations
 
-from chat.broker import Broker, Tx
+from chat.kernel.broker import Broker, Tx
 
 MINUTE, HOUR = 60.0, 3600.0
 

@@ -26,10 +26,11 @@ import pytest
 import uvicorn
 import websockets
 
-from chat import db, hub as hub_module
-from chat.logs import configure_logging
+from chat.kernel import db
+from chat import hub as hub_module
+from chat.kernel.logs import configure_logging
 from chat.server import uvicorn_config
-from chat.settings import Settings
+from chat.kernel.settings import Settings
 from sqlalchemy import update
 
 from volunteer import manage, totp as totp_module

@@ -23,9 +23,11 @@ from starlette.routing import Route
 
 from . import manage, sessions
 from .accounts import MAX_CAPACITY, Profile, create_account
-from chat import error_codes as codes
+from chat.kernel import error_codes as codes
 
-from .api import _json_object, refuse, require_role
+from chat.kernel.web import json_object, refuse
+
+from .api import require_role
 from .audit import audit
 from .exceptions import AccountError, DuplicateUsername, UnknownAccount
 
@@ -95,7 +97,7 @@ async def create(request: Request) -> Response:
     who = await _admin(request)
     if isinstance(who, Response):
         return who
-    raw = await _json_object(request)
+    raw = await json_object(request)
     if isinstance(raw, Response):
         return raw
     body = cast(NewAccountBody, raw)   # checked field by field below
@@ -130,7 +132,7 @@ async def act(request: Request) -> Response:
     username, action = request.path_params["username"], request.path_params["action"]
     if action not in ("disable", "enable", "reset", "role", "training"):
         return refuse(codes.NOT_FOUND, f"no such action {action!r}")
-    raw = await _json_object(request) if action in ("role", "training") else {}
+    raw = await json_object(request) if action in ("role", "training") else {}
     if isinstance(raw, Response):
         return raw
     state = request.app.state

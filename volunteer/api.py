@@ -8,22 +8,21 @@ logout deletes the server-side row, so a copied cookie stops working at once.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from datetime import date
-from typing import Any, Literal, Mapping, Required, TypedDict, cast
+from typing import Any, Required, TypedDict, cast
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from chat.addresses import peer_address
-from chat import error_codes as codes
-from chat.broker import BrokerError
-from chat.error_codes import Code
+from chat.kernel.addresses import peer_address
+from chat.kernel import error_codes as codes
+from chat.kernel.broker import BrokerError
 
-from chat.logs import get_logger
+from chat.kernel.logs import get_logger
+from chat.kernel.web import json_body, json_object, refuse, too_many
 
 from . import manage, sessions
 from .accounts import Profile, authenticate, load_profile, normalize_username
@@ -34,7 +33,6 @@ log = get_logger("volunteer.api")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 SECURE_COOKIE = "__Host-jourchatt"
 LOCAL_COOKIE = "jourchatt_session"
-MAX_BODY = 8 * 1024
 
 # The bodies of the commonest refusals (kept for importers; refuse() is the way to answer).
 LOGIN_FAILED = codes.INVALID_CREDENTIALS.body()
@@ -92,72 +90,6 @@ async def current_profile(conn: HTTPConnection, *, allow_restricted: bool = Fals
     return profile
 
 
-def refuse(code: Code, detail: str | None = None, *, status: int | None = None,
-           headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
-    """The JSON error answer for a registered ``code`` (chat.error_codes): its status,
-    its registered detail unless a more precise one is given, and any ``extra`` fields."""
-    return JSONResponse({**code.body(detail), **extra}, status_code=status or code.status or 400,
-                        headers=headers)
-
-
-def error(status: int, code: str, detail: str) -> JSONResponse:
-    """The older spelling of ``refuse``; ``code`` must be registered all the same."""
-    return refuse(codes.lookup(code), detail, status=status)
-
-
-async def read_json(request: Request, max_bytes: int = MAX_BODY) -> Any:
-    """The request's JSON body; raise ValueError with a reason if it is not one."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise ValueError("send Content-Type: application/json")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise OverflowError(f"the body may be at most {max_bytes} bytes")
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):
-        raise ValueError("the body is not valid JSON") from None
-    _check_text(value)
-    return value
-
-
-def _check_text(value: Any) -> None:
-    """Refuse NUL characters and unpaired surrogates (``"\\ud800"``) anywhere in a JSON value.
-
-    Valid JSON may hold both, but neither is text a person wrote, PostgreSQL refuses
-    NUL in text and no database can store an unpaired surrogate as UTF-8: let them
-    through and a handler fails with a 5xx. (A loop, not recursion: the value may be
-    nested as deep as the JSON parser allowed.)
-    """
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise ValueError("the body must not contain NUL characters (\\u0000)")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError("the body must not contain unpaired UTF-16 surrogates") from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-async def json_body(request: Request, max_bytes: int = MAX_BODY) -> Any | Response:
-    """The JSON body, or the 413/400 answer to give instead (``isinstance(x, Response)``)."""
-    try:
-        return await read_json(request, max_bytes)
-    except OverflowError as exc:
-        return refuse(codes.BODY_TOO_LARGE, str(exc))
-    except ValueError as exc:
-        return refuse(codes.INVALID_BODY, str(exc))
-
-
 async def require_role(conn: HTTPConnection, roles: tuple[str, ...], refusal: str) -> Profile | Response:
     """The signed-in profile if its role is one of ``roles``; else the 401 or 403 answer.
 
@@ -182,13 +114,6 @@ def _me(profile: Profile) -> dict[str, Any]:
         "second_factor": profile.second_factor,
         "password_change": profile.password_change,
     }
-
-
-def too_many(retry_after: int) -> JSONResponse:
-    return refuse(codes.TOO_MANY_ATTEMPTS,
-                  f"För många misslyckade inloggningar; försök igen om {retry_after} sekunder. / "
-                  f"Too many failed logins; try again in {retry_after} seconds.",
-                  headers={"Retry-After": str(retry_after)})
 
 
 async def address_hash(conn: HTTPConnection) -> str | None:
@@ -271,15 +196,6 @@ async def me(request: Request) -> Response:
     return JSONResponse(_me(profile))
 
 
-async def _json_object(request: Request) -> dict[str, Any] | Response:
-    body = await json_body(request)
-    if isinstance(body, Response):
-        return body
-    if not isinstance(body, dict):
-        return refuse(codes.INVALID_BODY, "send a JSON object")
-    return body
-
-
 async def totp_setup(request: Request) -> Response:
     """A new secret for the authenticator app: base32, otpauth URI and a QR code (SVG)."""
     from . import totp
@@ -303,7 +219,7 @@ async def totp_confirm(request: Request) -> Response:
     profile = await current_profile(request, allow_restricted=True)
     if profile is None:
         return refuse(codes.NOT_AUTHENTICATED)
-    body = await _json_object(request)
+    body = await json_object(request)
     if isinstance(body, Response):
         return body
     if profile.second_factor == "enabled":
@@ -323,7 +239,7 @@ async def change_password(request: Request) -> Response:
     profile = await current_profile(request, allow_restricted=True)
     if profile is None:
         return refuse(codes.NOT_AUTHENTICATED)
-    body = await _json_object(request)
+    body = await json_object(request)
     if isinstance(body, Response):
         return body
     if not profile.password_change:

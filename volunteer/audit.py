@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chat.db import Base
+from chat.kernel.db import Base
 
 ACTIONS = frozenset({
     # accounts (admin)

@@ -11,8 +11,8 @@ import asyncio
 from datetime import date
 from typing import Any
 
-from chat import db
-from chat.settings import Settings
+from chat.kernel import db
+from chat.kernel.settings import Settings
 
 from . import manage
 from .audit import audit

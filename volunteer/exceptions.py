@@ -1,6 +1,6 @@
 """Errors of the volunteer package.
 
-    JourchattError (chat.exceptions)
+    JourchattError (chat.kernel.exceptions)
     └── AccountError               creating or changing an account failed; message says why
         ├── DuplicateUsername      the username is taken
         └── UnknownAccount         no account has that name
@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from chat.exceptions import JourchattError
+from chat.kernel.exceptions import JourchattError
 
 
 class AccountError(JourchattError):

@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chat import error_codes as codes
-from chat.widget_api import public_cors
+from chat.kernel import error_codes as codes
 
 from . import hours, hours_store
-from .api import json_body, refuse, require_role
+from chat.kernel.web import json_body, public_cors, refuse
+
+from .api import require_role
 from .exceptions import HoursError
 
 EDITOR_ROLES = ("supervisor", "admin")

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from chat import db
-from chat.settings import Settings
+from chat.kernel import db
+from chat.kernel.settings import Settings
 
 from . import hours, hours_store
 from .hours_api import view

@@ -15,8 +15,8 @@ from sqlalchemy import DateTime, Integer, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chat.db import Base
-from chat.logs import get_logger
+from chat.kernel.db import Base
+from chat.kernel.logs import get_logger
 
 from .hours import Schedule, parse
 

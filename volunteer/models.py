@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chat.db import Base
+from chat.kernel.db import Base
 
 ROLES = ("volunteer", "supervisor", "coordinator", "admin")
 

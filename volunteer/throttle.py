@@ -11,7 +11,7 @@ its use.
   has it, so the answers never tell which names exist. The key is an HMAC of
   the normalised name under the server secret: a name someone mistyped (a
   password typed into the wrong field, say) never sits in the broker.
-* **Address hash** (``chat.addresses``, a key that rotates daily): after
+* **Address hash** (``chat.kernel.addresses``, a key that rotates daily): after
   ``address_max_failures`` failures within ``window_s`` the address is locked
   until the window has passed. This slows one machine trying many names.
 
@@ -26,7 +26,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from chat.broker import Broker, Tx
+from chat.kernel.broker import Broker, Tx
 
 KEY_PREFIX = "jc:login:"
 LOCK_BASE_S = 60.0

@@ -13,10 +13,10 @@ from typing import Any, Awaitable, Callable, Protocol
 from volunteer.accounts import Profile
 
 from .. import state as S
-from ..broker import BrokerError, Tx
-from ..exceptions import FrameError
+from ..kernel.broker import BrokerError, Tx
+from ..kernel.exceptions import FrameError
 from ..frames import SUPERVISOR_TYPES
-from ..logs import get_logger
+from ..kernel.logs import get_logger
 from ..outbox import Outbox
 from .context import Live, Local, parse_wraps, vol_chats
 from .delivery import Delivery

@@ -24,11 +24,11 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .. import state as S
-from ..broker import MAX_LOG_ENTRIES, Broker, Tx
-from ..exceptions import FrameError
+from ..kernel.broker import MAX_LOG_ENTRIES, Broker, Tx
+from ..kernel.exceptions import FrameError
 from ..outbox import Outbox
 from ..sealing import Sealer
-from ..settings import Settings
+from ..kernel.settings import Settings
 from .notices import Notices
 from .sessions import Console, Visitor
 

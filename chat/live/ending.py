@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import state as S
-from ..broker import Tx
-from ..exceptions import FrameError
-from ..logs import get_logger
+from ..kernel.broker import Tx
+from ..kernel.exceptions import FrameError
+from ..kernel.logs import get_logger
 from ..routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA
 from .context import Live, Local, parse_wraps, vol_chats, vol_fields
 from .matching import Matching

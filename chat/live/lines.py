@@ -13,9 +13,9 @@ import json
 from typing import Any, Callable
 
 from .. import state as S
-from ..broker import BrokerError, LineWrite, Tx
-from ..exceptions import FrameError
-from ..logs import get_logger
+from ..kernel.broker import BrokerError, LineWrite, Tx
+from ..kernel.exceptions import FrameError
+from ..kernel.logs import get_logger
 from ..outbox import Outbox
 from .context import Live, Local, b64
 from .sessions import Feed

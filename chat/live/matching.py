@@ -15,8 +15,8 @@ import math
 from typing import Any, Coroutine
 
 from .. import state as S
-from ..broker import BrokerError, Tx
-from ..logs import get_logger
+from ..kernel.broker import BrokerError, Tx
+from ..kernel.logs import get_logger
 from ..routing import DEFAULT_SERVICE_TIME_S, Router
 from .context import NODE_TIMEOUT_S, Live, Local, parse_wraps, vol_chats, vol_fields
 from .sessions import Visitor

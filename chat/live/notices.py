@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable
 
-from ..broker import Broker
-from ..logs import get_logger
+from ..kernel.broker import Broker
+from ..kernel.logs import get_logger
 from ..outbox import Outbox
 
 log = get_logger(__name__)
@@ -86,7 +86,7 @@ class Notices:
                 except ValueError:
                     log.error("notice.unreadable")
                     continue
-                # A batch of lines for this node comes as one message: a list (chat.broker.redis).
+                # A batch of lines for this node comes as one message: a list (chat.kernel.broker.redis).
                 for notice in notices if isinstance(notices, list) else (notices,):
                     try:
                         await self.dispatch(notice)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from .. import state as S
-from ..broker import BrokerError, Tx
-from ..logs import get_logger
+from ..kernel.broker import BrokerError, Tx
+from ..kernel.logs import get_logger
 from .consoles import Consoles
 from .context import Live, vol_chats
 from .delivery import Delivery

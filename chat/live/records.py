@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import state as S
-from ..logs import get_logger
-from ..record import ChatFacts, build_record, write_record
+from ..kernel.logs import get_logger
+from referral.record import ChatFacts, build_record, write_record
 from .context import Live
 
 log = get_logger(__name__)

@@ -18,9 +18,9 @@ from referral import rules as referral_rules
 from referral.directory import Directory
 
 from .. import state as S
-from ..broker import Tx
-from ..exceptions import FrameError
-from ..logs import get_logger
+from ..kernel.broker import Tx
+from ..kernel.exceptions import FrameError
+from ..kernel.logs import get_logger
 from ..outbox import Outbox
 from .context import REFERRALS_SEQ, Live, Local
 from .sessions import Console, Feed

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 from .. import state as S
-from ..broker import BrokerError, Tx
-from ..logs import get_logger
+from ..kernel.broker import BrokerError, Tx
+from ..kernel.logs import get_logger
 from .context import NODE_TIMEOUT_S, Live, Local, parse_wraps, vol_chats
 from .ending import Ending
 from .lines import Lines

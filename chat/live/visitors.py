@@ -19,9 +19,9 @@ from volunteer.hours_store import HoursSource
 
 from .. import state as S
 from .. import texts
-from ..broker import BrokerError, Tx
-from ..exceptions import FrameError
-from ..logs import get_logger
+from ..kernel.broker import BrokerError, Tx
+from ..kernel.exceptions import FrameError
+from ..kernel.logs import get_logger
 from ..outbox import Outbox
 from .context import INTAKE_SEQ, Live, Local
 from .delivery import Delivery

@@ -7,10 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from chat.db import Base
+from chat.kernel.db import Base
 import chat.console  # noqa: F401  (registers the tables)
 import chat.followup  # noqa: F401
-import chat.record  # noqa: F401
+import referral.record  # noqa: F401
 import referral.models  # noqa: F401
 import volunteer.audit  # noqa: F401
 import volunteer.models  # noqa: F401

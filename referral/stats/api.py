@@ -15,8 +15,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from volunteer.accounts import Profile
-from chat import error_codes
-from volunteer.api import current_profile, refuse, require_role
+from chat.kernel import error_codes
+from chat.kernel.web import refuse
+from volunteer.api import current_profile, require_role
 from volunteer.audit import audit
 
 from .. import geography

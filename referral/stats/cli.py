@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from chat import db, error_codes
-from chat.settings import Settings
+from chat.kernel import db, error_codes
+from chat.kernel.settings import Settings
 
 from .. import geography
 from ..exceptions import ReferralError

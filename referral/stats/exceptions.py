@@ -12,7 +12,7 @@ HTTP status or a message the same way.
 
 from __future__ import annotations
 
-from chat import error_codes as codes
+from chat.kernel import error_codes as codes
 
 from ..exceptions import ReferralError
 

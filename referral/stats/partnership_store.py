@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chat import error_codes
+from chat.kernel import error_codes
 
 from . import rollup
 from .exceptions import PartnershipError

@@ -14,7 +14,7 @@ from sqlalchemy import Date, ForeignKey, Integer, SmallInteger, String, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chat.db import Base
+from chat.kernel.db import Base
 
 from .partnerships import Partnership, Party
 

@@ -11,7 +11,7 @@ import calendar
 import re
 from datetime import date
 
-from chat import error_codes
+from chat.kernel import error_codes
 
 from .exceptions import StatsQueryError
 

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chat.record import ChatRecord
+from referral.record import ChatRecord
 
 from .. import geography, vocab
 from ..models import RecordReferral

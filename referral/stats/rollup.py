@@ -26,7 +26,7 @@ from sqlalchemy import (BigInteger, Column, Date, Index, Integer, String, Table,
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
-from chat.db import Base
+from chat.kernel.db import Base
 
 from .partnership_tables import read_all
 from .partnerships import Partnership

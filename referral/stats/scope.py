@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from chat.record import ChatRecord
+from referral.record import ChatRecord
 
 from ..models import RecordReferral
 from . import presets

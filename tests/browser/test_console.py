@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.async_api import async_playwright, expect
 from sqlalchemy import select
 
-from chat.record import ChatRecord
+from referral.record import ChatRecord
 
 from ..conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Running
 

@@ -42,7 +42,7 @@ import pytest
 import redis
 
 from chat import state as S
-from chat.addresses import KEY_PREFIX, AddressHasher, _mac
+from chat.kernel.addresses import KEY_PREFIX, AddressHasher, _mac
 from chat.hub import INTAKE_SEQ
 from chat.sealing import Sealer
 

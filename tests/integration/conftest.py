@@ -6,7 +6,7 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
-from chat.broker import Broker, MemoryBroker, create_broker
+from chat.kernel.broker import Broker, MemoryBroker, create_broker
 
 from ..conftest import fresh_redis
 from ..sentinel_topology import Topology

@@ -23,7 +23,7 @@ import websockets
 from sqlalchemy import select
 
 from chat import frames as frame_vocab
-from chat.db import Base
+from chat.kernel.db import Base
 from referral import codes, store
 from volunteer import manage
 

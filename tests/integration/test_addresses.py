@@ -6,8 +6,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 
-from chat.addresses import KEY_PREFIX, AddressHasher, _mac, normalise, peer_address
-from chat.broker import Broker, MemoryBroker
+from chat.kernel.addresses import KEY_PREFIX, AddressHasher, _mac, normalise, peer_address
+from chat.kernel.broker import Broker, MemoryBroker
 
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""Both brokers keep the contract of chat/broker/base.py: memory:// and a real Redis."""
+"""Both brokers keep the contract of chat/kernel/broker/base.py: memory:// and a real Redis."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chat.broker import MAX_LOG_ENTRIES, BrokerError, LineWrite, create_broker
+from chat.kernel.broker import MAX_LOG_ENTRIES, BrokerError, LineWrite, create_broker
 
 from ..conftest import fresh_redis
 

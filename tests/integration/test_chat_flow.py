@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from chat.record import ChatRecord
+from referral.record import ChatRecord
 
 from ..conftest import Running, live_keys
 
@@ -344,7 +344,7 @@ async def test_quiet_chat_is_warned_then_closed(server_factory) -> None:  # type
 
 @pytest.mark.usefixtures("fast_timers")
 async def test_lines_put_off_the_idle_warning(server_factory) -> None:  # type: ignore[no-untyped-def]
-    """A line does not move the idle timer (chat.broker.base, "Lines"): the timer reads the
+    """A line does not move the idle timer (chat.kernel.broker.base, "Lines"): the timer reads the
     chat's last activity when it fires and waits again. A chat with a line every 0.2 s
     for 1.5 s, with a 0.6 s idle limit, is never warned; once quiet, it is."""
     server = await server_factory(idle_warn_s=0.6, idle_close_s=5)
@@ -399,7 +399,7 @@ async def test_stopping_the_server_writes_records_for_open_chats(tmp_path, datab
     queued = await server.visitor({"lang": "sv"})
     await queued.expect("queued")
     await stop()
-    from chat import db
+    from chat.kernel import db
 
     engine = db.create_engine(server.settings.database_url)
     try:

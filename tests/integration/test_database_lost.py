@@ -23,7 +23,8 @@ import websockets
 
 from urllib.parse import urlsplit
 
-from chat import db, hub as hub_module
+from chat.kernel import db
+from chat import hub as hub_module
 from chat.live import records as records_module
 from referral.store import PARTNER_KEY_PREFIX
 

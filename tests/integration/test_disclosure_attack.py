@@ -18,8 +18,8 @@ from typing import Any, AsyncIterator
 import pytest
 from sqlalchemy import delete, insert
 
-from chat import db
-from chat.record import ChatRecord
+from chat.kernel import db
+from referral.record import ChatRecord
 from referral.stats import disclosure, inference, records_io, report
 from referral.models import RecordReferral
 from tests.conftest import TEST_SECRET

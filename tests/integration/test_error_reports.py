@@ -25,8 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from chat import error_codes as codes
-from chat.logs import configure_logging
+from chat.kernel import error_codes as codes
+from chat.kernel.logs import configure_logging
 
 from ..conftest import CLIENT_OPTIONS, Running, make_settings, start_server
 

@@ -23,7 +23,7 @@ import pytest
 import websockets
 
 from chat import state as S
-from chat.broker import create_broker
+from chat.kernel.broker import create_broker
 from chat.hub import Hub
 
 from ..conftest import TEST_SECRET, Authenticator, free_port, fresh_redis, jourchatt_command, make_settings, postgres_database

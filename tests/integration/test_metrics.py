@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from chat import hub as hub_module, metrics as metrics_module, tasks as tasks_module
-from chat.broker import MemoryBroker
+from chat.kernel.broker import MemoryBroker
 from chat.metrics import Metrics, Sources
 from volunteer.models import Account
 

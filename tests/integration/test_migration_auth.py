@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from chat import db
-from chat.db import Base
+from chat.kernel import db
+from chat.kernel.db import Base
 
 
 def _columns(sync_conn, table: str) -> set[str]:  # type: ignore[no-untyped-def]

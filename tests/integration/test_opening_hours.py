@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from chat.record import ChatRecord
+from referral.record import ChatRecord
 from tests.conftest import Running
 from volunteer import hours_store
 from volunteer.hours import parse

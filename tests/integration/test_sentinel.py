@@ -16,9 +16,9 @@ from typing import Any, Callable
 import pytest
 from redis.asyncio.connection import Connection
 
-from chat.broker import BrokerError, LineWrite, create_broker
-from chat.broker.redis import RedisBroker
-from chat.broker.sentinel import following_connection
+from chat.kernel.broker import BrokerError, LineWrite, create_broker
+from chat.kernel.broker.redis import RedisBroker
+from chat.kernel.broker.sentinel import following_connection
 
 from ..failover_chat import ChatLoad, replay_log
 from ..sentinel_topology import Topology

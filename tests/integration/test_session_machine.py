@@ -64,7 +64,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import select
 
 from chat import endpoints, hub as hub_module, state as S
-from chat.exceptions import FrameError
+from chat.kernel.exceptions import FrameError
 from chat.frames import parse_visitor, parse_volunteer
 from chat.server import uvicorn_config
 from referral import geography

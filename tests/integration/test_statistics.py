@@ -22,8 +22,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from chat import db
-from chat.record import ChatRecord
+from chat.kernel import db
+from referral.record import ChatRecord
 from referral.stats import parts, queries, records_io, report, rollup
 from referral.models import RecordReferral
 from referral.stats.exceptions import ImportFailed
@@ -287,7 +287,7 @@ async def test_the_roll_up_stays_exact_whoever_writes(engine: Any) -> None:
 
     from sqlalchemy import delete, update
 
-    from chat.record import write_record
+    from referral.record import write_record
     from referral.stats import partnership_store, partnerships
 
     sessions = db.sessionmaker(engine)

@@ -10,8 +10,8 @@ from typing import Any
 import websockets
 
 from chat import state as S
-from chat.addresses import AddressHasher
-from chat.broker import Broker, MemoryBroker
+from chat.kernel.addresses import AddressHasher
+from chat.kernel.broker import Broker, MemoryBroker
 from chat.waiting import RESERVE_S, WAITING_TTL_S, WaitingCap, countable_address, waiting_key
 
 from ..conftest import (CLIENT_OPTIONS, WS, Running, fresh_redis, make_settings, postgres_database,
@@ -108,7 +108,7 @@ async def test_two_nodes_racing_never_let_more_than_the_cap_wait(broker: Broker)
     if isinstance(broker, MemoryBroker):
         other: Broker = broker
     else:
-        from chat.broker.redis import RedisBroker
+        from chat.kernel.broker.redis import RedisBroker
         other = RedisBroker(broker.url)
         await other.start()
     try:

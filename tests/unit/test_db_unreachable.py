@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy import exc as sa_exc
 
-from chat import db
+from chat.kernel import db
 from chat.app import broker_endpoint
 
 

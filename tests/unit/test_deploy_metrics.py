@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from chat.broker import MemoryBroker
+from chat.kernel.broker import MemoryBroker
 from chat.metrics import Metrics, Sources
 
 DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"

@@ -1,13 +1,13 @@
-"""The docs list every setting and every error code a client can receive (chat.error_codes)."""
+"""The docs list every setting and every error code a client can receive (chat.kernel.error_codes)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from chat import error_codes
-from chat.error_codes import REGISTRY
-from chat.settings import SETTINGS_HELP
+from chat.kernel import error_codes
+from chat.kernel.error_codes import REGISTRY
+from chat.kernel.settings import SETTINGS_HELP
 
 ROOT = Path(__file__).resolve().parents[2]
 

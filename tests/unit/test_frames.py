@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chat.exceptions import FrameError
+from chat.kernel.exceptions import FrameError
 from chat.frames import MAX_FRAME_BYTES, MAX_TEXT_CHARS, decode, parse_visitor, parse_volunteer
 
 CHAT = "chat_Abc-123"          # a well-formed chat id (8-64 of [A-Za-z0-9_-])

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from chat.broker import create_broker
+from chat.kernel.broker import create_broker
 from chat.frames import SUPERVISION_TYPES, SUPERVISOR_TYPES
 from chat.hub import Hub
-from chat.settings import Settings
+from chat.kernel.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,7 @@ def test_no_module_of_the_chat_imports_one_that_imports_it_back() -> None:
 async def test_a_resync_that_meets_the_broker_gone_again_hands_the_error_to_the_broker(tmp_path: Path) -> None:
     """The reconnect callback's broker error goes back to the broker's subscription, which
     retries it after a back-off (tests/integration/test_redis_restart.py shows the retry)."""
-    from chat.broker import BrokerError
+    from chat.kernel.broker import BrokerError
 
     hub = make_hub(tmp_path)
     hub.reconcile.epoch = await hub.broker.epoch()

@@ -16,9 +16,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("chat", "referral", "volunteer")
 
-# Circles tolerated while being removed; each entry is the set of modules of one circle.
-# None left: the last (chat.hub <-> chat.supervision) went with the live core's split.
-KNOWN_CIRCLES: list[frozenset[str]] = []
 
 
 def modules(root: Path, packages: tuple[str, ...]) -> dict[str, Path]:
@@ -118,14 +115,48 @@ def circles(edges: dict[str, set[str]]) -> list[frozenset[str]]:
 def test_no_import_circle_among_the_packages_modules() -> None:
     edges = graph(ROOT, PACKAGES)
     assert len(edges) > 50 and edges["referral.stats.report"]
-    unexpected = [sorted(c) for c in circles(edges) if c not in KNOWN_CIRCLES]
-    assert unexpected == []
+    assert [sorted(c) for c in circles(edges)] == []
 
 
-def test_the_known_circles_are_still_there() -> None:
-    # When one is removed, take it off KNOWN_CIRCLES so that it cannot come back.
-    found = circles(graph(ROOT, PACKAGES))
-    assert [c for c in KNOWN_CIRCLES if c not in found] == []
+# The shared kernel (chat.kernel) and the packages built on it never reach into the
+# chat's top (the app, the endpoints, the hub and the live chat, the CLI).
+def _outside_kernel(targets: set[str]) -> list[str]:
+    return sorted(t for t in targets if t.startswith("chat") and t != "chat.kernel"
+                  and not t.startswith("chat.kernel."))
+
+
+def test_the_kernel_imports_only_the_kernel() -> None:
+    edges = graph(ROOT, PACKAGES)
+    kernel = {name: deps for name, deps in edges.items() if name == "chat.kernel" or name.startswith("chat.kernel.")}
+    assert "chat.kernel.settings" in kernel and "chat.kernel.broker.redis" in kernel
+    assert {name: sorted(d for d in deps if not d.startswith("chat.kernel")) for name, deps in kernel.items()
+            if any(not d.startswith("chat.kernel") for d in deps)} == {}
+
+
+def test_referral_and_volunteer_take_from_chat_only_its_kernel() -> None:
+    edges = graph(ROOT, PACKAGES)
+    reaching = {name: _outside_kernel(deps) for name, deps in edges.items()
+                if name.split(".")[0] in ("referral", "volunteer") and _outside_kernel(deps)}
+    assert reaching == {}
+
+
+# Sizes that keep a module readable in one sitting (issue 17's bounds).
+MAX_MODULE_LINES = 600
+MAX_CLASS_LINES = 400
+
+
+def test_no_module_or_class_is_too_long_to_read() -> None:
+    too_long: list[str] = []
+    for name, path in modules(ROOT, PACKAGES).items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                size = node.end_lineno - node.lineno + 1
+                if size > MAX_CLASS_LINES:
+                    too_long.append(f"{name}.{node.name}: {size} lines")
+    assert too_long == []
 
 
 def test_the_check_finds_a_circle_through_an_import_inside_a_function(tmp_path: Path) -> None:

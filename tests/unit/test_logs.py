@@ -1,4 +1,4 @@
-"""chat/logs.py: nothing a client sent, and no address, reaches a log line."""
+"""chat/kernel/logs.py: nothing a client sent, and no address, reaches a log line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 import structlog
 
-from chat.logs import (
+from chat.kernel.logs import (
     MAX_VALUE_CHARS, check_event_name, configure_logging, keep_allowed, log_uncaught, log_uncaught_in_thread,
     safe_exc_info, scrub_foreign,
 )

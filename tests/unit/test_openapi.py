@@ -1,6 +1,6 @@
 """The OpenAPI description (chat/openapi.json) matches the app: its routes both ways, and
 body-deep, each JSON request body against the type its handler reads it as, and the error
-body against the registry of codes (chat.error_codes)."""
+body against the registry of codes (chat.kernel.error_codes)."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ def test_the_body_types_use_the_vocabularies_the_handlers_check() -> None:
 
 
 def test_the_error_body_lists_exactly_the_registered_http_codes() -> None:
-    from chat.error_codes import http_codes
+    from chat.kernel.error_codes import http_codes
 
     doc = json.loads(OPENAPI.read_text(encoding="utf-8"))
     error = doc["components"]["schemas"]["Error"]["properties"]["error"]

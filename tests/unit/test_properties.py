@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from chat import error_codes, frames
-from chat.exceptions import FrameError
+from chat.kernel import error_codes
+from chat import frames
+from chat.kernel.exceptions import FrameError
 from chat.frames import VISITOR_TYPES, VOLUNTEER_TYPES, parse_visitor, parse_volunteer
 from chat.routing import QueueFull, Router
 

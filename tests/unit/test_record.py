@@ -1,4 +1,4 @@
-"""chat/record.py: the de-identified record, its coarse timings and its fixed schema."""
+"""referral/record.py: the de-identified record, its coarse timings and its fixed schema."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Boolean, Date, Integer, SmallInteger, String, Text
 
-from chat.record import ChatFacts, ChatRecord, build_record, round_seconds, time_band, volunteer_pseudonym
+from referral.record import ChatFacts, ChatRecord, build_record, round_seconds, time_band, volunteer_pseudonym
 
 TZ = "Europe/Stockholm"
 SECRET = b"s" * 48

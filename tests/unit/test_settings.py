@@ -1,4 +1,4 @@
-"""chat/settings.py: defaults, the development secret, and refusal of every bad value."""
+"""chat/kernel/settings.py: defaults, the development secret, and refusal of every bad value."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chat.exceptions import ConfigurationError
-from chat.settings import SETTINGS_HELP, Settings
+from chat.kernel.exceptions import ConfigurationError
+from chat.kernel.settings import SETTINGS_HELP, Settings
 
 SECRET = "k" * 48
 
@@ -228,7 +228,7 @@ def test_a_sentinel_url_is_read_and_needs_a_secret(tmp_path: Path) -> None:
     assert "JOURCHATT_SECRET_KEY" in refused(tmp_path, broker_url=url)
     s = load(tmp_path, broker_url=url, secret_key=SECRET)
     assert s.broker_url == url and not s.embedded
-    from chat.broker import sentinel
+    from chat.kernel.broker import sentinel
     assert sentinel.parse(url) == sentinel.SentinelURL(
         (("s1", 26379), ("s2", 26379), ("::1", 26380)), "jc", 3)
     assert sentinel.parse("redis+sentinel://s1/jc").db == 0
@@ -275,6 +275,6 @@ def test_waiting_for_replicas_is_refused_without_redis(tmp_path: Path) -> None:
 
 
 def test_the_wait_timeout_limit_is_the_brokers() -> None:
-    from chat.broker import redis as redis_broker
-    from chat import settings
+    from chat.kernel.broker import redis as redis_broker
+    from chat.kernel import settings
     assert settings.MAX_WAIT_TIMEOUT_MS == redis_broker.MAX_WAIT_TIMEOUT_MS

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chat import followup
-from chat.exceptions import FrameError
+from chat.kernel.exceptions import FrameError
 from chat.frames import SUPERVISION_TYPES, SUPERVISOR_TYPES, parse_visitor, parse_volunteer
 from chat.supervision import render_extra
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import chat  # noqa: F401
-from chat.broker.memory import MemoryBroker
+from chat.kernel.broker.memory import MemoryBroker
 from volunteer.throttle import LOCK_BASE_S, LOCK_MAX_S, Counter, LoginThrottle, Policy, check, fail
 
 T0 = 1_000_000.0

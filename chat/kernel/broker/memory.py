@@ -1,6 +1,6 @@
 """The in-memory broker: one process, nothing on disk (``memory://``).
 
-Implements the contract of ``chat.broker.base`` with dictionaries.
+Implements the contract of ``chat.kernel.broker.base`` with dictionaries.
 Transactions run one at a time, so they never conflict. Several hubs may
 share one ``MemoryBroker`` (the tests run two "nodes" in one process that way);
 each node's channel is an asyncio queue.

@@ -3,7 +3,7 @@
 One ``Code`` per stable code: its Swedish and English detail (the default text a
 person reads, Swedish first), the HTTP status of a JSON body that carries it, the
 WebSocket close code that follows an ``error`` frame carrying it, and where it is
-sent. The edges read this table (``FrameError.of``, ``volunteer.api.refuse``), the
+sent. The edges read this table (``FrameError.of``, ``chat.kernel.web.refuse``), the
 docs test checks docs/protocol.md against it, and a test scans the packages so no
 code is used that is not here.
 
@@ -74,7 +74,7 @@ def lookup(name: str) -> Code:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise KeyError(f"{name!r} is not a registered error code; add it to chat/error_codes.py") from None
+        raise KeyError(f"{name!r} is not a registered error code; add it to chat/kernel/error_codes.py") from None
 
 
 # -- bad frames (both sockets; the connection stays open) ---------------------------

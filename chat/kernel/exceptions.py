@@ -4,22 +4,22 @@
     ├── ConfigurationError              a setting is missing or wrong (startup only)
     ├── FrameError                      a client sent a bad frame; ``code``, ``detail``
     │   └── FatalFrameError             ... so bad that the socket closes (``close_code``)
-    ├── BrokerError                     the broker did not answer (Redis down, ...); chat.broker raises it
+    ├── BrokerError                     the broker did not answer (Redis down, ...); chat.kernel.broker raises it
     ├── AccountError                    volunteer.exceptions: an account could not be created or changed
     │   ├── DuplicateUsername
     │   └── UnknownAccount
     ├── HoursError                      volunteer.exceptions: an opening-hours schedule is invalid
     └── ReferralError                   referral.exceptions: ``code``, ``detail`` (see that module)
 
-Every error a client can see has a stable ``code`` registered in ``chat.error_codes``
+Every error a client can see has a stable ``code`` registered in ``chat.kernel.error_codes``
 (its Swedish and English detail, its HTTP status or close code). Errors become
 ``error`` frames, close codes or HTTP statuses only at the edge (chat.endpoints,
 the HTTP handlers); domain code knows nothing of sockets or HTTP.
 
 Raising a frame error, the registry way::
 
-    from chat import error_codes as codes
-    from chat.exceptions import FatalFrameError, FrameError
+    from chat.kernel import error_codes as codes
+    from chat.kernel.exceptions import FatalFrameError, FrameError
 
     raise FrameError.of(codes.UNKNOWN_CHAT)                    # detail: the registered "sv / en"
     raise FrameError.of(codes.INVALID_FIELD, "age: must be …")  # a more precise detail

@@ -20,7 +20,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from .exceptions import ConfigurationError
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"     # chat/migrations
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",

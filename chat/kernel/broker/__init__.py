@@ -13,7 +13,7 @@ __all__ = ["Broker", "BrokerError", "LineResult", "LineWrite", "MemoryBroker", "
 
 def create_broker(url: str, *, wait_replicas: int = 0, wait_timeout_ms: int = 1000) -> Broker:
     """The broker for ``url``; ``wait_replicas``/``wait_timeout_ms`` apply to Redis (see
-    chat.broker.redis: a line is acked once that many replicas have it)."""
+    chat.kernel.broker.redis: a line is acked once that many replicas have it)."""
     if url.startswith("memory://"):
         return MemoryBroker(url)
     if url.startswith(("redis://", "rediss://", "redis+sentinel://")):

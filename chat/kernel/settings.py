@@ -24,7 +24,7 @@ from .exceptions import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/jourchatt.sqlite3"
 DEFAULT_BROKER_URL = "memory://"
-# The most a line may wait for replicas (chat.broker.redis.MAX_WAIT_TIMEOUT_MS, repeated here
+# The most a line may wait for replicas (chat.kernel.broker.redis.MAX_WAIT_TIMEOUT_MS, repeated here
 # so reading the settings does not import redis).
 MAX_WAIT_TIMEOUT_MS = 4000
 

@@ -17,7 +17,7 @@ timeout redis-py sends each command through ``asyncio.wait_for``, which on
 Python 3.11 loses a cancellation that arrives just as the write finishes
 (CPython gh-86296); the task then never stops, and neither does the server.
 
-With ``redis+sentinel://`` (``chat.broker.sentinel``) the client asks the sentinels
+With ``redis+sentinel://`` (``chat.kernel.broker.sentinel``) the client asks the sentinels
 for the master, and asks again after a failover; the subscription follows too (it
 reconnects through the same pool, and checks every ``MASTER_CHECK_S`` that its
 connection is still on the master the sentinels name; when the master changed, every
@@ -82,7 +82,7 @@ def channel(node: str) -> str:
     return f"jc:to:{node}"
 
 
-# append_line (chat.broker.base, "Lines") for a batch of lines in one script: one round
+# append_line (chat.kernel.broker.base, "Lines") for a batch of lines in one script: one round
 # trip and one reply for the batch instead of a transaction (watch, reads, MULTI/EXEC) per
 # line. The lines run in order, each as append_line says; the notices for each other node
 # go out as one message (a JSON array when there are several), so a reader node also pays

@@ -21,9 +21,10 @@ from sqlalchemy import Boolean, Date, Integer, SmallInteger, String
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from referral import geography, vocab
+from chat.kernel.db import Base
 
-from .db import Base
+from . import geography, vocab
+from .store import link
 
 ROUND_TO_S = 10     # wait and duration are kept to the nearest 10 s (domain.md)
 BAND_HOURS = 3      # the time of day is kept as a three-hour band, e.g. "18-21"
@@ -123,8 +124,6 @@ def build_record(facts: ChatFacts, wrapup: dict[str, Any] | None, *, tz: str, se
 
 async def write_record(sessions: async_sessionmaker[AsyncSession], row: dict[str, Any]) -> None:
     """Insert the record; ``row["referrals"]`` (if any) becomes its record_referrals rows, in one transaction."""
-    from referral.store import link
-
     columns = {k: v for k, v in row.items() if k != "referrals"}
     async with sessions() as session, session.begin():
         session.add(ChatRecord(**columns))
