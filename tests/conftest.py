@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import secrets
 import sys
@@ -18,7 +19,7 @@ from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 import httpx
@@ -409,3 +410,23 @@ async def server_factory(tmp_path: Path, database_url: str,
 @pytest.fixture
 async def server(server_factory: Callable[..., Awaitable[Running]]) -> Running:
     return await server_factory()
+
+
+class LogLines(logging.Handler):
+    """The warnings and errors logged during a test, as the lines a reader would see."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def log_lines() -> Iterator[LogLines]:
+    handler = LogLines()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+

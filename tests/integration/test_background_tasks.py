@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Iterator
 
 import httpx
 import pytest
 
 from chat import hub as hub_module, tasks as tasks_module
 
-from ..conftest import Running
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def lines() -> Iterator[Lines]:
-    handler = Lines()
-    logging.getLogger().addHandler(handler)
-    yield handler
-    logging.getLogger().removeHandler(handler)
+from ..conftest import LogLines as Lines, Running
 
 
 @pytest.fixture
@@ -44,7 +25,7 @@ async def readyz(server: Running) -> httpx.Response:
 
 
 async def test_a_dead_task_is_named_on_readyz_logged_and_restarted(
-        quick_hours: None, server: Running, lines: Lines, monkeypatch: pytest.MonkeyPatch) -> None:
+        quick_hours: None, server: Running, log_lines: Lines, monkeypatch: pytest.MonkeyPatch) -> None:
     hub = server.hub
     assert hub.tasks_alive() == {"hub.housekeeping": True, "hub.records": True,
                                  "hub.notices": True, "hub.hours": True}
@@ -72,7 +53,7 @@ async def test_a_dead_task_is_named_on_readyz_logged_and_restarted(
         assert loop.time() < deadline, f"the task was never restarted: {r.text}"
         await asyncio.sleep(0.05)
     assert all(hub.tasks_alive().values())
-    died = [line for line in lines.lines if "task.died" in line]
+    died = [line for line in log_lines.lines if "task.died" in line]
     assert died and all("hub.hours" in line and "ValueError" in line for line in died)
-    assert any("task.restarted" in line for line in lines.lines)
-    assert not any("must not reach" in line for line in lines.lines)
+    assert any("task.restarted" in line for line in log_lines.lines)
+    assert not any("must not reach" in line for line in log_lines.lines)

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
 from chat import tasks as tasks_module
 from chat.tasks import Tasks
 
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def lines() -> Iterator[Lines]:
-    handler = Lines()
-    logging.getLogger().addHandler(handler)
-    yield handler
-    logging.getLogger().removeHandler(handler)
+from ..conftest import LogLines as Lines
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +27,7 @@ async def wait_for(cond: Callable[[], object], timeout: float = 2.0) -> None:
         await asyncio.sleep(0.005)
 
 
-async def test_a_task_that_dies_is_logged_by_name_and_type_and_restarted(lines: Lines) -> None:
+async def test_a_task_that_dies_is_logged_by_name_and_type_and_restarted(log_lines: Lines) -> None:
     runs: list[int] = []
     fail = asyncio.Event()
 
@@ -64,11 +48,11 @@ async def test_a_task_that_dies_is_logged_by_name_and_type_and_restarted(lines: 
     await wait_for(lambda: len(runs) == 2 and tasks.healthy())
     assert tasks.restarts() == {"hub.work": 1}
 
-    died = [line for line in lines.lines if "task.died" in line]
+    died = [line for line in log_lines.lines if "task.died" in line]
     assert len(died) == 1
     assert "hub.work" in died[0] and "LookupError" in died[0]
-    assert not any("secret text" in line for line in lines.lines)
-    assert any("task.restarted" in line for line in lines.lines)
+    assert not any("secret text" in line for line in log_lines.lines)
+    assert any("task.restarted" in line for line in log_lines.lines)
     for task in tasks.stop():
         task.cancel()
 
@@ -138,7 +122,7 @@ async def test_nothing_is_restarted_after_stop_and_names_are_unique() -> None:
     assert tasks.alive() == {"crash": False}
 
 
-async def test_stop_hands_back_the_running_tasks_and_their_end_is_no_death(lines: Lines) -> None:
+async def test_stop_hands_back_the_running_tasks_and_their_end_is_no_death(log_lines: Lines) -> None:
     async def forever() -> None:
         await asyncio.Event().wait()
 
@@ -151,5 +135,5 @@ async def test_stop_hands_back_the_running_tasks_and_their_end_is_no_death(lines
         task.cancel()
     await asyncio.gather(*running, return_exceptions=True)
     await asyncio.sleep(0.1)
-    assert not any("task.died" in line for line in lines.lines)
+    assert not any("task.died" in line for line in log_lines.lines)
     assert tasks.alive() == {"a": False, "b": False}
