@@ -15,6 +15,7 @@ from typing import Any
 
 from . import state as S
 from .kernel.broker import Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import Live
 from .live.lines import Lines
@@ -42,9 +43,9 @@ class Alerts:
         async def fn(tx: Tx) -> None:
             st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
             if st is None or st.vol != vid:
-                raise FrameError("unknown_chat", "you have no chat with that id")
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             if st.state != "active":
-                raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+                raise FrameError.of(codes.CHAT_ENDED)
             tx.hset(S.ALERTS, {alert: json.dumps({"chat": chat, "kind": kind, "vid": vid, "at": now})})
             tx.expire(S.ALERTS, ALERT_TTL_S)
 
@@ -63,5 +64,5 @@ class Alerts:
             return True
 
         if not await self.live.broker.transact(fn):
-            raise FrameError("unknown_alert", "no such alert (it may have been dismissed already)")
+            raise FrameError.of(codes.UNKNOWN_ALERT)
         self.overview.changed()

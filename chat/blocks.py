@@ -16,6 +16,7 @@ from volunteer.audit import audit
 from . import state as S
 from .kernel.addresses import AddressHasher
 from .kernel.broker import BrokerError, Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import Live
 from .live.ending import Ending
@@ -43,7 +44,7 @@ class Blocks:
         raw = await live.broker.read(lambda tx: tx.hgetall(S.chat_key(chat), watch=False))
         st = S.ChatState.load(chat, raw)
         if st is None or st.state not in ("queued", "active"):
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         day, _, address_hash = raw.get("addr", "").partition(":")
         if address_hash:
             async def fn(tx: Tx) -> None:

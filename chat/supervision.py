@@ -28,6 +28,7 @@ from volunteer.audit import audit
 
 from . import state as S
 from .kernel.broker import Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import Live, Local, joined_by
 from .live.delivery import Delivery, render, render_extra
@@ -41,7 +42,6 @@ __all__ = ["Supervision", "render_extra"]
 
 log = get_logger(__name__)
 
-_UNKNOWN = ("unknown_chat", "you have no chat with that id")
 
 
 class Supervision:
@@ -131,11 +131,11 @@ class Supervision:
         raw = await tx.hgetall(S.chat_key(chat))
         st = S.ChatState.load(chat, raw)
         if st is None or st.state not in ("queued", "active"):
-            raise FrameError(*_UNKNOWN)
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         if st.vol == vid:
-            raise FrameError("out_of_order", "this chat is already yours")
+            raise FrameError.of(codes.OUT_OF_ORDER, "this chat is already yours")
         if join and st.state != "active":
-            raise FrameError("out_of_order", "the chat has no volunteer yet")
+            raise FrameError.of(codes.OUT_OF_ORDER, "the chat has no volunteer yet")
         observers = [(v, n) for v, n in st.observers() if v != vid]
         joined = joined_by(raw)
         if active:
@@ -187,7 +187,7 @@ class Supervision:
                 await self.live.commit(lambda tx, local: self._typing(tx, local, st, frame["active"]))
         else:
             if not await self.ending.end(chat, "supervisor"):
-                raise FrameError(*_UNKNOWN)
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             await audit(self.live.sessions, actor=vid, action="chat.end", subject=chat)
         return True
 
@@ -209,12 +209,12 @@ class Supervision:
             raw = await tx.hgetall(S.chat_key(chat))
             st = S.ChatState.load(chat, raw)
             if st is None or st.state not in ("queued", "active"):
-                raise FrameError(*_UNKNOWN)
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             allowed = (any(v == vid for v, _ in st.observers()) if whisper else vid in joined_by(raw))
             if not allowed:
-                raise FrameError("unknown_chat", "observe (or join) the chat first")
+                raise FrameError.of(codes.UNKNOWN_CHAT, "observe (or join) the chat first")
             if st.state != "active":
-                raise FrameError("out_of_order", "the chat has no volunteer yet")
+                raise FrameError.of(codes.OUT_OF_ORDER, "the chat has no volunteer yet")
             seen = await tx.hget(S.ids_key(chat), id_key, watch=False)
             if seen:
                 seq_s, _, seen_digest = seen.partition("|")

@@ -14,6 +14,8 @@ from volunteer.accounts import Profile
 
 from .. import state as S
 from ..kernel.broker import BrokerError, Tx
+from ..kernel import error_codes as codes
+from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
 from ..frames import SUPERVISOR_TYPES
 from ..kernel.logs import get_logger
@@ -28,11 +30,6 @@ from .sessions import Console, Feed
 
 log = get_logger(__name__)
 
-# Why an open console is closed from the HTTP side (Consoles.signed_out): error code -> detail.
-SIGNED_OUT = {
-    "signed_out": "you signed out",
-    "role_changed": "an admin changed this account's role; sign in again",
-}
 
 FrameHandler = Callable[[Console, dict[str, Any]], Awaitable[None]]
 
@@ -136,12 +133,12 @@ class Consoles:
     async def frame(self, con: Console, outbox: Outbox, frame: dict[str, Any]) -> None:
         vid = con.profile.id
         if self.live.consoles.get(vid) is not con:
-            raise FrameError("replaced", "this console continues on a newer connection")
+            raise FrameError.of(codes.REPLACED, "this console continues on a newer connection")
         kind = frame["type"]
         handler = self._frames.get(kind)
         if handler is not None:
             if kind in SUPERVISOR_TYPES and con.profile.role != "supervisor":
-                raise FrameError("supervisor_only", "this frame needs the supervisor role")
+                raise FrameError.of(codes.SUPERVISOR_ONLY)
             await handler(con, frame)
             return
         if kind == "status":
@@ -152,19 +149,19 @@ class Consoles:
             return
         chat_id = frame["chat"]
         if chat_id in con.wrapups:
-            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+            raise FrameError.of(codes.CHAT_ENDED)
         feed = con.feeds.get(chat_id)
         if feed is None:
             if await self.overseer.joined_frame(con, frame):
                 return
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         if kind == "message":
             await self.lines.line(chat_id, "volunteer", vid, frame["id"], frame["text"], outbox, feed)
         elif kind == "typing":
             await self.live.commit(lambda tx, local: self._tx_typing(tx, local, chat_id, vid, frame["active"]))
         elif kind == "end":
             if not await self.ending.end(chat_id, "volunteer", vid=vid):
-                raise FrameError("unknown_chat", "you have no chat with that id")
+                raise FrameError.of(codes.UNKNOWN_CHAT)
         elif kind == "refer":
             await self.referring.refer(con, chat_id, frame["services"], outbox, feed, frame.get("facts") or {})
 
@@ -176,7 +173,7 @@ class Consoles:
         async def fn(tx: Tx) -> None:
             vol = S.VolState.load(vid, await tx.hgetall(S.vol_key(vid)))
             if vol is None:
-                raise FrameError("replaced", "this console is no longer connected")
+                raise FrameError.of(codes.REPLACED, "this console is no longer connected")
             fields = {"wants": "1" if available else "0"}
             if available and not vol.wants:
                 fields["idle_since"] = repr(now)
@@ -219,14 +216,14 @@ class Consoles:
             log.warning("volunteer.detach_failed", volunteer=vid[:8], error=str(exc))
         live.queue_changed()
 
-    def signed_out(self, account_id: str, code: str = "signed_out") -> None:
-        """The account signed out, or an admin disabled, reset or changed its role: its console
-        socket closes (its chats get the grace period)."""
+    def signed_out(self, account_id: str, code: Code = codes.SIGNED_OUT) -> None:
+        """The account signed out, or an admin disabled, reset or changed its role
+        (``codes.ROLE_CHANGED``): its console socket closes with the code's close code
+        (its chats get the grace period)."""
         con = self.live.consoles.get(account_id)
         if con is not None:
-            detail = SIGNED_OUT.get(code, SIGNED_OUT["signed_out"])
-            con.outbox.send({"type": "error", "code": code, "detail": detail})
-            con.outbox.close(4401)
+            con.outbox.send(code.frame())
+            con.outbox.close(code.close or 4401)
 
     # -- notices -----------------------------------------------------------------------
     async def _on_notice(self, n: dict[str, Any], payload: Any) -> None:

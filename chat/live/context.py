@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .. import state as S
 from ..kernel.broker import MAX_LOG_ENTRIES, Broker, Tx
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..outbox import Outbox
 from ..sealing import Sealer
@@ -190,14 +191,14 @@ class Live:
         """The chat, queued or active; ``chat_ended`` otherwise."""
         st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
         if st is None or st.state not in ("queued", "active"):
-            raise FrameError("chat_ended", "the chat is over")
+            raise FrameError.of(codes.CHAT_ENDED)
         return st
 
     async def own_chat(self, tx: Tx, chat_id: str, vid: str, *, watch: bool = True) -> S.ChatState:
         """The active chat volunteer ``vid`` holds; ``unknown_chat`` or ``chat_ended`` otherwise."""
         st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
         if st is None or st.vol != vid:
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         if st.state != "active":
-            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+            raise FrameError.of(codes.CHAT_ENDED)
         return st

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from .. import state as S
 from ..kernel.broker import Tx
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..kernel.logs import get_logger
 from ..routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA
@@ -93,10 +94,10 @@ class Ending:
     async def wrapup(self, con: Console, chat_id: str, report: dict[str, Any] | None) -> None:
         """The volunteer files the wrap-up of a chat that ended: it is recorded."""
         if chat_id in con.feeds:
-            raise FrameError("out_of_order", "end the chat before filing its wrap-up")
+            raise FrameError.of(codes.OUT_OF_ORDER, "end the chat before filing its wrap-up")
         st = await self.finish(con.profile.id, chat_id)
         if st is None:
-            raise FrameError("unknown_chat", "you have no chat with that id awaiting a wrap-up")
+            raise FrameError.of(codes.UNKNOWN_CHAT, "you have no chat with that id awaiting a wrap-up")
         con.wrapups.discard(chat_id)
         self.records.record(st, report)
         con.outbox.send({"type": "wrapup_saved", "chat": chat_id})

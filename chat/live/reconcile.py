@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from .. import state as S
+from ..kernel import error_codes as codes
 from ..kernel.broker import BrokerError, Tx
 from ..kernel.logs import get_logger
 from .consoles import Consoles
@@ -176,8 +177,7 @@ class Reconcile:
         log.error("broker.state_lost", visitors=len(live.visitors), consoles=len(live.consoles))
         now = live.clock()
         for vis in list(live.visitors.values()):
-            vis.outbox.send({"type": "error", "code": "chat_lost",
-                             "detail": "the chat service restarted and this chat was lost; please start a new chat"})
+            vis.outbox.send(codes.CHAT_LOST.frame())
             vis.outbox.send({"type": "ended", "by": "timeout"})
             vis.outbox.close(1000)
             if vis.state == "ended":
@@ -188,8 +188,7 @@ class Reconcile:
             self.records.record(st, None)
         for con in list(live.consoles.values()):
             for chat_id in sorted(set(con.feeds) | con.wrapups):
-                con.outbox.send({"type": "error", "code": "chat_lost",
-                                 "detail": "the chat service restarted and this chat was lost"})
+                con.outbox.send(codes.CHAT_LOST.frame())
                 con.outbox.send({"type": "ended", "chat": chat_id, "by": "timeout", "wrapup_due": False})
             con.feeds.clear()
             con.wrapups.clear()

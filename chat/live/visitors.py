@@ -20,6 +20,7 @@ from volunteer.hours_store import HoursSource
 from .. import state as S
 from .. import texts
 from ..kernel.broker import BrokerError, Tx
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -72,8 +73,7 @@ class Visitors:
                 outbox.send({"type": "ended", "by": tomb})
                 outbox.close(1000)
                 return None
-            outbox.send({"type": "error", "code": "resume_failed",
-                         "detail": "that chat is no longer open; a new chat starts"})
+            outbox.send(codes.RESUME_FAILED.frame())
         token, chat_id = secrets.token_urlsafe(32), secrets.token_urlsafe(12)
         st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
                          started=now, token=hash_token(token), vnode=live.node, vconn=outbox.conn,
@@ -184,12 +184,12 @@ class Visitors:
     # -- frames ------------------------------------------------------------------------
     async def frame(self, vis: Visitor, outbox: Outbox, frame: dict[str, Any]) -> None:
         if self.live.visitors.get(vis.id) is not vis:
-            raise FrameError("replaced", "this chat continues on a newer connection")
+            raise FrameError.of(codes.REPLACED, "this chat continues on a newer connection")
         kind = frame["type"]
         if kind == "hello":
-            raise FrameError("out_of_order", "hello was already received on this connection")
+            raise FrameError.of(codes.OUT_OF_ORDER, "hello was already received on this connection")
         if vis.state == "ended":
-            raise FrameError("chat_ended", "the chat is over")
+            raise FrameError.of(codes.CHAT_ENDED)
         if kind == "message":
             await self.lines.line(vis.id, "visitor", "visitor", frame["id"], frame["text"], outbox, vis.feed)
         elif kind == "intake":
@@ -198,7 +198,7 @@ class Visitors:
             await self.live.commit(lambda tx, local: self._tx_typing(tx, local, vis.id, frame["active"]))
         elif kind == "leave":
             if not await self.ending.end(vis.id, "visitor"):
-                raise FrameError("chat_ended", "the chat is over")
+                raise FrameError.of(codes.CHAT_ENDED)
 
     async def _tx_intake(self, tx: Tx, local: Local, chat_id: str, frame: dict[str, Any]) -> None:
         live = self.live
@@ -209,7 +209,7 @@ class Visitors:
             fields["district"] = None   # a district belongs to its municipality
         municipality = fields.get("municipality", intake.get("municipality"))
         if fields.get("district") and not geography.valid_district(municipality, fields["district"]):
-            raise FrameError("invalid_field", "district: must be a district of your municipality")
+            raise FrameError.of(codes.INVALID_FIELD, "district: must be a district of your municipality")
         intake.update(fields)
         tx.hset(S.chat_key(chat_id), {"intake": live.seal(chat_id, intake, INTAKE_SEQ)})
         if st.state == "active":
