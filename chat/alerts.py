@@ -14,6 +14,7 @@ import secrets
 from typing import Any
 
 from . import state as S
+from .frame_types import Dismiss, Escalate
 from .kernel.broker import Tx
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
@@ -35,7 +36,7 @@ class Alerts:
         self.lines = lines
         self.overview = overview
 
-    async def on_escalate(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_escalate(self, con: Console, frame: Escalate) -> None:
         chat, vid, kind = frame["chat"], con.profile.id, frame["kind"]
         alert = secrets.token_hex(6)
         now = self.live.clock()
@@ -56,7 +57,7 @@ class Alerts:
         log.warning("chat.escalated", chat=chat, kind=kind, volunteer=vid[:8])
         self.overview.changed()
 
-    async def on_dismiss(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_dismiss(self, con: Console, frame: Dismiss) -> None:
         async def fn(tx: Tx) -> bool:
             if await tx.hget(S.ALERTS, frame["alert"]) is None:
                 return False

@@ -15,6 +15,7 @@ from volunteer.audit import audit
 
 from . import state as S
 from .kernel.addresses import AddressHasher
+from .frame_types import Block
 from .kernel.broker import BrokerError, Tx
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
@@ -37,7 +38,7 @@ class Blocks:
         # broker round trips of the screen cannot reorder the queue (FIFO by arrival).
         self._screening = asyncio.Lock()
 
-    async def on_block(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_block(self, con: Console, frame: Block) -> None:
         """``block {chat, hours}``: the visitor's address hash is refused; the chat ends."""
         live = self.live
         chat, hours = frame["chat"], frame["hours"]

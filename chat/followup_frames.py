@@ -12,6 +12,7 @@ from typing import Any
 
 from . import followup
 from . import state as S
+from .frame_types import Followup
 from .kernel.broker import Tx
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
@@ -26,7 +27,7 @@ class FollowUps:
     def __init__(self, live: Live) -> None:
         self.live = live
 
-    async def on_followup(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_followup(self, con: Console, frame: Followup) -> None:
         """``followup {chat}``: a fresh code for the visitor of the volunteer's active chat."""
         live = self.live
         chat, vid = frame["chat"], con.profile.id

@@ -15,6 +15,7 @@ from typing import Any
 from volunteer.audit import audit
 
 from . import state as S
+from .frame_types import Takeover, Transfer
 from .kernel.broker import Tx
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
@@ -45,7 +46,7 @@ class Handover:
         if con is not None and con.feeds.pop(n["chat"], None) is not None:
             con.outbox.send({"type": "released", "chat": n["chat"], "reason": n["reason"]})
 
-    async def on_takeover(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_takeover(self, con: Console, frame: Takeover) -> None:
         chat = frame["chat"]
         await self._move(chat, con.profile.id, reason="takeover")
         self.supervision.forget(con.profile.id, chat)
@@ -54,7 +55,7 @@ class Handover:
         log.info("chat.taken_over", chat=chat, supervisor=con.profile.id[:8])
         self.overview.changed()
 
-    async def on_transfer(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_transfer(self, con: Console, frame: Transfer) -> None:
         chat, vid, target = frame["chat"], con.profile.id, frame["to"]
         holder = None if con.profile.role == "supervisor" else vid
         if "volunteer" in target:

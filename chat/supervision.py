@@ -22,11 +22,13 @@ log (who, what, when, which chat; never text).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from volunteer.audit import audit
 
 from . import state as S
+from .frame_types import ChatFrame, Join, Observe, Whisper
 from .kernel.broker import Tx
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
@@ -64,7 +66,7 @@ class Supervision:
             del self.observers_here[key]
             self.feeds.pop(key, None)
             try:
-                await self.live.commit(lambda tx, local, c=key[1]: self._tx_unobserve(tx, local, c, vid))
+                await self.live.commit(partial(self._tx_unobserve, chat=key[1], vid=vid))
             except Exception as exc:   # the chat may be gone, or the broker: nothing to undo
                 log.debug("observe.cleanup", error=type(exc).__name__)
 
@@ -91,10 +93,10 @@ class Supervision:
         self.feeds.pop((vid, chat), None)
         self.observers_here.pop((vid, chat), None)
 
-    async def on_observe(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_observe(self, con: Console, frame: Observe) -> None:
         await self._observe(con, frame["chat"], frame["active"], join=False)
 
-    async def on_join(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_join(self, con: Console, frame: Join) -> None:
         await self._observe(con, frame["chat"], True, join=True)
         await self.lines.system(frame["chat"], "supervisor_joined")
 
@@ -169,22 +171,23 @@ class Supervision:
         con.outbox.send({"type": "observed", "chat": st.id,
                          "supervisors": sorted(r.get("name", "") for r in raws)})
 
-    async def on_whisper(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_whisper(self, con: Console, frame: Whisper) -> None:
         await self._say(con, frame["chat"], frame["id"], frame["text"], whisper=True)
         await audit(self.live.sessions, actor=con.profile.id, action="chat.whisper", subject=frame["chat"])
 
-    async def joined_frame(self, con: Console, frame: dict[str, Any]) -> bool:
+    async def joined_frame(self, con: Console, frame: ChatFrame) -> bool:
         """``message``/``typing``/``end`` from a supervisor for a chat they joined; False if not joined."""
         chat, vid = frame["chat"], con.profile.id
         raw = await self.live.broker.read(lambda tx: tx.hgetall(S.chat_key(chat), watch=False))
-        if vid not in joined_by(raw) or frame["type"] not in ("message", "typing", "end"):
+        if vid not in joined_by(raw) or frame["type"] == "refer":
             return False
         if frame["type"] == "message":
             await self._say(con, chat, frame["id"], frame["text"], whisper=False)
         elif frame["type"] == "typing":
             st = S.ChatState.load(chat, raw)
+            active = frame["active"]
             if st is not None and st.vnode:
-                await self.live.commit(lambda tx, local: self._typing(tx, local, st, frame["active"]))
+                await self.live.commit(lambda tx, local: self._typing(tx, local, st, active))
         else:
             if not await self.ending.end(chat, "supervisor"):
                 raise FrameError.of(codes.UNKNOWN_CHAT)

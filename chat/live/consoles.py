@@ -1,14 +1,16 @@
 """Consoles: a volunteer's console connects, takes chats, writes in them, and goes away.
 
 The console's frames for its own chats are handled here; other frames (the
-supervisors' tools, a call for help, a follow-up code) are looked up in the frame
-table that ``chat.supervision`` and its neighbours register in (``register_frames``).
+supervisors' tools, a call for help, a follow-up code) go to the handlers that
+``chat.supervision`` and its neighbours give in ``SupervisionFrames``, one typed
+field per frame type: the hub fills it, and mypy checks each handler takes its frame.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable, Protocol
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol, assert_never
 
 from volunteer.accounts import Profile
 
@@ -17,6 +19,8 @@ from ..kernel.broker import BrokerError, Tx
 from ..kernel import error_codes as codes
 from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
+from ..frame_types import (Block, ChatFrame, Dismiss, Escalate, Followup, Join, Observe, Supervise, Takeover,
+                           SupervisionFrame, Transfer, VolunteerFrame, Whisper)
 from ..frames import SUPERVISOR_TYPES
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -31,7 +35,48 @@ from .sessions import Console, Feed
 log = get_logger(__name__)
 
 
-FrameHandler = Callable[[Console, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionFrames:
+    """Who takes the console frames of ``chat.frames.SUPERVISION_TYPES``: one handler per
+    type, each ``handler(console, frame)`` typed with its own frame."""
+
+    escalate: Callable[[Console, Escalate], Awaitable[None]]
+    transfer: Callable[[Console, Transfer], Awaitable[None]]
+    followup: Callable[[Console, Followup], Awaitable[None]]
+    supervise: Callable[[Console, Supervise], Awaitable[None]]
+    observe: Callable[[Console, Observe], Awaitable[None]]
+    whisper: Callable[[Console, Whisper], Awaitable[None]]
+    join: Callable[[Console, Join], Awaitable[None]]
+    takeover: Callable[[Console, Takeover], Awaitable[None]]
+    dismiss: Callable[[Console, Dismiss], Awaitable[None]]
+    block: Callable[[Console, Block], Awaitable[None]]
+
+    async def handle(self, con: Console, frame: SupervisionFrame) -> None:
+        """Hand ``frame`` to its handler."""
+        if frame["type"] == "escalate":
+            await self.escalate(con, frame)
+        elif frame["type"] == "transfer":
+            await self.transfer(con, frame)
+        elif frame["type"] == "followup":
+            await self.followup(con, frame)
+        elif frame["type"] == "supervise":
+            await self.supervise(con, frame)
+        elif frame["type"] == "observe":
+            await self.observe(con, frame)
+        elif frame["type"] == "whisper":
+            await self.whisper(con, frame)
+        elif frame["type"] == "join":
+            await self.join(con, frame)
+        elif frame["type"] == "takeover":
+            await self.takeover(con, frame)
+        elif frame["type"] == "dismiss":
+            await self.dismiss(con, frame)
+        elif frame["type"] == "block":
+            await self.block(con, frame)
+        else:
+            assert_never(frame)         # mypy: every supervision frame type has its field
 
 
 class Overseer(Protocol):
@@ -40,13 +85,13 @@ class Overseer(Protocol):
     async def assigned(self, con: Console, st: S.ChatState) -> None:
         """A console got a chat: tell it who observes."""
 
-    async def joined_frame(self, con: Console, frame: dict[str, Any]) -> bool:
+    async def joined_frame(self, con: Console, frame: ChatFrame) -> bool:
         """A chat frame for a chat the console does not hold: handled if it joined it."""
 
 
 class Consoles:
     def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, matching: Matching,
-                 ending: Ending, referring: Referring, overseer: Overseer) -> None:
+                 ending: Ending, referring: Referring, overseer: Overseer, frames: SupervisionFrames) -> None:
         self.live = live
         self.lines = lines
         self.delivery = delivery
@@ -54,14 +99,8 @@ class Consoles:
         self.ending = ending
         self.referring = referring
         self.overseer = overseer
-        self._frames: dict[str, FrameHandler] = {}
+        self.frames = frames
         live.notices.register("volunteer", ("assigned", "ended", "frame"), self._on_notice)
-
-    def register_frames(self, kind: str, handler: FrameHandler) -> None:
-        """``handler(console, frame)`` takes the console's frames of this kind."""
-        if kind in self._frames:
-            raise ValueError(f"a handler for {kind} frames is registered already")
-        self._frames[kind] = handler
 
     # -- connecting --------------------------------------------------------------------
     async def connected(self, profile: Profile, outbox: Outbox) -> Console:
@@ -130,24 +169,25 @@ class Consoles:
         await self.overseer.assigned(con, st)
 
     # -- frames ------------------------------------------------------------------------
-    async def frame(self, con: Console, outbox: Outbox, frame: dict[str, Any]) -> None:
+    async def frame(self, con: Console, outbox: Outbox, frame: VolunteerFrame) -> None:
         vid = con.profile.id
         if self.live.consoles.get(vid) is not con:
             raise FrameError.of(codes.REPLACED, "this console continues on a newer connection")
-        kind = frame["type"]
-        handler = self._frames.get(kind)
-        if handler is not None:
-            if kind in SUPERVISOR_TYPES and con.profile.role != "supervisor":
-                raise FrameError.of(codes.SUPERVISOR_ONLY)
-            await handler(con, frame)
-            return
-        if kind == "status":
+        if frame["type"] == "status":
             await self._status(con, outbox, frame["state"])
-            return
-        if kind == "wrapup":
+        elif frame["type"] == "wrapup":
             await self.ending.wrapup(con, frame["chat"], frame["report"])
-            return
-        chat_id = frame["chat"]
+        elif (frame["type"] == "message" or frame["type"] == "typing" or frame["type"] == "end"
+              or frame["type"] == "refer"):
+            await self._chat_frame(con, outbox, frame)
+        else:                           # the rest are supervision's (mypy checks they are)
+            if frame["type"] in SUPERVISOR_TYPES and con.profile.role != "supervisor":
+                raise FrameError.of(codes.SUPERVISOR_ONLY)
+            await self.frames.handle(con, frame)
+
+    async def _chat_frame(self, con: Console, outbox: Outbox, frame: ChatFrame) -> None:
+        """A frame about one chat: the console's own, or one its supervisor joined."""
+        vid, chat_id = con.profile.id, frame["chat"]
         if chat_id in con.wrapups:
             raise FrameError.of(codes.CHAT_ENDED)
         feed = con.feeds.get(chat_id)
@@ -155,14 +195,15 @@ class Consoles:
             if await self.overseer.joined_frame(con, frame):
                 return
             raise FrameError.of(codes.UNKNOWN_CHAT)
-        if kind == "message":
+        if frame["type"] == "message":
             await self.lines.line(chat_id, "volunteer", vid, frame["id"], frame["text"], outbox, feed)
-        elif kind == "typing":
-            await self.live.commit(lambda tx, local: self._tx_typing(tx, local, chat_id, vid, frame["active"]))
-        elif kind == "end":
+        elif frame["type"] == "typing":
+            active = frame["active"]
+            await self.live.commit(lambda tx, local: self._tx_typing(tx, local, chat_id, vid, active))
+        elif frame["type"] == "end":
             if not await self.ending.end(chat_id, "volunteer", vid=vid):
                 raise FrameError.of(codes.UNKNOWN_CHAT)
-        elif kind == "refer":
+        else:
             await self.referring.refer(con, chat_id, frame["services"], outbox, feed, frame.get("facts") or {})
 
     async def _status(self, con: Console, outbox: Outbox, state: str) -> None:

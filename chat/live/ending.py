@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import state as S
+from ..frame_types import Report
 from ..kernel.broker import Tx
 from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
@@ -91,7 +92,7 @@ class Ending:
         await self.matching.match()
         return True
 
-    async def wrapup(self, con: Console, chat_id: str, report: dict[str, Any] | None) -> None:
+    async def wrapup(self, con: Console, chat_id: str, report: Report | None) -> None:
         """The volunteer files the wrap-up of a chat that ended: it is recorded."""
         if chat_id in con.feeds:
             raise FrameError.of(codes.OUT_OF_ORDER, "end the chat before filing its wrap-up")
@@ -101,7 +102,7 @@ class Ending:
         con.wrapups.discard(chat_id)
         self.records.record(st, report)
         con.outbox.send({"type": "wrapup_saved", "chat": chat_id})
-        log.info("chat.wrapup", chat=chat_id, non_data=(report or {}).get("non_data"))
+        log.info("chat.wrapup", chat=chat_id, non_data=report["non_data"] if report else None)
         await self.matching.match()
 
     async def finish(self, vid: str, chat_id: str, *, due_by: float | None = None) -> S.ChatState | None:
@@ -128,7 +129,7 @@ class Ending:
                     tx.set(S.SVC, repr(svc + EWMA_ALPHA * (duration - svc)))
             return st
 
-        return await self.live.broker.transact(fn)  # type: ignore[no-any-return]
+        return await self.live.broker.transact(fn)
 
     async def end_everything(self) -> None:
         """Every chat ends and is recorded (stopping with the memory broker: the state dies)."""

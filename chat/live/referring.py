@@ -18,6 +18,7 @@ from referral import rules as referral_rules
 from referral.directory import Directory
 
 from .. import state as S
+from ..frame_types import Intake
 from ..kernel.broker import Tx
 from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
@@ -89,7 +90,7 @@ class Referring:
         return cards or fallback_services(lang)
 
     async def refer(self, con: Console, chat_id: str, service_ids: list[str], outbox: Outbox,
-                    feed: Feed, facts: dict[str, Any]) -> None:
+                    feed: Feed, facts: Intake) -> None:
         """Give the visitor cards with fresh one-time codes; tell the console; note it for the record."""
         live, vid = self.live, con.profile.id
         st = await live.read_chat(chat_id)
