@@ -121,11 +121,11 @@ class Live:
 
     def intake(self, st: S.ChatState) -> dict[str, Any]:
         """The visitor's intake answers (sealed in the chat's hash)."""
-        return self.open(st.id, st.intake, INTAKE_SEQ) if st.intake else {}  # type: ignore[no-any-return]
+        return self.open(st.id, st.intake, INTAKE_SEQ) if st.intake else {}
 
     def referrals(self, st: S.ChatState) -> dict[str, Any]:
         """What was referred in a chat: ``{"given": [{"service", "codes": [hash]}]}``."""
-        return self.open(st.id, st.referrals, REFERRALS_SEQ) if st.referrals else {"given": []}  # type: ignore[no-any-return]
+        return self.open(st.id, st.referrals, REFERRALS_SEQ) if st.referrals else {"given": []}
 
     # -- transactions and notices ------------------------------------------------------------
     def notify(self, tx: Tx, node: str, notice: dict[str, Any], local: Local,
