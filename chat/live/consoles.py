@@ -172,7 +172,8 @@ class Consoles:
     async def frame(self, con: Console, outbox: Outbox, frame: VolunteerFrame) -> None:
         vid = con.profile.id
         if self.live.consoles.get(vid) is not con:
-            raise FrameError.of(codes.REPLACED, "this console continues on a newer connection")
+            raise FrameError.of(codes.REPLACED, "Konsolen fortsätter i en nyare anslutning. / "
+                                "This console continues on a newer connection.")
         if frame["type"] == "status":
             await self._status(con, outbox, frame["state"])
         elif frame["type"] == "wrapup":
@@ -214,7 +215,8 @@ class Consoles:
         async def fn(tx: Tx) -> None:
             vol = S.VolState.load(vid, await tx.hgetall(S.vol_key(vid)))
             if vol is None:
-                raise FrameError.of(codes.REPLACED, "this console is no longer connected")
+                raise FrameError.of(codes.REPLACED, "Konsolen är inte längre ansluten. / "
+                                    "This console is no longer connected.")
             fields = {"wants": "1" if available else "0"}
             if available and not vol.wants:
                 fields["idle_since"] = repr(now)

@@ -108,10 +108,12 @@ class Referring:
                                                                    intake.get("district")))
         unknown, unfit = referral_rules.ineligible(directory, service_ids, query)
         if unknown:
-            raise FrameError.of(codes.UNKNOWN_SERVICE, f"services: {unknown[0]!r} is not in the referral directory")
+            raise FrameError.of(codes.UNKNOWN_SERVICE, f"services: {unknown[0]!r} finns inte i "
+                                "hänvisningskatalogen / is not in the referral directory")
         if unfit:
-            raise FrameError.of(codes.INELIGIBLE_SERVICE, f"services: {unfit[0]!r} does not fit what the visitor "
-                             "said (age, where they live); ask /api/referrals/suggest")
+            raise FrameError.of(codes.INELIGIBLE_SERVICE, f"services: {unfit[0]!r} passar inte det den unga har "
+                                "berättat (ålder, var hen bor) / does not fit what the visitor said (age, where "
+                                "they live); ask /api/referrals/suggest")
         issued = await self.port.issue(service_ids)
         cards = []
         for item in issued:
