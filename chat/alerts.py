@@ -14,7 +14,9 @@ import secrets
 from typing import Any
 
 from . import state as S
+from .frame_types import Dismiss, Escalate
 from .kernel.broker import Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import Live
 from .live.lines import Lines
@@ -34,7 +36,7 @@ class Alerts:
         self.lines = lines
         self.overview = overview
 
-    async def on_escalate(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_escalate(self, con: Console, frame: Escalate) -> None:
         chat, vid, kind = frame["chat"], con.profile.id, frame["kind"]
         alert = secrets.token_hex(6)
         now = self.live.clock()
@@ -42,9 +44,9 @@ class Alerts:
         async def fn(tx: Tx) -> None:
             st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
             if st is None or st.vol != vid:
-                raise FrameError("unknown_chat", "you have no chat with that id")
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             if st.state != "active":
-                raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+                raise FrameError.of(codes.CHAT_ENDED)
             tx.hset(S.ALERTS, {alert: json.dumps({"chat": chat, "kind": kind, "vid": vid, "at": now})})
             tx.expire(S.ALERTS, ALERT_TTL_S)
 
@@ -55,7 +57,7 @@ class Alerts:
         log.warning("chat.escalated", chat=chat, kind=kind, volunteer=vid[:8])
         self.overview.changed()
 
-    async def on_dismiss(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_dismiss(self, con: Console, frame: Dismiss) -> None:
         async def fn(tx: Tx) -> bool:
             if await tx.hget(S.ALERTS, frame["alert"]) is None:
                 return False
@@ -63,5 +65,5 @@ class Alerts:
             return True
 
         if not await self.live.broker.transact(fn):
-            raise FrameError("unknown_alert", "no such alert (it may have been dismissed already)")
+            raise FrameError.of(codes.UNKNOWN_ALERT)
         self.overview.changed()

@@ -15,7 +15,9 @@ from volunteer.audit import audit
 
 from . import state as S
 from .kernel.addresses import AddressHasher
+from .frame_types import Block
 from .kernel.broker import BrokerError, Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import Live
 from .live.ending import Ending
@@ -36,14 +38,14 @@ class Blocks:
         # broker round trips of the screen cannot reorder the queue (FIFO by arrival).
         self._screening = asyncio.Lock()
 
-    async def on_block(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_block(self, con: Console, frame: Block) -> None:
         """``block {chat, hours}``: the visitor's address hash is refused; the chat ends."""
         live = self.live
         chat, hours = frame["chat"], frame["hours"]
         raw = await live.broker.read(lambda tx: tx.hgetall(S.chat_key(chat), watch=False))
         st = S.ChatState.load(chat, raw)
         if st is None or st.state not in ("queued", "active"):
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         day, _, address_hash = raw.get("addr", "").partition(":")
         if address_hash:
             async def fn(tx: Tx) -> None:

@@ -51,7 +51,7 @@ async def console_page(_request: Request) -> Response:
     return FileResponse(STATIC / "console.html")
 
 
-def _clean(value: Any, field: str, limit: int) -> str:
+def _clean(value: object, field: str, limit: int) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{field}: must be a string")
     value = unicodedata.normalize("NFC", value).strip()

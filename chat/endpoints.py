@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, Awaitable, Callable, cast
+from typing import Any, Awaitable, Callable
 
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -53,12 +53,6 @@ FRAME_BURST_S = 3.0
 SENDER_GRACE_S = 5.0
 RATE_LIMITED_DETAIL = ("För många ramar; den här utfördes inte, skicka den igen om en stund. / "
                        "Too many frames; this one was not carried out, send it again in a moment.")
-
-
-def _plain(frame: Any) -> dict[str, Any]:
-    """A typed frame (chat.frame_types) as the plain dict the hub's handlers still take;
-    the same object, no copy (the hub's typing follows when it is split into chat/live/)."""
-    return cast(dict[str, Any], frame)
 
 
 def _close_after(outbox: Outbox, error: FatalFrameError) -> None:
@@ -328,7 +322,7 @@ async def visitor_socket(ws: WebSocket) -> None:
                     return
                 if frame.get("followup") and not frame["resume"]:
                     frame["followup_vid"] = await hub.sup.followup_owner(frame["followup"])
-                chat = await hub.visitor_hello(outbox, _plain(frame))
+                chat = await hub.visitor_hello(outbox, frame)
             finally:
                 await waiting.settle(place, chat.id if chat is not None else None)
             turned_away = chat is None
@@ -336,7 +330,7 @@ async def visitor_socket(ws: WebSocket) -> None:
                 structlog.contextvars.bind_contextvars(chat=chat.id)
                 await hub.sup.remember(chat.id, hashes)
         else:
-            await hub.visitor_frame(chat, outbox, _plain(frame))
+            await hub.visitor_frame(chat, outbox, frame)
             if frame["type"] == "message":
                 lines.inc()
 
@@ -413,7 +407,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
 
     async def handle(raw: str | bytes | None) -> None:
         frame = parse_volunteer(raw)
-        await hub.volunteer_frame(vol, outbox, _plain(frame))
+        await hub.volunteer_frame(vol, outbox, frame)
         if frame["type"] == "message":
             lines.inc()
 

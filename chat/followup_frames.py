@@ -12,7 +12,9 @@ from typing import Any
 
 from . import followup
 from . import state as S
+from .frame_types import Followup
 from .kernel.broker import Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import NODE_TIMEOUT_S, Live, Local, vol_chats, wrapup_chats
 from .live.sessions import Console, Visitor
@@ -25,22 +27,22 @@ class FollowUps:
     def __init__(self, live: Live) -> None:
         self.live = live
 
-    async def on_followup(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_followup(self, con: Console, frame: Followup) -> None:
         """``followup {chat}``: a fresh code for the visitor of the volunteer's active chat."""
         live = self.live
         chat, vid = frame["chat"], con.profile.id
         st = await live.read_chat(chat)
         if st is None or st.vol != vid:
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         if st.state != "active":
-            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+            raise FrameError.of(codes.CHAT_ENDED)
         code = await followup.issue(live.sessions, live.settings.secret, vid)
         payload = {"type": "followup", "code": code, "valid_days": followup.VALID_DAYS}
 
         async def fn(tx: Tx, local: Local) -> None:
             now_st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat), watch=False))
             if now_st is None or now_st.state != "active":
-                raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+                raise FrameError.of(codes.CHAT_ENDED)
             live.notify(tx, now_st.vnode, {"k": "frame", "chat": chat, "to": "visitor"}, local, payload)
 
         await live.commit(fn)
@@ -58,8 +60,7 @@ class FollowUps:
         matching may take the chat in the moment between; it is then an ordinary chat.
         """
         if not vid:
-            vis.outbox.send({"type": "error", "code": "followup_unknown",
-                             "detail": "that follow-up code is unknown or has expired; you are in the queue"})
+            vis.outbox.send(codes.FOLLOWUP_UNKNOWN.frame())
             return
         live, chat = self.live, vis.id
         now = live.clock()

@@ -158,6 +158,12 @@ class Block(TypedDict):
     hours: int
 
 
+# The frames about one chat the console holds (or, for a supervisor, joined).
+ChatFrame = Union[VolunteerMessage, VolunteerTyping, Refer, End]
+
+# The frames chat.supervision and its neighbours take (chat.frames.SUPERVISION_TYPES).
+SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block]
+
 VolunteerFrame = Union[Status, VolunteerMessage, VolunteerTyping, Refer, End, Wrapup, Escalate, Transfer,
                        Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block]
 

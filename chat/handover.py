@@ -15,7 +15,9 @@ from typing import Any
 from volunteer.audit import audit
 
 from . import state as S
+from .frame_types import Takeover, Transfer
 from .kernel.broker import Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import Live, Local, joined_by, vol_chats, wrapup_chats
 from .live.lines import Lines
@@ -27,7 +29,6 @@ from .supervision import Supervision
 
 log = get_logger(__name__)
 
-_UNKNOWN = ("unknown_chat", "you have no chat with that id")
 
 
 class Handover:
@@ -45,7 +46,7 @@ class Handover:
         if con is not None and con.feeds.pop(n["chat"], None) is not None:
             con.outbox.send({"type": "released", "chat": n["chat"], "reason": n["reason"]})
 
-    async def on_takeover(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_takeover(self, con: Console, frame: Takeover) -> None:
         chat = frame["chat"]
         await self._move(chat, con.profile.id, reason="takeover")
         self.supervision.forget(con.profile.id, chat)
@@ -54,7 +55,7 @@ class Handover:
         log.info("chat.taken_over", chat=chat, supervisor=con.profile.id[:8])
         self.overview.changed()
 
-    async def on_transfer(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_transfer(self, con: Console, frame: Transfer) -> None:
         chat, vid, target = frame["chat"], con.profile.id, frame["to"]
         holder = None if con.profile.role == "supervisor" else vid
         if "volunteer" in target:
@@ -76,17 +77,17 @@ class Handover:
             raw = await tx.hgetall(S.chat_key(chat))
             st = S.ChatState.load(chat, raw)
             if st is None or st.state != "active" or (holder is not None and st.vol != holder):
-                raise FrameError(*_UNKNOWN)
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             if st.vol == to:
-                raise FrameError("out_of_order", "the chat is already theirs")
+                raise FrameError.of(codes.OUT_OF_ORDER, "the chat is already theirs")
             old_raw = await tx.hgetall(S.vol_key(st.vol))
             new_raw = await tx.hgetall(S.vol_key(to))
             new = S.VolState.load(to, new_raw)
             if new is None or not new.node:
-                raise FrameError("transfer_refused", "that volunteer is not connected")
+                raise FrameError.of(codes.TRANSFER_REFUSED, "that volunteer is not connected")
             if reason == "transfer" and (not new.wants or
                                          len(vol_chats(new_raw)) + len(wrapup_chats(new_raw)) >= new.capacity):
-                raise FrameError("transfer_refused", "that volunteer is paused or has no free slot")
+                raise FrameError.of(codes.TRANSFER_REFUSED, "that volunteer is paused or has no free slot")
             if old_raw:
                 tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
             tx.hset(S.vol_key(to), {"chats": ",".join(sorted(vol_chats(new_raw) | {chat}))})
@@ -107,7 +108,7 @@ class Handover:
         async def fn(tx: Tx, local: Local) -> None:
             st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
             if st is None or st.state != "active" or (holder is not None and st.vol != holder):
-                raise FrameError(*_UNKNOWN)
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             old_raw = await tx.hgetall(S.vol_key(st.vol))
             queue = await tx.zrange(S.QUEUE)
             front = min([score for _, score in queue] + [now]) - 1

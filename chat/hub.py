@@ -11,7 +11,7 @@ therefore serve any visitor or volunteer, and a node that dies loses no chat.
 The work is done by the parts in ``chat.live`` (one noun each, around the shared
 ``Live`` context) and by supervision's (``chat.supervision``, ``chat.overview``,
 ``chat.handover``, ``chat.alerts``, ``chat.blocks``, ``chat.followup_frames``); this module builds them, wires their
-seams (the notice table, the console frame table, the referral port, the
+seams (the notice table, the console's supervision frames, the referral port, the
 queue-changed callback) in one place, and runs the node's lifecycle: start, the
 background tasks, drain, stop. docs/architecture.md draws the whole.
 """
@@ -34,7 +34,7 @@ from .blocks import Blocks
 from .kernel.broker import Broker, BrokerError, Tx
 from .followup_frames import FollowUps
 from .handover import Handover
-from .live.consoles import Consoles
+from .live.consoles import Consoles, SupervisionFrames
 from .live.context import INTAKE_SEQ, NODE_TIMEOUT_S, Live
 from .live.delivery import Delivery
 from .live.ending import Ending
@@ -113,14 +113,15 @@ class Hub:
         self.visitor_side = Visitors(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, records=self.records, referring=self.referring,
                                      hours_source=self.hours, returning=self.followups.returns)
+        frames = SupervisionFrames(
+            escalate=self.alerts.on_escalate, transfer=self.handover.on_transfer,
+            followup=self.followups.on_followup, supervise=self.overview.on_supervise,
+            observe=self.supervision.on_observe, whisper=self.supervision.on_whisper,
+            join=self.supervision.on_join, takeover=self.handover.on_takeover,
+            dismiss=self.alerts.on_dismiss, block=self.blocks.on_block)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
-                                     ending=self.ending, referring=self.referring, overseer=self.supervision)
-        for kind, handler in (("observe", self.supervision.on_observe), ("join", self.supervision.on_join),
-                              ("whisper", self.supervision.on_whisper), ("supervise", self.overview.on_supervise),
-                              ("takeover", self.handover.on_takeover), ("transfer", self.handover.on_transfer),
-                              ("escalate", self.alerts.on_escalate), ("dismiss", self.alerts.on_dismiss),
-                              ("block", self.blocks.on_block), ("followup", self.followups.on_followup)):
-            self.console_side.register_frames(kind, handler)
+                                     ending=self.ending, referring=self.referring, overseer=self.supervision,
+                                     frames=frames)
         self.reconcile = Reconcile(live, delivery=self.delivery, matching=self.matching,
                                    consoles=self.console_side, records=self.records)
         self.timers = Timers(live, lines=self.lines, ending=self.ending, records=self.records,

@@ -38,12 +38,14 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from . import state as S
+from .kernel import error_codes as codes
 from .kernel.broker import Broker, Tx
 from .kernel.logs import get_logger
+from .kernel.web import refuse
 
 log = get_logger("chat.metrics")
 
@@ -174,7 +176,7 @@ class Metrics:
             self._read_at = time.monotonic()
 
     def expose(self) -> bytes:
-        return generate_latest(self.registry)  # type: ignore[no-any-return]
+        return generate_latest(self.registry)
 
 
 class _ScrapeTime:
@@ -251,9 +253,8 @@ async def scrape(request: Request) -> Response:
     if not token:
         raise HTTPException(404)
     if not _authorised(request, token):
-        return JSONResponse({"error": "not_authenticated",
-                             "detail": "send Authorization: Bearer with JOURCHATT_METRICS_TOKEN"},
-                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return refuse(codes.NOT_AUTHENTICATED, "send Authorization: Bearer with JOURCHATT_METRICS_TOKEN",
+                      headers={"WWW-Authenticate": "Bearer"})
     metrics: Metrics = request.app.state.metrics
     await metrics.refresh()
     return Response(metrics.expose(), media_type=CONTENT_TYPE)

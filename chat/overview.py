@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from . import state as S
+from .frame_types import Supervise
 from .kernel.broker import Tx
 from .live.context import NODE_TIMEOUT_S, Live, joined_by, vol_chats, wrapup_chats
 from .live.sessions import Console
@@ -47,7 +48,7 @@ class Overview:
         if self.live.consoles.get(con.profile.id) is con:
             self.watchers.discard(con.profile.id)
 
-    async def on_supervise(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_supervise(self, con: Console, frame: Supervise) -> None:
         vid = con.profile.id
         if frame["active"]:
             self.watchers.add(vid)

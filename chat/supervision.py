@@ -22,12 +22,15 @@ log (who, what, when, which chat; never text).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from volunteer.audit import audit
 
 from . import state as S
+from .frame_types import ChatFrame, Join, Observe, Whisper
 from .kernel.broker import Tx
+from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
 from .live.context import Live, Local, joined_by
 from .live.delivery import Delivery, render, render_extra
@@ -41,7 +44,6 @@ __all__ = ["Supervision", "render_extra"]
 
 log = get_logger(__name__)
 
-_UNKNOWN = ("unknown_chat", "you have no chat with that id")
 
 
 class Supervision:
@@ -64,7 +66,7 @@ class Supervision:
             del self.observers_here[key]
             self.feeds.pop(key, None)
             try:
-                await self.live.commit(lambda tx, local, c=key[1]: self._tx_unobserve(tx, local, c, vid))
+                await self.live.commit(partial(self._tx_unobserve, chat=key[1], vid=vid))
             except Exception as exc:   # the chat may be gone, or the broker: nothing to undo
                 log.debug("observe.cleanup", error=type(exc).__name__)
 
@@ -91,10 +93,10 @@ class Supervision:
         self.feeds.pop((vid, chat), None)
         self.observers_here.pop((vid, chat), None)
 
-    async def on_observe(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_observe(self, con: Console, frame: Observe) -> None:
         await self._observe(con, frame["chat"], frame["active"], join=False)
 
-    async def on_join(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_join(self, con: Console, frame: Join) -> None:
         await self._observe(con, frame["chat"], True, join=True)
         await self.lines.system(frame["chat"], "supervisor_joined")
 
@@ -131,11 +133,11 @@ class Supervision:
         raw = await tx.hgetall(S.chat_key(chat))
         st = S.ChatState.load(chat, raw)
         if st is None or st.state not in ("queued", "active"):
-            raise FrameError(*_UNKNOWN)
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         if st.vol == vid:
-            raise FrameError("out_of_order", "this chat is already yours")
+            raise FrameError.of(codes.OUT_OF_ORDER, "this chat is already yours")
         if join and st.state != "active":
-            raise FrameError("out_of_order", "the chat has no volunteer yet")
+            raise FrameError.of(codes.OUT_OF_ORDER, "the chat has no volunteer yet")
         observers = [(v, n) for v, n in st.observers() if v != vid]
         joined = joined_by(raw)
         if active:
@@ -169,25 +171,26 @@ class Supervision:
         con.outbox.send({"type": "observed", "chat": st.id,
                          "supervisors": sorted(r.get("name", "") for r in raws)})
 
-    async def on_whisper(self, con: Console, frame: dict[str, Any]) -> None:
+    async def on_whisper(self, con: Console, frame: Whisper) -> None:
         await self._say(con, frame["chat"], frame["id"], frame["text"], whisper=True)
         await audit(self.live.sessions, actor=con.profile.id, action="chat.whisper", subject=frame["chat"])
 
-    async def joined_frame(self, con: Console, frame: dict[str, Any]) -> bool:
+    async def joined_frame(self, con: Console, frame: ChatFrame) -> bool:
         """``message``/``typing``/``end`` from a supervisor for a chat they joined; False if not joined."""
         chat, vid = frame["chat"], con.profile.id
         raw = await self.live.broker.read(lambda tx: tx.hgetall(S.chat_key(chat), watch=False))
-        if vid not in joined_by(raw) or frame["type"] not in ("message", "typing", "end"):
+        if vid not in joined_by(raw) or frame["type"] == "refer":
             return False
         if frame["type"] == "message":
             await self._say(con, chat, frame["id"], frame["text"], whisper=False)
         elif frame["type"] == "typing":
             st = S.ChatState.load(chat, raw)
+            active = frame["active"]
             if st is not None and st.vnode:
-                await self.live.commit(lambda tx, local: self._typing(tx, local, st, frame["active"]))
+                await self.live.commit(lambda tx, local: self._typing(tx, local, st, active))
         else:
             if not await self.ending.end(chat, "supervisor"):
-                raise FrameError(*_UNKNOWN)
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             await audit(self.live.sessions, actor=vid, action="chat.end", subject=chat)
         return True
 
@@ -209,12 +212,12 @@ class Supervision:
             raw = await tx.hgetall(S.chat_key(chat))
             st = S.ChatState.load(chat, raw)
             if st is None or st.state not in ("queued", "active"):
-                raise FrameError(*_UNKNOWN)
+                raise FrameError.of(codes.UNKNOWN_CHAT)
             allowed = (any(v == vid for v, _ in st.observers()) if whisper else vid in joined_by(raw))
             if not allowed:
-                raise FrameError("unknown_chat", "observe (or join) the chat first")
+                raise FrameError.of(codes.UNKNOWN_CHAT, "observe (or join) the chat first")
             if st.state != "active":
-                raise FrameError("out_of_order", "the chat has no volunteer yet")
+                raise FrameError.of(codes.OUT_OF_ORDER, "the chat has no volunteer yet")
             seen = await tx.hget(S.ids_key(chat), id_key, watch=False)
             if seen:
                 seq_s, _, seen_digest = seen.partition("|")

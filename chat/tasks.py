@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Coroutine
 
 from .kernel.logs import get_logger
@@ -67,7 +68,7 @@ class Tasks:
         loop = asyncio.get_running_loop()
         entry.started_at = loop.time()
         entry.task = loop.create_task(entry.run(), name=entry.name)
-        entry.task.add_done_callback(lambda task, entry=entry: self._ended(entry, task))
+        entry.task.add_done_callback(partial(self._ended, entry))
         if entry.restarts:
             log.warning("task.restarted", kind=entry.name, count=entry.restarts)
 

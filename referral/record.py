@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -88,7 +89,7 @@ def volunteer_pseudonym(secret: bytes, account_id: str) -> str:
     return hmac.new(secret, b"volunteer-pseudonym\x00" + account_id.encode(), hashlib.sha256).hexdigest()[:20]
 
 
-def build_record(facts: ChatFacts, wrapup: dict[str, Any] | None, *, tz: str, secret: bytes) -> dict[str, Any]:
+def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str, secret: bytes) -> dict[str, Any]:
     """The record's columns; ``wrapup`` is the validated report or None (not filed)."""
     intake = dict(facts.intake)
     if wrapup:

@@ -158,7 +158,7 @@ async def act(request: Request) -> Response:
             if not isinstance(role, str):
                 return refuse(codes.INVALID_FIELD, "role: a string is required")
             if await manage.set_role(db, username, role):
-                state.hub.signed_out(target, "role_changed")
+                state.hub.signed_out(target, codes.ROLE_CHANGED)
             await audit(db, actor=who.id, action="account.role", subject=target)
         else:
             body = cast(TrainingBody, raw)

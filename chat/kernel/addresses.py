@@ -83,7 +83,7 @@ def parse_proxies(raw: str) -> tuple[str, ...]:
 def peer_address(scope: Mapping[str, Any], trusted_proxies: Iterable[str] = ()) -> str | None:
     """The client's address for an ASGI scope (http or websocket), or None when unknown."""
     client = scope.get("client")
-    peer = client[0] if client else None
+    peer: str | None = client[0] if client else None
     if peer is None:
         return None
     networks = [ipaddress.ip_network(p) for p in trusted_proxies]
@@ -92,7 +92,8 @@ def peer_address(scope: Mapping[str, Any], trusted_proxies: Iterable[str] = ()) 
     except ValueError:
         return None
     if networks and any(peer_ip in n for n in networks):
-        for name, value in scope.get("headers", []):
+        headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", [])
+        for name, value in headers:
             if name == b"x-forwarded-for":
                 last = value.decode("latin-1").split(",")[-1].strip()
                 if normalise(last) is not None:

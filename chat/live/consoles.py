@@ -1,20 +1,26 @@
 """Consoles: a volunteer's console connects, takes chats, writes in them, and goes away.
 
 The console's frames for its own chats are handled here; other frames (the
-supervisors' tools, a call for help, a follow-up code) are looked up in the frame
-table that ``chat.supervision`` and its neighbours register in (``register_frames``).
+supervisors' tools, a call for help, a follow-up code) go to the handlers that
+``chat.supervision`` and its neighbours give in ``SupervisionFrames``, one typed
+field per frame type: the hub fills it, and mypy checks each handler takes its frame.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable, Protocol
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol, assert_never
 
 from volunteer.accounts import Profile
 
 from .. import state as S
 from ..kernel.broker import BrokerError, Tx
+from ..kernel import error_codes as codes
+from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
+from ..frame_types import (Block, ChatFrame, Dismiss, Escalate, Followup, Join, Observe, Supervise, Takeover,
+                           SupervisionFrame, Transfer, VolunteerFrame, Whisper)
 from ..frames import SUPERVISOR_TYPES
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -28,13 +34,49 @@ from .sessions import Console, Feed
 
 log = get_logger(__name__)
 
-# Why an open console is closed from the HTTP side (Consoles.signed_out): error code -> detail.
-SIGNED_OUT = {
-    "signed_out": "you signed out",
-    "role_changed": "an admin changed this account's role; sign in again",
-}
 
-FrameHandler = Callable[[Console, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionFrames:
+    """Who takes the console frames of ``chat.frames.SUPERVISION_TYPES``: one handler per
+    type, each ``handler(console, frame)`` typed with its own frame."""
+
+    escalate: Callable[[Console, Escalate], Awaitable[None]]
+    transfer: Callable[[Console, Transfer], Awaitable[None]]
+    followup: Callable[[Console, Followup], Awaitable[None]]
+    supervise: Callable[[Console, Supervise], Awaitable[None]]
+    observe: Callable[[Console, Observe], Awaitable[None]]
+    whisper: Callable[[Console, Whisper], Awaitable[None]]
+    join: Callable[[Console, Join], Awaitable[None]]
+    takeover: Callable[[Console, Takeover], Awaitable[None]]
+    dismiss: Callable[[Console, Dismiss], Awaitable[None]]
+    block: Callable[[Console, Block], Awaitable[None]]
+
+    async def handle(self, con: Console, frame: SupervisionFrame) -> None:
+        """Hand ``frame`` to its handler."""
+        if frame["type"] == "escalate":
+            await self.escalate(con, frame)
+        elif frame["type"] == "transfer":
+            await self.transfer(con, frame)
+        elif frame["type"] == "followup":
+            await self.followup(con, frame)
+        elif frame["type"] == "supervise":
+            await self.supervise(con, frame)
+        elif frame["type"] == "observe":
+            await self.observe(con, frame)
+        elif frame["type"] == "whisper":
+            await self.whisper(con, frame)
+        elif frame["type"] == "join":
+            await self.join(con, frame)
+        elif frame["type"] == "takeover":
+            await self.takeover(con, frame)
+        elif frame["type"] == "dismiss":
+            await self.dismiss(con, frame)
+        elif frame["type"] == "block":
+            await self.block(con, frame)
+        else:
+            assert_never(frame)         # mypy: every supervision frame type has its field
 
 
 class Overseer(Protocol):
@@ -43,13 +85,13 @@ class Overseer(Protocol):
     async def assigned(self, con: Console, st: S.ChatState) -> None:
         """A console got a chat: tell it who observes."""
 
-    async def joined_frame(self, con: Console, frame: dict[str, Any]) -> bool:
+    async def joined_frame(self, con: Console, frame: ChatFrame) -> bool:
         """A chat frame for a chat the console does not hold: handled if it joined it."""
 
 
 class Consoles:
     def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, matching: Matching,
-                 ending: Ending, referring: Referring, overseer: Overseer) -> None:
+                 ending: Ending, referring: Referring, overseer: Overseer, frames: SupervisionFrames) -> None:
         self.live = live
         self.lines = lines
         self.delivery = delivery
@@ -57,14 +99,8 @@ class Consoles:
         self.ending = ending
         self.referring = referring
         self.overseer = overseer
-        self._frames: dict[str, FrameHandler] = {}
+        self.frames = frames
         live.notices.register("volunteer", ("assigned", "ended", "frame"), self._on_notice)
-
-    def register_frames(self, kind: str, handler: FrameHandler) -> None:
-        """``handler(console, frame)`` takes the console's frames of this kind."""
-        if kind in self._frames:
-            raise ValueError(f"a handler for {kind} frames is registered already")
-        self._frames[kind] = handler
 
     # -- connecting --------------------------------------------------------------------
     async def connected(self, profile: Profile, outbox: Outbox) -> Console:
@@ -133,39 +169,42 @@ class Consoles:
         await self.overseer.assigned(con, st)
 
     # -- frames ------------------------------------------------------------------------
-    async def frame(self, con: Console, outbox: Outbox, frame: dict[str, Any]) -> None:
+    async def frame(self, con: Console, outbox: Outbox, frame: VolunteerFrame) -> None:
         vid = con.profile.id
         if self.live.consoles.get(vid) is not con:
-            raise FrameError("replaced", "this console continues on a newer connection")
-        kind = frame["type"]
-        handler = self._frames.get(kind)
-        if handler is not None:
-            if kind in SUPERVISOR_TYPES and con.profile.role != "supervisor":
-                raise FrameError("supervisor_only", "this frame needs the supervisor role")
-            await handler(con, frame)
-            return
-        if kind == "status":
+            raise FrameError.of(codes.REPLACED, "Konsolen fortsätter i en nyare anslutning. / "
+                                "This console continues on a newer connection.")
+        if frame["type"] == "status":
             await self._status(con, outbox, frame["state"])
-            return
-        if kind == "wrapup":
+        elif frame["type"] == "wrapup":
             await self.ending.wrapup(con, frame["chat"], frame["report"])
-            return
-        chat_id = frame["chat"]
+        elif (frame["type"] == "message" or frame["type"] == "typing" or frame["type"] == "end"
+              or frame["type"] == "refer"):
+            await self._chat_frame(con, outbox, frame)
+        else:                           # the rest are supervision's (mypy checks they are)
+            if frame["type"] in SUPERVISOR_TYPES and con.profile.role != "supervisor":
+                raise FrameError.of(codes.SUPERVISOR_ONLY)
+            await self.frames.handle(con, frame)
+
+    async def _chat_frame(self, con: Console, outbox: Outbox, frame: ChatFrame) -> None:
+        """A frame about one chat: the console's own, or one its supervisor joined."""
+        vid, chat_id = con.profile.id, frame["chat"]
         if chat_id in con.wrapups:
-            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+            raise FrameError.of(codes.CHAT_ENDED)
         feed = con.feeds.get(chat_id)
         if feed is None:
             if await self.overseer.joined_frame(con, frame):
                 return
-            raise FrameError("unknown_chat", "you have no chat with that id")
-        if kind == "message":
+            raise FrameError.of(codes.UNKNOWN_CHAT)
+        if frame["type"] == "message":
             await self.lines.line(chat_id, "volunteer", vid, frame["id"], frame["text"], outbox, feed)
-        elif kind == "typing":
-            await self.live.commit(lambda tx, local: self._tx_typing(tx, local, chat_id, vid, frame["active"]))
-        elif kind == "end":
+        elif frame["type"] == "typing":
+            active = frame["active"]
+            await self.live.commit(lambda tx, local: self._tx_typing(tx, local, chat_id, vid, active))
+        elif frame["type"] == "end":
             if not await self.ending.end(chat_id, "volunteer", vid=vid):
-                raise FrameError("unknown_chat", "you have no chat with that id")
-        elif kind == "refer":
+                raise FrameError.of(codes.UNKNOWN_CHAT)
+        else:
             await self.referring.refer(con, chat_id, frame["services"], outbox, feed, frame.get("facts") or {})
 
     async def _status(self, con: Console, outbox: Outbox, state: str) -> None:
@@ -176,7 +215,8 @@ class Consoles:
         async def fn(tx: Tx) -> None:
             vol = S.VolState.load(vid, await tx.hgetall(S.vol_key(vid)))
             if vol is None:
-                raise FrameError("replaced", "this console is no longer connected")
+                raise FrameError.of(codes.REPLACED, "Konsolen är inte längre ansluten. / "
+                                    "This console is no longer connected.")
             fields = {"wants": "1" if available else "0"}
             if available and not vol.wants:
                 fields["idle_since"] = repr(now)
@@ -219,14 +259,14 @@ class Consoles:
             log.warning("volunteer.detach_failed", volunteer=vid[:8], error=str(exc))
         live.queue_changed()
 
-    def signed_out(self, account_id: str, code: str = "signed_out") -> None:
-        """The account signed out, or an admin disabled, reset or changed its role: its console
-        socket closes (its chats get the grace period)."""
+    def signed_out(self, account_id: str, code: Code = codes.SIGNED_OUT) -> None:
+        """The account signed out, or an admin disabled, reset or changed its role
+        (``codes.ROLE_CHANGED``): its console socket closes with the code's close code
+        (its chats get the grace period)."""
         con = self.live.consoles.get(account_id)
         if con is not None:
-            detail = SIGNED_OUT.get(code, SIGNED_OUT["signed_out"])
-            con.outbox.send({"type": "error", "code": code, "detail": detail})
-            con.outbox.close(4401)
+            con.outbox.send(code.frame())
+            con.outbox.close(code.close or 4401)
 
     # -- notices -----------------------------------------------------------------------
     async def _on_notice(self, n: dict[str, Any], payload: Any) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .. import state as S
 from ..kernel.broker import MAX_LOG_ENTRIES, Broker, Tx
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..outbox import Outbox
 from ..sealing import Sealer
@@ -120,11 +121,11 @@ class Live:
 
     def intake(self, st: S.ChatState) -> dict[str, Any]:
         """The visitor's intake answers (sealed in the chat's hash)."""
-        return self.open(st.id, st.intake, INTAKE_SEQ) if st.intake else {}  # type: ignore[no-any-return]
+        return self.open(st.id, st.intake, INTAKE_SEQ) if st.intake else {}
 
     def referrals(self, st: S.ChatState) -> dict[str, Any]:
         """What was referred in a chat: ``{"given": [{"service", "codes": [hash]}]}``."""
-        return self.open(st.id, st.referrals, REFERRALS_SEQ) if st.referrals else {"given": []}  # type: ignore[no-any-return]
+        return self.open(st.id, st.referrals, REFERRALS_SEQ) if st.referrals else {"given": []}
 
     # -- transactions and notices ------------------------------------------------------------
     def notify(self, tx: Tx, node: str, notice: dict[str, Any], local: Local,
@@ -190,14 +191,14 @@ class Live:
         """The chat, queued or active; ``chat_ended`` otherwise."""
         st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
         if st is None or st.state not in ("queued", "active"):
-            raise FrameError("chat_ended", "the chat is over")
+            raise FrameError.of(codes.CHAT_ENDED)
         return st
 
     async def own_chat(self, tx: Tx, chat_id: str, vid: str, *, watch: bool = True) -> S.ChatState:
         """The active chat volunteer ``vid`` holds; ``unknown_chat`` or ``chat_ended`` otherwise."""
         st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=watch))
         if st is None or st.vol != vid:
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         if st.state != "active":
-            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+            raise FrameError.of(codes.CHAT_ENDED)
         return st

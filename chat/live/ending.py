@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import state as S
+from ..frame_types import Report
 from ..kernel.broker import Tx
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..kernel.logs import get_logger
 from ..routing import DEFAULT_SERVICE_TIME_S, EWMA_ALPHA
@@ -90,17 +92,17 @@ class Ending:
         await self.matching.match()
         return True
 
-    async def wrapup(self, con: Console, chat_id: str, report: dict[str, Any] | None) -> None:
+    async def wrapup(self, con: Console, chat_id: str, report: Report | None) -> None:
         """The volunteer files the wrap-up of a chat that ended: it is recorded."""
         if chat_id in con.feeds:
-            raise FrameError("out_of_order", "end the chat before filing its wrap-up")
+            raise FrameError.of(codes.OUT_OF_ORDER, "end the chat before filing its wrap-up")
         st = await self.finish(con.profile.id, chat_id)
         if st is None:
-            raise FrameError("unknown_chat", "you have no chat with that id awaiting a wrap-up")
+            raise FrameError.of(codes.UNKNOWN_CHAT, "you have no chat with that id awaiting a wrap-up")
         con.wrapups.discard(chat_id)
         self.records.record(st, report)
         con.outbox.send({"type": "wrapup_saved", "chat": chat_id})
-        log.info("chat.wrapup", chat=chat_id, non_data=(report or {}).get("non_data"))
+        log.info("chat.wrapup", chat=chat_id, non_data=report["non_data"] if report else None)
         await self.matching.match()
 
     async def finish(self, vid: str, chat_id: str, *, due_by: float | None = None) -> S.ChatState | None:
@@ -127,7 +129,7 @@ class Ending:
                     tx.set(S.SVC, repr(svc + EWMA_ALPHA * (duration - svc)))
             return st
 
-        return await self.live.broker.transact(fn)  # type: ignore[no-any-return]
+        return await self.live.broker.transact(fn)
 
     async def end_everything(self) -> None:
         """Every chat ends and is recorded (stopping with the memory broker: the state dies)."""

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 from .. import state as S
 from ..kernel.broker import BrokerError, LineWrite, Tx
+from ..kernel import error_codes as codes
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -95,10 +97,9 @@ class Lines:
         else:
             raise BrokerError("the chat's seq kept moving")
         if result.status == "closed" or result.status == "ended":
-            raise FrameError("chat_ended", "the chat is over" if side == "visitor"
-                             else "the chat is over; file the wrap-up")
+            raise FrameError.of(codes.CHAT_ENDED)
         if result.status == "not_yours":
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         seq = result.seq
         for to, vid in result.local:
             await live.notices.dispatch({"k": "line", "chat": chat_id, "to": to, "seq": seq, "vid": vid,

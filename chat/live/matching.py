@@ -180,7 +180,7 @@ class Matching:
             queue = await tx.zrange(S.QUEUE, watch=False)
             return [c for c, _ in queue], await self._tx_per_position(tx, now)
 
-        return await self.live.broker.read(fn)  # type: ignore[no-any-return]
+        return await self.live.broker.read(fn)
 
     async def _tx_per_position(self, tx: Tx, now: float) -> float:
         """Expected seconds between two answered chats (remembered for ``send_position``)."""

@@ -10,9 +10,11 @@ its way) is repaired through the notice table, as the notice would have been.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Awaitable, Callable
 
 from .. import state as S
+from ..kernel import error_codes as codes
 from ..kernel.broker import BrokerError, Tx
 from ..kernel.logs import get_logger
 from .consoles import Consoles
@@ -104,34 +106,33 @@ class Reconcile:
             at += 1
             if st is None or st.state not in ("queued", "active"):
                 by = (st.ended_by if st else "") or "timeout"
-                out_of_step(("v-ended", vis.id), by, lambda vis=vis, by=by: dispatch(
-                    {"k": "ended", "chat": vis.id, "to": "visitor", "by": by}))
+                out_of_step(("v-ended", vis.id), by, partial(
+                    dispatch, {"k": "ended", "chat": vis.id, "to": "visitor", "by": by}))
             elif st.state == "active" and vis.state == "queued":
-                out_of_step(("v-assigned", vis.id), st.vol, lambda vis=vis, vid=st.vol: self._reassigned(vis, vid))
+                out_of_step(("v-assigned", vis.id), st.vol, partial(self._reassigned, vis, st.vol))
             elif st.state == "queued" and vis.state == "active":
-                out_of_step(("v-requeued", vis.id), st.seq, lambda vis=vis: dispatch(
-                    {"k": "requeued", "chat": vis.id, "to": "visitor"}))
+                out_of_step(("v-requeued", vis.id), st.seq, partial(
+                    dispatch, {"k": "requeued", "chat": vis.id, "to": "visitor"}))
             if st is not None and st.seq > vis.feed.last:
-                out_of_step(("v-line", vis.id), st.seq, lambda vis=vis, seq=st.seq: deliver(
-                    vis.id, vis.feed, vis.outbox, "visitor", vis.lang, seq, None))
+                out_of_step(("v-line", vis.id), st.seq, partial(
+                    deliver, vis.id, vis.feed, vis.outbox, "visitor", vis.lang, st.seq, None))
         for con in consoles:
             held = vol_chats(raws[at])
             at += 1
             vid = con.profile.id
             for chat_id in sorted(held - set(con.feeds)):
-                out_of_step(("c-assigned", vid, chat_id), True, lambda con=con, chat_id=chat_id:
-                            self.consoles.assigned(con, chat_id, resumed=False))
+                out_of_step(("c-assigned", vid, chat_id), True,
+                            partial(self.consoles.assigned, con, chat_id, resumed=False))
         for con, chat_id, feed in feeds:
             st = S.ChatState.load(chat_id, raws[at])
             at += 1
             vid = con.profile.id
             if st is None or st.state != "active" or st.vol != vid:
-                by = (st.ended_by if st else "") or None
-                out_of_step(("c-ended", vid, chat_id), by, lambda con=con, chat_id=chat_id, by=by:
-                            self._console_ended(con, chat_id, by))
+                ended_by = (st.ended_by if st else "") or None
+                out_of_step(("c-ended", vid, chat_id), ended_by, partial(self._console_ended, con, chat_id, ended_by))
             elif st.seq > feed.last:
-                out_of_step(("c-line", vid, chat_id), st.seq, lambda con=con, chat_id=chat_id, feed=feed,
-                            seq=st.seq: deliver(chat_id, feed, con.outbox, "volunteer", con.lang, seq, None))
+                out_of_step(("c-line", vid, chat_id), st.seq, partial(
+                    deliver, chat_id, feed, con.outbox, "volunteer", con.lang, st.seq, None))
         self._out_of_step = seen
         for key, repair in repairs:
             self._out_of_step.pop(key, None)
@@ -176,8 +177,7 @@ class Reconcile:
         log.error("broker.state_lost", visitors=len(live.visitors), consoles=len(live.consoles))
         now = live.clock()
         for vis in list(live.visitors.values()):
-            vis.outbox.send({"type": "error", "code": "chat_lost",
-                             "detail": "the chat service restarted and this chat was lost; please start a new chat"})
+            vis.outbox.send(codes.CHAT_LOST.frame())
             vis.outbox.send({"type": "ended", "by": "timeout"})
             vis.outbox.close(1000)
             if vis.state == "ended":
@@ -188,8 +188,7 @@ class Reconcile:
             self.records.record(st, None)
         for con in list(live.consoles.values()):
             for chat_id in sorted(set(con.feeds) | con.wrapups):
-                con.outbox.send({"type": "error", "code": "chat_lost",
-                                 "detail": "the chat service restarted and this chat was lost"})
+                con.outbox.send(codes.CHAT_LOST.frame())
                 con.outbox.send({"type": "ended", "chat": chat_id, "by": "timeout", "wrapup_due": False})
             con.feeds.clear()
             con.wrapups.clear()

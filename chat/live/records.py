@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import datetime, timezone
+from collections.abc import Mapping
 from typing import Any
 
 from .. import state as S
@@ -34,7 +35,7 @@ class Records:
         self.stopping = False
         self.written = self.failed = 0      # records written, failed write attempts (GET /metrics)
 
-    def record(self, st: S.ChatState, wrapup: dict[str, Any] | None) -> None:
+    def record(self, st: S.ChatState, wrapup: Mapping[str, Any] | None) -> None:
         """Queue the record of chat ``st`` (over), with the volunteer's wrap-up if any."""
         live = self.live
         end = st.ended_at if st.ended_at is not None else live.clock()

@@ -18,7 +18,9 @@ from referral import rules as referral_rules
 from referral.directory import Directory
 
 from .. import state as S
+from ..frame_types import Intake
 from ..kernel.broker import Tx
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -88,14 +90,14 @@ class Referring:
         return cards or fallback_services(lang)
 
     async def refer(self, con: Console, chat_id: str, service_ids: list[str], outbox: Outbox,
-                    feed: Feed, facts: dict[str, Any]) -> None:
+                    feed: Feed, facts: Intake) -> None:
         """Give the visitor cards with fresh one-time codes; tell the console; note it for the record."""
         live, vid = self.live, con.profile.id
         st = await live.read_chat(chat_id)
         if st is None or st.vol != vid:
-            raise FrameError("unknown_chat", "you have no chat with that id")
+            raise FrameError.of(codes.UNKNOWN_CHAT)
         if st.state != "active":
-            raise FrameError("chat_ended", "the chat is over; file the wrap-up")
+            raise FrameError.of(codes.CHAT_ENDED)
         directory = await self.port.current()
         intake = live.intake(st)
         if "municipality" in facts and "district" not in facts:
@@ -106,10 +108,12 @@ class Referring:
                                                                    intake.get("district")))
         unknown, unfit = referral_rules.ineligible(directory, service_ids, query)
         if unknown:
-            raise FrameError("unknown_service", f"services: {unknown[0]!r} is not in the referral directory")
+            raise FrameError.of(codes.UNKNOWN_SERVICE, f"services: {unknown[0]!r} finns inte i "
+                                "hänvisningskatalogen / is not in the referral directory")
         if unfit:
-            raise FrameError("ineligible_service", f"services: {unfit[0]!r} does not fit what the visitor "
-                             "said (age, where they live); ask /api/referrals/suggest")
+            raise FrameError.of(codes.INELIGIBLE_SERVICE, f"services: {unfit[0]!r} passar inte det den unga har "
+                                "berättat (ålder, var hen bor) / does not fit what the visitor said (age, where "
+                                "they live); ask /api/referrals/suggest")
         issued = await self.port.issue(service_ids)
         cards = []
         for item in issued:

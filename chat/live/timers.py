@@ -178,11 +178,11 @@ class Timers:
                 requeued.append(st.id)
                 live.notify(tx, st.vnode, {"k": "requeued", "chat": st.id, "to": "visitor"}, local)
             for chat_id, r in zip(wraps, states[len(held):]):
-                st = S.ChatState.load(chat_id, r)
+                wrapped = S.ChatState.load(chat_id, r)
                 tx.delete(S.chat_key(chat_id))
                 tx.zrem(S.DUE, f"wrapup:{chat_id}")
-                if st is not None:
-                    finished.append(st)
+                if wrapped is not None:
+                    finished.append(wrapped)
             tx.delete(S.vol_key(vid))
             tx.srem(S.VOLS, vid)
             return requeued, finished

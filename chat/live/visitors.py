@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, assert_never
 from zoneinfo import ZoneInfo
 
 from referral import geography
@@ -19,7 +19,9 @@ from volunteer.hours_store import HoursSource
 
 from .. import state as S
 from .. import texts
+from ..frame_types import Hello, IntakeFrame, VisitorFrame
 from ..kernel.broker import BrokerError, Tx
+from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -55,7 +57,7 @@ class Visitors:
         live.notices.register("visitor", ("assigned", "requeued", "ended", "frame"), self._on_notice)
 
     # -- hello -------------------------------------------------------------------------
-    async def hello(self, outbox: Outbox, hello: dict[str, Any]) -> Visitor | None:
+    async def hello(self, outbox: Outbox, hello: Hello) -> Visitor | None:
         """Open or resume a chat for a visitor socket; None when it was turned away."""
         live = self.live
         now = live.clock()
@@ -72,8 +74,7 @@ class Visitors:
                 outbox.send({"type": "ended", "by": tomb})
                 outbox.close(1000)
                 return None
-            outbox.send({"type": "error", "code": "resume_failed",
-                         "detail": "that chat is no longer open; a new chat starts"})
+            outbox.send(codes.RESUME_FAILED.frame())
         token, chat_id = secrets.token_urlsafe(32), secrets.token_urlsafe(12)
         st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
                          started=now, token=hash_token(token), vnode=live.node, vconn=outbox.conn,
@@ -100,7 +101,7 @@ class Visitors:
         for notice in held:
             await live.notices.dispatch(notice)
         if "followup_vid" in hello:
-            await self.returning(vis, hello.get("followup_vid", ""))
+            await self.returning(vis, hello.get("followup_vid") or "")
         # Only the newcomer's position is new: a chat joining at the back moves nobody
         # else (a change on another node is caught by the next position poll).
         await self.matching.flush_positions(only=vis)
@@ -182,34 +183,37 @@ class Visitors:
         return vis
 
     # -- frames ------------------------------------------------------------------------
-    async def frame(self, vis: Visitor, outbox: Outbox, frame: dict[str, Any]) -> None:
+    async def frame(self, vis: Visitor, outbox: Outbox, frame: VisitorFrame) -> None:
         if self.live.visitors.get(vis.id) is not vis:
-            raise FrameError("replaced", "this chat continues on a newer connection")
-        kind = frame["type"]
-        if kind == "hello":
-            raise FrameError("out_of_order", "hello was already received on this connection")
+            raise FrameError.of(codes.REPLACED, "this chat continues on a newer connection")
+        if frame["type"] == "hello":
+            raise FrameError.of(codes.OUT_OF_ORDER, "hello was already received on this connection")
         if vis.state == "ended":
-            raise FrameError("chat_ended", "the chat is over")
-        if kind == "message":
+            raise FrameError.of(codes.CHAT_ENDED)
+        if frame["type"] == "message":
             await self.lines.line(vis.id, "visitor", "visitor", frame["id"], frame["text"], outbox, vis.feed)
-        elif kind == "intake":
-            await self.live.commit(lambda tx, local: self._tx_intake(tx, local, vis.id, frame))
-        elif kind == "typing":
-            await self.live.commit(lambda tx, local: self._tx_typing(tx, local, vis.id, frame["active"]))
-        elif kind == "leave":
+        elif frame["type"] == "intake":
+            answers = frame
+            await self.live.commit(lambda tx, local: self._tx_intake(tx, local, vis.id, answers))
+        elif frame["type"] == "typing":
+            active = frame["active"]
+            await self.live.commit(lambda tx, local: self._tx_typing(tx, local, vis.id, active))
+        elif frame["type"] == "leave":
             if not await self.ending.end(vis.id, "visitor"):
-                raise FrameError("chat_ended", "the chat is over")
+                raise FrameError.of(codes.CHAT_ENDED)
+        else:
+            assert_never(frame)         # mypy: every visitor frame type has its branch
 
-    async def _tx_intake(self, tx: Tx, local: Local, chat_id: str, frame: dict[str, Any]) -> None:
+    async def _tx_intake(self, tx: Tx, local: Local, chat_id: str, frame: IntakeFrame) -> None:
         live = self.live
         st = await live.live_chat(tx, chat_id)
         intake = live.intake(st)
-        fields = {k: v for k, v in frame.items() if k != "type"}
+        fields: dict[str, Any] = {k: v for k, v in frame.items() if k != "type"}
         if "municipality" in fields and "district" not in fields:
             fields["district"] = None   # a district belongs to its municipality
         municipality = fields.get("municipality", intake.get("municipality"))
         if fields.get("district") and not geography.valid_district(municipality, fields["district"]):
-            raise FrameError("invalid_field", "district: must be a district of your municipality")
+            raise FrameError.of(codes.INVALID_FIELD, "district: must be a district of your municipality")
         intake.update(fields)
         tx.hset(S.chat_key(chat_id), {"intake": live.seal(chat_id, intake, INTAKE_SEQ)})
         if st.state == "active":

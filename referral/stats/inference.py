@@ -50,8 +50,8 @@ def pinned(counts: Mapping[str, int], lines: Iterable[tuple[str, list[str]]],
             rows.append((coeffs, const))
     echelon = _rref(rows)
     found = {unknowns[next(iter(c))] for c, _ in echelon if len(c) == 1}
-    lo = [Fraction(bounds[c][0]) for c in unknowns]
-    hi = [None if bounds[c][1] is None else Fraction(bounds[c][1]) for c in unknowns]
+    lo = [Fraction(low) for low, _ in (bounds[c] for c in unknowns)]
+    hi = [None if high is None else Fraction(high) for _, high in (bounds[c] for c in unknowns)]
     _propagate(rows + echelon, lo, hi)
     found |= {c for i, c in enumerate(unknowns) if hi[i] is not None and lo[i] == hi[i]}
     return sorted(found)
@@ -102,8 +102,11 @@ def _propagate(rows: list[Row], lo: list[Fraction], hi: list[Fraction | None]) -
         changed = False
         for coeffs, const in rows:
             # Each term's least and greatest value (None: unbounded that way).
-            least = {i: a * lo[i] if a > 0 else (None if hi[i] is None else a * hi[i]) for i, a in coeffs.items()}
-            most = {i: (None if hi[i] is None else a * hi[i]) if a > 0 else a * lo[i] for i, a in coeffs.items()}
+            least: dict[int, Fraction | None] = {}
+            most: dict[int, Fraction | None] = {}
+            for i, a in coeffs.items():
+                low, high = a * lo[i], (None if (h := hi[i]) is None else a * h)
+                least[i], most[i] = (low, high) if a > 0 else (high, low)
             least_sum = sum((v for v in least.values() if v is not None), Fraction(0))
             most_sum = sum((v for v in most.values() if v is not None), Fraction(0))
             least_open = sum(1 for v in least.values() if v is None)

@@ -149,9 +149,9 @@ async def write(engine: AsyncEngine, records: list[dict[str, Any]], referrals: l
     """Insert in one transaction (all or nothing), in batches of executemany."""
     async with engine.begin() as conn:
         for i in range(0, len(records), BATCH):
-            await conn.execute(insert(ChatRecord.__table__), records[i:i + BATCH])
+            await conn.execute(insert(ChatRecord), records[i:i + BATCH])
         for i in range(0, len(referrals), BATCH):
-            await conn.execute(insert(RecordReferral.__table__), referrals[i:i + BATCH])
+            await conn.execute(insert(RecordReferral), referrals[i:i + BATCH])
         await rollup.sync(conn)
 
 
@@ -176,12 +176,12 @@ def retention_limit(today: date, years: int) -> date:
 async def purge(engine: AsyncEngine, *, today: date, years: int, dry_run: bool) -> tuple[int, date]:
     """Delete (or, dry, count) the records older than ``years``; returns (count, limit)."""
     limit = retention_limit(today, years)
-    cr, rr = ChatRecord.__table__, RecordReferral.__table__
+    cr, rr = ChatRecord, RecordReferral
     async with engine.begin() as conn:
-        n = (await conn.execute(select(func.count()).select_from(cr).where(cr.c.day < limit))).scalar_one()
+        n = (await conn.execute(select(func.count()).select_from(cr).where(cr.day < limit))).scalar_one()
         if not dry_run and n:
-            old = select(cr.c.id).where(cr.c.day < limit)
-            await conn.execute(delete(rr).where(rr.c.record_id.in_(old)))
-            await conn.execute(delete(cr).where(cr.c.day < limit))
+            old = select(cr.id).where(cr.day < limit)
+            await conn.execute(delete(rr).where(rr.record_id.in_(old)))
+            await conn.execute(delete(cr).where(cr.day < limit))
             await rollup.sync(conn)
     return int(n), limit

@@ -4,6 +4,8 @@ notice kind the parts send has its handler, and the live chat imports no circle.
 from __future__ import annotations
 
 import ast
+from dataclasses import fields
+from typing import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from chat.kernel.broker import create_broker
 from chat.frames import SUPERVISION_TYPES, SUPERVISOR_TYPES
 from chat.hub import Hub
+from chat.live.consoles import SupervisionFrames
 from chat.kernel.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,10 +26,25 @@ def make_hub(tmp_path: Path) -> Hub:
 
 def test_every_supervision_frame_has_exactly_one_owner(tmp_path: Path) -> None:
     hub = make_hub(tmp_path)
-    assert sorted(hub.console_side._frames) == sorted(SUPERVISION_TYPES)
-    assert set(SUPERVISOR_TYPES) <= set(hub.console_side._frames)
-    with pytest.raises(ValueError):
-        hub.console_side.register_frames("observe", hub.supervision.on_observe)
+    owners = {f.name: getattr(hub.console_side.frames, f.name) for f in fields(SupervisionFrames)}
+    assert sorted(owners) == sorted(SUPERVISION_TYPES)
+    assert set(SUPERVISOR_TYPES) <= set(owners)
+    assert len({id(o) for o in owners.values()}) == len(owners)
+
+
+@pytest.mark.parametrize("kind", SUPERVISION_TYPES)
+async def test_each_supervision_frame_reaches_its_own_handler(kind: str) -> None:
+    seen: list[tuple[str, object]] = []
+
+    def handler(name: str) -> Callable[[object, object], Awaitable[None]]:
+        async def handle(con: object, frame: object) -> None:
+            seen.append((name, frame))
+        return handle
+
+    frames = SupervisionFrames(**{f.name: handler(f.name) for f in fields(SupervisionFrames)})
+    frame = {"type": kind}
+    await frames.handle(None, frame)  # type: ignore[arg-type]
+    assert seen == [(kind, frame)]
 
 
 def test_every_notice_the_parts_send_has_a_handler(tmp_path: Path) -> None:

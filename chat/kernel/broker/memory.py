@@ -215,7 +215,7 @@ class _MemoryTx:
         value = self.b._live(key)
         return set(value) if isinstance(value, set) else set()
 
-    def _zset(self, key: str) -> dict[str, float]:
+    def _zset(self, key: str) -> _ZSet:
         value = self.b._live(key)
         return value if isinstance(value, _ZSet) else _ZSet()
 
@@ -279,7 +279,7 @@ class _MemoryTx:
             if isinstance(value, kind):
                 if isinstance(value, set):
                     value.difference_update(members)
-                else:
+                elif isinstance(value, dict):
                     for m in members:
                         value.pop(m, None)
                 self._drop_if_empty(key)
@@ -337,7 +337,7 @@ def _score(entry: tuple[float, str]) -> float:
 _ABSENT = object()
 
 
-class _ZSet(dict):  # type: ignore[type-arg]
+class _ZSet(dict[str, float]):
     """A sorted set: member -> score, and ``order``, the (score, member) pairs kept sorted.
 
     Kept sorted as it changes (a binary search and a list insert or delete each),
@@ -362,7 +362,7 @@ class _ZSet(dict):  # type: ignore[type-arg]
             dict.__setitem__(self, member, score)
             insort(self.order, (score, member))
 
-    def pop(self, member: str, default: Any = None) -> Any:  # type: ignore[override]
+    def pop(self, member: str, default: Any = None) -> Any:
         old = dict.pop(self, member, _ABSENT)
         if old is _ABSENT:
             return default

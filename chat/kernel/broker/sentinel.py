@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
 
 SCHEME = "redis+sentinel://"
 DEFAULT_SENTINEL_PORT = 26379
@@ -72,18 +73,27 @@ def parse(url: str) -> SentinelURL:
 
 
 @cache
+def master_demoted() -> type[RedisError]:
+    """The error a command meets on a master that is a replica now (built on first use:
+    redis is imported lazily); the client retries it once."""
+    from redis.exceptions import ConnectionError
+
+    class MasterDemoted(ConnectionError):
+        """The connection's server is a replica now: the command did not run."""
+
+    return MasterDemoted
+
+
+@cache
 def following_connection() -> type:
     """The connection class, built on first use (redis is imported lazily)."""
     from redis.asyncio.sentinel import SentinelManagedConnection
-    from redis.exceptions import ConnectionError, ReadOnlyError
+    from redis.exceptions import ReadOnlyError
 
-    class MasterDemoted(ConnectionError):  # type: ignore[misc]
-        """The connection's server is a replica now: the command did not run."""
+    MasterDemoted = master_demoted()
 
-    class FollowingConnection(SentinelManagedConnection):  # type: ignore[misc]
+    class FollowingConnection(SentinelManagedConnection):
         """A Sentinel connection that asks the sentinels again whenever it reconnects."""
-
-        demoted = MasterDemoted
 
         async def read_response(self, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -94,7 +104,8 @@ def following_connection() -> type:
 
         async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
             if not self.is_connected:
-                await self.connect()        # through the sentinels: the master they name now
+                # through the sentinels: the master they name now
+                await self.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             await super().send_packed_command(command, check_health)
 
     return FollowingConnection
@@ -108,11 +119,12 @@ def master_client(url: SentinelURL, connection_class: type | None = None,
     from redis.asyncio.sentinel import Sentinel
     from redis.backoff import NoBackoff
 
-    sentinel = Sentinel(list(url.sentinels), sentinel_kwargs={
+    # redis-py leaves Sentinel.__init__ unannotated.
+    sentinel = Sentinel(list(url.sentinels), sentinel_kwargs={  # type: ignore[no-untyped-call]
         "socket_connect_timeout": SENTINEL_CONNECT_TIMEOUT_S, "decode_responses": True,
         "retry": Retry(NoBackoff(), 0)})
     # Retried once, and only after READONLY (see the module's docstring).
-    retry = Retry(NoBackoff(), 1, supported_errors=(following_connection().demoted,))
+    retry = Retry(NoBackoff(), 1, supported_errors=(master_demoted(),))
     client = sentinel.master_for(url.service, db=url.db, retry=retry,
                                  connection_class=connection_class or following_connection(), **kwargs)
     return client, list(sentinel.sentinels)
