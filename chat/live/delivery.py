@@ -92,7 +92,10 @@ class Delivery:
         """
         sent = 0
         async with feed.lock:
-            if seq <= feed.last or seq in feed.own:
+            # A seq in ``feed.own`` (this side's line, acknowledged above a hole) is no
+            # reason to stop: the hole below it is still to fill. Reconcile and resync ask
+            # for the chat's last seq, which is often the reader's own line.
+            if seq <= feed.last:
                 return 0
             if seq == feed.last + 1 and entry is not None:
                 if entry.get("to", "both") in ("both", side):

@@ -210,3 +210,28 @@ async def test_after_a_reconnect_what_was_lost_is_made_up_for_at_once(
     got = await vol.line("visitor", timeout=10)
     assert got["text"] == "under avbrottet" and got["chat"] == chat
     assert any("c-line" in m for m in missed.kinds)
+
+
+async def test_a_lost_line_arrives_when_the_reader_wrote_the_last_line(
+        nodes: tuple[Running, Running], missed: Missed) -> None:
+    """The repair asks to deliver up to the chat's last seq; when that line is the reader's
+    own (acknowledged to it, ahead of the hole), the hole below it must still be filled,
+    not taken as already delivered (the stall after a Redis outage: its resync found the
+    console's own line last, and every pass after it too)."""
+    a, b = nodes
+    vis, vol, chat = await chat_between(a, b)
+    dropped = drop_first(b, k="line", to="volunteer")
+    await vis.send({"type": "message", "id": 1, "text": "ett"})
+    await vis.expect("ack")
+    for _ in range(100):
+        if dropped:
+            break
+        await asyncio.sleep(0.02)
+    assert dropped, "the notice was never dropped: the test proves nothing"
+    await vol.send({"type": "message", "chat": chat, "id": 1, "text": "svar"})
+    own = (await vol.expect("ack"))["seq"]
+    assert (await vis.line("volunteer"))["text"] == "svar"
+    got = await vol.line("visitor", timeout=5)
+    assert (got["text"], got["seq"]) == ("ett", dropped[0]["seq"]) and got["seq"] < own
+    await vol.none_of("message", timeout=0.5)           # once
+    assert any("c-line" in m for m in missed.kinds)
