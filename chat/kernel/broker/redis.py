@@ -391,6 +391,10 @@ class RedisBroker:
                 pause = RECONNECT_FIRST_S
                 if lost:
                     log.info("broker.reconnected")
+                    # The link was down: every idle pooled connection may be to a Redis
+                    # that restarted, and its first command would fail (a notice handler's
+                    # read, after /readyz said ready). Let them go; new ones are made on use.
+                    await self.r.connection_pool.disconnect(inuse_connections=False)
                     resyncing = True
                     for callback in self._reconnect:
                         await callback()
