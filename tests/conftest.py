@@ -430,3 +430,19 @@ def log_lines() -> Iterator[LogLines]:
     yield handler
     logging.getLogger().removeHandler(handler)
 
+
+@asynccontextmanager
+async def two_nodes(tmp_path: Path, broker_url: str) -> AsyncIterator[tuple[Running, Running]]:
+    """Two nodes in this process sharing one SQLite file and the broker at ``broker_url``,
+    with the account "anna" that both know."""
+    database = f"sqlite:///{tmp_path / 'var' / 'jourchatt.sqlite3'}"
+    a, stop_a = await start_server(make_settings(tmp_path, database, broker_url))
+    b, stop_b = await start_server(make_settings(tmp_path, database, broker_url))
+    await a.add_account("anna")
+    b.totp_secrets = a.totp_secrets
+    try:
+        yield a, b
+    finally:
+        await stop_b()
+        await stop_a()
+

@@ -21,7 +21,7 @@ import pytest
 from chat import hub as hub_module
 from chat.live import matching as matching_module
 
-from ..conftest import WS, Running, fresh_redis, make_settings, start_server
+from ..conftest import WS, Running, fresh_redis, two_nodes
 
 pytestmark = pytest.mark.slow
 
@@ -41,17 +41,8 @@ class Missed(logging.Handler):
 async def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Running, Running]]:
     monkeypatch.setattr(hub_module, "HOUSEKEEPING_TICK_S", 0.05)
     monkeypatch.setattr(matching_module, "POSITION_POLL_S", 0.1)
-    url = await fresh_redis()
-    database = f"sqlite:///{tmp_path / 'var' / 'jourchatt.sqlite3'}"
-    a, stop_a = await start_server(make_settings(tmp_path, database, url))
-    b, stop_b = await start_server(make_settings(tmp_path, database, url))
-    await a.add_account("anna")
-    b.totp_secrets = a.totp_secrets
-    try:
-        yield a, b
-    finally:
-        await stop_b()
-        await stop_a()
+    async with two_nodes(tmp_path, await fresh_redis()) as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ import logging
 import shutil
 import subprocess
 import time
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
@@ -28,7 +27,7 @@ import redis
 from chat import hub as hub_module
 from chat.live import matching as matching_module
 
-from ..conftest import WS, Running, free_port, make_settings, start_server
+from ..conftest import WS, Running, free_port, two_nodes
 
 pytestmark = pytest.mark.slow
 
@@ -106,20 +105,6 @@ def events() -> Iterator[Events]:
     logging.getLogger().addHandler(handler)
     yield handler
     logging.getLogger().removeHandler(handler)
-
-
-@asynccontextmanager
-async def two_nodes(tmp_path: Path, url: str) -> AsyncIterator[tuple[Running, Running]]:
-    database = f"sqlite:///{tmp_path / 'var' / 'jourchatt.sqlite3'}"
-    a, stop_a = await start_server(make_settings(tmp_path, database, url))
-    b, stop_b = await start_server(make_settings(tmp_path, database, url))
-    await a.add_account("anna")
-    b.totp_secrets = a.totp_secrets
-    try:
-        yield a, b
-    finally:
-        await stop_b()
-        await stop_a()
 
 
 async def ready_after(nodes: tuple[Running, ...], started: float, limit: float) -> float:
