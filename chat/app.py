@@ -169,8 +169,9 @@ async def readyz(request: Request) -> Response:
         checks["broker"] = "channel reconnecting" if state.broker.channel_lost else "ok"
     except Exception as exc:
         checks["broker"] = f"unavailable: {type(exc).__name__}"
-    dead = sorted(name for name, alive in state.hub.tasks_alive().items() if not alive)
-    if dead or not state.hub.healthy():
+    tasks = state.hub.tasks_alive()
+    dead = sorted(name for name, alive in tasks.items() if not alive)
+    if dead or not tasks:
         # Named, so the operator knows which (it is restarted by itself: chat.tasks).
         checks["hub"] = "background task stopped" + (f": {', '.join(dead)}" if dead else "")
     else:
@@ -224,7 +225,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
         log.warning("http.unavailable", error=type(exc).__name__, kind="database")
     else:
         return await server_error(request, exc)
-    return JSONResponse(volunteer_api.UNAVAILABLE, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(codes.UNAVAILABLE.body(), status_code=503, headers={"Retry-After": "5"})
 
 
 def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette:

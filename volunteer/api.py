@@ -34,11 +34,6 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 SECURE_COOKIE = "__Host-jourchatt"
 LOCAL_COOKIE = "jourchatt_session"
 
-# The bodies of the commonest refusals (kept for importers; refuse() is the way to answer).
-LOGIN_FAILED = codes.INVALID_CREDENTIALS.body()
-NOT_AUTHENTICATED = codes.NOT_AUTHENTICATED.body()
-UNAVAILABLE = codes.UNAVAILABLE.body()
-
 
 class LoginBody(TypedDict, total=False):
     """``POST /api/login``: what the handler reads (chat/openapi.json is checked against it)."""
