@@ -259,7 +259,9 @@ class Supervision:
 
     async def _deliver(self, con: Console, chat: str, feed: Feed, seq: int, entry: dict[str, Any] | None) -> None:
         async with feed.lock:
-            if seq <= feed.last or seq in feed.own:
+            # As in chat.live.delivery: a seq of the supervisor's own (acknowledged above a
+            # hole) still fills the hole below it.
+            if seq <= feed.last:
                 return
             if seq == feed.last + 1 and entry is not None:
                 self._send(con, chat, seq, entry)
