@@ -17,6 +17,7 @@ they are written when it is back.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
@@ -67,18 +68,22 @@ class Duty:
         self.tz = ZoneInfo(live.settings.timezone)
         self.last = -1                      # the last minute this node saw claimed
         self.pending: list[Minute] = []
+        # A node's housekeeping and a test's own tick may overlap: one at a time, or a
+        # pending minute could be written twice.
+        self.lock = asyncio.Lock()
 
     async def tick(self, now: float) -> Minute | None:
         """Claim and count the minute of ``now`` unless some node already did; the minute counted."""
         minute = int(now // 60)
         counted: Minute | None = None
-        if minute > self.last:
-            counted = await self._claim(minute, now)
-            self.last = minute
-            if counted is not None:
-                self.pending.append(counted)
-                del self.pending[:-MAX_PENDING_MINUTES]
-        await self._flush()
+        async with self.lock:
+            if minute > self.last:
+                counted = await self._claim(minute, now)
+                self.last = minute
+                if counted is not None:
+                    self.pending.append(counted)
+                    del self.pending[:-MAX_PENDING_MINUTES]
+            await self._flush()
         return counted
 
     async def _claim(self, minute: int, now: float) -> Minute | None:
