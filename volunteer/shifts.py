@@ -156,7 +156,14 @@ async def cancel(sessions: async_sessionmaker[AsyncSession], shift_id: int) -> b
     return bool(getattr(done, "rowcount", 0))
 
 
-async def next_shift(sessions: async_sessionmaker[AsyncSession], account_id: str, now: datetime) -> Booked | None:
-    """The account's shift going on at ``now`` or the next one to come, if any."""
+async def next_starting(sessions: async_sessionmaker[AsyncSession], account_id: str,
+                        now: datetime) -> Booked | None:
+    """The account's next shift that begins after ``now``, if any is booked within the horizon."""
     found = await between(sessions, now, now + timedelta(days=HORIZON_DAYS), account_id=account_id)
-    return found[0] if found else None
+    return next((b for b in found if b.start > now), None)
+
+
+async def display_name(sessions: async_sessionmaker[AsyncSession], account_id: str) -> str | None:
+    async with sessions() as session:
+        account = await session.get(Account, account_id)
+    return account.display_name if account is not None else None
