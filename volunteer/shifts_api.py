@@ -73,7 +73,7 @@ async def _account_for(request: Request, profile: Profile, body: dict[str, Any])
         raise ShiftError("account", "no such account")
     if account.role not in ON_SHIFT:
         raise ShiftError("account", "only volunteers and supervisors take shifts")
-    return account.id
+    return str(account.id)
 
 
 async def post_shift(request: Request) -> Response:

@@ -54,6 +54,10 @@ async def step(clock: Clock, nodes: tuple[Running, Running], seconds: float) -> 
         await node.hub.tick()
 
 
+def test_the_duty_table_can_hold_no_chat_and_no_time_of_day() -> None:
+    assert [c.name for c in DutyDay.__table__.columns] == ["account_id", "day", "on_duty_min", "in_chat_min"]
+
+
 def test_on_duty_is_pure_about_presence_and_grace() -> None:
     beats = {"n1": 1000.0}
     assert live_duty.on_duty({"capacity": "1", "node": "n1", "wants": "1"}, "v", beats, 1001, 20) == (True, False)
