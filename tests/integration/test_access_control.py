@@ -82,6 +82,24 @@ TODAY = date.today().isoformat()
 FULL_409 = {"restricted": 200, "*": 409}
 
 # Concrete requests for every row of T.HTTP (same keys; the test checks they match).
+def shift_doc(n: int) -> dict[str, str]:
+    """A shift of its own for request ``n``: a different evening each, within the year ahead."""
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=1 + n % 360,
+                                                                                            hours=n // 360)
+    return {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()}
+
+
+async def book_target_shift(h: Harness, n: int) -> dict[str, Any]:
+    """Another account's shift: only a supervisor or a coordinator may cancel it."""
+    async with h.server.app.state.db() as session:
+        target = await session.scalar(select(Account.id).where(Account.username == "target"))
+    assert target is not None
+    doc = shift_doc(n)
+    booked = await shifts.book(h.server.app.state.db, target, datetime.fromisoformat(doc["start"]),
+                               datetime.fromisoformat(doc["end"]))
+    return {"shift": booked.id}
+
+
 REQUESTS: dict[str, list[Call]] = {
     "GET /": [Call("/")],
     "GET /healthz": [Call("/healthz")],
@@ -135,24 +153,6 @@ REQUESTS: dict[str, list[Call]] = {
     "GET /stats": [Call("/stats")],
     "GET /metrics": [Call("/metrics")],
 }
-
-
-def shift_doc(n: int) -> dict[str, str]:
-    """A shift of its own for request ``n``: a different evening each, within the year ahead."""
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=1 + n % 360,
-                                                                                            hours=n // 360)
-    return {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()}
-
-
-async def book_target_shift(h: Harness, n: int) -> dict[str, Any]:
-    """Another account's shift: only a supervisor or a coordinator may cancel it."""
-    async with h.server.app.state.db() as session:
-        target = await session.scalar(select(Account.id).where(Account.username == "target"))
-    assert target is not None
-    doc = shift_doc(n)
-    booked = await shifts.book(h.server.app.state.db, target, datetime.fromisoformat(doc["start"]),
-                               datetime.fromisoformat(doc["end"]))
-    return {"shift": booked.id}
 
 
 def refusal(key: str, role: str) -> int:
