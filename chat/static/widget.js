@@ -357,9 +357,6 @@
         break;
       case "closed": over(f.text || T.closed, f.services); break;
       case "queued": show("queue"); renderQueue(f); break;
-      // Back with a follow-up code while that volunteer is off or busy: when they are next
-      // booked; the chat stays in the queue (someone else now), the text is the server's.
-      case "followup_away": say(f.text || ""); break;
       case "assigned":
         volunteerName = f.volunteer || "";
         if (view !== "chat") show("chat");
