@@ -152,5 +152,6 @@ export async function startShifts(roster, takesChats) {
   $("shifts-prev").addEventListener("click", () => { W.monday = addDays(W.monday, -7); render(); });
   $("shifts-next").addEventListener("click", () => { W.monday = addDays(W.monday, 7); render(); });
   if (roster) $("roster-form").addEventListener("submit", bookFor);
+  document.addEventListener("langchange", () => render());      // day names and sentences built here
   await render();
 }
