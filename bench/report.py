@@ -21,6 +21,13 @@ the covering index of migration 0007, and reading the daily roll-up
 (referral/stats/rollup.py). Also timed: building the roll-up, and the sync a read
 pays after one record was written. Prints a table and writes
 bench/results/report.json.
+
+Volunteer time (``referral.stats.volunteer_time``): the roll-up report is timed
+once more after a year of shifts and on-duty rows (``VT_VOLUNTEERS`` accounts,
+2024-07-01..2025-06-30, ``VT_PER_EVENING`` shifts an evening and their duty
+rows) is loaded, beside the same report over empty shift and duty tables (the
+baseline, in the same run); and the volunteer-time block and the hours per
+volunteer on their own.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ COLUMNS = ["id", "day", "time_band", "channel", "lang", "outcome", "ended_by", "
            "v_digital", "v_economic", "v_honour", "first_contact", "volunteer", "non_data", "wrapup_filed"]
 MUNICIPALITIES = ["0180"] * 8 + ["0182"] * 2 + ["0120", "0126", "0127", "0138", "0184", "other"] + [None] * 4
 DISTRICTS = ["bromma", "farsta", "sodermalm", "rinkeby-kista", "skarholmen", "kungsholmen", None, None]
+VT_VOLUNTEERS, VT_PER_EVENING = 120, 4
+VT_FIRST, VT_DAYS = date(2024, 7, 1), 365
 SERVICES = ["rvc-sydvast", "stodcentrum", "emergency-112", "counselling", "bojs-sthlm-gotland", "umo"]
 
 
@@ -194,6 +203,62 @@ async def time_sync(engine: Any) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1)}
 
 
+async def load_volunteer_time(engine: Any, seed: int = 20261203) -> dict[str, int]:
+    """A year of shifts and on-duty rows for ``VT_VOLUNTEERS`` accounts (through the app's engine)."""
+    from datetime import datetime, timezone
+
+    rng = random.Random(seed)
+    ids = [f"{rng.getrandbits(128):032x}" for _ in range(VT_VOLUNTEERS)]
+    accounts = [{"id": a, "username": f"bench{n}", "display_name": f"Volontär {n}", "password_hash": "x",
+                 "role": "volunteer", "languages": "sv", "capacity": 2, "disabled": False,
+                 "created_on": date(2024, 1, 1)} for n, a in enumerate(ids)]
+    shifts, duty = [], []
+    for d in range(VT_DAYS):
+        day = VT_FIRST + timedelta(days=d)
+        for a in rng.sample(ids, VT_PER_EVENING):
+            start = datetime(day.year, day.month, day.day, 18, tzinfo=timezone.utc)
+            shifts.append({"account_id": a, "starts_at": start, "ends_at": start + timedelta(hours=3)})
+            on = rng.randint(120, 200)
+            duty.append({"account_id": a, "day": day, "on_duty_min": on, "in_chat_min": rng.randint(0, on)})
+    from volunteer.duty import DutyDay
+    from volunteer.models import Account
+    from volunteer.shifts import Shift
+
+    async with engine.begin() as conn:
+        await conn.execute(Account.__table__.insert(), accounts)
+        await conn.execute(Shift.__table__.insert(), shifts)
+        await conn.execute(DutyDay.__table__.insert(), duty)
+    return {"accounts": len(accounts), "shifts": len(shifts), "duty_rows": len(duty)}
+
+
+async def time_volunteer_time(engine: Any, repeats: int) -> dict[str, Any]:
+    """The roll-up report (2025H1 beside 2024H1, all chats) and the volunteer-time queries alone."""
+    from zoneinfo import ZoneInfo
+
+    from referral.stats import volunteer_time
+
+    tz = ZoneInfo("Europe/Stockholm")
+    out: dict[str, Any] = {}
+    req = report.Request(start=PERIOD[0], end=PERIOD[1], preset="2025H1")
+    samples = []
+    for _ in range(max(3, repeats // 4)):
+        t0 = time.perf_counter()
+        built = await report.build(engine, req, secret=b"bench" * 8)
+        samples.append((time.perf_counter() - t0) * 1000)
+    out["report"] = {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(_pct(samples, 0.95), 1),
+                     "on_duty_hours": built["volunteer_time"]["on_duty_hours"]}
+    for name, call in (("block", lambda c: volunteer_time.figures(c, *PERIOD, tz=tz, hour_value=350.0)),
+                       ("per_volunteer", lambda c: volunteer_time.per_volunteer(c, *PERIOD, tz=tz))):
+        samples = []
+        async with engine.connect() as conn:
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                await call(conn)
+                samples.append((time.perf_counter() - t0) * 1000)
+        out[name] = {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(_pct(samples, 0.95), 1)}
+    return out
+
+
 async def run_variants(url: str, repeats: int, loader: Any) -> dict[str, Any]:
     await db.upgrade_async(url)
     engine = db.create_engine(url)
@@ -219,6 +284,9 @@ async def run_variants(url: str, repeats: int, loader: Any) -> dict[str, Any]:
         await _apply_indexes(engine, "covering")
         result["rollup"] = await time_variant(engine, "rollup", repeats)
         result["sync_one_day_ms"] = await time_sync(engine)
+        result["volunteer_time_baseline"] = await time_volunteer_time(engine, repeats)
+        result["volunteer_time_loaded"] = await load_volunteer_time(engine)
+        result["volunteer_time"] = await time_volunteer_time(engine, repeats)
         return result
     finally:
         await engine.dispose()
@@ -269,6 +337,12 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"{'report+year earlier:' + label:<26}" + "".join(f"{c:>26}" for c in cells))
         print(f"roll-up sync after one record is written: p50 {res['sync_one_day_ms']['p50_ms']} ms, "
               f"max {res['sync_one_day_ms']['max_ms']} ms")
+        base, vt, loaded = res["volunteer_time_baseline"], res["volunteer_time"], res["volunteer_time_loaded"]
+        print(f"volunteer time ({loaded['shifts']:,} shifts, {loaded['duty_rows']:,} duty rows, "
+              f"{loaded['accounts']} volunteers), p50/p95 ms:        empty tables   a year loaded")
+        for name in ("report", "block", "per_volunteer"):
+            print(f"  {name:<26}{base[name]['p50_ms']:>12} / {base[name]['p95_ms']:<9}"
+                  f"{vt[name]['p50_ms']:>9} / {vt[name]['p95_ms']:<9}")
 
 
 def main() -> None:

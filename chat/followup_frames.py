@@ -8,9 +8,13 @@ shift with a free slot, and joins the ordinary queue otherwise.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from . import followup
+from volunteer import shifts
+
+from . import followup, texts
 from . import state as S
 from .frame_types import Followup
 from .kernel.broker import Tx
@@ -90,3 +94,33 @@ class FollowUps:
 
         routed = await live.commit(fn)
         log.info("chat.followup_returned", chat=chat, routed=routed)
+        if not routed:
+            await self.away(vis, vid)
+
+    async def away(self, vis: Visitor, vid: str) -> None:
+        """The code's volunteer is not free: tell the young person when they are next booked
+        (``followup_away``); the chat stays in the queue, so they may talk with someone else now."""
+        live = self.live
+        now = live.clock()
+        try:
+            raw = await live.broker.read(lambda tx: tx.hgetall(S.vol_key(vid), watch=False))
+            vol = S.VolState.load(vid, raw)
+            at = datetime.fromtimestamp(now, timezone.utc)
+            nxt = await shifts.next_starting(live.sessions, vid, at)
+            name = nxt.volunteer if nxt is not None else await shifts.display_name(live.sessions, vid)
+        except Exception as exc:        # the chat is queued all the same; the message is a courtesy
+            log.warning("chat.followup_away_failed", error=type(exc).__name__)
+            return
+        if name is None or vis.state != "queued":
+            return
+        busy = vol is not None and bool(vol.node) and bool(vol_chats(raw) or wrapup_chats(raw))
+        tz = ZoneInfo(live.settings.timezone)
+        when = None
+        if nxt is not None:
+            when = texts.shift_when(vis.lang, nxt.start.astimezone(tz), nxt.end.astimezone(tz), at.astimezone(tz).date())
+        vis.outbox.send({"type": "followup_away", "volunteer": name, "busy": busy,
+                         "next": {"start": nxt.start.astimezone(tz).isoformat(), "end": nxt.end.astimezone(tz).isoformat()}
+                         if nxt is not None else None,
+                         "key": "followup_busy" if busy else "followup_away" if nxt else "followup_away_unbooked",
+                         "text": texts.followup_away(vis.lang, name, when, busy=busy)})
+        log.info("chat.followup_away", chat=vis.id, busy=busy, booked=nxt is not None)

@@ -7,7 +7,7 @@ adding a column here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 TEXTS: dict[str, dict[str, str]] = {
     "idle_warning": {
@@ -63,6 +63,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Acute danger: ask the person to call 112 now if they or someone else is in danger. "
               "You may call 112 yourself if needed. Your supervisor has been alerted.",
     },
+    "followup_away": {
+        "sv": "{name} är inte här just nu. {name} är här igen {when}. Du kan vänta till dess och komma "
+              "tillbaka med din kod, eller prata med någon annan nu. Du står redan i kön.",
+        "en": "{name} is not here right now. {name} is here again {when}. You can wait until then and come "
+              "back with your code, or talk with someone else now. You are already in the queue.",
+    },
+    "followup_away_unbooked": {
+        "sv": "{name} är inte här just nu och har inte bokat nästa pass än. Du kan prata med någon annan nu "
+              "(du står redan i kön) eller prova din kod en annan kväll.",
+        "en": "{name} is not here right now and has not booked their next shift yet. You can talk with "
+              "someone else now (you are already in the queue) or try your code another evening.",
+    },
+    "followup_busy": {
+        "sv": "{name} pratar med någon annan just nu. Du står i kön och får prata med den som blir ledig "
+              "först. Vill du hellre vänta på {name}, kom tillbaka med din kod om en stund.",
+        "en": "{name} is talking with someone else right now. You are in the queue and will talk with whoever "
+              "is free first. If you would rather wait for {name}, come back with your code in a while.",
+    },
     "blocked": {
         "sv": "Chatten är inte tillgänglig just nu.",
         "en": "The chat is not available right now.",
@@ -92,3 +110,35 @@ def out_of_hours(lang: str, next_open: datetime | None) -> str:
     when = _WHEN[lang].format(day=WEEKDAY_NAMES[lang][next_open.weekday()], d=next_open.day,
                               m=next_open.month, hh=f"{next_open.hour:02d}", mm=f"{next_open.minute:02d}")
     return text("out_of_hours", lang).format(when=when)
+
+
+_RELATIVE = {"sv": ("i dag", "i morgon"), "en": ("today", "tomorrow")}
+
+
+def _clock(at: datetime, lang: str) -> str:
+    if lang == "sv":
+        return f"{at.hour}" if at.minute == 0 else f"{at.hour}.{at.minute:02d}"
+    return f"{at.hour}:{at.minute:02d}"
+
+
+def shift_when(lang: str, start: datetime, end: datetime, today: date) -> str:
+    """When a shift is, in local time, as a person says it: "tisdag 19–22", "i morgon 18.30–21",
+    "tisdag 15/12 19–22" (more than six days ahead)."""
+    lang = lang if lang in _WHEN else DEFAULT_LANG
+    days = (start.date() - today).days
+    if days in (0, 1):
+        day = _RELATIVE[lang][days]
+    else:
+        day = WEEKDAY_NAMES[lang][start.weekday()]
+        if days > 6:
+            day += f" {start.day}/{start.month}"
+    return f"{day} {_clock(start, lang)}–{_clock(end, lang)}"
+
+
+def followup_away(lang: str, name: str, when: str | None, *, busy: bool = False) -> str:
+    """What a young person back with a follow-up code is told when their volunteer is not free."""
+    if busy:
+        return text("followup_busy", lang).format(name=name)
+    if when is None:
+        return text("followup_away_unbooked", lang).format(name=name)
+    return text("followup_away", lang).format(name=name, when=when)

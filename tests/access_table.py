@@ -72,6 +72,14 @@ HTTP: dict[str, tuple[str, str]] = {
     "GET /api/opening-hours": (EVERYONE, "the widget asks before it connects"),
     "PUT /api/opening-hours": ("supervisor admin", "replaces the schedule (the console's editor)"),
     "DELETE /api/opening-hours": ("supervisor admin", "removes the schedule"),
+    "GET /api/shifts": ("untrained volunteer supervisor coordinator", "the booked shifts, with display names"),
+    "POST /api/shifts": ("untrained volunteer supervisor coordinator",
+                         "books one's own shift; supervisor, coordinator: anyone's (audited); a coordinator "
+                         "names the account (400 without)"),
+    "GET /api/shifts/roster": ("supervisor coordinator", "shifts beside the opening hours, uncovered hours"),
+    "DELETE /api/shifts/{shift_id}": ("untrained volunteer supervisor coordinator",
+                                      "cancels one's own shift (another's is 404); supervisor, coordinator: "
+                                      "anyone's (audited)"),
     "GET /api/places": (EVERYONE, "the widget's place picker"),
     "GET /api/vocabularies": (EVERYONE, "the vocabularies' words and labels; the same for everyone, no secret"),
     "GET /api/openapi.json": (EVERYONE, "the HTTP API's OpenAPI description; holds no secret"),

@@ -27,7 +27,9 @@ ACTIONS = frozenset({
     "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.end",
     "visitor.block",
     # configuration
-    "hours.update", "snippets.update", "directory.update", "directory.load", "partner.add",
+    "hours.update", "snippets.update",
+    # shifts (a supervisor or coordinator booking or cancelling someone else's)
+    "shift.book", "shift.cancel", "directory.update", "directory.load", "partner.add",
     "partnership.update",
     # statistics (coordinator)
     "stats.export", "stats.view",

@@ -5,6 +5,7 @@
         ├── DuplicateUsername      the username is taken
         └── UnknownAccount         no account has that name
     └── HoursError                 an opening-hours schedule is invalid; ``where`` names the place
+    └── ShiftError                 a shift or a shifts query is invalid; ``field`` names the field
 """
 
 from __future__ import annotations
@@ -30,4 +31,13 @@ class HoursError(JourchattError):
     def __init__(self, where: str, reason: str) -> None:
         super().__init__(f"{where}: {reason}")
         self.where = where
+        self.reason = reason
+
+
+class ShiftError(JourchattError):
+    """A shift (or a query for shifts) is invalid; ``field`` names the field (``end``)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
         self.reason = reason

@@ -213,6 +213,11 @@ def _spans(schedule: Schedule, day: date, tz: ZoneInfo) -> list[tuple[datetime, 
     return out
 
 
+def spans(schedule: Schedule, day: date, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The opening hours that begin on local ``day``, as UTC instants (the roster's rows)."""
+    return _spans(schedule, day, tz)
+
+
 def _check(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")

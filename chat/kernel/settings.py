@@ -86,6 +86,9 @@ SETTINGS_HELP: dict[str, str] = {
     "below this are withheld (with the cells that would reveal them). Default 5.",
     "JOURCHATT_RETENTION_YEARS": "De-identified records older than this many years are deleted by "
     "'jourchatt records purge'. Default 5.",
+    "JOURCHATT_VOLUNTEER_HOUR_VALUE": "Kronor per volunteer hour on duty, as the IOP budget values the "
+    "foundation's own contribution (its \"Volontärtimmar\"); the statistics then show the on-duty hours' value. "
+    "Default: unset, and no value is shown.",
     "JOURCHATT_METRICS_TOKEN": "The Bearer token Prometheus sends to GET /metrics (at least 32 visible "
     "ASCII characters, no spaces; generate one with: python -c 'import secrets; "
     "print(secrets.token_urlsafe(32))'). Default: unset, and /metrics answers 404.",
@@ -128,6 +131,7 @@ class Settings:
     suppression_threshold: int = 5
     retention_years: int = 5
     metrics_token: str = field(default="", repr=False)
+    volunteer_hour_value: float | None = None
 
     @property
     def embedded(self) -> bool:
@@ -235,6 +239,16 @@ class Settings:
             raise ConfigurationError(f"JOURCHATT_BROKER_WAIT_TIMEOUT_MS must be at most {MAX_WAIT_TIMEOUT_MS} "
                                      "(a line's whole write must fit in the broker's deadline)")
 
+        hour_value: float | None = None
+        raw_value = get("JOURCHATT_VOLUNTEER_HOUR_VALUE", "").strip()
+        if raw_value:
+            try:
+                hour_value = float(raw_value)
+            except ValueError:
+                raise ConfigurationError(f"JOURCHATT_VOLUNTEER_HOUR_VALUE must be a number of kronor, not {raw_value!r}") from None
+            if not math.isfinite(hour_value) or hour_value <= 0:
+                raise ConfigurationError("JOURCHATT_VOLUNTEER_HOUR_VALUE must be a finite number of kronor above zero")
+
         timezone = get("JOURCHATT_TIMEZONE", "Europe/Stockholm")
         try:
             ZoneInfo(timezone)
@@ -255,6 +269,7 @@ class Settings:
             log_level=log_level,
             timezone=timezone,
             metrics_token=metrics_token,
+            volunteer_hour_value=hour_value,
             **numbers,  # type: ignore[arg-type]
         )
 

@@ -15,6 +15,7 @@ from .. import state as S
 from ..kernel.broker import BrokerError, Tx
 from ..kernel.logs import get_logger
 from .context import NODE_TIMEOUT_S, Live, Local, parse_wraps, vol_chats
+from .duty import Duty
 from .ending import Ending
 from .lines import Lines
 from .matching import Matching
@@ -44,6 +45,7 @@ class Timers:
         self.matching = matching
         self.reconcile = reconcile
         self.referring = referring
+        self.duty = Duty(live)
         self.ticks = 0
 
     async def beat(self) -> None:
@@ -69,6 +71,7 @@ class Timers:
         for node, beat in nodes:
             if node != live.node and beat < now - NODE_TIMEOUT_S:
                 await self._reap(node, now)
+        await self.duty.tick(now)
 
         async def claim(tx: Tx) -> list[str]:
             due = await tx.zrangebyscore(S.DUE, -math.inf, now, limit=TIMERS_PER_TICK)

@@ -15,6 +15,8 @@ import referral.models  # noqa: F401
 import volunteer.audit  # noqa: F401
 import volunteer.models  # noqa: F401
 import volunteer.hours_store  # noqa: F401
+import volunteer.shifts  # noqa: F401
+import volunteer.duty  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

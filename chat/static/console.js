@@ -16,6 +16,7 @@ import { loadVocabularies } from "./console/vocab.js";
 import { loadSnippets, startSnippetEditor } from "./console/snippets.js";
 import { startSupervision } from "./console/supervision.js";
 import { startHoursEditor, relabelHours } from "./console/hours.js";
+import { startShifts } from "./console/shifts.js";
 import "./console/chats.js";
 
 const RETRY_MS = 3000;   // how soon the page asks again when the server did not answer at the start
@@ -81,6 +82,8 @@ async function boot() {
     startSnippetEditor();
     startHoursEditor();
   }
+  const roles = S.me.roles || [];
+  startShifts(roles.includes("supervisor") || roles.includes("coordinator"), S.me.may_take_chats);
   if (!S.me.may_take_chats) { banner(t("not_allowed")); return; }
   await loadSnippets();
   connect();

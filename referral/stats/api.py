@@ -9,6 +9,7 @@ is written to the audit log as ``stats.export``.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -22,7 +23,7 @@ from volunteer.audit import audit
 
 from .. import geography
 from ..exceptions import ReferralError
-from . import dashboard, disclosure, partnership_store, presets, queries, report
+from . import dashboard, disclosure, partnership_store, presets, queries, report, volunteer_time
 from .exceptions import StatsQueryError
 
 ROLES = ("coordinator", "admin")
@@ -70,7 +71,8 @@ async def parse_request(request: Request) -> tuple[report.Request, str, tuple[st
         start=start, end=end, preset=q.get("preset") or None, partnership=partnership,
         municipality=municipality, publish=_flag(q.get("publish"), "publish", False), method=method,
         threshold=request.app.state.settings.suppression_threshold,
-        compare=_flag(q.get("year_earlier"), "year_earlier", True))
+        compare=_flag(q.get("year_earlier"), "year_earlier", True),
+        timezone=request.app.state.settings.timezone, hour_value=request.app.state.settings.volunteer_hour_value)
     return req, fmt, (split,) if split else tuple(queries.SPLITS)
 
 
@@ -84,6 +86,7 @@ async def stats_endpoint(request: Request) -> Response:
         return refuse(error_codes.lookup(exc.code), exc.detail)
     state = request.app.state
     out = await report.build(state.engine, req, secret=state.settings.secret, splits=splits)
+    await _hours_per_volunteer(request, profile, req, out, fmt)
     if fmt == "csv" or req.publish:
         await audit(state.db, actor=profile.id, action="stats.export", subject=req.subject())
     if fmt == "csv":
@@ -91,6 +94,17 @@ async def stats_endpoint(request: Request) -> Response:
         return Response(report.to_csv(out), media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
     return JSONResponse(out)
+
+
+async def _hours_per_volunteer(request: Request, profile: Profile, req: report.Request, out: dict[str, Any],
+                               fmt: str) -> None:
+    """A coordinator's own view gains each volunteer's hours (``volunteer_hours``); an admin's, an
+    export's or a published report's does not."""
+    if profile.role != "coordinator" or req.publish or fmt != "json":
+        return
+    async with request.app.state.engine.connect() as conn:
+        out["volunteer_hours"] = await volunteer_time.per_volunteer(conn, req.start, req.end,
+                                                                    tz=ZoneInfo(req.timezone))
 
 
 async def partnerships_endpoint(request: Request) -> Response:
@@ -120,6 +134,7 @@ async def dashboard_page(request: Request) -> Response:
     except ReferralError as exc:
         return HTMLResponse(dashboard.page(None, found, query, problem=exc.detail), status_code=400)
     out = await report.build(request.app.state.engine, req, secret=request.app.state.settings.secret)
+    await _hours_per_volunteer(request, profile, req, out, "json")
     if req.publish:
         await audit(request.app.state.db, actor=profile.id, action="stats.export", subject=req.subject())
     return HTMLResponse(dashboard.page(out, found, query))

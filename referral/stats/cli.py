@@ -68,7 +68,8 @@ async def _report(settings: Settings, args: argparse.Namespace) -> str:
         partnership = await partnership_store.load(sessions, args.partnership) if args.partnership else None
         req = report.Request(start=start, end=end, preset=args.preset, partnership=partnership,
                              municipality=args.municipality, publish=args.public, method=args.method,
-                             threshold=settings.suppression_threshold, compare=not args.no_year_earlier)
+                             threshold=settings.suppression_threshold, compare=not args.no_year_earlier,
+                             timezone=settings.timezone, hour_value=settings.volunteer_hour_value)
         out = await report.build(engine, req, secret=settings.secret)
         if args.public:
             await audit(sessions, actor="cli", action="stats.export", subject=req.subject())

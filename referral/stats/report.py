@@ -15,10 +15,11 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, queries, rollup
+from . import disclosure, queries, rollup, volunteer_time
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -44,8 +45,9 @@ SECTIONS = {
     "referrals_total": "Hänvisningar totalt / Referrals in all",
     "queue": "Kö / Queue",
     "volunteers": "Volontärer / Volunteers",
+    "volunteer_time": "Volontärtid / Volunteer time",
 }
-NOT_IN_FLAT_EXPORTS = ("by_week",)   # a chart on the dashboard, in JSON; too long for a table
+NOT_IN_FLAT_EXPORTS = ("by_week", "volunteer_hours")   # a chart on the dashboard, in JSON; too long for a table
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Request:
     method: str = "suppress"
     threshold: int = disclosure.DEFAULT_THRESHOLD
     compare: bool = True
+    timezone: str = "Europe/Stockholm"
+    hour_value: float | None = None      # JOURCHATT_VOLUNTEER_HOUR_VALUE
 
     def scope(self) -> Scope:
         p = self.partnership
@@ -152,7 +156,12 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         now = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
         before = (await queries.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
                   if req.compare else None)
+        tz = ZoneInfo(req.timezone)
+        time_now = await volunteer_time.figures(conn, scope.start, scope.end, tz=tz, hour_value=req.hour_value)
+        time_before = (await volunteer_time.figures(conn, scope.year_earlier().start, scope.year_earlier().end,
+                                                    tz=tz, hour_value=req.hour_value) if req.compare else None)
     out, withheld = _block(now, req, secret, scope.start, scope.end)
+    out["volunteer_time"] = time_now
     if req.preset:
         out["period"]["preset"] = req.preset
     p = req.partnership
@@ -165,6 +174,7 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
     if before is not None:
         ys = scope.year_earlier()
         out["year_earlier"], withheld_before = _block(before, req, secret, ys.start, ys.end)
+        out["year_earlier"]["volunteer_time"] = time_before
         withheld += [{**w, "cell": f"year_earlier.{w['cell']}"} for w in withheld_before]
     out["published"] = req.publish
     out["disclosure"] = {"method": req.method if req.publish else "exact"}

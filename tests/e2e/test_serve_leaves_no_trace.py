@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timedelta, timezone
 import os
 import secrets
 import signal
@@ -122,6 +123,11 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
         bad = await c.post("/api/login", json={"username": markers["login"], "password": markers["login"]})
         assert bad.status_code == 401
         cookie = await Authenticator().sign_in(c, "anna", PASSWORD)
+        # A shift booked from the same address and user agent: the shift path keeps neither.
+        start = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
+        booked = await c.post("/api/shifts", json={"start": start.isoformat(), "end": (start + timedelta(hours=3)).isoformat()},
+                              headers={"Cookie": cookie, "X-Jourchatt-CSRF": "1", "Origin": base})
+        assert booked.status_code == 201, booked.text
     opts = {"local_addr": (CLIENT_ADDR, 0), "user_agent_header": ua, "max_queue": None}
     vol = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer",
                                    additional_headers={"Cookie": cookie}, **opts)
@@ -340,6 +346,7 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
         hits, _, _ = await postgres_files.grep(needles)
         assert hits == [], hits
 
+    assert query(database_url, tmp_path, "SELECT count(*) FROM shifts") == ["1"]
     rows = record_rows(database_url, tmp_path)
     assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]
     referrals = query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "

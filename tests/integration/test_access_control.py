@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Iterator
 
 import httpx
@@ -25,7 +25,8 @@ from sqlalchemy import select
 from chat import frames as frame_vocab
 from chat.kernel.db import Base
 from referral import codes, store
-from volunteer import manage
+from volunteer import manage, shifts
+from volunteer.models import Account
 
 from .. import access_table as T
 from ..conftest import CLIENT_OPTIONS, WS, Running
@@ -81,6 +82,24 @@ TODAY = date.today().isoformat()
 FULL_409 = {"restricted": 200, "*": 409}
 
 # Concrete requests for every row of T.HTTP (same keys; the test checks they match).
+def shift_doc(n: int) -> dict[str, str]:
+    """A shift of its own for request ``n``: a different evening each, within the year ahead."""
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=1 + n % 360,
+                                                                                            hours=n // 360)
+    return {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()}
+
+
+async def book_target_shift(h: Harness, n: int) -> dict[str, Any]:
+    """Another account's shift: only a supervisor or a coordinator may cancel it."""
+    async with h.server.app.state.db() as session:
+        target = await session.scalar(select(Account.id).where(Account.username == "target"))
+    assert target is not None
+    doc = shift_doc(n)
+    booked = await shifts.book(h.server.app.state.db, target, datetime.fromisoformat(doc["start"]),
+                               datetime.fromisoformat(doc["end"]))
+    return {"shift": booked.id}
+
+
 REQUESTS: dict[str, list[Call]] = {
     "GET /": [Call("/")],
     "GET /healthz": [Call("/healthz")],
@@ -113,6 +132,11 @@ REQUESTS: dict[str, list[Call]] = {
     "GET /api/opening-hours": [Call("/api/opening-hours")],
     "PUT /api/opening-hours": [Call("/api/opening-hours", ALWAYS_OPEN)],
     "DELETE /api/opening-hours": [Call("/api/opening-hours")],
+    "GET /api/shifts": [Call("/api/shifts?from=2026-01-01&to=2026-12-31")],
+    "POST /api/shifts": [Call("/api/shifts", lambda v: shift_doc(v["n"]), ok={"coordinator": 400, "*": 201})],
+    "GET /api/shifts/roster": [Call("/api/shifts/roster?from=2026-01-01&to=2026-01-07")],
+    "DELETE /api/shifts/{shift_id}": [Call("/api/shifts/{shift}", prepare=book_target_shift,
+                                           ok={"untrained": 404, "volunteer": 404, "*": 204})],
     "GET /api/places": [Call("/api/places")],
     "GET /api/vocabularies": [Call("/api/vocabularies")],
     "GET /api/openapi.json": [Call("/api/openapi.json")],
@@ -231,7 +255,7 @@ async def test_every_route_against_every_role(server_factory: Callable[..., Awai
                     if call.prepare is not None:
                         values.update(await call.prepare(h, n))
                     body = call.body(values) if callable(call.body) else call.body
-                    path = call.path.replace("{n}", str(n))
+                    path = call.path.replace("{n}", str(n)).replace("{shift}", str(values.get("shift", "")))
                     before = await h.snapshot() if role not in who and each else None
                     r = await h.request(role, method, path, body)
                     requests += 1

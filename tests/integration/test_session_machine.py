@@ -624,6 +624,9 @@ class SessionMachine(RuleBasedStateMachine):
             assert isinstance(f["active"], bool), f
         elif kind == "followup":
             self.followups.append(f["code"])
+        elif kind == "followup_away":        # back with a code while its volunteer is not free
+            assert f["key"] in ("followup_away", "followup_away_unbooked", "followup_busy"), f
+            assert isinstance(f["volunteer"], str) and f["text"] and f["busy"] == (f["key"] == "followup_busy"), f
         elif kind == "error":
             pass
         else:
