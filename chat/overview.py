@@ -110,7 +110,7 @@ class Overview:
                 live_chats.add(chat)
         for alert, blob in sorted(alerts_raw.items()):
             a = json.loads(blob)
-            if a["chat"] not in live_chats:
+            if a["chat"] not in live_chats and a["kind"] != "debrief":   # a debrief is asked for after the chat
                 continue
             flags.setdefault(a["chat"], set()).add(a["kind"])
             alerts.append({"alert": alert, "chat": a["chat"], "kind": a["kind"],

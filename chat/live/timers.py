@@ -10,6 +10,7 @@ resume elsewhere.
 from __future__ import annotations
 
 import math
+from typing import Awaitable, Callable
 
 from .. import state as S
 from ..kernel.broker import BrokerError, Tx
@@ -45,6 +46,8 @@ class Timers:
         self.reconcile = reconcile
         self.referring = referring
         self.ticks = 0
+        # Timers of other parts, by kind: handler(ident, now) settles its own timer (chat.offers).
+        self.handlers: dict[str, Callable[[str, float], Awaitable[None]]] = {}
 
     async def beat(self) -> None:
         now, node = self.live.clock(), self.live.node
@@ -142,6 +145,8 @@ class Timers:
             await self._cancel(timer)
         elif kind == "vol":
             await self._volunteer_gone(ident, now)
+        elif kind in self.handlers:
+            await self.handlers[kind](ident, now)
         else:
             await self._cancel(timer)
 
