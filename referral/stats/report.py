@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, queries, rollup
+from . import care, disclosure, queries, rollup
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -44,6 +44,7 @@ SECTIONS = {
     "referrals_total": "Hänvisningar totalt / Referrals in all",
     "queue": "Kö / Queue",
     "volunteers": "Volontärer / Volunteers",
+    "care": "Omsorg om volontärerna / Care for volunteers",
 }
 NOT_IN_FLAT_EXPORTS = ("by_week",)   # a chart on the dashboard, in JSON; too long for a table
 
@@ -152,7 +153,12 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         now = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
         before = (await queries.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
                   if req.compare else None)
+        cared = [await care.figures(conn, scope)]
+        if before is not None:
+            cared.append(await care.figures(conn, scope.year_earlier()))
     out, withheld = _block(now, req, secret, scope.start, scope.end)
+    out["care"] = care.publishable(cared[0], publish=req.publish, threshold=req.threshold, suppressed=SUPPRESSED)
+    withheld += care.withheld(out["care"], SUPPRESSED, req.threshold)
     if req.preset:
         out["period"]["preset"] = req.preset
     p = req.partnership
@@ -165,6 +171,9 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
     if before is not None:
         ys = scope.year_earlier()
         out["year_earlier"], withheld_before = _block(before, req, secret, ys.start, ys.end)
+        out["year_earlier"]["care"] = care.publishable(cared[1], publish=req.publish, threshold=req.threshold,
+                                                       suppressed=SUPPRESSED)
+        withheld_before += care.withheld(out["year_earlier"]["care"], SUPPRESSED, req.threshold)
         withheld += [{**w, "cell": f"year_earlier.{w['cell']}"} for w in withheld_before]
     out["published"] = req.publish
     out["disclosure"] = {"method": req.method if req.publish else "exact"}
