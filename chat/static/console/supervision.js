@@ -21,7 +21,8 @@ function renderOverview(f) {
   for (const a of f.alerts || []) {
     alerts.append(el("li", { class: a.kind === "acute" ? "acute-alert" : "" },
       el("span", { text: `${t(`kind_${a.kind}`)} – ${a.volunteer} – ${fmtSeconds(a.since_s)} ` }),
-      el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
+      a.kind === "debrief" ? null     // asked for after the chat: nothing left to observe
+        : el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
       el("button", { type: "button", t: "dismiss", "data-key": `${a.alert}:dismiss`, onclick: () => send({ type: "dismiss", alert: a.alert }) })));
   }
   if (!(f.alerts || []).length) alerts.append(el("li", { t: "no_alerts" }));
