@@ -121,8 +121,7 @@ def keys_naming(client: redis.Redis, chat: str) -> list[str]:
     return found
 
 
-async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))   # the nodes run this checkout
+async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> None:
     started = time.monotonic()
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in

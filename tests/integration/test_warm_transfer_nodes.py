@@ -13,8 +13,6 @@ import pytest
 
 from .test_many_nodes import cluster, lines, recv
 
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.slow
 
 NOTE = "NODE-NOTE-MARKER vill inte att mamma får veta"
@@ -30,10 +28,8 @@ async def offer(ws: Any, chat: str, to: str, note: str = NOTE) -> str:
     return (await recv(ws, "offer_sent"))["offer"]  # type: ignore[no-any-return]
 
 
-async def test_offers_across_nodes_declined_lapsed_sender_dropped_and_accepted(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The nodes (and the cluster's "db upgrade") run this checkout's code, as the test does.
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+async def test_offers_across_nodes_declined_lapsed_sender_dropped_and_accepted(tmp_path: Path) -> None:
+    # The nodes run this checkout's code (tests/conftest.py sets PYTHONPATH for subprocesses).
     async with cluster(tmp_path) as c:
         c.env["JOURCHATT_TRANSFER_OFFER_S"] = "2"
         a, b = await c.node(), await c.node()
