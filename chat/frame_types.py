@@ -128,6 +128,11 @@ class OfferReply(TypedDict):
     accept: bool
 
 
+class OfferCancel(TypedDict):
+    type: Literal["offer_cancel"]
+    offer: str
+
+
 class Colleagues(TypedDict):
     type: Literal["colleagues"]
 
@@ -186,11 +191,11 @@ ChatFrame = Union[VolunteerMessage, VolunteerTyping, Refer, End]
 
 # The frames chat.supervision and its neighbours take (chat.frames.SUPERVISION_TYPES).
 SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
-                         Offer, OfferReply, Colleagues, Debrief]
+                         Offer, OfferReply, OfferCancel, Colleagues, Debrief]
 
 VolunteerFrame = Union[Status, VolunteerMessage, VolunteerTyping, Refer, End, Wrapup, Escalate, Transfer,
                        Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
-                       Offer, OfferReply, Colleagues, Debrief]
+                       Offer, OfferReply, OfferCancel, Colleagues, Debrief]
 
 
 # -- server → client (the shapes the edge writes itself) ------------------------------

@@ -25,7 +25,7 @@ from referral import geography, vocab
 
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
-from .frame_types import (Block, Colleagues, Debrief, Dismiss, Offer, OfferReply, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave,
+from .frame_types import (Block, Colleagues, Debrief, Dismiss, Offer, OfferCancel, OfferReply, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave,
                           Observe, Refer, Report, Status, Supervise, Takeover, Transfer, VisitorFrame,
                           VisitorMessage, VisitorTyping, VolunteerFrame, VolunteerMessage, VolunteerTyping,
                           Whisper, Wrapup)
@@ -398,6 +398,13 @@ def _o_offer_reply(obj: Frame) -> OfferReply:
     return {"type": "offer_reply", "offer": offer, "accept": _bool(obj, "accept")}
 
 
+def _o_offer_cancel(obj: Frame) -> OfferCancel:
+    offer = obj.get("offer")
+    if not isinstance(offer, str) or not _ALERT_ID.match(offer):
+        raise _bad("offer", "must be an offer id from an offer_sent frame")
+    return {"type": "offer_cancel", "offer": offer}
+
+
 def _o_colleagues(_obj: Frame) -> Colleagues:
     return {"type": "colleagues"}
 
@@ -412,13 +419,14 @@ _VOLUNTEER: dict[str, Callable[[Frame], VolunteerFrame]] = {
     "escalate": _o_escalate, "transfer": _o_transfer, "followup": _o_followup,
     "supervise": _o_supervise, "observe": _o_observe, "whisper": _o_whisper, "join": _o_join,
     "takeover": _o_takeover, "dismiss": _o_dismiss, "block": _o_block,
-    "offer": _o_offer, "offer_reply": _o_offer_reply, "colleagues": _o_colleagues, "debrief": _o_debrief,
+    "offer": _o_offer, "offer_reply": _o_offer_reply, "offer_cancel": _o_offer_cancel,
+    "colleagues": _o_colleagues, "debrief": _o_debrief,
 }
 # Frames only an account with the supervisor role may send.
 SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block")
 # Frames chat.supervision handles (the rest go to the hub).
 SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES,
-                     "offer", "offer_reply", "colleagues", "debrief")
+                     "offer", "offer_reply", "offer_cancel", "colleagues", "debrief")
 
 
 def _parse(raw: str | bytes | None, table: dict[str, Callable[[Frame], F]]) -> F:

@@ -125,6 +125,7 @@ class Hub:
             join=self.supervision.on_join, takeover=self.handover.on_takeover,
             dismiss=self.alerts.on_dismiss, block=self.blocks.on_block,
             offer=self.offers.on_offer, offer_reply=self.offers.on_offer_reply,
+            offer_cancel=self.offers.on_offer_cancel,
             colleagues=self.offers.on_colleagues, debrief=self.care.on_debrief)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision,

@@ -3,6 +3,7 @@
     offer {chat, to, note}      the holder (or any supervisor) offers the chat to a named
                                 volunteer, or to a language or skill pool
     offer_reply {offer, accept} a receiver takes the chat, or declines it
+    offer_cancel {offer}        the sender takes the offer back before anyone answers
     colleagues {}               who is on shift now (to choose a receiver)
 
 Until a receiver accepts, the chat stays with its holder and the young person is told
@@ -23,7 +24,7 @@ from typing import Any
 from volunteer.audit import audit
 
 from . import state as S
-from .frame_types import Colleagues, Offer, OfferReply
+from .frame_types import Colleagues, Offer, OfferCancel, OfferReply
 from .handover import Handover
 from .kernel import error_codes as codes
 from .kernel.broker import Tx
@@ -176,6 +177,19 @@ class Offers:
             log.info("chat.transferred", chat=chat, to="volunteer", sender=sender[:8])
             self.overview.changed()
 
+    async def on_offer_cancel(self, con: Console, frame: OfferCancel) -> None:
+        offer, vid = frame["offer"], con.profile.id
+
+        async def fn(tx: Tx, local: Local) -> str:
+            raw = await tx.hgetall(S.offer_key(offer))
+            if not raw or raw.get("by") != vid:
+                raise FrameError.of(codes.UNKNOWN_OFFER)
+            await self._close(tx, local, offer, raw, "cancelled", "")
+            return raw["chat"]
+
+        chat = await self.live.commit(fn)
+        log.info("chat.offer_cancelled", chat=chat)
+
     async def expire(self, offer: str, now: float) -> None:
         """The offer's timer fired (on any node): past its deadline, it lapses."""
         async def fn(tx: Tx, local: Local) -> bool:
@@ -205,7 +219,7 @@ class Offers:
         by = raw.get("by", "")
         self.live.notify(tx, await self.live.vol_node(tx, by),
                          {"k": "offer_ended", "chat": chat, "to": "offer", "vid": by}, local, ended)
-        others = {**ended, "reason": "taken" if reason == "accepted" else reason, "by": None}
+        others = {**ended, "reason": {"accepted": "taken", "cancelled": "withdrawn"}.get(reason, reason), "by": None}
         for vid in _cands(raw):
             if vid != skip and vid != by:
                 self.live.notify(tx, await self.live.vol_node(tx, vid),

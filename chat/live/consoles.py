@@ -20,7 +20,7 @@ from ..kernel import error_codes as codes
 from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
 from ..frame_types import (Block, ChatFrame, Colleagues, Debrief, Dismiss, Escalate, Followup, Join, Observe,
-                           Offer, OfferReply, Supervise, Takeover, SupervisionFrame, Transfer, VolunteerFrame,
+                           Offer, OfferCancel, OfferReply, Supervise, Takeover, SupervisionFrame, Transfer, VolunteerFrame,
                            Whisper)
 from ..frames import SUPERVISOR_TYPES
 from ..kernel.logs import get_logger
@@ -55,6 +55,7 @@ class SupervisionFrames:
     block: Callable[[Console, Block], Awaitable[None]]
     offer: Callable[[Console, Offer], Awaitable[None]]
     offer_reply: Callable[[Console, OfferReply], Awaitable[None]]
+    offer_cancel: Callable[[Console, OfferCancel], Awaitable[None]]
     colleagues: Callable[[Console, Colleagues], Awaitable[None]]
     debrief: Callable[[Console, Debrief], Awaitable[None]]
 
@@ -84,6 +85,8 @@ class SupervisionFrames:
             await self.offer(con, frame)
         elif frame["type"] == "offer_reply":
             await self.offer_reply(con, frame)
+        elif frame["type"] == "offer_cancel":
+            await self.offer_cancel(con, frame)
         elif frame["type"] == "colleagues":
             await self.colleagues(con, frame)
         elif frame["type"] == "debrief":

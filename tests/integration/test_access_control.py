@@ -312,7 +312,8 @@ def sample(kind: str, chat: str) -> dict[str, Any]:
         "whisper": {"chat": chat, "id": "w", "text": "viskning"}, "join": {"chat": chat},
         "takeover": {"chat": chat}, "dismiss": {"alert": "0123456789ab"}, "block": {"chat": chat, "hours": 24},
         "offer": {"chat": chat, "to": {"language": "sv"}, "note": "en rad"},
-        "offer_reply": {"offer": "0123456789ab", "accept": False}, "colleagues": {}, "debrief": {"chat": chat},
+        "offer_reply": {"offer": "0123456789ab", "accept": False}, "offer_cancel": {"offer": "0123456789ab"},
+        "colleagues": {}, "debrief": {"chat": chat},
     }[kind] | {"type": kind}
 
 
@@ -472,6 +473,19 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     assert (await ville.expect("offer_ended"))["reason"] == "declined"
     assert (await sup.expect("offer_ended"))["reason"] == "declined"
     shown("offer_reply", "volunteer", "ok")
+    # Each takes an offer back before it is answered.
+    await vol.send({"type": "offer", "chat": a, "to": {"volunteer": names["Ville"]}, "note": ""})
+    offer = (await vol.expect("offer_sent"))["offer"]
+    await vol.send({"type": "offer_cancel", "offer": offer})
+    assert (await vol.expect("offer_ended"))["reason"] == "cancelled"
+    assert (await ville.expect("offer_ended"))["reason"] == "withdrawn"
+    shown("offer_cancel", "volunteer", "ok")
+    await sup.send({"type": "offer", "chat": b, "to": {"volunteer": names["Ville"]}, "note": ""})
+    offer = (await sup.expect("offer_sent"))["offer"]
+    await sup.send({"type": "offer_cancel", "offer": offer})
+    assert (await sup.expect("offer_ended"))["reason"] == "cancelled"
+    assert (await ville.expect("offer_ended"))["reason"] == "withdrawn"
+    shown("offer_cancel", "supervisor", "ok")
     await sup.send({"type": "supervise", "active": True})
     await sup.expect("overview")
     shown("supervise", "supervisor", "ok")

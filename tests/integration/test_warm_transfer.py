@@ -101,9 +101,18 @@ async def test_an_offer_declined_leaves_the_chat_with_the_sender(server: Running
     await vol.expect("ack")
     assert (await vis.line("volunteer"))["text"] == "fortfarande jag"
     await bo.none_of("assigned")
-    # The chat may be offered again at once.
+    # The chat may be offered again at once; Anna takes this one back before Bo answers.
     await vol.send({"type": "offer", "chat": chat, "to": {"volunteer": ids["Bo"]}, "note": "igen"})
-    assert (await bo.expect("offer"))["note"] == "igen"
+    again = await bo.expect("offer")
+    assert again["note"] == "igen"
+    await bo.send({"type": "offer_cancel", "offer": again["offer"]})          # not Bo's to cancel
+    assert (await bo.expect("error"))["code"] == "unknown_offer"
+    await vol.send({"type": "offer_cancel", "offer": again["offer"]})
+    assert (await vol.expect("offer_ended"))["reason"] == "cancelled"
+    assert (await bo.expect("offer_ended"))["reason"] == "withdrawn"
+    await bo.send({"type": "offer_reply", "offer": again["offer"], "accept": True})
+    assert (await bo.expect("error"))["code"] == "unknown_offer"
+    await bo.none_of("assigned")
 
 
 async def test_an_offer_nobody_answers_lapses(server_factory: Any, fast_timers: None) -> None:

@@ -72,6 +72,7 @@ def test_offer_frames_are_parsed_to_exactly_their_fields() -> None:
     {"type": "offer", "chat": CHAT, "to": {"volunteer": "a1"}, "note": "\ud800"},
     {"type": "offer_reply", "offer": "0123456789ab"}, {"type": "offer_reply", "offer": "xyz", "accept": True},
     {"type": "offer_reply", "offer": "0123456789ab", "accept": "yes"},
+    {"type": "offer_cancel"}, {"type": "offer_cancel", "offer": "0123456789AB"},
     {"type": "debrief"}, {"type": "debrief", "chat": "short"},
     {"type": "wrapup", "chat": CHAT, "report": {"topic": "exposed", "heavy": "yes"}},
 ])

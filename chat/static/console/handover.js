@@ -77,7 +77,8 @@ on("offer_sent", (f) => {
   if (chat.offerNote) chat.offerNote.value = "";      // the note is gone from this page once sent
   const form = chat.tools.querySelector(".offer-form");
   if (form) form.hidden = true;
-  chat.status.textContent = t("offer_waiting", { n: f.receivers, s: f.expires_in_s });
+  chat.status.replaceChildren(el("span", { text: `${t("offer_waiting", { n: f.receivers, s: f.expires_in_s })} ` }),
+    el("button", { type: "button", t: "offer_take_back", onclick: () => send({ type: "offer_cancel", offer: f.offer }) }));
 });
 
 /* An offer made to this console: a card with the chat's language, the intake, the note; take or decline. */
