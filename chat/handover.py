@@ -104,6 +104,7 @@ class Handover:
         if old_raw:
             tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
         tx.hset(S.vol_key(to), {"chats": ",".join(sorted(vol_chats(new_raw) | {chat}))})
+        S.withdraw_offer(tx, st, self.live.clock())
         observers = ",".join(f"{v}@{n}" for v, n in st.observers() if v != to)
         tx.hset(S.chat_key(chat), {"vol": to, "last_vol": to, "obs": observers,
                                    "joined": ",".join(sorted(joined_by(raw) - {to})), "offer": ""})
@@ -126,6 +127,7 @@ class Handover:
             if old_raw:
                 tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
             tx.hset(S.chat_key(chat), {"state": "queued", "vol": "", "lang": lang, "joined": ""})
+            S.withdraw_offer(tx, st, now)
             tx.zadd(S.QUEUE, {chat: front})
             tx.zrem(S.DUE, f"idle:{chat}")
             self.live.notify(tx, old_raw.get("node", ""), {"k": "released", "chat": chat, "to": "sup",

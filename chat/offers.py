@@ -191,12 +191,18 @@ class Offers:
         log.info("chat.offer_cancelled", chat=chat)
 
     async def expire(self, offer: str, now: float) -> None:
-        """The offer's timer fired (on any node): past its deadline, it lapses."""
+        """The offer's timer fired (on any node): past its deadline it lapses; once its chat
+        ended or moved (``S.withdraw_offer`` makes the timer due at once) it is withdrawn."""
         async def fn(tx: Tx, local: Local) -> bool:
             raw = await tx.hgetall(S.offer_key(offer))
             if not raw:
                 tx.zrem(S.DUE, f"offer:{offer}")
                 return False
+            st = S.ChatState.load(raw["chat"], await tx.hgetall(S.chat_key(raw["chat"]), watch=False))
+            if st is None or st.state != "active" or st.vol != raw.get("from"):
+                # The chat ended or moved first (the part that did so made this timer due).
+                await self._close(tx, local, offer, raw, "withdrawn", "")
+                return True
             deadline = float(raw.get("deadline") or 0)
             if deadline > now:
                 tx.zadd(S.DUE, {f"offer:{offer}": deadline})

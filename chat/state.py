@@ -110,6 +110,13 @@ def left_queue(tx: Any, st: "ChatState") -> None:
         tx.zrem(waiting_key(st.wait), "c:" + st.id)
 
 
+def withdraw_offer(tx: Any, st: "ChatState", now: float) -> None:
+    """The chat ends or moves: a warm-transfer offer pending for it is withdrawn at the next
+    tick (its timer made due; chat.offers tells the sender and the receivers)."""
+    if st.offer:
+        tx.zadd(DUE, {f"offer:{st.offer}": now})
+
+
 @dataclass
 class ChatState:
     id: str

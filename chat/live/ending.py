@@ -62,6 +62,7 @@ class Ending:
                 outcome = "completed"
             holder = st.vol if st.state == "active" else ""
             S.left_queue(tx, st)
+            S.withdraw_offer(tx, st, now)
             st.state, st.ended_at, st.ended_by, st.outcome = "ended", now, by, outcome
             tx.zrem(S.DUE, f"idle:{chat_id}", f"vgone:{chat_id}")
             tx.delete(S.token_key(st.token), S.log_key(chat_id), S.ids_key(chat_id))

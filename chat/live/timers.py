@@ -177,6 +177,7 @@ class Timers:
             for st in sorted((s for s in held_states if s is not None and s.state == "active"),
                              key=lambda s: s.started, reverse=True):
                 tx.hset(S.chat_key(st.id), {"state": "queued", "vol": ""})
+                S.withdraw_offer(tx, st, now)
                 tx.zadd(S.QUEUE, {st.id: front})
                 front -= 1
                 tx.zrem(S.DUE, f"idle:{st.id}")

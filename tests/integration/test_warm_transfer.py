@@ -161,9 +161,25 @@ async def test_an_offer_after_the_chat_went_back_to_the_queue_is_withdrawn(serve
     card = await bo.expect("offer")
     await vol.close()
     assert (await vis.expect("queued", timeout=5))["position"] == 1     # Anna's grace period passed
+    # The offer is withdrawn at once (not at its deadline); a late answer finds it gone.
+    withdrawn = await bo.expect("offer_ended", timeout=5)
+    assert (withdrawn["offer"], withdrawn["reason"]) == (card["offer"], "withdrawn")
     await bo.send({"type": "offer_reply", "offer": card["offer"], "accept": True})
-    assert (await bo.expect("offer_ended"))["reason"] == "withdrawn"
+    assert (await bo.expect("error"))["code"] == "unknown_offer"
     await bo.none_of("assigned")
+
+
+async def test_an_offer_for_a_chat_that_ends_is_withdrawn(server: Running, fast_timers: None) -> None:
+    vol, vis, chat = await anna_with_chat(server)
+    await server.add_account("bo", display_name="Bo")
+    bo = await server.volunteer("bo")
+    ids = await colleague_ids(vol)
+    await vol.send({"type": "offer", "chat": chat, "to": {"volunteer": ids["Bo"]}, "note": NOTE})
+    offer = (await bo.expect("offer"))["offer"]
+    await vis.send({"type": "leave"})
+    assert (await bo.expect("offer_ended", timeout=5))["reason"] == "withdrawn"
+    ended = await vol.expect("offer_ended", timeout=5)
+    assert (ended["offer"], ended["reason"]) == (offer, "withdrawn")
 
 
 async def test_pool_offers_go_to_every_free_member_and_the_first_takes_it(server: Running) -> None:
