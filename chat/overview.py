@@ -126,6 +126,8 @@ class Overview:
                 chat_flags.add("observed")
             if joined_by(raw):
                 chat_flags.add("joined")
+            if st.offer and st.state == "active":
+                chat_flags.add("offered")          # a warm transfer waits for an answer (chat.offers)
             if not st.vnode:
                 chat_flags.add("visitor_away")
             chats.append({"chat": chat, "state": "wrapup" if st.state == "ended" else st.state,

@@ -233,6 +233,10 @@ async def test_offers_refused_at_the_edge(server: Running) -> None:
     await sup.send({"type": "offer", "chat": chat, "to": {"volunteer": ids["Bo"]}, "note": ""})
     assert (await sup.expect("offer_sent"))["chat"] == chat
     offer = (await bo.expect("offer"))["offer"]
+    await sup.send({"type": "supervise", "active": True})
+    ov = await sup.expect("overview")
+    assert "offered" in next(c for c in ov["chats"] if c["chat"] == chat)["flags"]
+    assert "NOTE" not in str(ov)
     await bo.send({"type": "offer_reply", "offer": offer, "accept": True})
     assert (await vol.expect("released"))["chat"] == chat
     assert (await sup.expect("offer_ended"))["reason"] == "accepted"

@@ -82,7 +82,7 @@ add({
   wrapup_heavy: "Samtalet var tungt för mig",
   care_pause: "Du har haft {n} tunga samtal i rad. Ta gärna en paus innan nästa chatt.",
   care_take_pause: "Pausa nu", care_later: "Inte nu", kind_debrief: "vill ha avlastningssamtal",
-  flag_debrief: "avlastningssamtal",
+  flag_debrief: "avlastningssamtal", flag_offered: "erbjuds en kollega",
 }, {
   skip: "Skip to the chats", title: "Jourchatt – console", language: "Language", logout: "Sign out",
   paused: "Paused – click to take chats", available: "Available – click to pause",
@@ -164,5 +164,5 @@ add({
   wrapup_heavy: "This conversation was heavy for me",
   care_pause: "You have had {n} heavy conversations in a row. Consider a pause before the next chat.",
   care_take_pause: "Pause now", care_later: "Not now", kind_debrief: "asks for a debrief",
-  flag_debrief: "debrief",
+  flag_debrief: "debrief", flag_offered: "offered to a colleague",
 });
