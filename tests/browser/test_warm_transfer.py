@@ -103,6 +103,15 @@ async def test_a_warm_transfer_between_two_consoles_and_the_debrief_button(serve
             sctx, sara = await console(browser, server, "sara")
             await sara.locator("#supervise").check()
             await expect(sara.locator("#overview")).to_contain_text("Bo")
+            # She offers Bo's chat to Anna on his behalf, from the overview; Anna declines.
+            row = sara.locator("#overview tbody tr", has_text="Bo").first
+            await row.get_by_role("button", name="Erbjud chatten").click()
+            offered = anna.locator("#offers article.offer")
+            await expect(offered).to_contain_text("Sara vill lämna över en chatt till dig")
+            await expect(offered).to_contain_text("Ingen överlämning skrevs.")
+            await offered.get_by_role("button", name="Tacka nej").click()
+            await expect(sara.locator("#notice")).to_contain_text("Anna tackade nej.")
+            await expect(anna.locator("#offers")).to_have_count(0)
 
             # Bo ends the chat and, from the wrap-up, asks for a debrief.
             await bpanel.get_by_role("button", name="Avsluta chatten").click()
