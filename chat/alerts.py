@@ -48,6 +48,9 @@ class Alerts:
             if st.state != "active":
                 raise FrameError.of(codes.CHAT_ENDED)
             tx.hset(S.ALERTS, {alert: json.dumps({"chat": chat, "kind": kind, "vid": vid, "at": now})})
+            # Counted for the record (escalations_help / escalations_acute), never with a reason.
+            count = st.esc_acute if kind == "acute" else st.esc_help
+            tx.hset(S.chat_key(chat), {f"esc_{kind}": str(count + 1)})
             tx.expire(S.ALERTS, ALERT_TTL_S)
 
         await self.live.broker.transact(fn)

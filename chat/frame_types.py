@@ -94,6 +94,7 @@ class Report(TypedDict):
     topic: str | None
     violence: list[str]
     corrections: Intake
+    heavy: NotRequired[bool]        # the volunteer found the chat heavy (chat.care counts it)
 
 
 class Wrapup(TypedDict):
@@ -112,6 +113,33 @@ class Transfer(TypedDict):
     type: Literal["transfer"]
     chat: str
     to: dict[str, str]          # {"volunteer": id} or {"queue": lang}
+
+
+class Offer(TypedDict):
+    type: Literal["offer"]
+    chat: str
+    to: dict[str, str]          # {"volunteer": id}, {"language": lang} or {"skill": skill}
+    note: str                   # the handover note, for the receiver only ("" when none)
+
+
+class OfferReply(TypedDict):
+    type: Literal["offer_reply"]
+    offer: str
+    accept: bool
+
+
+class OfferCancel(TypedDict):
+    type: Literal["offer_cancel"]
+    offer: str
+
+
+class Colleagues(TypedDict):
+    type: Literal["colleagues"]
+
+
+class Debrief(TypedDict):
+    type: Literal["debrief"]
+    chat: str
 
 
 class Followup(TypedDict):
@@ -162,10 +190,12 @@ class Block(TypedDict):
 ChatFrame = Union[VolunteerMessage, VolunteerTyping, Refer, End]
 
 # The frames chat.supervision and its neighbours take (chat.frames.SUPERVISION_TYPES).
-SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block]
+SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
+                         Offer, OfferReply, OfferCancel, Colleagues, Debrief]
 
 VolunteerFrame = Union[Status, VolunteerMessage, VolunteerTyping, Refer, End, Wrapup, Escalate, Transfer,
-                       Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block]
+                       Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
+                       Offer, OfferReply, OfferCancel, Colleagues, Debrief]
 
 
 # -- server → client (the shapes the edge writes itself) ------------------------------

@@ -25,7 +25,7 @@ from referral import geography, vocab
 
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
-from .frame_types import (Block, Dismiss, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave,
+from .frame_types import (Block, Colleagues, Debrief, Dismiss, Offer, OfferCancel, OfferReply, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave,
                           Observe, Refer, Report, Status, Supervise, Takeover, Transfer, VisitorFrame,
                           VisitorMessage, VisitorTyping, VolunteerFrame, VolunteerMessage, VolunteerTyping,
                           Whisper, Wrapup)
@@ -295,6 +295,11 @@ def _o_wrapup(obj: Frame) -> Wrapup:
         raise FrameError(exc.code, "report." + exc.detail) from None
     out: Report = {"non_data": non_data, "topic": topic, "violence": sorted(set(violence)),
                    "corrections": corrections}
+    heavy = report.get("heavy")
+    if heavy is not None:
+        if not isinstance(heavy, bool):
+            raise _bad("report.heavy", "must be true or false")
+        out["heavy"] = heavy
     return {"type": "wrapup", "chat": _chat(obj), "report": out}
 
 
@@ -362,17 +367,66 @@ def _o_transfer(obj: Frame) -> Transfer:
     return {"type": "transfer", "chat": _chat(obj), "to": target}
 
 
+MAX_NOTE_CHARS = 500        # a handover note: a few sentences, for the receiver only
+_SKILL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _o_offer(obj: Frame) -> Offer:
+    to = obj.get("to")
+    if isinstance(to, dict) and isinstance(to.get("volunteer"), str) and _ACCOUNT_ID.match(to["volunteer"]):
+        target: dict[str, str] = {"volunteer": to["volunteer"]}
+    elif isinstance(to, dict) and to.get("language") in vocab.LANGUAGES:
+        target = {"language": to["language"]}
+    elif isinstance(to, dict) and isinstance(to.get("skill"), str) and _SKILL.match(to["skill"]):
+        target = {"skill": to["skill"]}
+    else:
+        raise _bad("to", "must be {\"volunteer\": id}, {\"language\": \"sv\"|\"en\"} or {\"skill\": skill}")
+    note = obj.get("note")
+    if note is None:
+        note = ""
+    if not isinstance(note, str) or not _encodable(note):
+        raise _bad("note", "must be a string of valid Unicode text")
+    if len(note) > MAX_NOTE_CHARS:
+        raise _bad("note", f"may be at most {MAX_NOTE_CHARS} characters")
+    return {"type": "offer", "chat": _chat(obj), "to": target, "note": note.strip()}
+
+
+def _o_offer_reply(obj: Frame) -> OfferReply:
+    offer = obj.get("offer")
+    if not isinstance(offer, str) or not _ALERT_ID.match(offer):
+        raise _bad("offer", "must be an offer id from an offer frame")
+    return {"type": "offer_reply", "offer": offer, "accept": _bool(obj, "accept")}
+
+
+def _o_offer_cancel(obj: Frame) -> OfferCancel:
+    offer = obj.get("offer")
+    if not isinstance(offer, str) or not _ALERT_ID.match(offer):
+        raise _bad("offer", "must be an offer id from an offer_sent frame")
+    return {"type": "offer_cancel", "offer": offer}
+
+
+def _o_colleagues(_obj: Frame) -> Colleagues:
+    return {"type": "colleagues"}
+
+
+def _o_debrief(obj: Frame) -> Debrief:
+    return {"type": "debrief", "chat": _chat(obj)}
+
+
 _VOLUNTEER: dict[str, Callable[[Frame], VolunteerFrame]] = {
     "status": _o_status, "message": _o_message, "typing": _o_typing,
     "refer": _o_refer, "end": _o_end, "wrapup": _o_wrapup,
     "escalate": _o_escalate, "transfer": _o_transfer, "followup": _o_followup,
     "supervise": _o_supervise, "observe": _o_observe, "whisper": _o_whisper, "join": _o_join,
     "takeover": _o_takeover, "dismiss": _o_dismiss, "block": _o_block,
+    "offer": _o_offer, "offer_reply": _o_offer_reply, "offer_cancel": _o_offer_cancel,
+    "colleagues": _o_colleagues, "debrief": _o_debrief,
 }
 # Frames only an account with the supervisor role may send.
 SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block")
 # Frames chat.supervision handles (the rest go to the hub).
-SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES)
+SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES,
+                     "offer", "offer_reply", "offer_cancel", "colleagues", "debrief")
 
 
 def _parse(raw: str | bytes | None, table: dict[str, Callable[[Frame], F]]) -> F:

@@ -1,7 +1,8 @@
 """Handing a chat over: a supervisor takes it over, a volunteer (or supervisor) transfers it.
 
     takeover {chat}             the chat becomes the supervisor's (and its wrap-up)
-    transfer {chat, to}         warm transfer to another volunteer or to a language queue
+    transfer {chat, to}         a transfer pushed at once to another volunteer or to a language
+                                queue (kept for older consoles; the console offers: chat.offers)
 
 The holder that lets go is told ``released``; the new holder gets ``assigned`` with
 the chat's lines so far; the visitor is told who answers now. Every takeover and
@@ -74,33 +75,44 @@ class Handover:
     async def _move(self, chat: str, to: str, *, reason: str, holder: str | None = None) -> None:
         """Give an active chat to account ``to`` (present on some node); its holder lets go."""
         async def fn(tx: Tx, local: Local) -> None:
-            raw = await tx.hgetall(S.chat_key(chat))
-            st = S.ChatState.load(chat, raw)
-            if st is None or st.state != "active" or (holder is not None and st.vol != holder):
-                raise FrameError.of(codes.UNKNOWN_CHAT)
-            if st.vol == to:
-                raise FrameError.of(codes.OUT_OF_ORDER, "the chat is already theirs")
-            old_raw = await tx.hgetall(S.vol_key(st.vol))
-            new_raw = await tx.hgetall(S.vol_key(to))
-            new = S.VolState.load(to, new_raw)
-            if new is None or not new.node:
-                raise FrameError.of(codes.TRANSFER_REFUSED, "that volunteer is not connected")
-            if reason == "transfer" and (not new.wants or
-                                         len(vol_chats(new_raw)) + len(wrapup_chats(new_raw)) >= new.capacity):
-                raise FrameError.of(codes.TRANSFER_REFUSED, "that volunteer is paused or has no free slot")
-            if old_raw:
-                tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
-            tx.hset(S.vol_key(to), {"chats": ",".join(sorted(vol_chats(new_raw) | {chat}))})
-            observers = ",".join(f"{v}@{n}" for v, n in st.observers() if v != to)
-            tx.hset(S.chat_key(chat), {"vol": to, "last_vol": to, "obs": observers,
-                                       "joined": ",".join(sorted(joined_by(raw) - {to}))})
-            self.live.notify(tx, old_raw.get("node", ""), {"k": "released", "chat": chat, "to": "sup",
-                                                           "vid": st.vol, "reason": reason}, local)
-            self.live.notify(tx, new.node, {"k": "assigned", "chat": chat, "to": "volunteer", "vid": to}, local)
-            self.live.notify(tx, st.vnode, {"k": "assigned", "chat": chat, "to": "visitor", "name": new.name},
-                             local)
+            await self.tx_move(tx, local, chat, to, reason=reason, holder=holder,
+                               need_available=reason == "transfer")
 
         await self.live.commit(fn)
+
+    async def tx_move(self, tx: Tx, local: Local, chat: str, to: str, *, reason: str, holder: str | None,
+                      need_available: bool) -> None:
+        """Inside ``tx``: give active chat ``chat`` to account ``to``; its holder lets go.
+
+        ``need_available``: ``to`` must be available with a free slot (a pushed transfer);
+        otherwise only a free slot (an offer ``to`` accepted: paused is its own choice).
+        """
+        raw = await tx.hgetall(S.chat_key(chat))
+        st = S.ChatState.load(chat, raw)
+        if st is None or st.state != "active" or (holder is not None and st.vol != holder):
+            raise FrameError.of(codes.UNKNOWN_CHAT)
+        if st.vol == to:
+            raise FrameError.of(codes.OUT_OF_ORDER, "the chat is already theirs")
+        old_raw = await tx.hgetall(S.vol_key(st.vol))
+        new_raw = await tx.hgetall(S.vol_key(to))
+        new = S.VolState.load(to, new_raw)
+        if new is None or not new.node:
+            raise FrameError.of(codes.TRANSFER_REFUSED, "that volunteer is not connected")
+        full = len(vol_chats(new_raw)) + len(wrapup_chats(new_raw)) >= new.capacity
+        if reason == "transfer" and ((need_available and not new.wants) or full):
+            raise FrameError.of(codes.TRANSFER_REFUSED, "that volunteer is paused or has no free slot")
+        if old_raw:
+            tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
+        tx.hset(S.vol_key(to), {"chats": ",".join(sorted(vol_chats(new_raw) | {chat}))})
+        S.withdraw_offer(tx, st, self.live.clock())
+        observers = ",".join(f"{v}@{n}" for v, n in st.observers() if v != to)
+        tx.hset(S.chat_key(chat), {"vol": to, "last_vol": to, "obs": observers,
+                                   "joined": ",".join(sorted(joined_by(raw) - {to})), "offer": ""})
+        self.live.notify(tx, old_raw.get("node", ""), {"k": "released", "chat": chat, "to": "sup",
+                                                       "vid": st.vol, "reason": reason}, local)
+        self.live.notify(tx, new.node, {"k": "assigned", "chat": chat, "to": "volunteer", "vid": to}, local)
+        self.live.notify(tx, st.vnode, {"k": "assigned", "chat": chat, "to": "visitor", "name": new.name},
+                         local)
 
     async def _requeue(self, chat: str, lang: str, *, holder: str | None) -> None:
         now = self.live.clock()
@@ -115,6 +127,7 @@ class Handover:
             if old_raw:
                 tx.hset(S.vol_key(st.vol), {"chats": ",".join(sorted(vol_chats(old_raw) - {chat}))})
             tx.hset(S.chat_key(chat), {"state": "queued", "vol": "", "lang": lang, "joined": ""})
+            S.withdraw_offer(tx, st, now)
             tx.zadd(S.QUEUE, {chat: front})
             tx.zrem(S.DUE, f"idle:{chat}")
             self.live.notify(tx, old_raw.get("node", ""), {"k": "released", "chat": chat, "to": "sup",

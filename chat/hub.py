@@ -10,7 +10,8 @@ therefore serve any visitor or volunteer, and a node that dies loses no chat.
 
 The work is done by the parts in ``chat.live`` (one noun each, around the shared
 ``Live`` context) and by supervision's (``chat.supervision``, ``chat.overview``,
-``chat.handover``, ``chat.alerts``, ``chat.blocks``, ``chat.followup_frames``); this module builds them, wires their
+``chat.handover``, ``chat.offers``, ``chat.care``, ``chat.alerts``, ``chat.blocks``,
+``chat.followup_frames``); this module builds them, wires their
 seams (the notice table, the console's supervision frames, the referral port, the
 queue-changed callback) in one place, and runs the node's lifecycle: start, the
 background tasks, drain, stop. docs/architecture.md draws the whole.
@@ -31,6 +32,7 @@ from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 from . import state as S
 from .alerts import Alerts
 from .blocks import Blocks
+from .care import Care
 from .kernel.broker import Broker, BrokerError, Tx
 from .followup_frames import FollowUps
 from .handover import Handover
@@ -48,6 +50,7 @@ from .live.timers import Timers
 from .live.visitors import Visitors
 from .kernel.logs import get_logger
 from .outbox import OUTBOX_FRAMES, Outbox
+from .offers import Offers
 from .overview import Overview
 from .referral_port import StoreReferrals
 from .kernel.settings import Settings
@@ -110,6 +113,8 @@ class Hub:
         self.handover = Handover(live, lines=self.lines, matching=self.matching, overview=self.overview,
                                  supervision=self.supervision)
         self.alerts = Alerts(live, lines=self.lines, overview=self.overview)
+        self.offers = Offers(live, lines=self.lines, handover=self.handover, overview=self.overview)
+        self.care = Care(live, overview=self.overview)
         self.visitor_side = Visitors(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, records=self.records, referring=self.referring,
                                      hours_source=self.hours, returning=self.followups.returns)
@@ -118,7 +123,10 @@ class Hub:
             followup=self.followups.on_followup, supervise=self.overview.on_supervise,
             observe=self.supervision.on_observe, whisper=self.supervision.on_whisper,
             join=self.supervision.on_join, takeover=self.handover.on_takeover,
-            dismiss=self.alerts.on_dismiss, block=self.blocks.on_block)
+            dismiss=self.alerts.on_dismiss, block=self.blocks.on_block,
+            offer=self.offers.on_offer, offer_reply=self.offers.on_offer_reply,
+            offer_cancel=self.offers.on_offer_cancel,
+            colleagues=self.offers.on_colleagues, debrief=self.care.on_debrief)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision,
                                      frames=frames)
@@ -126,6 +134,7 @@ class Hub:
                                    consoles=self.console_side, records=self.records)
         self.timers = Timers(live, lines=self.lines, ending=self.ending, records=self.records,
                              matching=self.matching, reconcile=self.reconcile, referring=self.referring)
+        self.timers.handlers["offer"] = self.offers.expire
 
         # The endpoints' calls go straight to the part that owns them.
         self.visitor_hello = self.visitor_side.hello

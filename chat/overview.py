@@ -110,7 +110,7 @@ class Overview:
                 live_chats.add(chat)
         for alert, blob in sorted(alerts_raw.items()):
             a = json.loads(blob)
-            if a["chat"] not in live_chats:
+            if a["chat"] not in live_chats and a["kind"] != "debrief":   # a debrief is asked for after the chat
                 continue
             flags.setdefault(a["chat"], set()).add(a["kind"])
             alerts.append({"alert": alert, "chat": a["chat"], "kind": a["kind"],
@@ -126,6 +126,8 @@ class Overview:
                 chat_flags.add("observed")
             if joined_by(raw):
                 chat_flags.add("joined")
+            if st.offer and st.state == "active":
+                chat_flags.add("offered")          # a warm transfer waits for an answer (chat.offers)
             if not st.vnode:
                 chat_flags.add("visitor_away")
             chats.append({"chat": chat, "state": "wrapup" if st.state == "ended" else st.state,

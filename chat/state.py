@@ -26,6 +26,8 @@ referral code only as its keyed hash (inside the sealed ``referrals`` field).
     jc:alerts           hash   alert id -> JSON {chat, kind, vid, at} (escalations; chat.supervision)
     jc:block:<hash>     string a blocked address's keyed hash (chat.kernel.addresses), with the block's TTL
     jc:waiting:<hash>   zset   visitors waiting from one address's keyed hash (chat.waiting)
+    jc:offer:<id>       hash   a warm-transfer offer (chat.offers): chat, sender, receivers, deadline;
+                               never its handover note, which only crosses Pub/Sub, sealed
 
 A chat's hash also carries, for supervision (chat.supervision): ``obs``
 ("<account>@<node>" of each supervisor observing it), ``joined`` (supervisors
@@ -68,6 +70,10 @@ def tomb_key(token_hash: str) -> str:
 ALERTS = "jc:alerts"
 
 
+def offer_key(offer: str) -> str:
+    return f"jc:offer:{offer}"
+
+
 def block_key(address_hash: str) -> str:
     return f"jc:block:{address_hash}"
 
@@ -104,6 +110,13 @@ def left_queue(tx: Any, st: "ChatState") -> None:
         tx.zrem(waiting_key(st.wait), "c:" + st.id)
 
 
+def withdraw_offer(tx: Any, st: "ChatState", now: float) -> None:
+    """The chat ends or moves: a warm-transfer offer pending for it is withdrawn at the next
+    tick (its timer made due; chat.offers tells the sender and the receivers)."""
+    if st.offer:
+        tx.zadd(DUE, {f"offer:{st.offer}": now})
+
+
 @dataclass
 class ChatState:
     id: str
@@ -128,6 +141,10 @@ class ChatState:
     referrals: str = ""            # sealed JSON: services referred and their codes' keyed hashes
     obs: str = ""                  # observers: "<account>@<node>,..." (chat.supervision)
     wait: str = ""                 # keyed address hash whose waiting count holds it (chat.waiting)
+    esc_help: int = 0              # escalations asking for help (counted for the record; chat.alerts)
+    esc_acute: int = 0             # escalations flagging acute danger
+    debrief: bool = False          # the volunteer asked for a debrief after it (chat.care)
+    offer: str = ""                # the warm-transfer offer pending for it (chat.offers), if any
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -155,6 +172,10 @@ class ChatState:
         s.referrals = raw.get("referrals", "")
         s.obs = raw.get("obs", "")
         s.wait = raw.get("wait", "")
+        s.esc_help = int(raw.get("esc_help") or 0)
+        s.esc_acute = int(raw.get("esc_acute") or 0)
+        s.debrief = raw.get("debrief") == "1"
+        s.offer = raw.get("offer", "")
         return s
 
     def observers(self) -> list[tuple[str, str]]:
@@ -209,6 +230,7 @@ class VolState:
     idle_since: float = 0.0
     gone: float | None = None
     name: str = ""
+    skills: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, vid: str, raw: dict[str, str]) -> VolState | None:
@@ -218,7 +240,8 @@ class VolState:
                    wants=raw.get("wants") == "1", capacity=max(1, int(raw["capacity"])),
                    langs=frozenset(x for x in raw.get("langs", "").split(",") if x),
                    idle_since=float(raw.get("idle_since") or 0), gone=_float(raw.get("gone", "")),
-                   name=raw.get("name", ""))
+                   name=raw.get("name", ""),
+                   skills=frozenset(x for x in raw.get("skills", "").split(",") if x))
 
     @property
     def available(self) -> bool:
@@ -227,4 +250,5 @@ class VolState:
     def dump(self) -> dict[str, str]:
         return {"node": self.node, "conn": self.conn, "wants": _encode(self.wants),
                 "capacity": str(self.capacity), "langs": ",".join(sorted(self.langs)),
-                "idle_since": _encode(self.idle_since), "gone": _encode(self.gone), "name": self.name}
+                "idle_since": _encode(self.idle_since), "gone": _encode(self.gone), "name": self.name,
+                "skills": ",".join(sorted(self.skills))}

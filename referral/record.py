@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Date, Integer, SmallInteger, String
+from sqlalchemy import Boolean, Date, Integer, SmallInteger, String, false
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,7 @@ from .store import link
 
 ROUND_TO_S = 10     # wait and duration are kept to the nearest 10 s (domain.md)
 BAND_HOURS = 3      # the time of day is kept as a three-hour band, e.g. "18-21"
+MAX_COUNTED = 99    # escalations of one chat are counted up to this (a SmallInteger, and no outlier)
 
 
 class ChatRecord(Base):
@@ -58,6 +59,11 @@ class ChatRecord(Base):
     volunteer: Mapped[str | None] = mapped_column(String(24))
     non_data: Mapped[str | None] = mapped_column(String(10))
     wrapup_filed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Care (migration 0015_care): counts and flags, never a reason in free text.
+    escalations_help: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    escalations_acute: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    debrief: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    heavy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 @dataclass
@@ -73,6 +79,9 @@ class ChatFacts:
     duration_s: float
     intake: dict[str, Any] = field(default_factory=dict)
     volunteer_id: str | None = None
+    escalations_help: int = 0           # the volunteer asked a supervisor for help (escalate help)
+    escalations_acute: int = 0          # the volunteer flagged acute danger (escalate acute)
+    debrief: bool = False               # the volunteer asked for a debrief after the chat
 
 
 def round_seconds(seconds: float) -> int:
@@ -116,6 +125,12 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
         "volunteer": volunteer_pseudonym(secret, facts.volunteer_id) if facts.volunteer_id else None,
         "non_data": (wrapup or {}).get("non_data"),
         "wrapup_filed": wrapup is not None,
+        "escalations_help": min(facts.escalations_help, MAX_COUNTED),
+        "escalations_acute": min(facts.escalations_acute, MAX_COUNTED),
+        "debrief": facts.debrief,
+        # Heavy: as the volunteer marked it, or as the chat showed it (acute danger, uses violence).
+        "heavy": bool((wrapup or {}).get("heavy")) or facts.escalations_acute > 0
+                 or (wrapup or {}).get("topic") == "uses_violence",
     }
     for form in vocab.VIOLENCE:
         row[f"v_{form}"] = form in violence

@@ -146,6 +146,11 @@ FRAMES: dict[str, tuple[str, str, str]] = {
     "takeover":  ("unknown_type", "supervisor_only", "any"),
     "dismiss":   ("unknown_type", "supervisor_only", "ok"),
     "block":     ("unknown_type", "supervisor_only", "any"),
+    "offer":     ("unknown_type", "own",             "any"),
+    "offer_reply": ("unknown_type", "ok",            "ok"),
+    "offer_cancel": ("unknown_type", "ok",           "ok"),
+    "colleagues": ("unknown_type", "ok",             "ok"),
+    "debrief":   ("unknown_type", "own",             "own"),
 }
 
 

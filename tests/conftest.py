@@ -49,6 +49,12 @@ PASSWORD = "correct horse battery staple"
 
 configure_logging("console", "warning")
 
+# Subprocesses the tests start (``jourchatt serve`` nodes, the CLI) run this checkout's
+# code, as the tests themselves do, not the checkout the virtualenv's editable install
+# points at (a worktree's new migration or setting would otherwise be unknown to them).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(Path(__file__).resolve().parents[1]), *filter(None, [os.environ.get("PYTHONPATH")])])
+
 
 # The real PostgreSQL and Redis the tests use: the session's own, started in
 # pytest_configure (tests/servers.py) on free ports and stopped at its end, unless

@@ -24,7 +24,7 @@ ACTIONS = frozenset({
     "account.create", "account.disable", "account.enable", "account.reset", "account.role",
     "training.record",
     # live chats (supervisor)
-    "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.end",
+    "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.offer", "chat.end",
     "visitor.block",
     # configuration
     "hours.update", "snippets.update",

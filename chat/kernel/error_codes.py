@@ -109,6 +109,9 @@ UNKNOWN_ALERT = _code("unknown_alert", "Larmet finns inte (det kan redan vara av
                       "No such alert (it may have been dismissed already).", {VOLUNTEER}, bad_frame=True)
 TRANSFER_REFUSED = _code("transfer_refused", "Chatten kan inte flyttas dit just nu.",
                          "The chat cannot be moved there now.", {VOLUNTEER}, bad_frame=True)
+UNKNOWN_OFFER = _code("unknown_offer", "Erbjudandet finns inte längre (det kan ha gått ut eller tagits).",
+                      "The offer is no longer there (it may have lapsed or been taken).", {VOLUNTEER},
+                      bad_frame=True)
 
 # -- told, not counted ------------------------------------------------------------------
 

@@ -67,6 +67,10 @@ SETTINGS_HELP: dict[str, str] = {
     "JOURCHATT_IDLE_CLOSE_S": "Seconds after the warning before a silent chat is closed. Default 300.",
     "JOURCHATT_WRAPUP_TIMEOUT_S": "Seconds a volunteer has to file the wrap-up before the record "
     "is written without it. Default 1800.",
+    "JOURCHATT_TRANSFER_OFFER_S": "Seconds a volunteer offered a chat (a warm transfer) has to accept or "
+    "decline it; after that the offer lapses and the chat stays with the sender. Default 60.",
+    "JOURCHATT_CARE_HEAVY_STREAK": "Heavy chats in a row (an acute escalation, the topic uses_violence, or "
+    "marked heavy in the wrap-up) after which the console suggests a pause. Default 3.",
     "JOURCHATT_SESSION_IDLE_S": "A volunteer login ends after this many seconds without use. Default 7200.",
     "JOURCHATT_SESSION_MAX_S": "A volunteer login ends this many seconds after it began. Default 43200.",
     "JOURCHATT_LOGIN_MAX_FAILURES": "Failed logins on one account name within JOURCHATT_LOGIN_WINDOW_S "
@@ -119,6 +123,8 @@ class Settings:
     idle_warn_s: float = 600.0
     idle_close_s: float = 300.0
     wrapup_timeout_s: float = 1800.0
+    transfer_offer_s: float = 60.0
+    care_heavy_streak: int = 3
     session_idle_s: float = 7200.0
     session_max_s: float = 43200.0
     login_max_failures: int = 5

@@ -19,8 +19,9 @@ from ..kernel.broker import BrokerError, Tx
 from ..kernel import error_codes as codes
 from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
-from ..frame_types import (Block, ChatFrame, Dismiss, Escalate, Followup, Join, Observe, Supervise, Takeover,
-                           SupervisionFrame, Transfer, VolunteerFrame, Whisper)
+from ..frame_types import (Block, ChatFrame, Colleagues, Debrief, Dismiss, Escalate, Followup, Join, Observe,
+                           Offer, OfferCancel, OfferReply, Supervise, Takeover, SupervisionFrame, Transfer, VolunteerFrame,
+                           Whisper)
 from ..frames import SUPERVISOR_TYPES
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -52,6 +53,11 @@ class SupervisionFrames:
     takeover: Callable[[Console, Takeover], Awaitable[None]]
     dismiss: Callable[[Console, Dismiss], Awaitable[None]]
     block: Callable[[Console, Block], Awaitable[None]]
+    offer: Callable[[Console, Offer], Awaitable[None]]
+    offer_reply: Callable[[Console, OfferReply], Awaitable[None]]
+    offer_cancel: Callable[[Console, OfferCancel], Awaitable[None]]
+    colleagues: Callable[[Console, Colleagues], Awaitable[None]]
+    debrief: Callable[[Console, Debrief], Awaitable[None]]
 
     async def handle(self, con: Console, frame: SupervisionFrame) -> None:
         """Hand ``frame`` to its handler."""
@@ -75,6 +81,16 @@ class SupervisionFrames:
             await self.dismiss(con, frame)
         elif frame["type"] == "block":
             await self.block(con, frame)
+        elif frame["type"] == "offer":
+            await self.offer(con, frame)
+        elif frame["type"] == "offer_reply":
+            await self.offer_reply(con, frame)
+        elif frame["type"] == "offer_cancel":
+            await self.offer_cancel(con, frame)
+        elif frame["type"] == "colleagues":
+            await self.colleagues(con, frame)
+        elif frame["type"] == "debrief":
+            await self.debrief(con, frame)
         else:
             assert_never(frame)         # mypy: every supervision frame type has its field
 
@@ -107,6 +123,8 @@ class Consoles:
         live = self.live
         now = live.clock()
         vid = profile.id
+        # The account's skills, once the accounts carry them (the topics work stores them).
+        skills = frozenset(str(x) for x in getattr(profile, "skills", ()) or ())
 
         async def fn(tx: Tx, local: Local) -> tuple[dict[str, str], tuple[str, str]]:
             raw = await tx.hgetall(S.vol_key(vid))
@@ -114,6 +132,7 @@ class Consoles:
             old = (vol.node, vol.conn)
             vol.node, vol.conn, vol.gone = live.node, outbox.conn, None
             vol.capacity, vol.langs, vol.name = max(1, profile.capacity), profile.languages, profile.display_name
+            vol.skills = skills
             tx.hset(S.vol_key(vid), vol.dump())
             tx.expire(S.vol_key(vid), live.log_ttl)
             tx.sadd(S.VOLS, vid)
@@ -132,7 +151,7 @@ class Consoles:
             previous = live.consoles.get(vid)
             if previous is not None and previous.outbox is not outbox:
                 previous.outbox.close(4409)
-            con = live.consoles[vid] = Console(profile=profile, outbox=outbox)
+            con = live.consoles[vid] = Console(profile=profile, outbox=outbox, skills=skills)
             live.outboxes[outbox.conn] = outbox
             wants = raw.get("wants") == "1"
             outbox.send({"type": "welcome", "display_name": profile.display_name,
@@ -167,6 +186,16 @@ class Consoles:
                              "visitor": "here" if st.vnode else "away"})
             await self.delivery.replay(chat_id, feed, con.outbox, "volunteer", con.lang)
         await self.overseer.assigned(con, st)
+
+    async def set_skills(self, con: Console, skills: frozenset[str]) -> None:
+        """The account's skills changed: skill-pool offers (chat.offers) follow at once."""
+        con.skills = frozenset(skills)
+
+        async def fn(tx: Tx) -> None:
+            if await tx.hget(S.vol_key(con.profile.id), "capacity") is not None:
+                tx.hset(S.vol_key(con.profile.id), {"skills": ",".join(sorted(con.skills))})
+
+        await self.live.broker.transact(fn)
 
     # -- frames ------------------------------------------------------------------------
     async def frame(self, con: Console, outbox: Outbox, frame: VolunteerFrame) -> None:
@@ -218,6 +247,8 @@ class Consoles:
                 raise FrameError.of(codes.REPLACED, "Konsolen är inte längre ansluten. / "
                                     "This console is no longer connected.")
             fields = {"wants": "1" if available else "0"}
+            if not available:
+                fields["heavy_run"] = "0"       # a pause: the count of heavy chats in a row starts again
             if available and not vol.wants:
                 fields["idle_since"] = repr(now)
             tx.hset(S.vol_key(vid), fields)

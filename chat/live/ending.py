@@ -25,11 +25,18 @@ from .sessions import Console
 log = get_logger(__name__)
 
 
+def heavy(st: S.ChatState, report: Report | None) -> bool:
+    """A heavy chat: an acute escalation, the topic uses_violence, or marked heavy in the wrap-up."""
+    return st.esc_acute > 0 or bool(report and (report.get("topic") == "uses_violence" or report.get("heavy")))
+
+
 class Ending:
     def __init__(self, live: Live, records: Records, matching: Matching) -> None:
         self.live = live
         self.records = records
         self.matching = matching
+        # The volunteer's heavy chats in a row as its last wrap-up left them, by chat (read once).
+        self.heavy_runs: dict[str, int] = {}
 
     async def end(self, chat_id: str, by: str, *, vid: str | None = None,
                   check: Callable[[S.ChatState, float], bool] | None = None) -> bool:
@@ -55,6 +62,7 @@ class Ending:
                 outcome = "completed"
             holder = st.vol if st.state == "active" else ""
             S.left_queue(tx, st)
+            S.withdraw_offer(tx, st, now)
             st.state, st.ended_at, st.ended_by, st.outcome = "ended", now, by, outcome
             tx.zrem(S.DUE, f"idle:{chat_id}", f"vgone:{chat_id}")
             tx.delete(S.token_key(st.token), S.log_key(chat_id), S.ids_key(chat_id))
@@ -96,19 +104,26 @@ class Ending:
         """The volunteer files the wrap-up of a chat that ended: it is recorded."""
         if chat_id in con.feeds:
             raise FrameError.of(codes.OUT_OF_ORDER, "end the chat before filing its wrap-up")
-        st = await self.finish(con.profile.id, chat_id)
+        st = await self.finish(con.profile.id, chat_id, report=report)
         if st is None:
             raise FrameError.of(codes.UNKNOWN_CHAT, "you have no chat with that id awaiting a wrap-up")
         con.wrapups.discard(chat_id)
         self.records.record(st, report)
         con.outbox.send({"type": "wrapup_saved", "chat": chat_id})
+        run = self.heavy_runs.pop(chat_id, 0)
+        if run >= self.live.settings.care_heavy_streak:
+            # Care: several heavy chats in a row; the console suggests a pause (never forces one).
+            con.outbox.send({"type": "care", "suggest": "pause", "heavy_in_row": run})
+            log.info("care.pause_suggested", volunteer=con.profile.id[:8], heavy_in_row=run)
         log.info("chat.wrapup", chat=chat_id, non_data=report["non_data"] if report else None)
         await self.matching.match()
 
-    async def finish(self, vid: str, chat_id: str, *, due_by: float | None = None) -> S.ChatState | None:
+    async def finish(self, vid: str, chat_id: str, *, due_by: float | None = None,
+                     report: Report | None = None) -> S.ChatState | None:
         """Take a chat off the volunteer's wrap-ups: it is over for everyone.
 
-        With ``due_by``, only if its deadline has passed by then (a timer).
+        With ``due_by``, only if its deadline has passed by then (a timer). The volunteer's
+        count of heavy chats in a row (``heavy_run``) follows (``heavy_runs[chat]``).
         """
         now = self.live.clock()
 
@@ -119,7 +134,12 @@ class Ending:
                 return None
             st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
             del wraps[chat_id]
-            tx.hset(S.vol_key(vid), {"idle_since": repr(now), **vol_fields(vol_chats(raw), wraps)})
+            run = int(raw.get("heavy_run") or 0)
+            run = run + 1 if st is not None and heavy(st, report) else 0
+            if report is not None:
+                self.heavy_runs[chat_id] = run
+            tx.hset(S.vol_key(vid), {"idle_since": repr(now), "heavy_run": str(run),
+                                     **vol_fields(vol_chats(raw), wraps)})
             tx.delete(S.chat_key(chat_id))
             tx.zrem(S.DUE, f"wrapup:{chat_id}")
             if st is not None and st.waited is not None and st.ended_at is not None:

@@ -197,7 +197,7 @@ class Reconcile:
             async def fn(tx: Tx, con: Console = con, vid: str = vid) -> None:
                 vol = S.VolState(id=vid, node=live.node, conn=con.outbox.conn, wants=False,
                                  capacity=max(1, con.profile.capacity), langs=con.profile.languages,
-                                 idle_since=now, name=con.profile.display_name)
+                                 idle_since=now, name=con.profile.display_name, skills=con.skills)
                 tx.hset(S.vol_key(vid), vol.dump())
                 tx.expire(S.vol_key(vid), live.log_ttl)
                 tx.sadd(S.VOLS, vid)

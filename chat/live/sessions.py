@@ -67,6 +67,9 @@ class Console:
     outbox: Outbox
     feeds: dict[str, Feed] = field(default_factory=dict)   # active chats
     wrapups: set[str] = field(default_factory=set)
+    # What the account is trained for (topic skills; stored with the account by the topics
+    # work): skill-pool offers (chat.offers) go to the consoles whose skills include it.
+    skills: frozenset[str] = frozenset()
 
     @property
     def lang(self) -> str:

@@ -10,6 +10,7 @@ resume elsewhere.
 from __future__ import annotations
 
 import math
+from typing import Awaitable, Callable
 
 from .. import state as S
 from ..kernel.broker import BrokerError, Tx
@@ -47,6 +48,8 @@ class Timers:
         self.referring = referring
         self.duty = Duty(live)
         self.ticks = 0
+        # Timers of other parts, by kind: handler(ident, now) settles its own timer (chat.offers).
+        self.handlers: dict[str, Callable[[str, float], Awaitable[None]]] = {}
 
     async def beat(self) -> None:
         now, node = self.live.clock(), self.live.node
@@ -145,6 +148,8 @@ class Timers:
             await self._cancel(timer)
         elif kind == "vol":
             await self._volunteer_gone(ident, now)
+        elif kind in self.handlers:
+            await self.handlers[kind](ident, now)
         else:
             await self._cancel(timer)
 
@@ -175,6 +180,7 @@ class Timers:
             for st in sorted((s for s in held_states if s is not None and s.state == "active"),
                              key=lambda s: s.started, reverse=True):
                 tx.hset(S.chat_key(st.id), {"state": "queued", "vol": ""})
+                S.withdraw_offer(tx, st, now)
                 tx.zadd(S.QUEUE, {st.id: front})
                 front -= 1
                 tx.zrem(S.DUE, f"idle:{st.id}")

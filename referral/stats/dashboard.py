@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from urllib.parse import urlencode
 
 from .. import geography
-from . import report, volunteer_time
+from . import care, report, volunteer_time
 from .partnerships import Partnership
 
 COLOURS = ("#2f5d8a", "#c06c2b", "#6b8f3a", "#8a3b6b", "#3b8a86", "#7a6a2f", "#555555")
@@ -224,6 +224,7 @@ def page(out: dict[str, Any] | None, found: list[Partnership], query: dict[str, 
         _table("Ej data / Non-data (volym / volume only)", _pairs(out, "non_data"), "t-non-data"),
         _table("Hänvisningar / Referrals", referrals, "t-referrals"),
         volunteer_time.panel(out),
+        care.panel(out, _num),
     ]
     scope = out["scope"]
     who = scope.get("partnership_name") or "Alla chattar / All chats"

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, queries, rollup, volunteer_time
+from . import care, disclosure, queries, rollup, volunteer_time
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -46,6 +46,7 @@ SECTIONS = {
     "queue": "Kö / Queue",
     "volunteers": "Volontärer / Volunteers",
     "volunteer_time": "Volontärtid / Volunteer time",
+    "care": "Omsorg om volontärerna / Care for volunteers",
 }
 NOT_IN_FLAT_EXPORTS = ("by_week", "volunteer_hours")   # a chart on the dashboard, in JSON; too long for a table
 
@@ -160,8 +161,13 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         time_now = await volunteer_time.figures(conn, scope.start, scope.end, tz=tz, hour_value=req.hour_value)
         time_before = (await volunteer_time.figures(conn, scope.year_earlier().start, scope.year_earlier().end,
                                                     tz=tz, hour_value=req.hour_value) if req.compare else None)
+        cared = [await care.figures(conn, scope)]
+        if before is not None:
+            cared.append(await care.figures(conn, scope.year_earlier()))
     out, withheld = _block(now, req, secret, scope.start, scope.end)
     out["volunteer_time"] = time_now
+    out["care"] = care.publishable(cared[0], publish=req.publish, threshold=req.threshold, suppressed=SUPPRESSED)
+    withheld += care.withheld(out["care"], SUPPRESSED, req.threshold)
     if req.preset:
         out["period"]["preset"] = req.preset
     p = req.partnership
@@ -175,6 +181,9 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         ys = scope.year_earlier()
         out["year_earlier"], withheld_before = _block(before, req, secret, ys.start, ys.end)
         out["year_earlier"]["volunteer_time"] = time_before
+        out["year_earlier"]["care"] = care.publishable(cared[1], publish=req.publish, threshold=req.threshold,
+                                                       suppressed=SUPPRESSED)
+        withheld_before += care.withheld(out["year_earlier"]["care"], SUPPRESSED, req.threshold)
         withheld += [{**w, "cell": f"year_earlier.{w['cell']}"} for w in withheld_before]
     out["published"] = req.publish
     out["disclosure"] = {"method": req.method if req.publish else "exact"}

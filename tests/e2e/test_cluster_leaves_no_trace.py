@@ -126,7 +126,7 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
                ("visitor", "volunteer", "vol_id", "bad", "id", "login", "whisper", "supervisor",
-                "missed", "after", "failover", "survivor", "reloaded", "last", "volunteer_back")}
+                "missed", "after", "failover", "survivor", "reloaded", "last", "volunteer_back", "note")}
     markers["visitor"] = f"Han tog min telefon igen {markers['visitor']} åäö"
     ua = f"MarkerAgent/{tag}"
     redis_dir = tmp_path / "redis"
@@ -288,6 +288,22 @@ async def _hold_chat(c: Cluster, nodes: tuple[Any, Any, Any], r: redis.Redis, re
     await sup.send(json.dumps({"type": "message", "chat": chat, "id": 2, "text": markers["supervisor"]}))
     joined = (await lines(vis, 1, "volunteer"))[0]
     assert (joined["text"], joined["name"]) == (markers["supervisor"], "Sara")
+
+    # A warm transfer offered with a handover note (to Sara, on the same node, and to Bo on
+    # node A across Pub/Sub), declined by both: the note reaches them and is never stored.
+    bo = await a.volunteer("bo")
+    await bo.send(json.dumps({"type": "status", "state": "paused"}))
+    await recv(bo, "status")
+    await vol.send(json.dumps({"type": "colleagues"}))
+    ids = {v["display_name"]: v["id"] for v in (await recv(vol, "colleagues"))["volunteers"]}
+    for receiver, name in ((sup, "Sara"), (bo, "Bo")):
+        await vol.send(json.dumps({"type": "offer", "chat": chat, "to": {"volunteer": ids[name]},
+                                   "note": markers["note"]}))
+        offer = (await recv(vol, "offer_sent"))["offer"]
+        assert (await recv(receiver, "offer"))["note"] == markers["note"]
+        await receiver.send(json.dumps({"type": "offer_reply", "offer": offer, "accept": False}))
+        assert (await recv(vol, "offer_ended"))["reason"] == "declined"
+    await bo.close()
 
     # The visitor drops and resumes on the same node with last_seq.
     last = joined["seq"]

@@ -335,6 +335,9 @@ def sample(kind: str, chat: str) -> dict[str, Any]:
         "supervise": {"active": True}, "observe": {"chat": chat, "active": True},
         "whisper": {"chat": chat, "id": "w", "text": "viskning"}, "join": {"chat": chat},
         "takeover": {"chat": chat}, "dismiss": {"alert": "0123456789ab"}, "block": {"chat": chat, "hours": 24},
+        "offer": {"chat": chat, "to": {"language": "sv"}, "note": "en rad"},
+        "offer_reply": {"offer": "0123456789ab", "accept": False}, "offer_cancel": {"offer": "0123456789ab"},
+        "colleagues": {}, "debrief": {"chat": chat},
     }[kind] | {"type": kind}
 
 
@@ -391,7 +394,7 @@ async def test_every_frame_against_every_role(server: Running) -> None:
 
     await server.add_account("vera", display_name="Vera", capacity=1)
     await server.add_account("vilma", display_name="Vilma", capacity=3)
-    await server.add_account("sara", role="supervisor", display_name="Sara", capacity=1)
+    await server.add_account("sara", role="supervisor", display_name="Sara", capacity=2)
     vol = await server.volunteer("vera")
     a_vis, a = await new_chat(server, vol, {"age": 16})
     shown("hello", "visitor", "ok")
@@ -462,11 +465,51 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     await vol.expect("followup_given")
     await a_vis.expect("followup")
     shown("followup", "volunteer", "own")
+    # Who is on shift, for an offer: Ville (paused, a free slot) joins to receive one.
+    await server.add_account("ville", display_name="Ville", capacity=1)
+    ville = await server.volunteer("ville", available=False)
+    await vol.send({"type": "colleagues"})
+    names = {v["display_name"]: v["id"] for v in (await vol.expect("colleagues"))["volunteers"]}
+    assert {"Vilma", "Sara", "Ville"} <= set(names)
+    shown("colleagues", "volunteer", "ok")
 
     # 4. The supervisor: supervision tools on B (Vilma's), the rest on its own chat C.
-    await sup.send({"type": "status", "state": "available"})
+    await sup.send({"type": "status", "state": "paused"})       # a free slot, but no chat from the queue
     await sup.expect("status")
     shown("status", "supervisor", "ok")
+    await sup.send({"type": "colleagues"})
+    assert (await sup.expect("colleagues"))["volunteers"]
+    shown("colleagues", "supervisor", "ok")
+    # Vera offers her own A to Sara, who declines; Sara offers Vilma's B to Ville, who declines.
+    await vol.send({"type": "offer", "chat": a, "to": {"volunteer": names["Sara"]}, "note": "en rad"})
+    await vol.expect("offer_sent")
+    offer = (await sup.expect("offer"))["offer"]
+    shown("offer", "volunteer", "own")
+    await sup.send({"type": "offer_reply", "offer": offer, "accept": False})
+    assert (await sup.expect("offer_ended"))["reason"] == "declined"
+    assert (await vol.expect("offer_ended"))["reason"] == "declined"
+    shown("offer_reply", "supervisor", "ok")
+    await sup.send({"type": "offer", "chat": b, "to": {"volunteer": names["Ville"]}, "note": ""})
+    await sup.expect("offer_sent")
+    offer = (await ville.expect("offer"))["offer"]
+    shown("offer", "supervisor", "any")
+    await ville.send({"type": "offer_reply", "offer": offer, "accept": False})
+    assert (await ville.expect("offer_ended"))["reason"] == "declined"
+    assert (await sup.expect("offer_ended"))["reason"] == "declined"
+    shown("offer_reply", "volunteer", "ok")
+    # Each takes an offer back before it is answered.
+    await vol.send({"type": "offer", "chat": a, "to": {"volunteer": names["Ville"]}, "note": ""})
+    offer = (await vol.expect("offer_sent"))["offer"]
+    await vol.send({"type": "offer_cancel", "offer": offer})
+    assert (await vol.expect("offer_ended"))["reason"] == "cancelled"
+    assert (await ville.expect("offer_ended"))["reason"] == "withdrawn"
+    shown("offer_cancel", "volunteer", "ok")
+    await sup.send({"type": "offer", "chat": b, "to": {"volunteer": names["Ville"]}, "note": ""})
+    offer = (await sup.expect("offer_sent"))["offer"]
+    await sup.send({"type": "offer_cancel", "offer": offer})
+    assert (await sup.expect("offer_ended"))["reason"] == "cancelled"
+    assert (await ville.expect("offer_ended"))["reason"] == "withdrawn"
+    shown("offer_cancel", "supervisor", "ok")
     await sup.send({"type": "supervise", "active": True})
     await sup.expect("overview")
     shown("supervise", "supervisor", "ok")
@@ -515,6 +558,9 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     assert (await vol.expect("ended"))["chat"] == a
     assert (await a_vis.expect("ended"))["by"] == "volunteer"
     shown("end", "volunteer", "own")
+    await vol.send({"type": "debrief", "chat": a})
+    assert (await vol.expect("debrief_sent"))["chat"] == a
+    shown("debrief", "volunteer", "own")
     await vol.send({"type": "wrapup", "chat": a, "report": {"topic": "exposed"}})
     await vol.expect("wrapup_saved")
     shown("wrapup", "volunteer", "own")
@@ -522,6 +568,11 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     d_vis, d = await new_chat(server, vol)
     await vol.send({"type": "status", "state": "paused"})
     await vol.expect("status")
+    # Nobody of the Swedish pool is available with a free slot: the offer is refused.
+    await vol.send({"type": "offer", "chat": d, "to": {"language": "sv"}, "note": ""})
+    assert await error_code(vol) == "transfer_refused"
+    await vol.send({"type": "debrief", "chat": d})
+    assert await error_code(vol) == "out_of_order"
     await vol.send({"type": "transfer", "chat": d, "to": {"queue": "sv"}})
     await vol.expect("transferred")
     await d_vis.expect("queued")
@@ -548,6 +599,9 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     assert (await sup.expect("ended"))["chat"] == c
     await c_vis.expect("ended")
     shown("end", "supervisor", "own")
+    await sup.send({"type": "debrief", "chat": c})
+    assert (await sup.expect("debrief_sent"))["chat"] == c
+    shown("debrief", "supervisor", "own")
     await sup.send({"type": "wrapup", "chat": c, "report": {"topic": "exposed"}})
     await sup.expect("wrapup_saved")
     shown("wrapup", "supervisor", "own")

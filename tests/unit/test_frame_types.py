@@ -40,6 +40,13 @@ VOLUNTEER_SAMPLES: list[dict[str, Any]] = [
     {"type": "takeover", "chat": CHAT},
     {"type": "dismiss", "alert": "0123456789ab"},
     {"type": "block", "chat": CHAT, "hours": 24},
+    {"type": "offer", "chat": CHAT, "to": {"volunteer": "acct-1"}, "note": "Hon vill prata om skolan."},
+    {"type": "offer", "chat": CHAT, "to": {"skill": "honour"}},
+    {"type": "offer_reply", "offer": "0123456789ab", "accept": True},
+    {"type": "offer_cancel", "offer": "0123456789ab"},
+    {"type": "colleagues"},
+    {"type": "debrief", "chat": CHAT},
+    {"type": "wrapup", "chat": CHAT, "report": {"topic": "uses_violence", "violence": [], "heavy": True}},
 ]
 
 

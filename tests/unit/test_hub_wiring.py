@@ -52,6 +52,7 @@ def test_every_notice_the_parts_send_has_a_handler(tmp_path: Path) -> None:
     sent = {("visitor", k) for k in ("line", "assigned", "requeued", "ended", "frame")}
     sent |= {("volunteer", k) for k in ("line", "assigned", "ended", "frame")}
     sent |= {("observer", "line"), ("observer", "ended"), ("sup", "released")}
+    sent |= {("offer", "offer"), ("offer", "offer_ended")}   # chat.offers: warm transfer
     assert set(table) == sent
 
 

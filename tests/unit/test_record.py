@@ -184,6 +184,8 @@ EXPECTED_COLUMNS = {
     "age", "gender", "municipality", "district", "topic",
     "v_physical", "v_psychological", "v_sexual", "v_digital", "v_economic", "v_honour",
     "first_contact", "volunteer", "non_data", "wrapup_filed",
+    # care (0015_care): counts and flags, no reason
+    "escalations_help", "escalations_acute", "debrief", "heavy",
 }
 
 
@@ -198,3 +200,22 @@ def test_no_record_column_can_hold_free_text_or_an_exact_time() -> None:
         assert isinstance(column.type, (String, Integer, SmallInteger, Boolean, Date)), column.name
         if isinstance(column.type, String):
             assert column.type.length is not None and column.type.length <= 40, column.name
+
+
+def test_care_counts_and_heavy_come_from_the_facts_and_the_wrapup() -> None:
+    from datetime import datetime, timezone
+
+    from referral.record import ChatFacts, build_record
+
+    def row(wrapup: dict[str, Any] | None, **facts: Any) -> dict[str, Any]:
+        f = ChatFacts(started_at=datetime(2026, 12, 3, 18, 5, tzinfo=timezone.utc), channel="web", lang="sv",
+                      outcome="completed", ended_by="volunteer", wait_s=30, duration_s=600, **facts)
+        return build_record(f, wrapup, tz="Europe/Stockholm", secret=b"k" * 32)
+
+    plain = row({"topic": "exposed", "violence": []})
+    assert (plain["escalations_help"], plain["escalations_acute"], plain["debrief"], plain["heavy"]) == (0, 0, False, False)
+    counted = row(None, escalations_help=2, escalations_acute=1, debrief=True)
+    assert (counted["escalations_help"], counted["escalations_acute"], counted["debrief"], counted["heavy"]) == (2, 1, True, True)
+    assert row({"topic": "uses_violence", "violence": []})["heavy"] is True
+    assert row({"topic": "exposed", "violence": [], "heavy": True})["heavy"] is True
+    assert row(None, escalations_help=500)["escalations_help"] == 99

@@ -42,6 +42,17 @@ def test_supervision_frames_are_parsed_to_exactly_their_fields() -> None:
     assert set(SUPERVISOR_TYPES) < set(SUPERVISION_TYPES)
 
 
+def test_offer_frames_are_parsed_to_exactly_their_fields() -> None:
+    assert volunteer({"type": "offer", "chat": CHAT, "to": {"volunteer": "a1b2", "skill": "x"}, "note": " Hej ",
+                      "x": 1}) == {"type": "offer", "chat": CHAT, "to": {"volunteer": "a1b2"}, "note": "Hej"}
+    assert volunteer({"type": "offer", "chat": CHAT, "to": {"language": "en"}})["to"] == {"language": "en"}
+    assert volunteer({"type": "offer", "chat": CHAT, "to": {"skill": "honour"}, "note": None})["note"] == ""
+    assert volunteer({"type": "offer_reply", "offer": "0123456789ab", "accept": False}) == {
+        "type": "offer_reply", "offer": "0123456789ab", "accept": False}
+    assert volunteer({"type": "colleagues", "chat": CHAT}) == {"type": "colleagues"}
+    assert volunteer({"type": "debrief", "chat": CHAT}) == {"type": "debrief", "chat": CHAT}
+
+
 @pytest.mark.parametrize("frame", [
     {"type": "supervise"}, {"type": "supervise", "active": 1},
     {"type": "observe", "chat": "short", "active": True},
@@ -53,6 +64,17 @@ def test_supervision_frames_are_parsed_to_exactly_their_fields() -> None:
     {"type": "block", "chat": CHAT, "hours": 24.0},
     {"type": "transfer", "chat": CHAT, "to": {"queue": "de"}}, {"type": "transfer", "chat": CHAT, "to": "a b"},
     {"type": "transfer", "chat": CHAT},
+    {"type": "offer", "chat": CHAT}, {"type": "offer", "chat": CHAT, "to": "a1b2"},
+    {"type": "offer", "chat": CHAT, "to": {"language": "de"}}, {"type": "offer", "chat": CHAT, "to": {"skill": "A B"}},
+    {"type": "offer", "chat": CHAT, "to": {"volunteer": "a b"}},
+    {"type": "offer", "chat": CHAT, "to": {"volunteer": "a1"}, "note": "x" * 501},
+    {"type": "offer", "chat": CHAT, "to": {"volunteer": "a1"}, "note": 5},
+    {"type": "offer", "chat": CHAT, "to": {"volunteer": "a1"}, "note": "\ud800"},
+    {"type": "offer_reply", "offer": "0123456789ab"}, {"type": "offer_reply", "offer": "xyz", "accept": True},
+    {"type": "offer_reply", "offer": "0123456789ab", "accept": "yes"},
+    {"type": "offer_cancel"}, {"type": "offer_cancel", "offer": "0123456789AB"},
+    {"type": "debrief"}, {"type": "debrief", "chat": "short"},
+    {"type": "wrapup", "chat": CHAT, "report": {"topic": "exposed", "heavy": "yes"}},
 ])
 def test_bad_supervision_frames_get_invalid_field(frame: dict[str, Any]) -> None:
     assert code_of(frame) == "invalid_field"

@@ -11,6 +11,7 @@ import { wrapupForm } from "./wrapup.js";
 import { arrived } from "./attention.js";
 import { renderStatus } from "./status.js";
 import { word, districtName } from "./vocab.js";
+import { offerForm } from "./handover.js";
 
 const ENDED_SHOWN_MS = 4000;   // how long a panel stays after a chat ended without a wrap-up due
 
@@ -81,17 +82,15 @@ function renderTools(chat) {
     tools.push(composer(chat, false));
     chat.suggest = el("section", { class: "suggest" }, el("h4", { t: "suggestions" }), el("div"));
     tools.push(chat.suggest);
-    const queueSel = el("select", { ta: "transfer" }, el("option", { value: "sv", t: "transfer_sv" }),
-      el("option", { value: "en", t: "transfer_en" }));
+    const [offerToggle, offerFormEl] = offerForm(chat);
     tools.push(el("div", { class: "row" },
       el("button", { type: "button", t: "give_followup", onclick: () => send({ type: "followup", chat: chat.id }) }),
       el("button", { type: "button", t: "help", onclick: () => send({ type: "escalate", chat: chat.id, kind: "help" }) }),
       el("button", { type: "button", class: "danger", t: "acute", onclick: () => send({ type: "escalate", chat: chat.id, kind: "acute" }) }),
-      queueSel,
-      el("button", { type: "button", t: "transfer", onclick: () => send({ type: "transfer", chat: chat.id, to: { queue: queueSel.value } }) }),
+      offerToggle,
       el("button", { type: "button", class: "danger", t: "end", onclick: () => {
         if (window.confirm(t("end_confirm"))) send({ type: "end", chat: chat.id });
-      } })));
+      } })), offerFormEl);
   } else {
     if (chat.mode === "joined") tools.push(composer(chat, false));
     else tools.push(composer(chat, true));
@@ -106,6 +105,7 @@ function renderTools(chat) {
 
 function endChat(chat, by, wrapupDue) {
   chat.ended = true;
+  if (chat.forgetOffer) chat.forgetOffer();
   chat.typing.textContent = "";
   chat.tools.replaceChildren();
   chat.status.textContent = `${t("ended_by")}${by ? ` (${t(`by_${by}`)})` : ""}.`;
@@ -123,6 +123,7 @@ function endChat(chat, by, wrapupDue) {
 function removeChat(id) {
   const chat = S.chats.get(id);
   if (!chat) return;
+  if (chat.forgetOffer) chat.forgetOffer();
   chat.panel.remove();
   S.chats.delete(id);
   renderStatus();

@@ -3,6 +3,7 @@ import { t } from "../i18n.js";
 import { el } from "./ui.js";
 import { send } from "./socket.js";
 import { choices, districts } from "./vocab.js";
+import { debriefButton } from "./handover.js";
 
 const STOCKHOLM = "0180";    // the only municipality with districts: a district implies it
 
@@ -34,14 +35,16 @@ export function wrapupForm(chat) {
     selectOf("district", districts(STOCKHOLM), t("keep")),
     selectOf("first_contact", choices("first_contact"), t("keep")));
   const error = el("p", { role: "alert", class: "acute", hidden: true });
+  const heavy = el("label", {}, el("input", { type: "checkbox", name: "heavy", value: "1" }), " ", el("span", { t: "wrapup_heavy" }));
   form.append(el("h4", { t: "wrapup" }), radioGroup("topic", "role", "radio"), radioGroup("violence", "violence", "checkbox"),
-    el("label", {}, el("span", { t: "non_data" }), " ", nd), corr, error,
+    el("label", {}, el("span", { t: "non_data" }), " ", nd), corr, el("p", {}, heavy), debriefButton(chat), error,
     el("button", { type: "submit", class: "primary", t: "file_wrapup" }));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
     const report = { topic: data.get("topic") || null, violence: data.getAll("violence"),
       non_data: data.get("non_data") || null };
+    if (data.get("heavy")) report.heavy = true;
     if (!report.topic && !report.non_data) { error.textContent = t("wrapup_topic_needed"); error.hidden = false; return; }
     for (const k of ["gender", "municipality", "first_contact"]) if (data.get(k)) report[k] = data.get(k);
     if (data.get("age")) report.age = Number(data.get("age"));
