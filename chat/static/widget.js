@@ -32,7 +32,7 @@
       waiting: "Skickas när anslutningen är tillbaka",
       lost: "Anslutningen bröts. Vi kopplar upp igen …", back: "Ansluten igen.",
       nobody: "Ingen volontär är inloggad just nu.",
-      nobodyHelp: "Du kan vänta kvar i kön. Du får svar när en volontär loggar in. Du kan också stänga och komma tillbaka senare.",
+      nobodyHelp: "Du kan vänta kvar i kön tills någon loggar in, eller komma tillbaka senare.",
       ended: "Chatten är avslutad.", by_visitor: "Du avslutade chatten.",
       by_volunteer: "Volontären avslutade chatten.", by_timeout: "Chatten avslutades efter en lång tystnad.",
       by_supervisor: "Chatten avslutades av en handledare.", again: "Starta en ny chatt",
@@ -67,7 +67,7 @@
       waiting: "Will be sent when the connection is back",
       lost: "The connection dropped. Reconnecting …", back: "Connected again.",
       nobody: "No volunteer is signed in right now.",
-      nobodyHelp: "You can stay in the queue. You get an answer when a volunteer signs in. You can also close this and come back later.",
+      nobodyHelp: "You can wait in the queue until someone signs in, or come back later.",
       ended: "The chat is over.", by_visitor: "You ended the chat.",
       by_volunteer: "The volunteer ended the chat.", by_timeout: "The chat ended after a long silence.",
       by_supervisor: "A supervisor ended the chat.", again: "Start a new chat",
@@ -147,7 +147,7 @@
   $.districtField = field($.district, "district");
   $.districtField.hidden = true;
   $.start = h("button.jc-primary", { type: "submit", t: "start" });
-  /* the promise and the intake: hidden while the chat is closed (nothing to start) */
+  /* hidden while closed */
   $.intakeBox = h("div.jc-intake", {},
     h("h3", { t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }), h("p", { t: "notKept" }),
     h("h3", { t: "intake" }), h("p.jc-help", { t: "intakeHelp" }),
@@ -158,7 +158,7 @@
     $.start);
   $.form = h("form.jc-view", { onsubmit: startChat }, $.hoursBox, $.intakeBox);
   $.queueInfo = h("p.jc-big", { role: "status" });
-  /* nobody on duty (queued.on_duty false): what the visitor may do, and the services meanwhile */
+  /* queued.on_duty false */
   $.nobody = h("div.jc-nobody", { hidden: true }, h("p", { t: "nobodyHelp" }), h("p", { t: "meanwhile" }),
     $.nobodyCards = h("div.jc-cards"));
   $.queue = h("div.jc-view", { hidden: true },
@@ -361,11 +361,11 @@
     $.queueInfo.textContent = fmt(T.position, { n: f.position }) + " " + (m < 1 ? T.waitShort : fmt(T.wait, { m: m }));
   }
 
-  function renderNobody() {  // the services come from GET /api/opening-hours (fetched on opening)
-    var nobody = !!lastQueue && lastQueue.on_duty === false;
-    $.nobody.hidden = !nobody;
+  function renderNobody() {
+    var no = !!lastQueue && lastQueue.on_duty === false;
+    $.nobody.hidden = !no;
     $.nobodyCards.textContent = "";
-    if (nobody && hours && hours.services) $.nobodyCards.appendChild(cards(hours.services));
+    if (no && hours && hours.services) $.nobodyCards.appendChild(cards(hours.services));
   }
 
   function onFrame(f) {
@@ -499,9 +499,7 @@
     });
     return list;
   }
-  function says(text, sentence) {  // does the text hold the sentence already (case and final stop ignored)?
-    return text.toLowerCase().indexOf(sentence.toLowerCase().replace(/[.!]$/, "")) >= 0;
-  }
+  function says(a, b) { return a.toLowerCase().indexOf(b.toLowerCase().slice(0, -1)) >= 0; }
   function referral(f) {
     var li = h("li.jc-msg.jc-referral", {}, h("span.jc-who", { t: "help" }), cards(f.services || []));
     place(li, lastSeq + 0.5);  // after the line it answers
