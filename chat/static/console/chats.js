@@ -150,6 +150,7 @@ function endChat(chat, by, wrapupDue) {
 function removeChat(id) {
   const chat = S.chats.get(id);
   if (!chat) return;
+  clearTimeout(chat.typingTimer);
   chat.panel.remove();
   S.chats.delete(id);
   renderStatus();
