@@ -80,7 +80,7 @@ function chatPanel(id, mode) {
 
 function renderHeading(chat) {
   chat.heading.replaceChildren(...[el("span", { text: `${t("chat")} ${chat.n}` }),
-    el("span", { class: "tag", text: (chat.lang || "sv").toUpperCase() }),
+    el("span", { class: "tag", text: word("language", chat.lang || "sv") }),
     chat.mode === "observe" ? el("span", { class: "tag watch", t: "observing" }) : null,
     chat.mode === "joined" ? el("span", { class: "tag watch", t: "joined" }) : null,
     chat.volunteer && chat.mode !== "own" ? el("span", { class: "tag", text: chat.volunteer }) : null].filter(Boolean));
