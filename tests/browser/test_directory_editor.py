@@ -12,6 +12,8 @@ test-artifacts/.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -151,5 +153,91 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
             await expect(items.first).to_contain_text("Tjejjouren Test")
             await page.screenshot(path=str(ARTIFACTS / f"directory-added-{pair}.png"), full_page=True)
             await ctx.close()
+        finally:
+            await browser.close()
+
+
+async def test_bulk_export_import_json_a_conflict_and_delete(server: Running, tmp_path: Path) -> None:
+    """Export the whole directory as a file, import a changed file (two services, in order), edit
+    one service as JSON into the form, lose a race to another coordinator without losing the form,
+    and delete a service; a volunteer gets no editor."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    pair = "redis" if server.app.state.broker.shared else "memory"
+    await server.add_account("cora", role="coordinator", display_name="Cora")
+    await server.add_account("anna", display_name="Anna")
+    cookie = await server.login("cora")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            ctx, page = await coordinator_page(browser, server, "cora")
+            await page.goto(f"{server.http}/referrals/directory")
+            await expect(page.locator("#services li").first).to_be_visible()
+            await page.get_by_text("Exportera eller importera (JSON)").click()
+            async with page.expect_download() as info:
+                await page.get_by_role("button", name="Ladda ner katalogen").click()
+            download = await info.value
+            exported = json.loads(Path(await download.path()).read_text(encoding="utf-8"))
+            live = await directory(server, cookie)
+            assert exported["service"] == live["services"] and exported["format"] == 1
+
+            # Import: one service changed, one new that defers to it (order matters, kept).
+            umo = next(s for s in exported["service"] if s["id"] == "umo")
+            changed = {**umo, "name": "UMO – ungdomsmottagning på nätet"}
+            new = {"id": "ny-tjanst", "kind": "counselling", "name": "Ny tjänst", "description": {"sv": "Stöd."},
+                   "contact": {"phone": "08-000 00 00"}, "hours": {"sv": "Alltid"}, "anonymous": True,
+                   "defers_to": [{"service": "umo"}]}
+            bulk = tmp_path / "katalog.json"
+            bulk.write_text(json.dumps({"format": 1, "service": [changed, new]}), encoding="utf-8")
+            await page.get_by_label("Läs in en JSON-fil").set_input_files(str(bulk))
+            await expect(page.locator("#status")).to_have_text("Alla 2 tjänster är inlästa.")
+            after = {s["id"]: s for s in (await directory(server, cookie))["services"]}
+            assert after["umo"]["name"] == "UMO – ungdomsmottagning på nätet" and "ny-tjanst" in after
+            # A bad file stops at the service that fails, and says which.
+            bad = tmp_path / "fel.json"
+            bad.write_text(json.dumps({"service": [{**new, "id": "ny-tva", "kind": "finns-inte"}]}), encoding="utf-8")
+            await page.get_by_label("Läs in en JSON-fil").set_input_files(str(bad))
+            await expect(page.locator("#status")).to_contain_text("0 av 1 tjänster är inlästa. Tjänst 1 (ny-tva)")
+            await expect(page.locator("#errors")).to_contain_text("kind")
+
+            # One service as JSON, read into the form, then saved from the form.
+            await page.get_by_label("Sök bland tjänsterna").fill("ny tjänst")
+            await page.locator("#services li").first.get_by_role("button").click()
+            await page.get_by_text("Avancerat: tjänsten som JSON").click()
+            box = page.get_by_label("JSON", exact=True)
+            await expect(box).to_have_value(re.compile("ny-tjanst"))
+            doc = json.loads(await box.input_value())
+            assert doc["id"] == "ny-tjanst" and doc["defers_to"] == [{"service": "umo"}]
+            await box.fill(json.dumps({**doc, "organisation": "Föreningen Test", "rank": 10}))
+            await page.get_by_role("button", name="Läs in i formuläret").click()
+            form = page.locator("#entry")
+            await expect(form.get_by_label("Organisation")).to_have_value("Föreningen Test")
+            await expect(form.get_by_label("Föreslås inte när denna också föreslås")).to_have_value("umo")
+
+            # Meanwhile another coordinator changes the directory: the save is refused, the form stays.
+            async with httpx.AsyncClient(base_url=server.http, headers={"Cookie": cookie, "X-Jourchatt-CSRF": "1"}) as c:
+                r = await c.put("/api/referrals/directory/umo", json={**after["umo"], "rank": 7})
+                assert r.status_code == 200
+            await form.get_by_role("button", name="Spara ändringarna").click()
+            await expect(page.locator("#status")).to_contain_text("Någon annan ändrade katalogen medan du skrev.")
+            await expect(form.get_by_label("Organisation")).to_have_value("Föreningen Test")
+            await form.get_by_role("button", name="Spara ändringarna").click()
+            await expect(page.locator("#status")).to_have_text("Ändringarna är sparade.")
+            saved = {s["id"]: s for s in (await directory(server, cookie))["services"]}
+            assert saved["ny-tjanst"]["organisation"] == "Föreningen Test" and saved["ny-tjanst"]["rank"] == 10
+            assert saved["umo"]["rank"] == 7
+            await page.screenshot(path=str(ARTIFACTS / f"directory-json-{pair}.png"), full_page=True)
+
+            # Delete (confirmed): gone from the list and from the directory.
+            await form.get_by_role("button", name="Ta bort tjänsten").click()
+            await expect(page.locator("#status")).to_have_text("Ny tjänst är borttagen.")
+            assert "ny-tjanst" not in {s["id"] for s in (await directory(server, cookie))["services"]}
+            await ctx.close()
+
+            # A volunteer is told plainly, and gets no editor.
+            vctx, vpage = await coordinator_page(browser, server, "anna")
+            await vpage.goto(f"{server.http}/referrals/directory")
+            await expect(vpage.locator("#status")).to_have_text("Bara samordnare och administratörer kan ändra katalogen.")
+            await expect(vpage.locator("#editor")).to_be_hidden()
+            await vctx.close()
         finally:
             await browser.close()
