@@ -459,20 +459,22 @@ async function importFile(event) {
   try { doc = JSON.parse(await file.text()); } catch (e) { say("Filen är inte giltig JSON.", [String(e.message)]); return; }
   const list = Array.isArray(doc) ? doc : doc && doc.service;
   if (!Array.isArray(list) || !list.length) { say("Filen ska ha en lista av tjänster under \"service\"."); return; }
-  let done = 0;
-  for (const s of list) {
-    const r = await save(s || {});
-    if (r.status !== 200 && r.status !== 201) {
-      await reload();
-      say(`${done} av ${list.length} tjänster är inlästa. Tjänst ${done + 1} (${(s && s.id) || "utan id"}) stoppade inläsningen:`,
-          r.data.errors || [r.data.detail || r.data.error]);
-      return;
+  // Merged by id into the directory as it is (new ones last), unless the whole is to be replaced.
+  const merged = $("replace-all").checked ? list : [...services];
+  if (!$("replace-all").checked) {
+    for (const s of list) {
+      const i = merged.findIndex((x) => s && x.id === s.id);
+      if (i >= 0) merged[i] = s; else merged.push(s);
     }
-    version = r.data.version;
-    done += 1;
   }
+  const r = await api("PUT", "/api/referrals/directory", {service: merged}, {"If-Match": String(version)});
   await reload();
-  say(`Alla ${done} tjänster är inlästa.`);
+  if (r.status === 200) { say(`Filen är inläst: ${list.length} tjänster sparade. Katalogen har nu ${r.data.services} tjänster.`); return; }
+  if (r.data.error === "directory_changed") { say("Någon annan ändrade katalogen just nu. Läs in filen igen."); return; }
+  const name = (i) => (merged[i] && (merged[i].name || merged[i].id)) || `nummer ${i + 1}`;
+  say("Filen lästes inte in, inget är ändrat. Det här behöver rättas:",
+      (r.data.errors || [r.data.detail || r.data.error]).map((e) =>
+        e.replace(/^service\[(\d+)\](?: [^:]*)?: /, (_, i) => `${name(Number(i))}: `)));
 }
 
 // -- wiring -----------------------------------------------------------------------------------

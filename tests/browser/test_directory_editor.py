@@ -158,7 +158,7 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
 
 
 async def test_bulk_export_import_json_a_conflict_and_delete(server: Running, tmp_path: Path) -> None:
-    """Export the whole directory as a file, import a changed file (two services, in order), edit
+    """Export the whole directory as a file, import a changed file (merged by id, all or nothing), edit
     one service as JSON into the form, lose a race to another coordinator without losing the form,
     and delete a service; a volunteer gets no editor."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -189,15 +189,21 @@ async def test_bulk_export_import_json_a_conflict_and_delete(server: Running, tm
             bulk = tmp_path / "katalog.json"
             bulk.write_text(json.dumps({"format": 1, "service": [changed, new]}), encoding="utf-8")
             await page.get_by_label("Läs in en JSON-fil").set_input_files(str(bulk))
-            await expect(page.locator("#status")).to_have_text("Alla 2 tjänster är inlästa.")
+            count = len(live["services"]) + 1
+            await expect(page.locator("#status")).to_have_text(
+                f"Filen är inläst: 2 tjänster sparade. Katalogen har nu {count} tjänster.")
             after = {s["id"]: s for s in (await directory(server, cookie))["services"]}
             assert after["umo"]["name"] == "UMO – ungdomsmottagning på nätet" and "ny-tjanst" in after
-            # A bad file stops at the service that fails, and says which.
+            assert len(after) == count                  # merged: the services not in the file stay
+            # A bad file changes nothing (all or nothing) and names the service by its name.
+            version = (await directory(server, cookie))["version"]
             bad = tmp_path / "fel.json"
-            bad.write_text(json.dumps({"service": [{**new, "id": "ny-tva", "kind": "finns-inte"}]}), encoding="utf-8")
+            bad.write_text(json.dumps({"service": [changed, {**new, "id": "ny-tva", "name": "Andra nya",
+                                                             "kind": "finns-inte"}]}), encoding="utf-8")
             await page.get_by_label("Läs in en JSON-fil").set_input_files(str(bad))
-            await expect(page.locator("#status")).to_contain_text("0 av 1 tjänster är inlästa. Tjänst 1 (ny-tva)")
-            await expect(page.locator("#errors")).to_contain_text("kind")
+            await expect(page.locator("#status")).to_contain_text("Filen lästes inte in, inget är ändrat.")
+            await expect(page.locator("#errors")).to_contain_text("Andra nya: kind:")
+            assert (await directory(server, cookie))["version"] == version
 
             # One service as JSON, read into the form, then saved from the form.
             await page.get_by_label("Sök bland tjänsterna").fill("ny tjänst")
