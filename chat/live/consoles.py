@@ -164,16 +164,9 @@ class Consoles:
         async with feed.lock:
             con.outbox.send({"type": "assigned", "chat": chat_id, "intake": self.live.intake(st),
                              "lang": st.lang, "channel": st.channel, "resumed": resumed,
-                             "visitor": "here" if st.vnode else "away", **self.timing(st)})
+                             "visitor": "here" if st.vnode else "away", **self.live.timers(st)})
             await self.delivery.replay(chat_id, feed, con.outbox, "volunteer", con.lang)
         await self.overseer.assigned(con, st)
-
-    def timing(self, st: S.ChatState) -> dict[str, int]:
-        """The console's timers: seconds the visitor waited in the queue, and since a volunteer answered.
-
-        Durations, not instants, so a console whose clock is off still counts right."""
-        waited = max(0.0, st.waited or 0.0)
-        return {"waited_s": int(waited), "active_s": int(max(0.0, self.live.clock() - st.started - waited))}
 
     # -- frames ------------------------------------------------------------------------
     async def frame(self, con: Console, outbox: Outbox, frame: VolunteerFrame) -> None:

@@ -76,7 +76,11 @@ async def test_takeover_header_lasting_notice_timers_reasons_snippets_and_presen
             await expect(spage.locator("#load")).to_have_text("0/1 chattar")
             await spage.locator("#supervise").check()
             row = spage.locator("#overview tbody tr", has_text="Anna").first
-            await row.get_by_role("button", name="Ta över").click()
+            await row.get_by_role("button", name="Observera").click()
+            watched = spage.locator("article.chat.observe")
+            await expect(watched.locator(".timer")).to_contain_text("Väntade under en minut")   # observing: the timers too
+            await expect(watched.locator(".timer")).to_contain_text("Pågått")
+            await watched.get_by_role("button", name="Ta över").click()
             mine = spage.locator("article.chat:not(.observe)")
             await expect(mine).to_have_count(1)
             await expect(spage.locator("#load")).to_have_text("1/1 chattar")

@@ -215,6 +215,8 @@ on("observing", (f) => {
   if (existing && existing.mode === "own") return;
   const chat = chatPanel(f.chat, f.joined ? "joined" : "observe");
   chat.lang = f.lang; chat.volunteer = f.volunteer;
+  if (typeof f.active_s === "number") { chat.answeredAt = Date.now() - f.active_s * 1000; chat.waited = f.waited_s; }
+  renderTimer(chat);
   renderHeading(chat); setPresence(chat, f.visitor); setIntake(chat, f.intake); renderTools(chat);
 });
 on("escalated", (f) => {
