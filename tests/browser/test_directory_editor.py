@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from ..conftest import Running
+from ..conftest import PASSWORD, Running
 from .test_console import ARGS, ARTIFACTS, CHROMIUM
 
 AXE = Path(__file__).resolve().parents[1] / "e2e" / "vendor" / "axe.min.js"
@@ -252,6 +252,19 @@ async def test_bulk_export_import_json_a_conflict_and_delete(server: Running, tm
             await expect(page.locator("#status")).to_have_text("Ny tjänst är borttagen.")
             assert "ny-tjanst" not in {s["id"] for s in (await directory(server, cookie))["services"]}
             await ctx.close()
+
+            # Not signed in: the page's own sign-in (password and a fresh code), then the editor.
+            actx = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+            apage = await actx.new_page()
+            await apage.goto(f"{server.http}/referrals/directory")
+            await expect(apage.locator("#login")).to_be_visible()
+            await apage.get_by_label("Användarnamn").fill("cora")
+            await apage.get_by_label("Lösenord").fill(PASSWORD)
+            await apage.get_by_label("Kod från appen").fill(await server.code("cora"))
+            await apage.get_by_role("button", name="Logga in").click()
+            await expect(apage.locator("#editor")).to_be_visible()
+            await expect(apage.locator("#login")).to_be_hidden()
+            await actx.close()
 
             # A volunteer is told plainly, and gets no editor.
             vctx, vpage = await coordinator_page(browser, server, "anna")
