@@ -120,7 +120,8 @@ class Supervision:
             con.outbox.send({"type": "observing", "chat": chat, "active": True, "joined": joined,
                              "state": st.state, "volunteer": holder, "intake": self.live.intake(st),
                              "lang": st.lang, "channel": st.channel,
-                             "visitor": "here" if st.vnode else "away"})
+                             "visitor": "here" if st.vnode else "away",
+                             **(self.live.timers(st) if st.state == "active" else {})})
             entries = await self.delivery.read_log(chat, 0)
             for seq, entry in entries:
                 self._send(con, chat, seq, entry, replay=True)

@@ -2,7 +2,8 @@
 
 Signed-in staff (cookie): ``GET /api/referrals/suggest``, ``GET
 /api/referrals/directory``; coordinators and admins also ``PUT`` and ``DELETE
-/api/referrals/directory/{id}``. Partner services (``Authorization: Bearer
+/api/referrals/directory/{id}``, and ``PUT /api/referrals/directory`` (the whole
+directory at once: the editor's bulk import, all or nothing). Partner services (``Authorization: Bearer
 <key>``, no cookie): ``POST /api/referrals/redeem``, and the page
 ``/partner/redeem`` that calls it from the browser.
 """
@@ -31,6 +32,7 @@ log = get_logger("referral.api")
 STATIC = Path(__file__).parent / "static"
 EDIT_ROLES = ("coordinator", "admin")
 MAX_ENTRY_BYTES = 16 * 1024
+MAX_DIRECTORY_BYTES = 2 * 1024 * 1024     # 500 services of ~4 KiB each
 
 
 def _lang(request: Request) -> str:
@@ -61,6 +63,43 @@ async def directory_read(request: Request) -> Response:
     return JSONResponse({"version": directory.version, "services": directory.documents()})
 
 
+def _expected_version(request: Request, current: int) -> int | Response:
+    """The version ``If-Match`` names (the one read before editing), or ``current`` without one."""
+    if_match = request.headers.get("if-match", "").strip('"')
+    if not if_match:
+        return current
+    if not if_match.isdigit():
+        return refuse(error_codes.INVALID_BODY, "If-Match: must be the directory version, a number")
+    return int(if_match)
+
+
+async def directory_replace(request: Request) -> Response:
+    """Replace the whole directory with the document sent (``{"service": [...]}``, as exported):
+    checked as a whole like ``directory load``, stored at once or not at all."""
+    profile = await require_role(request, EDIT_ROLES, "only coordinators and admins edit the referral directory")
+    if isinstance(profile, Response):
+        return profile
+    body = await json_body(request, MAX_DIRECTORY_BYTES)
+    if isinstance(body, Response):
+        return body
+    if not isinstance(body, dict):
+        return refuse(error_codes.INVALID_BODY, 'send the directory as {"service": [...]}')
+    cache = request.app.state.hub.directory
+    expected = _expected_version(request, (await cache.current()).version)
+    if isinstance(expected, Response):
+        return expected
+    try:
+        directory = parse(body)
+        version = await store.replace_directory(request.app.state.db, directory, expected_version=expected)
+    except DirectoryInvalid as exc:
+        return refuse(error_codes.INVALID_DIRECTORY, exc.errors[0], errors=exc.errors)
+    except DirectoryChanged as exc:
+        return refuse(error_codes.DIRECTORY_CHANGED, exc.detail)
+    await cache.current()
+    log.info("directory.changed", version=version, volunteer=profile.id[:8], count=len(directory.services))
+    return JSONResponse({"version": version, "services": len(directory.services)})
+
+
 async def directory_put(request: Request) -> Response:
     """Add or replace one entry; the whole directory is validated as ``directory check`` does."""
     profile = await require_role(request, EDIT_ROLES, "only coordinators and admins edit the referral directory")
@@ -83,12 +122,9 @@ async def directory_put(request: Request) -> Response:
         docs.append(body)
     else:
         docs[position] = body
-    if_match = request.headers.get("if-match", "").strip('"')
-    expected = current.version
-    if if_match:
-        if not if_match.isdigit():
-            return refuse(error_codes.INVALID_BODY, "If-Match: must be the directory version, a number")
-        expected = int(if_match)
+    expected = _expected_version(request, current.version)
+    if isinstance(expected, Response):
+        return expected
     try:
         directory = parse({"service": docs})
         version = await store.replace_directory(request.app.state.db, directory, expected_version=expected)
@@ -204,6 +240,7 @@ async def redeem_script(_request: Request) -> Response:
 routes = [
     Route("/api/referrals/suggest", suggest, methods=["GET"]),
     Route("/api/referrals/directory", directory_read, methods=["GET"]),
+    Route("/api/referrals/directory", directory_replace, methods=["PUT"]),
     Route("/api/referrals/directory/{service_id:str}", directory_put, methods=["PUT"]),
     Route("/api/referrals/directory/{service_id:str}", directory_delete, methods=["DELETE"]),
     Route("/api/referrals/redeem", redeem, methods=["POST"]),

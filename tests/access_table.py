@@ -85,6 +85,7 @@ HTTP: dict[str, tuple[str, str]] = {
     "GET /api/openapi.json": (EVERYONE, "the HTTP API's OpenAPI description; holds no secret"),
     "GET /api/referrals/suggest": (STAFF, "the directory is not confidential (its cards go to visitors)"),
     "GET /api/referrals/directory": (STAFF, "the directory as loaded"),
+    "PUT /api/referrals/directory": ("coordinator admin", "replaces the whole directory (the editor's bulk import)"),
     "PUT /api/referrals/directory/{service_id}": ("coordinator admin", "edits the directory"),
     "DELETE /api/referrals/directory/{service_id}": ("coordinator admin", "edits the directory"),
     "POST /api/referrals/redeem": ("partner", "the only thing a partner key opens"),

@@ -183,7 +183,7 @@ class Consoles:
         async with feed.lock:
             con.outbox.send({"type": "assigned", "chat": chat_id, "intake": self.live.intake(st),
                              "lang": st.lang, "channel": st.channel, "resumed": resumed,
-                             "visitor": "here" if st.vnode else "away"})
+                             "visitor": "here" if st.vnode else "away", **self.live.timers(st)})
             await self.delivery.replay(chat_id, feed, con.outbox, "volunteer", con.lang)
         await self.overseer.assigned(con, st)
 

@@ -123,6 +123,13 @@ class Live:
         """The visitor's intake answers (sealed in the chat's hash)."""
         return self.open(st.id, st.intake, INTAKE_SEQ) if st.intake else {}
 
+    def timers(self, st: S.ChatState) -> dict[str, int]:
+        """The console's timers of an answered chat: seconds the visitor waited in the queue, and
+        since a volunteer first answered. Durations, not instants, so a console whose clock is off
+        still counts right."""
+        waited = max(0.0, st.waited or 0.0)
+        return {"waited_s": int(waited), "active_s": int(max(0.0, self.clock() - st.started - waited))}
+
     def referrals(self, st: S.ChatState) -> dict[str, Any]:
         """What was referred in a chat: ``{"given": [{"service", "codes": [hash]}]}``."""
         return self.open(st.id, st.referrals, REFERRALS_SEQ) if st.referrals else {"given": []}

@@ -39,6 +39,7 @@ class Matching:
         self._match_again = False
         self._match_handle: asyncio.Handle | None = None
         self._per_position = (0.0, -math.inf)     # (seconds per queue position, when computed)
+        self._on_duty = True                      # at the last count, was any volunteer taking chats?
         self._last_poll = 0.0
         # Local visitors waiting here that the last full queue view did not list.
         self.unlisted: set[str] = set()
@@ -187,6 +188,7 @@ class Matching:
         svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
         slots = sum(vol.capacity for vol, _ in await self.on_duty(tx, now, watch=False))
         self._per_position = (svc / max(slots, 1), now)
+        self._on_duty = slots > 0
         return self._per_position[0]
 
     async def flush_positions(self, only: Visitor | None = None) -> None:
@@ -208,7 +210,7 @@ class Matching:
             vis = visitors.get(chat_id)
             if vis is None or vis.state != "queued":
                 continue
-            self._tell_position(vis, position, per_position)
+            self._tell_position(vis, position, per_position, self._on_duty)
 
     async def send_position(self, vis: Visitor) -> None:
         """Send one visitor its position (on entry, on resume): a rank lookup, not the whole queue.
@@ -232,11 +234,14 @@ class Matching:
         except BrokerError:
             return
         if rank is not None:
-            self._tell_position(vis, rank + 1, per_position)
+            self._tell_position(vis, rank + 1, per_position, self._on_duty)
 
     @staticmethod
-    def _tell_position(vis: Visitor, position: int, per_position: float) -> None:
-        state = (position, Router.round_wait(position * per_position))
+    def _tell_position(vis: Visitor, position: int, per_position: float, on_duty: bool) -> None:
+        """``on_duty`` (extension): False when no volunteer is signed in and taking chats, so the
+        estimate means nothing and the widget says so instead."""
+        state = (position, Router.round_wait(position * per_position), on_duty)
         if state != vis.last_queued:
             vis.last_queued = state
-            vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1]})
+            vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1],
+                             "on_duty": on_duty})

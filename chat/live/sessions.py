@@ -55,7 +55,7 @@ class Visitor:
     started: float
     channel: str
     state: str = "queued"       # queued | active | ended (as last heard)
-    last_queued: tuple[int, int] | None = None
+    last_queued: tuple[int, int, bool] | None = None
     token: str = ""             # hash of the resume token (its key's TTL is refreshed with the chat's)
 
 

@@ -31,6 +31,8 @@
       end: "Avsluta chatten", sent: "Skickat", delivered: "Levererat",
       waiting: "Skickas när anslutningen är tillbaka",
       lost: "Anslutningen bröts. Vi kopplar upp igen …", back: "Ansluten igen.",
+      nobody: "Ingen volontär är inloggad just nu.",
+      nobodyHelp: "Du kan vänta kvar i kön tills någon loggar in, eller komma tillbaka senare.",
       ended: "Chatten är avslutad.", by_visitor: "Du avslutade chatten.",
       by_volunteer: "Volontären avslutade chatten.", by_timeout: "Chatten avslutades efter en lång tystnad.",
       by_supervisor: "Chatten avslutades av en handledare.", again: "Starta en ny chatt",
@@ -64,6 +66,8 @@
       end: "End the chat", sent: "Sent", delivered: "Delivered",
       waiting: "Will be sent when the connection is back",
       lost: "The connection dropped. Reconnecting …", back: "Connected again.",
+      nobody: "No volunteer is signed in right now.",
+      nobodyHelp: "You can wait in the queue until someone signs in, or come back later.",
       ended: "The chat is over.", by_visitor: "You ended the chat.",
       by_volunteer: "The volunteer ended the chat.", by_timeout: "The chat ended after a long silence.",
       by_supervisor: "A supervisor ended the chat.", again: "Start a new chat",
@@ -143,8 +147,8 @@
   $.districtField = field($.district, "district");
   $.districtField.hidden = true;
   $.start = h("button.jc-primary", { type: "submit", t: "start" });
-  $.form = h("form.jc-view", { onsubmit: startChat },
-    $.hoursBox,
+  /* hidden while closed */
+  $.intakeBox = h("div.jc-intake", {},
     h("h3", { t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }), h("p", { t: "notKept" }),
     h("h3", { t: "intake" }), h("p.jc-help", { t: "intakeHelp" }),
     field($.age, "age"),
@@ -152,9 +156,13 @@
     field($.muni, "where"), $.districtField,
     choices("first", ["yes", "no"]),
     $.start);
+  $.form = h("form.jc-view", { onsubmit: startChat }, $.hoursBox, $.intakeBox);
   $.queueInfo = h("p.jc-big", { role: "status" });
+  /* queued.on_duty false */
+  $.nobody = h("div.jc-nobody", { hidden: true }, h("p", { t: "nobodyHelp" }), h("p", { t: "meanwhile" }),
+    $.nobodyCards = h("div.jc-cards"));
   $.queue = h("div.jc-view", { hidden: true },
-    $.queueInfo, h("p.jc-help", { t: "queueHelp" }),
+    $.queueInfo, $.nobody, h("p.jc-help", { t: "queueHelp" }),
     h("button.jc-secondary", { onclick: leave, t: "leaveQueue" }));
   $.log = h("ol.jc-log");
   $.logBox = h("div", { role: "log", "aria-labelledby": "jc-title" }, $.log);
@@ -268,6 +276,8 @@
     var box = $.hoursBox;
     box.textContent = "";
     if (!hours) { box.appendChild(h("p", { t: "loading" })); return; }
+    renderNobody();
+    $.intakeBox.hidden = false;
     if (hours.error) { box.appendChild(h("p", { t: "unreachable" })); $.start.hidden = false; return; }
     box.className = "jc-hours " + (hours.open ? "jc-open" : "jc-shut");
     if (hours.open) { box.appendChild(h("p.jc-big", { t: "open" })); $.start.hidden = false; return; }
@@ -276,6 +286,8 @@
     box.appendChild(h("p", { t: "meanwhile" }));
     box.appendChild(cards(hours.services || []));
     $.start.hidden = true;
+    $.intakeBox.hidden = true;
+    if (root.contains(document.activeElement) && document.activeElement.offsetParent === null) $.title.focus();
   }
   function fill(select, list, extra) {  // "prefer not to say", the places, keeping the choice
     var chosen = select.value;
@@ -342,9 +354,18 @@
   var lastQueue = null;
   function renderQueue(f) {
     lastQueue = f;
+    renderNobody();
     if (!f) { $.queueInfo.textContent = T.connecting; return; }
+    if (f.on_duty === false) { $.queueInfo.textContent = fmt(T.position, { n: f.position }) + " " + T.nobody; return; }
     var m = Math.ceil(f.estimated_wait_s / 60);
     $.queueInfo.textContent = fmt(T.position, { n: f.position }) + " " + (m < 1 ? T.waitShort : fmt(T.wait, { m: m }));
+  }
+
+  function renderNobody() {
+    var no = !!lastQueue && lastQueue.on_duty === false;
+    $.nobody.hidden = !no;
+    $.nobodyCards.textContent = "";
+    if (no && hours && hours.services) $.nobodyCards.appendChild(cards(hours.services));
   }
 
   function onFrame(f) {
@@ -370,11 +391,11 @@
         break;
       case "typing": theirTyping = f.active ? 1 : 0; renderTyping(); break;
       case "referral": referral(f); break;
-      case "ended": over(T.ended + " " + (T["by_" + f.by] || "")); break;
+      case "ended": over(T["by_" + f.by] || T.ended); break;
       case "reconnect": reconnectIn = Math.max(0, Math.min(f.after_ms || 0, 5000)); break;
       case "error":
         if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; }
-        else if (f.code === "chat_ended") over(T.ended);
+        else if (f.code === "chat_ended") { if (view !== "ended") over(T.ended); }
         else if (f.code !== "replaced") say(T.failed);
         break;
     }
@@ -449,7 +470,7 @@
     $.typing.textContent = theirTyping ? fmt(T.typing, { name: volunteerName || T.volunteer }) : "";
   }
   function leave() {
-    if (!send({ type: "leave" })) over(T.ended + " " + T.by_visitor);
+    if (!send({ type: "leave" })) over(T.by_visitor);
   }
   function restart() {
     wipe(); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
@@ -464,7 +485,7 @@
       if (s.description) card.appendChild(h("p", { text: loc(s.description) }));
       var hrs = s.opening_hours || s.hours;
       if (hrs) card.appendChild(h("p", { text: loc(hrs) }));
-      if (s.anonymous) card.appendChild(h("p", { t: "anonymous" }));
+      if (s.anonymous && !says(loc(s.description), T.anonymous)) card.appendChild(h("p", { t: "anonymous" }));
       var c = s.contact || {}, ph = s.phone || c.phone, url = s.url || c.web;
       if (ph) card.appendChild(h("p", {}, h("a", { href: "tel:" + ph.replace(/[^\d+]/g, ""), text: fmt(T.call, { p: ph }) })));
       if (url && /^https?:\/\//.test(url)) card.appendChild(h("p", {}, h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: new URL(url).host })));
@@ -478,6 +499,7 @@
     });
     return list;
   }
+  function says(a, b) { return a.toLowerCase().indexOf(b.toLowerCase().slice(0, -1)) >= 0; }
   function referral(f) {
     var li = h("li.jc-msg.jc-referral", {}, h("span.jc-who", { t: "help" }), cards(f.services || []));
     place(li, lastSeq + 0.5);  // after the line it answers

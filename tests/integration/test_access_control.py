@@ -72,6 +72,11 @@ async def add_service(h: "Harness", n: int) -> dict[str, Any]:
     return {}
 
 
+async def whole_directory(h: "Harness", n: int) -> dict[str, Any]:
+    """The directory as it is, to send back whole (a new version, the same services)."""
+    return {"docs": (await h.server.hub.directory.current()).documents()}
+
+
 async def issue_code(h: "Harness", n: int) -> dict[str, Any]:
     [issued] = await store.issue_codes(h.server.app.state.db, h.server.hub.code_key, ["umo"],
                                        issued_on=date.today(), valid_days=90)
@@ -142,6 +147,8 @@ REQUESTS: dict[str, list[Call]] = {
     "GET /api/openapi.json": [Call("/api/openapi.json")],
     "GET /api/referrals/suggest": [Call("/api/referrals/suggest?age=16&municipality=0180")],
     "GET /api/referrals/directory": [Call("/api/referrals/directory")],
+    "PUT /api/referrals/directory": [
+        Call("/api/referrals/directory", lambda v: {"service": v["docs"]}, prepare=whole_directory)],
     "PUT /api/referrals/directory/{service_id}": [
         Call("/api/referrals/directory/new-{n}", lambda v: service_doc(f"new-{v['n']}"), ok=201)],
     "DELETE /api/referrals/directory/{service_id}": [Call("/api/referrals/directory/gone-{n}", prepare=add_service)],

@@ -71,7 +71,7 @@ ROLE = {
     "putOpeningHours": "supervisor", "deleteOpeningHours": "admin",
     "snippets": "supervisor", "putSnippets": "supervisor", "suggest": "volunteer", "directory": "supervisor",
     "stats": "coordinator", "statsPage": "coordinator", "partnerships": "coordinator",
-    "putService": "coordinator", "deleteService": "admin",
+    "putService": "coordinator", "deleteService": "admin", "putDirectory": "coordinator",
     "redeem": "partner", "metrics": "scraper",
     "logout": "fresh", "totpSetup": "restricted", "totpConfirm": "restricted", "changePassword": "restricted",
 }

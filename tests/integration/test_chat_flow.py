@@ -157,6 +157,28 @@ async def test_estimated_wait_is_given_and_positive(server: Running) -> None:
     assert queued["estimated_wait_s"] % 30 == 0
 
 
+async def test_queued_says_whether_any_volunteer_is_on_duty(server: Running) -> None:
+    """``queued.on_duty`` (extension): false with nobody signed in and taking chats, so the widget can
+    say so instead of an estimate; true once a volunteer is on duty, even a busy one."""
+    await server.add_account("anna")
+    first = await server.visitor({"lang": "sv"})
+    assert (await first.expect("queued"))["on_duty"] is False
+    paused = await server.volunteer("anna", available=False)      # signed in, but not taking chats
+    second = await server.visitor({"lang": "sv"})
+    assert (await second.queued_at(2))["on_duty"] is False
+    await paused.send({"type": "status", "state": "available"})    # takes the first; the second waits
+    await first.expect("assigned")
+    given = await paused.expect("assigned")         # the console's timers come as durations
+    assert isinstance(given["waited_s"], int) and isinstance(given["active_s"], int)
+    assert 0 <= given["active_s"] <= 5 and given["waited_s"] >= 0
+    while (await second.expect("queued"))["on_duty"] is not True:
+        pass
+    await paused.send({"type": "status", "state": "paused"})
+    while (frame := await second.expect("queued"))["on_duty"] is not False:
+        pass
+    assert frame["position"] == 1
+
+
 async def test_capacity_two_takes_two_chats_and_no_third(server: Running) -> None:
     await server.add_account("anna", capacity=2)
     vol = await server.volunteer("anna")
@@ -261,7 +283,8 @@ async def test_volunteer_who_disconnects_sends_the_chat_to_the_front(server_fact
     assert lost["from"] == "system" and lost["key"] == "volunteer_lost"
     assert "kön" in lost["text"]
     assert (await vis.expect("queued"))["position"] == 1      # ahead of the one who came later
-    assert (await waiting.expect("queued"))["position"] == 2
+    # (an update with on_duty false may come first: with Anna gone nobody is on duty)
+    assert (await waiting.queued_at(2))["on_duty"] is False
     bo = await server.volunteer("bo")
     again = await bo.expect("assigned")
     assert again["chat"] == assigned["chat"]

@@ -310,6 +310,42 @@ async def test_a_console_that_reconnects_sees_its_referrals_in_the_history(serve
     assert again == referred and "code" not in str(again)
 
 
+async def test_a_coordinator_replaces_the_whole_directory_all_or_nothing(server: Running) -> None:
+    """PUT /api/referrals/directory (the editor's bulk import): an export goes back as it is,
+    a document with any error stores nothing, a stale If-Match is refused, only editors may."""
+    volunteer = await signed_in(server, "anna")
+    coordinator = await signed_in(server, "cora", role="coordinator")
+    async with volunteer, coordinator:
+        listing = (await coordinator.get("/api/referrals/directory")).json()
+        version, docs = listing["version"], listing["services"]
+        denied = await volunteer.put("/api/referrals/directory", json={"service": docs})
+        assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
+
+        export = {"format": 1, "version": version, "service": [
+            {**d, "name": "UMO på nätet"} if d["id"] == "umo" else d for d in docs if d["id"] != "atv-nacka"]}
+        r = await coordinator.put("/api/referrals/directory", json=export, headers={"If-Match": str(version)})
+        assert r.status_code == 200 and r.json() == {"version": version + 1, "services": len(docs) - 1}
+        now = {d["id"]: d for d in (await volunteer.get("/api/referrals/directory")).json()["services"]}
+        assert now["umo"]["name"] == "UMO på nätet" and "atv-nacka" not in now
+
+        bad = {"service": [*export["service"], {"id": "trasig", "kind": "nope", "name": "Trasig"}]}
+        r = await coordinator.put("/api/referrals/directory", json=bad)
+        assert r.status_code == 422 and r.json()["error"] == "invalid_directory"
+        assert any(e.startswith(f"service[{len(docs) - 1}] trasig: kind:") for e in r.json()["errors"])
+        assert (await coordinator.get("/api/referrals/directory")).json()["version"] == version + 1   # nothing stored
+
+        stale = await coordinator.put("/api/referrals/directory", json=export, headers={"If-Match": str(version)})
+        assert stale.status_code == 409 and stale.json()["error"] == "directory_changed"
+        r = await coordinator.put("/api/referrals/directory", json=[1, 2])
+        assert r.status_code == 400 and r.json()["error"] == "invalid_body"
+        r = await coordinator.put("/api/referrals/directory", json={"service": export["service"]},
+                                  headers={"If-Match": "latest"})
+        assert r.status_code == 400 and "If-Match" in r.json()["detail"]
+        huge = {"service": [{"id": "x", "description": "å" * (2 * 1024 * 1024)}]}
+        r = await coordinator.put("/api/referrals/directory", json=huge)
+        assert r.status_code == 413 and r.json()["error"] == "body_too_large"
+
+
 async def test_a_coordinator_removes_an_entry_unless_the_rest_would_break(server: Running) -> None:
     coordinator = await signed_in(server, "cora", role="coordinator")
     async with coordinator:

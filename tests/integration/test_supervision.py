@@ -308,7 +308,14 @@ async def test_snippets_are_read_by_volunteers_and_written_by_supervisors(server
     anna, sara = await server.login("anna"), await server.login("sara")
     async with httpx.AsyncClient(base_url=server.http) as client:
         r = await client.get("/api/snippets", headers={"Cookie": anna})
-        assert r.status_code == 200 and r.json() == {"snippets": []}
+        # Out of the box (migration 0013b_canned): a default set in Swedish and English, editable below.
+        assert r.status_code == 200
+        defaults = r.json()["snippets"]
+        assert [s["title"] for s in defaults if s["lang"] == "sv"] == [
+            "Hälsning", "Fråga om säkerhet", "Akut fara", "Inte ditt fel", "Hänvisning", "Avslutning"]
+        assert [s["title"] for s in defaults if s["lang"] == "en"] == [
+            "Greeting", "Asking about safety", "Acute danger", "Not your fault", "Referral", "Closing"]
+        assert "112" in next(s["text"] for s in defaults if s["title"] == "Akut fara")
         body = {"snippets": [{"title": "Hälsning", "text": "Hej! Vad vill du prata om?", "lang": "sv"},
                              {"title": "Greeting", "text": "Hi! What would you like to talk about?", "lang": "en"}]}
         r = await client.put("/api/snippets", json=body, headers={"Cookie": anna, "X-Jourchatt-CSRF": "1"})

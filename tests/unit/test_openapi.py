@@ -122,7 +122,7 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
 
 
 # A body the handler passes on as a whole to a parser with its own document (referral/directory.py).
-OPAQUE_BODIES = {"putService"}
+OPAQUE_BODIES = {"putService", "putDirectory"}
 
 
 def test_every_json_request_body_is_described_as_its_handler_reads_it() -> None:

@@ -10,9 +10,11 @@ JS = (STATIC / "widget.js").read_text(encoding="utf-8")
 CSS = (STATIC / "widget.css").read_text(encoding="utf-8")
 
 
-def test_javascript_and_css_stay_under_30_kb_uncompressed() -> None:
+def test_javascript_and_css_stay_under_32_kb_uncompressed() -> None:
+    # 30 KB until issue 22: the honest "nobody on duty" state (texts, cards) and the closed view
+    # without the intake needed ~1.3 KB more, where the old budget had 35 bytes left.
     size = len(JS.encode()) + len(CSS.encode())
-    assert size < 30_000, f"widget.js + widget.css are {size} bytes"
+    assert size < 32_000, f"widget.js + widget.css are {size} bytes"
 
 
 def test_nothing_is_kept_but_in_session_storage() -> None:

@@ -14,6 +14,29 @@ import { word, districtName } from "./vocab.js";
 import { offerForm } from "./handover.js";
 
 const ENDED_SHOWN_MS = 4000;   // how long a panel stays after a chat ended without a wrap-up due
+const TAKEOVER_NOTICE_MS = 20000;   // the volunteer must get to read that a supervisor took the chat
+
+/* "12:04" (or "1:02:03") for a number of seconds. */
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const mm = String(Math.floor(s / 60) % 60).padStart(2, "0"), ss = String(s % 60).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
+}
+function minutes(seconds) {
+  return seconds < 60 ? t("under_a_minute") : t("n_minutes", { n: Math.round(seconds / 60) });
+}
+
+/* The chat's timers: how long the young person waited, and how long the chat has run (or ran). */
+function renderTimer(chat) {
+  if (chat.answeredAt === undefined) { chat.timer.hidden = true; return; }
+  const until = chat.endedAt || Date.now();
+  chat.timer.hidden = false;
+  chat.timer.replaceChildren(
+    el("span", { class: "tag", text: `${t("waited")} ${minutes(chat.waited || 0)}` }),
+    el("span", { class: "tag", role: "timer", "aria-live": "off",
+                 text: `${t(chat.endedAt ? "lasted" : "running")} ${clock((until - chat.answeredAt) / 1000)}` }));
+}
+setInterval(() => { for (const chat of S.chats.values()) if (!chat.endedAt) renderTimer(chat); }, 1000);
 
 function intakeList(intake) {
   const dl = el("dl", { class: "intake" });
@@ -40,12 +63,13 @@ function chatPanel(id, mode) {
   chat.heading = el("h3", { id: headingId });
   chat.presence = el("span", { class: "tag" });
   chat.watchTag = el("span", { class: "tag watch", hidden: true });
+  chat.timer = el("p", { class: "timer", hidden: true });
   chat.intakeBox = el("div");
   chat.log = el("ol", { class: "log", role: "log", "aria-live": "polite", ta: "log", tabindex: "0" });
   chat.typing = el("p", { class: "typing", "aria-live": "polite" });
   chat.status = el("p", { role: "status" });
   chat.tools = el("div", { class: "tools" });
-  chat.panel.append(chat.heading, chat.presence, chat.watchTag, chat.intakeBox, chat.log, chat.typing,
+  chat.panel.append(chat.heading, chat.timer, chat.presence, chat.watchTag, chat.intakeBox, chat.log, chat.typing,
     chat.status, chat.tools);
   $("chats").append(chat.panel);
   S.chats.set(id, chat);
@@ -57,7 +81,7 @@ function chatPanel(id, mode) {
 
 function renderHeading(chat) {
   chat.heading.replaceChildren(...[el("span", { text: `${t("chat")} ${chat.n}` }),
-    el("span", { class: "tag", text: (chat.lang || "sv").toUpperCase() }),
+    el("span", { class: "tag", text: word("language", chat.lang || "sv") }),
     chat.mode === "observe" ? el("span", { class: "tag watch", t: "observing" }) : null,
     chat.mode === "joined" ? el("span", { class: "tag watch", t: "joined" }) : null,
     chat.volunteer && chat.mode !== "own" ? el("span", { class: "tag", text: chat.volunteer }) : null].filter(Boolean));
@@ -106,6 +130,9 @@ function renderTools(chat) {
 function endChat(chat, by, wrapupDue) {
   chat.ended = true;
   if (chat.forgetOffer) chat.forgetOffer();
+  chat.endedAt = chat.endedAt || Date.now();
+  renderTimer(chat);
+  chat.presence.hidden = true;        // "Den unga är ansluten" is no longer true, nor needed
   chat.typing.textContent = "";
   chat.tools.replaceChildren();
   chat.status.textContent = `${t("ended_by")}${by ? ` (${t(`by_${by}`)})` : ""}.`;
@@ -124,6 +151,7 @@ function removeChat(id) {
   const chat = S.chats.get(id);
   if (!chat) return;
   if (chat.forgetOffer) chat.forgetOffer();
+  clearTimeout(chat.typingTimer);
   chat.panel.remove();
   S.chats.delete(id);
   renderStatus();
@@ -138,6 +166,11 @@ on("assigned", (f) => {
   if (chat.mode !== "own" || chat.ended) { chat.ended = false; }
   chat.mode = "own"; chat.lang = f.lang;
   chat.panel.className = "chat";
+  chat.presence.hidden = false;
+  chat.endedAt = undefined;
+  if (typeof f.active_s === "number") { chat.answeredAt = Date.now() - f.active_s * 1000; chat.waited = f.waited_s; }
+  renderTimer(chat);
+  renderStatus();                     // a chat taken over is one's own now: the header counts it
   renderHeading(chat); setPresence(chat, f.visitor);
   setIntake(chat, f.intake);          // before the tools: suggestions are asked for with these answers
   renderTools(chat);
@@ -183,6 +216,8 @@ on("observing", (f) => {
   if (existing && existing.mode === "own") return;
   const chat = chatPanel(f.chat, f.joined ? "joined" : "observe");
   chat.lang = f.lang; chat.volunteer = f.volunteer;
+  if (typeof f.active_s === "number") { chat.answeredAt = Date.now() - f.active_s * 1000; chat.waited = f.waited_s; }
+  renderTimer(chat);
   renderHeading(chat); setPresence(chat, f.visitor); setIntake(chat, f.intake); renderTools(chat);
 });
 on("escalated", (f) => {
@@ -191,7 +226,7 @@ on("escalated", (f) => {
 });
 on("released", (f) => {
   removeChat(f.chat);
-  notice(t(f.reason === "takeover" ? "released_takeover" : "released_transfer"));
+  notice(t(f.reason === "takeover" ? "released_takeover" : "released_transfer"), TAKEOVER_NOTICE_MS);
 });
 on("transferred", () => { notice(t("transferred")); });
 on("followup_given", (f) => {

@@ -33,7 +33,9 @@ export function composer(chat, whisper) {
       if (active !== !!chat.typingSent) { chat.typingSent = active; send({ type: "typing", chat: chat.id, active }); }
       clearTimeout(chat.typingTimer);
       if (active) chat.typingTimer = setTimeout(() => {
-        chat.typingSent = false; send({ type: "typing", chat: chat.id, active: false });
+        chat.typingSent = false;
+        // A chat taken over or ended meanwhile is not ours to type in ("unknown_chat" otherwise).
+        if (S.chats.get(chat.id) === chat && !chat.ended) send({ type: "typing", chat: chat.id, active: false });
       }, TYPING_IDLE_MS);
     });
   }

@@ -26,8 +26,9 @@ export async function loadSuggestions(chat) {
   const ul = el("ul");
   for (const s of services.slice(0, 8)) {
     S.serviceNames[s.id] = s.name;
-    ul.append(el("li", {}, el("strong", { text: String(s.name || s.id) }), " ",
-      s.reason ? el("span", { text: `(${typeof s.reason === "string" ? s.reason : JSON.stringify(s.reason)})` }) : null, " ",
+    // The reason on a line of its own, no brackets around it (its own text may hold some).
+    ul.append(el("li", {}, el("strong", { text: String(s.name || s.id) }),
+      typeof s.reason === "string" && s.reason ? el("span", { class: "reason", text: s.reason }) : null,
       el("button", { type: "button", t: "refer", onclick: () => {
         if (send({ type: "refer", chat: chat.id, services: [String(s.id)] })) chat.status.textContent = t("referred");
       } })));

@@ -3,6 +3,7 @@
 import { t, api, lang } from "../i18n.js";
 import { S, $, isSupervisor } from "./state.js";
 import { el, notice } from "./ui.js";
+import { choices } from "./vocab.js";
 
 export function snippetPicker(chat) {
   const select = el("select", { ta: "snippet" });
@@ -30,7 +31,7 @@ export function snippetPicker(chat) {
 
 function snippetRow(s) {
   const title = el("input", { type: "text", maxlength: "80", value: s.title || "", ta: "snippet_title" });
-  const langSel = el("select", { ta: "language" }, el("option", { value: "sv", text: "sv" }), el("option", { value: "en", text: "en" }));
+  const langSel = el("select", { ta: "language" }, ...choices("language").map(([v, name]) => el("option", { value: v, text: name })));
   langSel.value = s.lang || "sv";
   const text = el("textarea", { maxlength: "2000", ta: "snippet_text" });
   text.value = s.text || "";

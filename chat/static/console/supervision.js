@@ -4,6 +4,7 @@ import { t } from "../i18n.js";
 import { S, $ } from "./state.js";
 import { el } from "./ui.js";
 import { on, send } from "./socket.js";
+import { word } from "./vocab.js";
 
 function fmtSeconds(s) {
   const m = Math.floor(s / 60);
@@ -52,12 +53,12 @@ function renderOverview(f) {
         } }));
     }
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
-      el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: c.lang }),
+      el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: word("language", c.lang) }),
       el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }), actions);
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
-    el("td", { text: (v.languages || []).join(", ") })));
+    el("td", { text: (v.languages || []).map((x) => word("language", x)).join(", ") })));
   const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
   if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
   const focusKey = focused ? focused.dataset.key : undefined;

@@ -3,7 +3,10 @@ import { add } from "../i18n.js";
 
 add({
   skip: "Hoppa till chattarna", title: "Jourchatt – konsol", language: "Språk", logout: "Logga ut",
-  paused: "Pausad – klicka för att ta emot chattar", available: "Tillgänglig – klicka för att pausa",
+  paused: "Pausad – klicka för att ta emot chattar",
+  paused_holding: "Pausad för nya chattar – klicka för att ta emot fler", waited: "Väntade",
+  running: "Pågått", lasted: "Varade", under_a_minute: "under en minut", n_minutes: "{n} min",
+  available: "Tillgänglig – klicka för att pausa",
   chats: "Chattar", no_chats: "Inga chattar just nu.", overview: "Översikt över passet",
   show_overview: "Visa översikten", edit_snippets: "Redigera standardsvar", add_snippet: "Lägg till standardsvar",
   save_snippets: "Spara standardsvar", snippets_saved: "Standardsvaren är sparade.",
@@ -94,7 +97,10 @@ add({
   flag_debrief: "avlastningssamtal", flag_offered: "erbjuds en kollega",
 }, {
   skip: "Skip to the chats", title: "Jourchatt – console", language: "Language", logout: "Sign out",
-  paused: "Paused – click to take chats", available: "Available – click to pause",
+  paused: "Paused – click to take chats",
+  paused_holding: "Paused for new chats – click to take more", waited: "Waited",
+  running: "Running", lasted: "Lasted", under_a_minute: "under a minute", n_minutes: "{n} min",
+  available: "Available – click to pause",
   chats: "Chats", no_chats: "No chats right now.", overview: "Shift overview",
   show_overview: "Show the overview", edit_snippets: "Edit canned replies", add_snippet: "Add a canned reply",
   save_snippets: "Save canned replies", snippets_saved: "The canned replies are saved.",

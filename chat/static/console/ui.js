@@ -18,13 +18,17 @@ export function el(tag, props, ...kids) {
   return node;
 }
 
-let noticeTimer, bannerTimer;
+let bannerTimer;
+const NOTICE_MS = 8000;
 
-export function notice(text) {
+/* Notices stack: a new one (the next chat arriving) never wipes one that came just before it
+ * (a supervisor took over); each goes after its own time, ``ms`` for the ones that matter longer. */
+export function notice(text, ms) {
   const n = $("notice");
-  n.textContent = text;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => { n.textContent = ""; }, 8000);
+  const line = el("span", { class: "notice-line", text });
+  n.append(line);
+  while (n.children.length > 4) n.firstChild.remove();
+  setTimeout(() => line.remove(), ms || NOTICE_MS);
 }
 
 export function banner(text, ok) {
