@@ -105,6 +105,7 @@ async def test_a_warm_transfer_between_two_consoles_and_the_debrief_button(serve
             await expect(sara.locator("#overview")).to_contain_text("Bo")
             # She offers Bo's chat to Anna on his behalf, from the overview; Anna declines.
             row = sara.locator("#overview tbody tr", has_text="Bo").first
+            await row.get_by_label("Till").select_option(label="Anna")   # Sara is on the list too
             await row.get_by_role("button", name="Erbjud chatten").click()
             offered = anna.locator("#offers article.offer")
             await expect(offered).to_contain_text("Sara vill lämna över en chatt till dig")
