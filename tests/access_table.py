@@ -86,6 +86,8 @@ HTTP: dict[str, tuple[str, str]] = {
     "GET /api/stats": ("coordinator admin", "de-identified statistics"),
     "GET /api/partnerships": ("coordinator admin", "the partnerships"),
     "GET /stats": ("coordinator admin", "the statistics dashboard (rendered on the server)"),
+    "GET /stats/report": ("coordinator admin", "the printable half-year report (publication-safe figures; audited "
+                          "as an export)"),
     "GET /metrics": ("scraper", "Prometheus figures (no chat text, chat id, account name or address); "
                                 "404 for everyone when JOURCHATT_METRICS_TOKEN is unset"),
 }

@@ -79,6 +79,7 @@ async function boot() {
   }
   const answersChats = (S.me.roles || []).includes("volunteer");
   if (!answersChats) {                // coordinators and admins are not volunteers: no training to miss
+    $("status").hidden = true;
     $("empty").dataset.t = "not_a_volunteer";
     $("empty").textContent = t("not_a_volunteer");
     return;
