@@ -159,7 +159,7 @@ def number(lang: str, value: Any, unit: str = "") -> str:
         return t(lang, "none")
     if unit == "%":
         pct = value * 100
-        text = f"{pct:.0f}" if pct >= 10 or pct == 0 else f"{pct:.1f}"
+        text = f"{pct:.0f}" if pct >= 10 or pct == 0 else f"{pct:.1f}".removesuffix(".0")
         return decimal(lang, text) + " %"
     if unit == "min":
         mins = value / 60
