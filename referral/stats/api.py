@@ -127,6 +127,9 @@ def _page_query(request: Request) -> dict[str, Any]:
     query: dict[str, Any] = {k: v for k, v in q.items() if v and k != "lang"}
     if not any(q.get(k) for k in ("from", "to", "preset")):
         query["preset"] = dashboard.default_preset()
+    if q.get("lang") and q["lang"] not in words.LANGS:
+        # Validated at the edge like every parameter (parse_request names the others).
+        raise StatsQueryError(f"lang must be one of {', '.join(words.LANGS)}")
     return query
 
 
@@ -136,8 +139,9 @@ async def dashboard_page(request: Request) -> Response:
     if not isinstance(profile, Profile):
         return profile
     found = await partnership_store.load_all(request.app.state.db)
-    query = _page_query(request)
+    query = {k: v for k, v in request.query_params.items() if v and k != "lang"}
     try:
+        query = _page_query(request)
         req, _fmt, _splits = await parse_request(_with_query(request, query))
     except ReferralError as exc:
         return HTMLResponse(dashboard.page(None, found, query, lang=lang, problem=exc.detail), status_code=400)
@@ -153,11 +157,12 @@ async def report_page(request: Request) -> Response:
     profile = await _page_request(request, lang)
     if not isinstance(profile, Profile):
         return profile
-    query = _page_query(request)
-    query.pop("publish", None)
-    query.pop("method", None)
     found = await partnership_store.load_all(request.app.state.db)
+    query = {k: v for k, v in request.query_params.items() if v and k != "lang"}
     try:
+        query = _page_query(request)
+        query.pop("publish", None)
+        query.pop("method", None)
         req, _fmt, _splits = await parse_request(_with_query(request, {**query, "publish": "true"}))
     except ReferralError as exc:
         return HTMLResponse(dashboard.page(None, found, query, lang=lang, problem=exc.detail), status_code=400)

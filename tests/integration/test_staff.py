@@ -116,3 +116,34 @@ def test_volunteer_list_shows_training_only_for_the_chat_roles(tmp_path: Path, m
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["vera"][3] == "missing"
     assert rows["cora"][3] == "-" and rows["adam"][3] == "-"
+
+
+async def test_the_statistics_pages_speak_one_language_and_the_report_is_an_audited_public_export(
+        server: Running) -> None:
+    from referral.stats import dashboard
+    from volunteer.audit import entries
+
+    coord = await server.client("cora", role="coordinator", trained=False)
+    vol = await server.client("vera")
+    async with coord, vol, httpx.AsyncClient(base_url=server.http) as anon:
+        r = await coord.get("/stats")
+        assert r.status_code == 200 and 'lang="sv"' in r.text and "Statistik för partnerskapen" in r.text
+        assert f'<option value="{dashboard.default_preset()}" selected>' in r.text
+        assert "Inga samtal är registrerade i perioden" in r.text        # a fresh server: says why
+        assert " / English" not in r.text and "svenska / English" not in r.text
+        r = await coord.get("/stats", headers={"Cookie": coord.headers["Cookie"] + "; jourchatt_lang=en"})
+        assert 'lang="en"' in r.text and "Partnership statistics" in r.text and "Statistik för" not in r.text
+        r = await coord.get("/stats", params={"lang": "xx"})
+        assert r.status_code == 400 and "lang must be one of sv, en" in r.text
+        r = await coord.get("/stats/report", params={"preset": "2025H1"})
+        assert r.status_code == 200 and "Halvårsrapport" in r.text and "/static/report.css" in r.text
+        assert "1 januari 2025 – 30 juni 2025" in r.text
+        r = await coord.get("/stats/report", params={"preset": "2025H1", "publish": "false", "method": "cellkey"})
+        assert r.status_code == 200 and "visas som" in r.text                # always the suppressed figures
+        assert (await coord.get("/stats/report", params={"preset": "2025X"})).status_code == 400
+        r = await anon.get("/stats/report")
+        assert r.status_code == 401 and 'href="/login"' in r.text
+        r = await vol.get("/stats/report")
+        assert r.status_code == 403 and "Bara samordnare" in r.text
+    audit = [(a.action, a.subject) for a in await entries(server.app.state.db)]
+    assert audit.count(("stats.export", "2025-01-01/2025-06-30")) == 2
