@@ -223,6 +223,8 @@ async def test_a_coordinator_reads_the_statistics_prints_the_report_and_opens_th
     await page.locator("header.shell nav").get_by_role("link", name="Hänvisningskatalog").click()
     await page.wait_for_url(f"{site.http}/referrals/directory")
     await expect(page.locator("header.shell nav a[aria-current=page]")).to_have_text("Hänvisningskatalog")
+    await expect(page.locator("#editor")).to_be_visible()              # signed in by the shell's session
+    assert await v.axe() == []
     await v.shot("directory")
     await sign_out(v, site)
     assert v.errors == []
