@@ -114,5 +114,9 @@ export const account = (async () => {
 
 build();
 /* A server-rendered page in another language than the one chosen: render it again in the chosen one. */
-if (serverRendered && document.documentElement.lang !== I.lang && I.syncCookie()) { window.location.reload(); }
+/* (When the address itself names the language, ?lang=, that one becomes the choice.) */
+const named = new URLSearchParams(window.location.search).has("lang");
+const pageLang = document.documentElement.lang;
+if (serverRendered && named && pageLang !== I.lang) { I.setLang(pageLang); header.querySelector("#lang").value = I.lang; }
+else if (serverRendered && pageLang !== I.lang && I.syncCookie()) { window.location.reload(); }
 else { I.apply(); }

@@ -186,6 +186,14 @@ async def test_a_coordinator_reads_the_statistics_prints_the_report_and_opens_th
     await v.shot("stats-english")
     await page.locator("header.shell #lang").select_option("sv")
     await expect(page.locator("h1")).to_have_text("Statistik för partnerskapen")
+    # An address naming the language (?lang=en) is shown in it once, and becomes the choice.
+    await page.goto(f"{site.http}/stats?lang=en")
+    await expect(page.locator("header.shell #lang")).to_have_value("en")
+    await expect(page.locator("h1")).to_have_text("Partnership statistics")
+    await page.goto(f"{site.http}/stats")
+    await expect(page.locator("h1")).to_have_text("Partnership statistics")
+    await page.locator("header.shell #lang").select_option("sv")
+    await expect(page.locator("h1")).to_have_text("Statistik för partnerskapen")
 
     # The half-year report of the Stockholm partnership for January–June 2022, printed to PDF on A4.
     await page.goto(f"{site.http}/stats?preset=2022H1&partnership=stockholm-unga-relationer")
