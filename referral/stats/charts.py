@@ -20,22 +20,24 @@ def _n(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
-def _open(chart_id: str, title: str, width: int, height: int, summary: str = "") -> list[str]:
+def _open(chart_id: str, title: str, width: int, height: int, summary: str = "", *, heading: bool = True) -> list[str]:
+    """The chart's start; ``heading=False`` when the panel's own heading already says what it is."""
     return [f'<svg id="{chart_id}" class="chart" role="img" aria-label="{escape(summary or title)}" '
             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
             f'<title>{escape(summary or title)}</title>',
-            f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{INK}">{escape(title)}</text>']
+            f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{INK}">{escape(title)}</text>' if heading else ""]
 
 
-def bars(chart_id: str, title: str, items: list[tuple[str, Any, str]]) -> str:
+def bars(chart_id: str, title: str, items: list[tuple[str, Any, str]], *, heading: bool = True) -> str:
     """Horizontal bars: (label, value, value as written)."""
     width, row, left = 520, 24, 220
-    height = 34 + row * max(1, len(items))
+    top_y = 28 if heading else 0
+    height = top_y + 6 + row * max(1, len(items))
     top = max([_n(v) for _, v, _ in items] + [1])
     summary = title + ": " + "; ".join(f"{label} {text}" for label, _, text in items)
-    parts = _open(chart_id, title, width, height, summary)
+    parts = _open(chart_id, title, width, height, summary, heading=heading)
     for i, (label, value, text) in enumerate(items):
-        y = 28 + i * row
+        y = top_y + i * row
         w = (width - left - 70) * _n(value) / top
         parts.append(f'<text x="{left - 6}" y="{y + 15}" font-size="12" text-anchor="end" fill="{INK}">'
                      f'{escape(label)}</text>')
@@ -51,8 +53,8 @@ def columns(chart_id: str, title: str, items: list[tuple[str, Any, str]], *, mos
     width, height, bottom = 720, 210, 30
     top = max([_n(v) for _, v, _ in items] + [1])
     step = (width - 40) / max(1, len(items))
-    parts = _open(chart_id, title, width, height, f"{title}. {most}")
-    parts.append(f'<text x="0" y="36" font-size="11" fill="{MUTED}">{escape(most)}</text>')
+    parts = _open(chart_id, title, width, height, f"{title}. {most}", heading=False)
+    parts.append(f'<text x="0" y="16" font-size="12" fill="{MUTED}">{escape(most)}</text>')
     every = tick_every or max(1, len(items) // 6)
     for i, (label, value, tip) in enumerate(items):
         h = (height - bottom - 48) * _n(value) / top

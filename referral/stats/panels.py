@@ -132,7 +132,8 @@ def _split_panel(ctx: Ctx, panel_id: str, key: str, family: str, title_key: str,
     rows = split_rows(ctx, key, family)
     if not rows:
         return ""
-    chart = charts.bars(chart_id, ctx.t(title_key), _items(rows, ctx)) if chart_id and not ctx.printing else ""
+    chart = (charts.bars(chart_id, ctx.t(title_key), _items(rows, ctx), heading=False)
+             if chart_id and not ctx.printing else "")
     return section(panel_id, ctx.t(title_key), chart,
                    table(ctx, table_id, ctx.t(title_key), rows, share_of=_counted(ctx), quiet=True))
 
