@@ -69,6 +69,7 @@ HTTP: dict[str, tuple[str, str]] = {
     "GET /api/admin/accounts": ("admin", "accounts, roles, training"),
     "POST /api/admin/accounts": ("admin", "creates an account"),
     "POST /api/admin/accounts/{username}/{action}": ("admin", "disable, enable, reset, role, training"),
+    "GET /api/admin/audit": ("admin", "the audit log (ids and fixed action words; never chat text)"),
     "GET /api/opening-hours": (EVERYONE, "the widget asks before it connects"),
     "PUT /api/opening-hours": ("supervisor admin", "replaces the schedule (the console's editor)"),
     "DELETE /api/opening-hours": ("supervisor admin", "removes the schedule"),
@@ -94,6 +95,8 @@ HTTP: dict[str, tuple[str, str]] = {
     "GET /api/stats": ("coordinator admin", "de-identified statistics"),
     "GET /api/partnerships": ("coordinator admin", "the partnerships"),
     "GET /stats": ("coordinator admin", "the statistics dashboard (rendered on the server)"),
+    "GET /stats/report": ("coordinator admin", "the printable half-year report (publication-safe figures; audited "
+                          "as an export)"),
     "GET /metrics": ("scraper", "Prometheus figures (no chat text, chat id, account name or address); "
                                 "404 for everyone when JOURCHATT_METRICS_TOKEN is unset"),
 }

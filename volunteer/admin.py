@@ -27,6 +27,7 @@ from chat.kernel import error_codes as codes
 
 from chat.kernel.web import json_object, refuse
 
+from . import audit_view
 from .api import require_role
 from .audit import audit
 from .exceptions import AccountError, DuplicateUsername, UnknownAccount
@@ -184,4 +185,5 @@ routes = [
     Route("/api/admin/accounts", accounts, methods=["GET"]),
     Route("/api/admin/accounts", create, methods=["POST"]),
     Route("/api/admin/accounts/{username}/{action}", act, methods=["POST"]),
+    *audit_view.routes,
 ]

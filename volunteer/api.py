@@ -138,13 +138,15 @@ async def login(request: Request) -> Response:
         account = await authenticate(db, username, password[:4096])
         # With a second factor set up, the password alone is not enough; without one,
         # the password opens a restricted session that may only set one up.
-        ok = account is not None and (
-            not account.totp_secret
-            or await manage.verify_second_factor(db, state.totp_box, account, otp))
-        if not ok:
+        factor = "ok"
+        if account is not None and account.totp_secret:
+            factor = await manage.check_second_factor(db, state.totp_box, account, otp)
+        if account is None or factor != "ok":
             await state.throttle.failed(name, addr, now)
             log.info("login.refused")
-            return refuse(codes.INVALID_CREDENTIALS)
+            # Only after the right password: the code was right but already used (a second
+            # sign-in within its 30 s). Saying so tells nothing to someone without the password.
+            return refuse(codes.CODE_REUSED if factor == "reused" else codes.INVALID_CREDENTIALS)
         await state.throttle.succeeded(name, now)
     except BrokerError:
         return refuse(codes.UNAVAILABLE)

@@ -15,6 +15,7 @@ from chat.kernel import db
 from chat.kernel.settings import Settings
 
 from . import manage
+from .accounts import CHAT_ROLES
 from .audit import audit
 from .exceptions import AccountError
 
@@ -55,7 +56,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> list[str]:
             out.append(f"{'username':<20} {'role':<12} {'status':<9} {'training':<9} {'2fa':<8} languages")
             for r in rows:
                 status = "disabled" if r.disabled else "reset" if r.password_change else "active"
-                out.append(f"{r.username:<20} {r.role:<12} {status:<9} {r.training:<9} "
+                # Training is what a chat role needs; coordinators and admins take no chats.
+                training = r.training if r.role in CHAT_ROLES else "-"
+                out.append(f"{r.username:<20} {r.role:<12} {status:<9} {training:<9} "
                            f"{r.second_factor:<8} {','.join(r.languages)}")
         elif cmd in ("disable", "enable"):
             aid = await manage.set_disabled(sessions, args.username, cmd == "disable")

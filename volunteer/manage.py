@@ -65,21 +65,28 @@ async def confirm_enrolment(db: Maker, box: totp.SecretBox, account_id: str, cod
 async def verify_second_factor(db: Maker, box: totp.SecretBox, account: Account, code: Any,
                                *, now: float | None = None) -> bool:
     """True if ``code`` is valid and unused; records its step so it is never accepted again."""
+    return await check_second_factor(db, box, account, code, now=now) == "ok"
+
+
+async def check_second_factor(db: Maker, box: totp.SecretBox, account: Account, code: Any,
+                              *, now: float | None = None) -> str:
+    """``ok`` (valid and unused; its step is recorded so it is never accepted again), ``reused``
+    (right, but for a step already accepted: a second login within the same 30 s) or ``wrong``."""
     if not account.totp_secret or not isinstance(code, str):
-        return False
+        return "wrong"
     secret = box.open(account.id, account.totp_secret)
     if secret is None:
-        return False
+        return "wrong"
     step = totp.check(secret, code, now=now, last_step=account.totp_last_step)
     if step is None:
-        return False
+        return "reused" if totp.reused(secret, code, now=now, last_step=account.totp_last_step) else "wrong"
     # Conditional update: of two nodes racing with the same code, only one wins.
     async with db() as session, session.begin():
         result = await session.execute(
             update(Account).where(Account.id == account.id,
                                   (Account.totp_last_step.is_(None)) | (Account.totp_last_step < step))
             .values(totp_last_step=step))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return "ok" if result.rowcount == 1 else "reused"  # type: ignore[attr-defined]
 
 
 async def enrol_directly(db: Maker, box: totp.SecretBox, username: str, secret: bytes) -> None:

@@ -79,6 +79,23 @@ def check(secret: bytes, code: str, *, now: float | None = None,
     return found
 
 
+def reused(secret: bytes, code: str, *, now: float | None = None, last_step: int | None = None) -> bool:
+    """Whether ``code`` is right for a step still in the window but already accepted (``last_step``).
+
+    What a person who signs in twice within 30 seconds types: the login then says the code
+    must be a new one rather than that it is wrong.
+    """
+    if last_step is None or not isinstance(code, str):
+        return False
+    code = code.strip().replace(" ", "")
+    if len(code) != DIGITS or not code.isascii() or not code.isdigit():
+        return False
+    current = step_at(time.time() if now is None else now)
+    hits = [step for step in range(current - WINDOW, current + WINDOW + 1)
+            if hmac.compare_digest(code_for_step(secret, step), code)]
+    return any(step <= last_step for step in hits)
+
+
 def base32(secret: bytes) -> str:
     return base64.b32encode(secret).decode().rstrip("=")
 

@@ -160,6 +160,9 @@ CSRF_REQUIRED = _code("csrf_required", "Skicka rubriken X-Jourchatt-CSRF med var
                       {HTTP}, status=403)
 INVALID_CREDENTIALS = _code("invalid_credentials", "Fel användarnamn, lösenord eller kod.",
                             "Wrong username, password or code.", {HTTP}, status=401)
+CODE_REUSED = _code("code_reused", "Koden har redan använts. Vänta tills appen visar en ny kod och försök igen.",
+                    "That code has been used already. Wait for the app to show a new code and try again.",
+                    {HTTP}, status=401)
 TOO_MANY_ATTEMPTS = _code("too_many_attempts", "För många misslyckade inloggningar; försök igen senare.",
                           "Too many failed logins; try again later.", {HTTP}, status=429)
 INVALID_BODY = _code("invalid_body", "Kroppen är inte det JSON-objekt som väntas.",

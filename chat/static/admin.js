@@ -1,5 +1,7 @@
 /* /admin: accounts (create, disable/enable, reset, training). Talks to /api/admin/... */
+import "./shell.js";
 import * as I from "./i18n.js";
+import { startAudit } from "./audit.js";
 
 I.add({
   page_title: "Konton – jourchatt", admin_title: "Administration", logout: "Logga ut", accounts: "Konton",
@@ -9,6 +11,7 @@ I.add({
   role_volunteer: "Volontär", role_supervisor: "Handledare", role_coordinator: "Samordnare", role_admin: "Administratör",
   status_active: "Aktivt", status_disabled: "Avstängt", status_reset: "Återställt, väntar på inloggning",
   training_valid: "Giltig", training_missing: "Saknas", training_expired: "Utgången",
+  training_not_applicable: "Behövs inte för rollen",
   tf_enabled: "Aktiverad", tf_enroll: "Ej aktiverad",
   disable: "Stäng av", enable: "Aktivera", reset: "Återställ",
   create_title: "Nytt konto", username: "Användarnamn", display_name: "Namn som besökaren ser",
@@ -33,6 +36,7 @@ I.add({
   role_volunteer: "Volunteer", role_supervisor: "Supervisor", role_coordinator: "Coordinator", role_admin: "Admin",
   status_active: "Active", status_disabled: "Disabled", status_reset: "Reset, awaiting sign-in",
   training_valid: "Valid", training_missing: "Missing", training_expired: "Expired",
+  training_not_applicable: "Not needed for the role",
   tf_enabled: "Enabled", tf_enroll: "Not set up",
   disable: "Disable", enable: "Enable", reset: "Reset",
   create_title: "New account", username: "Username", display_name: "Name visitors see",
@@ -55,6 +59,7 @@ const $ = (id) => document.getElementById(id);
 let accounts = [];
 let self = null;            /* the signed-in admin: their own account is changed by another admin */
 let lastNotice = null;
+const CHAT_ROLES = ["volunteer", "supervisor"];   /* the roles that answer chats need training */
 
 function error(text) { $("message").textContent = text || ""; if (text) { $("notice").textContent = ""; } }
 function notice(key, vars) {
@@ -104,7 +109,11 @@ function render() {
       I.t("status_" + status)));
     tr.append(st);
     const tt = el("td");
-    tt.append(el("span", { class: "tag " + (a.training === "valid" ? "good" : "bad") }, trainingText(a)));
+    if (CHAT_ROLES.includes(a.role)) {
+      tt.append(el("span", { class: "tag " + (a.training === "valid" ? "good" : "bad") }, trainingText(a)));
+    } else {                            /* coordinators and admins take no chats: nothing is missing */
+      tt.append(el("span", { class: "hint" }, I.t("training_not_applicable")));
+    }
     tr.append(tt);
     tr.append(el("td", {}, I.t("tf_" + a.second_factor)));
     const actions = el("div", { class: "actions" });
@@ -124,7 +133,9 @@ function render() {
   const sel = $("t-user");
   const chosen = sel.value;
   sel.textContent = "";
-  for (const a of accounts) { sel.append(el("option", { value: a.username }, a.username + " – " + a.display_name)); }
+  for (const a of accounts.filter((x) => CHAT_ROLES.includes(x.role))) {
+    sel.append(el("option", { value: a.username }, a.username + " – " + a.display_name));
+  }
   if (chosen) { sel.value = chosen; }
 }
 
@@ -135,6 +146,7 @@ async function load() {
   if (res.status !== 200) { error(I.t("err_network")); return false; }
   accounts = res.data.accounts;
   render();
+  startAudit(accounts);
   return true;
 }
 
@@ -183,11 +195,6 @@ $("form-training").addEventListener("submit", async (ev) => {
   if (res.status !== 200) { failed(res); $("t-completed").focus(); return; }
   await load();
   notice("training_ok", { u: user });
-});
-
-$("logout").addEventListener("click", async () => {
-  await I.api("POST", "/api/logout");
-  window.location.assign("/login");
 });
 
 document.addEventListener("langchange", () => { render(); if (lastNotice) { $("notice").textContent = I.t(lastNotice[0], lastNotice[1]); } });

@@ -5,6 +5,7 @@
  * Chat text lives only in this page's DOM and memory: nothing is written to localStorage or
  * sessionStorage except the chosen interface language (i18n.js).
  */
+import "./shell.js";
 import { t, has, apply, api } from "./i18n.js";
 import "./console/texts.js";
 import { S, $, toLogin, isSupervisor } from "./console/state.js";
@@ -23,7 +24,6 @@ const RETRY_MS = 3000;   // how soon the page asks again when the server did not
 
 on("welcome", (f) => {
   S.status = f.state; S.capacity = f.capacity;
-  $("me").textContent = f.display_name;
   $("status").disabled = false;
   renderStatus();
   if (S.supervising) send({ type: "supervise", active: true });
@@ -64,7 +64,6 @@ async function boot() {
   document.addEventListener("langchange", relabel);
   S.me = await signedIn();
   if (!S.me) return;
-  $("me").textContent = S.me.display_name;
   S.capacity = S.me.capacity || 1;
   document.addEventListener("pointerdown", unlockAudio, { once: true });
   document.addEventListener("keydown", unlockAudio, { once: true });
@@ -73,10 +72,7 @@ async function boot() {
   $("status").addEventListener("click", () => {
     send({ type: "status", state: S.status === "available" ? "paused" : "available" });
   });
-  $("logout").addEventListener("click", async () => {
-    S.stop = true;
-    try { await api("POST", "/api/logout"); } finally { toLogin(); }
-  });
+  document.addEventListener("shell:logout", () => { S.stop = true; });   // the shell signs out
   if (isSupervisor()) {
     startSupervision();
     startSnippetEditor();
@@ -84,6 +80,13 @@ async function boot() {
   }
   const roles = S.me.roles || [];
   startShifts(roles.includes("supervisor") || roles.includes("coordinator"), S.me.may_take_chats);
+  const answersChats = roles.includes("volunteer");
+  if (!answersChats) {                // coordinators and admins are not volunteers: no training to miss
+    $("status").hidden = true;
+    $("empty").dataset.t = "not_a_volunteer";
+    $("empty").textContent = t("not_a_volunteer");
+    return;
+  }
   if (!S.me.may_take_chats) { banner(t("not_allowed")); return; }
   await loadSnippets();
   connect();

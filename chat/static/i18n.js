@@ -1,10 +1,13 @@
 /* Swedish first, English selectable: the one translation table of the staff pages (/login, /admin, /console).
+ * The header with the language control is the staff shell (shell.js).
  *
  * An ES module. A page's own module adds its texts with add(sv, en) and reads them with t(key, vars);
  * apply() writes them into every [data-t] (text) and [data-ta] (aria-label). The language control is #lang:
  * a button that toggles (login, admin) or a <select> (console). The choice is kept in localStorage, the
  * only thing these pages store; a change fires "langchange" on the document so a page can redraw what it
- * built itself. (The widget is a classic script embedded on other sites and keeps its own texts.)
+ * built itself. The same word goes into the cookie jourchatt_lang ("sv" or "en", nothing else) so the pages
+ * the server renders (the dashboard, the printed report) speak it too. (The widget is a classic script
+ * embedded on other sites and keeps its own texts.)
  */
 const KEY = "jourchatt.lang";
 const dicts = { sv: {}, en: {} };
@@ -36,9 +39,16 @@ export function apply() {
   if (dicts[lang].page_title) { document.title = t("page_title"); }
 }
 
+/* The cookie the server reads for its own pages; true when it holds the chosen language. */
+export function syncCookie() {
+  document.cookie = `jourchatt_lang=${lang}; path=/; max-age=31536000; SameSite=Strict`;
+  return document.cookie.split("; ").includes(`jourchatt_lang=${lang}`);
+}
+
 export function setLang(next) {
   lang = next === "en" ? "en" : "sv";
   try { localStorage.setItem(KEY, lang); } catch (e) { /* private mode */ }
+  syncCookie();
   apply();
   document.dispatchEvent(new Event("langchange"));
 }

@@ -1,4 +1,5 @@
 /* /login: password and code; first-time enrolment of the second factor; forced password change. */
+import "./shell.js";
 import * as I from "./i18n.js";
 
 I.add({
@@ -26,6 +27,7 @@ I.add({
   err_weak: "Lösenordet godtogs inte: {d}",
   err_code: "Koden stämmer inte. Skriv koden som appen visar just nu.",
   err_code_format: "Skriv de sex siffrorna från appen.",
+  err_code_reused: "Koden har redan använts för en inloggning. Vänta tills appen visar en ny kod (den byts var 30:e sekund) och skriv den.",
 }, {
   page_title: "Sign in – jourchatt",
   login_title: "Sign in", username: "Username", password: "Password",
@@ -51,6 +53,7 @@ I.add({
   err_weak: "The password was not accepted: {d}",
   err_code: "The code does not match. Enter the code the app shows right now.",
   err_code_format: "Enter the six digits from the app.",
+  err_code_reused: "That code has already been used to sign in. Wait until the app shows a new code (it changes every 30 seconds) and enter that.",
 });
 
 const $ = (id) => document.getElementById(id);
@@ -83,6 +86,7 @@ function destination(me) {
 function failed(res, field) {
   if (res.status === 0) { say("err_network"); }
   else if (res.status === 429) { say("err_throttled", { s: (res.headers && res.headers.get("Retry-After")) || "60" }, field); }
+  else if (res.status === 401 && res.data.error === "code_reused") { say("err_code_reused", null, $("otp")); }
   else if (res.status === 401) { say("err_credentials", null, field); }
   else { say("err_server"); }
 }
@@ -119,7 +123,11 @@ $("form-login").addEventListener("submit", async (ev) => {
   const res = await I.api("POST", "/api/login", body);
   busy(form, false);
   $("otp").value = "";
-  if (res.status !== 200) { $("password").value = ""; failed(res, $("password")); return; }
+  if (res.status !== 200) {
+    if (res.data.error !== "code_reused") { $("password").value = ""; }   /* only the code must be new */
+    failed(res, $("password"));
+    return;
+  }
   $("password").value = "";
   await next(res.data);
 });

@@ -1,4 +1,5 @@
-"""HTTP routes of the statistics: ``GET /api/stats``, ``GET /api/partnerships``, the dashboard ``/stats``.
+"""HTTP routes of the statistics: ``GET /api/stats``, ``GET /api/partnerships``, the dashboard ``/stats``
+and the printable half-year report ``/stats/report``.
 
 Coordinators and admins only: 401 ``not_authenticated`` without a session, 403
 ``forbidden`` for other roles. Internal views are exact; ``publish=true`` gives
@@ -23,7 +24,7 @@ from volunteer.audit import audit
 
 from .. import geography
 from ..exceptions import ReferralError
-from . import dashboard, disclosure, partnership_store, presets, queries, report, volunteer_time
+from . import dashboard, disclosure, partnership_store, presets, print_report, queries, report, volunteer_time, words
 from .exceptions import StatsQueryError
 
 ROLES = ("coordinator", "admin")
@@ -115,29 +116,78 @@ async def partnerships_endpoint(request: Request) -> Response:
     return JSONResponse({"partnerships": [p.to_json() for p in found]})
 
 
-async def dashboard_page(request: Request) -> Response:
+async def _service_names(request: Request) -> dict[str, str]:
+    """Each directory service's name by its id (the statistics name services by id)."""
+    from ..store import read_directory
+
+    async with request.app.state.db() as session:
+        directory = await read_directory(session)
+    return {s.id: s.name for s in directory.services}
+
+
+async def _page_request(request: Request, lang: str) -> Profile | Response:
+    """The coordinator or admin viewing a statistics page, or the HTML page that refuses."""
     profile = await current_profile(request)
     if profile is None:
-        return HTMLResponse(dashboard.message_page("Logga in först.", "Sign in first."), status_code=401)
+        return HTMLResponse(dashboard.message_page("sign_in_first", lang, sign_in=True), status_code=401)
     if profile.role not in ROLES:
-        return HTMLResponse(dashboard.message_page("Bara samordnare ser statistiken.", "Coordinators only."),
-                            status_code=403)
-    found = await partnership_store.load_all(request.app.state.db)
+        return HTMLResponse(dashboard.message_page("coordinators_only", lang), status_code=403)
+    return profile
+
+
+def _page_query(request: Request) -> dict[str, Any]:
+    """The page's query without the language; the current half year when no period is given."""
     q = request.query_params
+    query: dict[str, Any] = {k: v for k, v in q.items() if v and k != "lang"}
     if not any(q.get(k) for k in ("from", "to", "preset")):
-        query: dict[str, Any] = {k: v for k, v in q.items() if v}
         query["preset"] = dashboard.default_preset()
-    else:
-        query = {k: v for k, v in q.items() if v}
+    if q.get("lang") and q["lang"] not in words.LANGS:
+        # Validated at the edge like every parameter (parse_request names the others).
+        raise StatsQueryError(f"lang must be one of {', '.join(words.LANGS)}")
+    return query
+
+
+async def dashboard_page(request: Request) -> Response:
+    lang = words.lang_of(request.cookies, dict(request.query_params))
+    profile = await _page_request(request, lang)
+    if not isinstance(profile, Profile):
+        return profile
+    found = await partnership_store.load_all(request.app.state.db)
+    query = {k: v for k, v in request.query_params.items() if v and k != "lang"}
     try:
+        query = _page_query(request)
         req, _fmt, _splits = await parse_request(_with_query(request, query))
     except ReferralError as exc:
-        return HTMLResponse(dashboard.page(None, found, query, problem=exc.detail), status_code=400)
+        return HTMLResponse(dashboard.page(None, found, query, lang=lang, problem=exc.detail), status_code=400)
     out = await report.build(request.app.state.engine, req, secret=request.app.state.settings.secret)
     await _hours_per_volunteer(request, profile, req, out, "json")
     if req.publish:
         await audit(request.app.state.db, actor=profile.id, action="stats.export", subject=req.subject())
-    return HTMLResponse(dashboard.page(out, found, query))
+    return HTMLResponse(dashboard.page(out, found, query, lang=lang, services=await _service_names(request)))
+
+
+async def report_page(request: Request) -> Response:
+    """The half-year report for printing: publication-safe figures, so fetching it is an audited export."""
+    lang = words.lang_of(request.cookies, dict(request.query_params))
+    profile = await _page_request(request, lang)
+    if not isinstance(profile, Profile):
+        return profile
+    found = await partnership_store.load_all(request.app.state.db)
+    query = {k: v for k, v in request.query_params.items() if v and k != "lang"}
+    try:
+        query = _page_query(request)
+        query.pop("publish", None)
+        query.pop("method", None)
+        req, _fmt, _splits = await parse_request(_with_query(request, {**query, "publish": "true"}))
+    except ReferralError as exc:
+        return HTMLResponse(dashboard.page(None, found, query, lang=lang, problem=exc.detail), status_code=400)
+    out = await report.build(request.app.state.engine, req, secret=request.app.state.settings.secret)
+    await audit(request.app.state.db, actor=profile.id, action="stats.export", subject=req.subject())
+    from urllib.parse import urlencode
+
+    back = "/stats?" + urlencode({k: v for k, v in query.items() if k in dashboard.QUERY_KEYS})
+    return HTMLResponse(print_report.page(out, req.partnership, lang=lang, services=await _service_names(request),
+                                          back=back))
 
 
 def _with_query(request: Request, query: dict[str, Any]) -> Request:
@@ -152,4 +202,5 @@ routes = [
     Route("/api/stats", stats_endpoint, methods=["GET"]),
     Route("/api/partnerships", partnerships_endpoint, methods=["GET"]),
     Route("/stats", dashboard_page, methods=["GET"]),
+    Route("/stats/report", report_page, methods=["GET"]),
 ]

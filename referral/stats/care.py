@@ -17,7 +17,6 @@ from 1 to the threshold less one is withheld, as elsewhere (``report.SUPPRESSED`
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -26,14 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .scope import CR, Scope, where
 
 KEYS = ("chats", "escalations_help", "escalations_acute", "chats_escalated", "debriefs", "heavy")
-LABELS = {
-    "chats": "Besvarade samtal / Answered conversations",
-    "escalations_help": "Bett om hjälp / Asked for help",
-    "escalations_acute": "Akut fara / Acute danger",
-    "chats_escalated": "Samtal med larm / Conversations with an alert",
-    "debriefs": "Bett om avlastningssamtal / Asked for a debrief",
-    "heavy": "Tunga samtal / Heavy conversations",
-}
 
 
 async def figures(conn: AsyncConnection, scope: Scope) -> dict[str, int]:
@@ -66,13 +57,3 @@ def withheld(block: dict[str, Any], suppressed: dict[str, bool], threshold: int,
     """The cells of ``block`` withheld, as ``disclosure.suppressed`` lists them."""
     return [{"cell": f"{prefix}.{k}", "reason": f"a count from 1 to {threshold - 1}"}
             for k, v in block.items() if v == suppressed]
-
-
-def panel(out: dict[str, Any], show: Any) -> str:
-    """The dashboard's care table: this period beside the year before (``show`` renders a value)."""
-    now, before = out.get("care") or {}, (out.get("year_earlier") or {}).get("care") or {}
-    rows = "".join(f"<tr><th scope=\"row\">{escape(LABELS[k])}</th><td>{escape(show(now.get(k)))}</td>"
-                   f"<td>{escape(show(before.get(k)))}</td></tr>" for k in KEYS)
-    return ('<div class="table-wrap"><table id="t-care"><caption>Omsorg om volontärerna / Care for volunteers'
-            '</caption><thead><tr><th scope="col"></th><th scope="col">Antal / Count</th>'
-            f'<th scope="col">Året före / Year before</th></tr></thead><tbody>{rows}</tbody></table></div>')

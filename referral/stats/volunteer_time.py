@@ -16,7 +16,6 @@ that role, never to a published or exported report.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -89,43 +88,3 @@ async def per_volunteer(conn: AsyncConnection, start: date, end: date, *, tz: Zo
             "booked_s": booked.get(a, 0), "on_duty_hours": _hours(duty.get(a, (0, 0))[0])}
            for a in names]
     return sorted(out, key=lambda v: (-v["on_duty_s"], -v["booked_s"], v["volunteer"]))
-
-
-def panel_rows(out: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """The dashboard's rows: (label, this period, a year earlier)."""
-    now = out.get("volunteer_time") or {}
-    before = (out.get("year_earlier") or {}).get("volunteer_time") or {}
-    rows = [
-        ("Timmar i tjänst / Hours on duty", now.get("on_duty_hours"), before.get("on_duty_hours")),
-        ("Timmar i samtal / Hours in chats", now.get("in_chat_hours"), before.get("in_chat_hours")),
-        ("Volontärer i tjänst / Volunteers on duty", now.get("volunteers_on_duty"), before.get("volunteers_on_duty")),
-        ("Bokade timmar / Booked hours", now.get("booked_hours"), before.get("booked_hours")),
-        ("Arbetat av bokat / Worked of booked", now.get("worked_of_booked"), before.get("worked_of_booked")),
-    ]
-    if now.get("value_sek") is not None:
-        rows.append((f"Värde (kr, {now['hour_value_sek']:g} kr/timme) / Value (SEK)", now.get("value_sek"),
-                     before.get("value_sek")))
-    return rows
-
-
-def _cell(value: Any) -> str:
-    return "–" if value is None else escape(f"{value:g}" if isinstance(value, float) else str(value))
-
-
-def panel(out: dict[str, Any]) -> str:
-    """The dashboard's panel: the period beside the year before; for a coordinator, hours per volunteer."""
-    rows = "".join(f'<tr><th scope="row">{escape(label)}</th><td>{_cell(a)}</td><td>{_cell(b)}</td></tr>'
-                   for label, a, b in panel_rows(out))
-    html = ('<table id="t-volunteer-time"><caption>Volontärtid / Volunteer time</caption><thead><tr><th></th>'
-            '<th scope="col">Perioden / Period</th><th scope="col">Året före / Year earlier</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
-    people = out.get("volunteer_hours")
-    if people is not None:
-        body = "".join(f'<tr><th scope="row">{escape(v["volunteer"])}</th><td>{_cell(v["on_duty_hours"])}</td>'
-                       f'<td>{_cell(_hours(v["in_chat_s"]))}</td><td>{_cell(_hours(v["booked_s"]))}</td></tr>'
-                       for v in people)
-        html += ('<table id="t-volunteer-hours"><caption>Timmar per volontär (bara för samordnare) / '
-                 'Hours per volunteer (coordinators only)</caption><thead><tr><th scope="col">Volontär / Volunteer'
-                 '</th><th scope="col">I tjänst / On duty</th><th scope="col">I samtal / In chats</th>'
-                 f'<th scope="col">Bokat / Booked</th></tr></thead><tbody>{body}</tbody></table>')
-    return html

@@ -81,7 +81,7 @@ async def test_dashboard_pick_period_and_partnership_read_charts_and_download_cs
             topic = await page.inner_text("#t-topic")
             assert "152" in topic and "13" in topic
             summary = await page.inner_text("#t-summary")
-            assert "228" in summary and "17.1" in summary and "150" in summary   # and a year earlier
+            assert "228" in summary and "17,1 år" in summary and "150" in summary   # and a year earlier
             for chart in ("chart-weeks", "chart-gender", "chart-topic", "chart-yoy"):
                 assert await page.locator(f"#{chart} rect").count() > 0, chart
             assert await page.locator("#chart-weeks rect").count() >= 21          # one column per week

@@ -134,6 +134,7 @@ REQUESTS: dict[str, list[Call]] = {
         Call("/api/admin/accounts/target/role", {"role": "supervisor"}),
         Call("/api/admin/accounts/target/training", {"kind": "refresher", "completed": TODAY}),
         Call("/api/admin/accounts/target/reset")],
+    "GET /api/admin/audit": [Call("/api/admin/audit")],
     "GET /api/opening-hours": [Call("/api/opening-hours")],
     "PUT /api/opening-hours": [Call("/api/opening-hours", ALWAYS_OPEN)],
     "DELETE /api/opening-hours": [Call("/api/opening-hours")],
@@ -158,6 +159,7 @@ REQUESTS: dict[str, list[Call]] = {
     "GET /api/stats": [Call("/api/stats?preset=2024")],
     "GET /api/partnerships": [Call("/api/partnerships")],
     "GET /stats": [Call("/stats")],
+    "GET /stats/report": [Call("/stats/report?preset=2024")],
     "GET /metrics": [Call("/metrics")],
 }
 

@@ -71,10 +71,13 @@ async def test_first_login_enrols_the_second_factor_and_codes_are_never_reused(s
         r = await c.post("/api/totp/setup", headers=CSRF)
         assert r.status_code == 409 and r.json()["error"] == "already_enrolled"
         assert (await c.post("/api/logout", headers=CSRF)).status_code == 200
-        # Now the password alone, a wrong code, and the code already used are all refused alike.
-        for body in ({}, {"otp": wrong}, {"otp": used}, {"otp": 123456}):
+        # Now the password alone and a wrong code are refused alike; the code already used is
+        # refused too, saying so (the password was right: issue 22's "the code must be a new one").
+        for body in ({}, {"otp": wrong}, {"otp": 123456}):
             r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, **body})
             assert r.status_code == 401 and r.json()["error"] == "invalid_credentials", body
+        r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": used})
+        assert r.status_code == 401 and r.json()["error"] == "code_reused" and "set-cookie" not in r.headers
         fresh = totp.code_for_step(secret, totp.step_at(time.time()) + 1)
         r = await c.post("/api/login", json={"username": "anna", "password": PASSWORD, "otp": fresh})
         assert r.status_code == 200 and r.json()["second_factor"] == "enabled"
