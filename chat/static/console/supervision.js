@@ -1,9 +1,10 @@
 /* The supervisor's overview of the shift (the overview frame, while "show the overview" is ticked):
- * queue, alerts, chats with observe/join/take over/block, volunteers. */
+ * queue, alerts, queue and staffing per language, chats with observe/join/take over/block, volunteers. */
 import { t } from "../i18n.js";
 import { S, $ } from "./state.js";
 import { el } from "./ui.js";
 import { on, send } from "./socket.js";
+import { word } from "./vocab.js";
 
 function fmtSeconds(s) {
   const m = Math.floor(s / 60);
@@ -40,18 +41,26 @@ function renderOverview(f) {
         } }));
     }
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
-      el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: c.lang }),
+      el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: word("language", c.lang) }),
       el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }), actions);
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
-    el("td", { text: (v.languages || []).join(", ") })));
+    el("td", { text: (v.languages || []).map((l) => word("language", l)).join(", ") })));
+  // Per language: a row for each language with chats waiting or someone on duty speaking it.
+  const langRows = (f.languages || []).filter((l) => l.waiting || l.on_duty.length).map((l) =>
+    el("tr", { class: l.waiting && !l.on_duty.length ? "unstaffed" : "" },
+      el("th", { scope: "row", text: word("language", l.lang) }),
+      el("td", { text: l.waiting ? `${l.waiting} (${t("longest")} ${fmtSeconds(l.longest_wait_s)})` : "0" }),
+      el("td", { text: l.on_duty.length ? l.on_duty.join(", ") : t("nobody_on_duty") }),
+      el("td", { text: String(l.available) })));
   const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
   if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
   const focusKey = focused ? focused.dataset.key : undefined;
   box.replaceChildren(
     el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` })),
     el("h3", { t: "alerts" }), alerts,
+    table("by_language", ["lang", "waiting_n", "on_duty", "free_n"], langRows),
     table("chats_active", ["state", "volunteer", "since", "lang", "flags", "actions"], chatRows),
     table("volunteers", ["name", "state", "load", "lang"], volRows));
   if (focusKey) {                                       // keyboard focus survives the refresh
