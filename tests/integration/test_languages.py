@@ -86,3 +86,15 @@ async def test_the_overview_counts_waiting_chats_and_speakers_per_language(serve
         if by["ar"]["waiting"] == 1:
             break
     assert (by["ar"]["waiting"], by["so"]["waiting"], by["so"]["on_duty"]) == (1, 1, ["Hodan"])
+
+
+async def test_the_admin_page_and_cli_take_the_new_codes_and_name_a_bad_one(server: Running) -> None:
+    admin = await server.client("root", role="admin", trained=False)
+    async with admin:
+        r = await admin.post("/api/admin/accounts", json={"username": "samira", "display_name": "Samira",
+                                                          "languages": ["sv", "ar", "fa", "so", "ti", "uk"]})
+        assert r.status_code == 201, r.text
+        assert r.json()["account"]["languages"] == ["sv", "ar", "fa", "so", "ti", "uk"]
+        r = await admin.post("/api/admin/accounts", json={"username": "kim", "display_name": "Kim",
+                                                          "languages": "sv,de"})
+        assert r.status_code == 400 and "sv, en, ar, fa, so, ti, uk" in r.text
