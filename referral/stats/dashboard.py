@@ -13,6 +13,8 @@ from html import escape
 from typing import Any, Iterable
 from urllib.parse import urlencode
 
+from chat.kernel import languages
+
 from .. import geography
 from . import report
 from .partnerships import Partnership
@@ -25,6 +27,7 @@ LABELS = {
     "uses_violence": "Utövar våld / Uses violence", "both": "Båda / Both",
     "friend_relative": "Kompis, anhörig / Friend, relative", "professional": "Yrkesverksam / Professional",
     "other": "Annat / Other", "yes": "Ja / Yes", "no": "Nej / No",
+    **{lang.code: f"{lang.sv.capitalize()} / {lang.en}" for lang in languages.ALL},
 }
 
 
@@ -223,6 +226,7 @@ def page(out: dict[str, Any] | None, found: list[Partnership], query: dict[str, 
         _table("Utfall / Outcome", _pairs(out, "by_outcome"), "t-outcome"),
         _table("Ej data / Non-data (volym / volume only)", _pairs(out, "non_data"), "t-non-data"),
         _table("Hänvisningar / Referrals", referrals, "t-referrals"),
+        _table("Språk, samtal / Language, conversations", _pairs(out, "by_language"), "t-language"),
     ]
     scope = out["scope"]
     who = scope.get("partnership_name") or "Alla chattar / All chats"

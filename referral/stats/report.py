@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, queries, rollup
+from . import disclosure, languages, queries, rollup
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -45,6 +45,7 @@ SECTIONS = {
     "queue": "Kö / Queue",
     "volunteers": "Volontärer / Volunteers",
 }
+SECTIONS.update(languages.SECTIONS)
 NOT_IN_FLAT_EXPORTS = ("by_week",)   # a chart on the dashboard, in JSON; too long for a table
 
 
@@ -152,6 +153,9 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         now = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
         before = (await queries.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
                   if req.compare else None)
+        whole = splits == tuple(queries.SPLITS)
+        lang_now = await languages.count(conn, scope) if whole else None
+        lang_before = await languages.count(conn, scope.year_earlier()) if whole and req.compare else None
     out, withheld = _block(now, req, secret, scope.start, scope.end)
     if req.preset:
         out["period"]["preset"] = req.preset
@@ -179,6 +183,9 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
             out["disclosure"]["note"] = (
                 f"counts of 1 to {req.threshold - 1} are withheld, and further cells where a total "
                 "would reveal a withheld one")
+    if lang_now is not None:
+        languages.add_to(out, lang_now, lang_before, publish=req.publish, threshold=req.threshold,
+                         reason=withheld_reason(req.threshold))
     return out
 
 
