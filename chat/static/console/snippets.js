@@ -3,6 +3,7 @@
 import { t, api, lang } from "../i18n.js";
 import { S, $, isSupervisor } from "./state.js";
 import { el, notice } from "./ui.js";
+import { choices } from "./vocab.js";
 
 export function snippetPicker(chat) {
   const select = el("select", { ta: "snippet" });
@@ -30,7 +31,10 @@ export function snippetPicker(chat) {
 
 function snippetRow(s) {
   const title = el("input", { type: "text", maxlength: "80", value: s.title || "", ta: "snippet_title" });
-  const langSel = el("select", { ta: "language" }, el("option", { value: "sv", text: "sv" }), el("option", { value: "en", text: "en" }));
+  // A snippet for chats in one of the seven chat languages, named by label (GET /api/vocabularies).
+  const named = choices("language");        // empty only if the vocabularies could not be read yet
+  const langSel = el("select", { ta: "language" }, ...(named.length ? named : [["sv", "sv"], ["en", "en"]])
+    .map(([v, label]) => el("option", { value: v, text: label })));
   langSel.value = s.lang || "sv";
   const text = el("textarea", { maxlength: "2000", ta: "snippet_text" });
   text.value = s.text || "";

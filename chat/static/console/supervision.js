@@ -1,5 +1,5 @@
 /* The supervisor's overview of the shift (the overview frame, while "show the overview" is ticked):
- * queue, alerts, queue and staffing per language, chats with observe/join/take over/block, volunteers. */
+ * queue, alerts, chats with observe/join/take over/block, volunteers, queue and staffing per language. */
 import { t } from "../i18n.js";
 import { S, $ } from "./state.js";
 import { el } from "./ui.js";
@@ -60,9 +60,9 @@ function renderOverview(f) {
   box.replaceChildren(
     el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` })),
     el("h3", { t: "alerts" }), alerts,
-    table("by_language", ["lang", "waiting_n", "on_duty", "free_n"], langRows),
     table("chats_active", ["state", "volunteer", "since", "lang", "flags", "actions"], chatRows),
-    table("volunteers", ["name", "state", "load", "lang"], volRows));
+    table("volunteers", ["name", "state", "load", "lang"], volRows),
+    table("by_language", ["lang", "waiting_n", "on_duty", "free_n"], langRows));
   if (focusKey) {                                       // keyboard focus survives the refresh
     const again = [...box.querySelectorAll("[data-key]")].find((n) => n.dataset.key === focusKey);
     (again || $("supervise")).focus();
