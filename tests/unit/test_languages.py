@@ -124,3 +124,27 @@ def test_directory_texts_in_any_language_fall_back_to_swedish_then_english() -> 
     assert svc.text({"sv": "hej", "en": "hi", "ti": "ሰላም"}, "ti") == "ሰላም"
     assert svc.text({"sv": "hej", "en": "hi"}, "so") == "hej"
     assert svc.text({"en": "hi"}, "uk") == "hi"
+
+
+def test_the_languages_setting_defaults_to_all_and_refuses_a_bad_list(tmp_path: Path) -> None:
+    from chat.kernel.exceptions import ConfigurationError
+    from chat.kernel.settings import Settings
+
+    base = {"JOURCHATT_VAR_DIR": str(tmp_path / "var")}
+    assert Settings.from_env(environ=base, dotenv=False).languages == languages.CODES
+    chosen = Settings.from_env(environ={**base, "JOURCHATT_LANGUAGES": "en, sv"}, dotenv=False)
+    assert chosen.languages == ("sv", "en")
+    for bad, said in (("sv,xx", "'xx' is not one of"), ("en,ar", "must include sv")):
+        with pytest.raises(ConfigurationError, match=said) as info:
+            Settings.from_env(environ={**base, "JOURCHATT_LANGUAGES": bad}, dotenv=False)
+        assert "JOURCHATT_LANGUAGES" in str(info.value)
+
+
+def test_the_history_page_the_widget_links_to_has_a_section_in_every_language() -> None:
+    page = (ROOT / "chat" / "static" / "history.html").read_text(encoding="utf-8")
+    for lang in languages.ALL:
+        assert re.search(rf'<section id="{lang.code}" lang="{lang.code}"( dir="{"rtl" if lang.rtl else "ltr"}")?>',
+                         page), lang.code
+        assert f'<a href="#{lang.code}" lang="{lang.code}">{lang.name}</a>' in page
+    assert page.count("112") >= len(languages.ALL)
+    assert 'new URL("history.html#" + lang, base)' in JS
