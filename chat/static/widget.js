@@ -269,7 +269,7 @@
   function fmtNodes(s, v) {  // the sentence as text nodes around elements: fmtNodes(T.call, {p: ltr(phone)})
     return s.split(/\{(\w+)\}/).map((part, i) => i % 2 ? v[part] : document.createTextNode(part));
   }
-  function loc(v) { return typeof v === "string" ? v : (v && (v[lang] || v.sv)) || ""; }
+  function loc(v) { return typeof v === "string" ? v : (v && (v[lang] || v.sv || v.en)) || ""; }
 
   /* h("p.jc-x", {attr}, children...): a small element builder; text is always textContent. */
   function h(spec, attrs) {
