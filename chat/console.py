@@ -65,7 +65,7 @@ def _clean(value: object, field: str, limit: int) -> str:
 class SnippetItem(TypedDict):
     title: str
     text: str
-    lang: NotRequired[Literal["sv", "en"]]
+    lang: NotRequired[Literal["sv", "en", "ar", "fa", "so", "ti", "uk"]]
 
 
 class SnippetsBody(TypedDict):

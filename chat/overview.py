@@ -14,6 +14,7 @@ from typing import Any
 
 from . import state as S
 from .frame_types import Supervise
+from .kernel import languages
 from .kernel.broker import Tx
 from .live.context import NODE_TIMEOUT_S, Live, joined_by, vol_chats, wrapup_chats
 from .live.sessions import Console
@@ -95,9 +96,12 @@ class Overview:
             queued = [c for c, _ in queue[:OVERVIEW_QUEUED]]
             craws = await tx.hgetall_many([S.chat_key(c) for c, _ in held] + [S.chat_key(c) for c in queued],
                                           watch=False)
-            return queue, vids, vraws, alive, alerts, held, queued, craws
+            # Every queued chat's language, for the count per language (the list stops at OVERVIEW_QUEUED).
+            rest = [c for c, _ in queue[OVERVIEW_QUEUED:]]
+            rraws = await tx.hgetall_many([S.chat_key(c) for c in rest], watch=False) if rest else []
+            return queue, vids, vraws, alive, alerts, held, queued, craws, list(zip(rest, rraws))
 
-        queue, vids, vraws, alive, alerts_raw, held, queued, craws = await self.live.broker.read(fn)
+        queue, vids, vraws, alive, alerts_raw, held, queued, craws, rest = await self.live.broker.read(fn)
         names = {vid: raw.get("name", "") for vid, raw in zip(vids, vraws)}
         alerts: list[dict[str, Any]] = []
         flags: dict[str, set[str]] = {}
@@ -144,6 +148,27 @@ class Overview:
                                "state": ("available" if vol.wants else "paused") if present else "away",
                                "load": len(vol_chats(raw)) + len(wrapup_chats(raw)), "capacity": vol.capacity,
                                "languages": sorted(vol.langs)})
+        waiting = [st for st in states if st is not None and st.state == "queued"]
+        waiting += [st for st in (S.ChatState.load(c, r) for c, r in rest) if st is not None and st.state == "queued"]
         return {"type": "overview",
                 "queue": {"waiting": len(queue), "longest_wait_s": int(math.floor(longest))},
-                "chats": chats, "volunteers": volunteers, "alerts": alerts}
+                "chats": chats, "volunteers": volunteers, "alerts": alerts,
+                "languages": per_language(waiting, volunteers, now)}
+
+
+def per_language(waiting: list[S.ChatState], volunteers: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """For each chat language: the chats waiting in it, the longest wait, and who on duty speaks it.
+
+    Every language of the table (``chat.kernel.languages``) is listed, so a supervisor sees at
+    once a language with chats waiting and nobody on duty for it (``on_duty`` empty).
+    """
+    codes = list(languages.CODES) + sorted({st.lang for st in waiting} - set(languages.CODES))
+    out = []
+    for code in codes:
+        mine = [st for st in waiting if st.lang == code]
+        speakers = [v for v in volunteers if code in v["languages"] and v["state"] != "away"]
+        out.append({"lang": code, "waiting": len(mine),
+                    "longest_wait_s": int(math.floor(max((now - st.started for st in mine), default=0.0))),
+                    "on_duty": sorted(v["display_name"] for v in speakers),
+                    "available": sum(1 for v in speakers if v["state"] == "available" and v["load"] < v["capacity"])})
+    return out

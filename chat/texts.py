@@ -1,8 +1,11 @@
 """Every text the server itself says to a person, Swedish first, English second.
 
 Keyed by a stable id; a frame carries both the id (``key``) and the text in the
-recipient's language, so a client may show its own wording. Add a language by
-adding a column here.
+recipient's language, so a client may show its own wording. A text a young person
+reads is in all seven chat languages (``chat.kernel.languages``; only sv and en are
+reviewed by native speakers, docs/configuration.md "Languages"); a text only staff
+read (``STAFF_ONLY``) is in sv and en, the console's languages. Add a key in sv and
+en and ``tests/unit/test_languages.py`` names every language still missing it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "idle_warning": {
         "sv": "Det har varit tyst en stund. Chatten avslutas snart om ingen skriver något.",
         "en": "It has been quiet for a while. The chat will close soon unless someone writes.",
+        "ar": "لم يكتب أحد منذ فترة. ستُغلق المحادثة قريبًا إذا لم يكتب أحد شيئًا.",
+        "fa": "مدتی است کسی چیزی ننوشته. اگر کسی چیزی ننویسد، گفتگو به‌زودی بسته می‌شود.",
+        "so": "Muddo ayaa la aamusnaa. Wadahadalku dhowaan wuu xirmi doonaa haddii aan qof wax qorin.",
+        "ti": "ንሓጺር እዋን ዝጸሓፈ ሰብ የለን። ሓደ ሰብ እንተዘይጸሓፈ፡ እቲ ቻት ቀልጢፉ ክዕጾ እዩ።",
+        "uk": "Уже деякий час ніхто не пише. Чат скоро закриється, якщо ніхто нічого не напише.",
     },
     "volunteer_lost": {
         "sv": "Anslutningen till volontären bröts. Du står först i kön och får snart prata med någon.",
         "en": "The connection to the volunteer was lost. You are first in the queue and will soon talk to someone.",
+        "ar": "انقطع الاتصال بالمتطوع. أنت الأول في الدور وستتحدث مع شخص ما قريبًا.",
+        "fa": "ارتباط با داوطلب قطع شد. تو نفر اول صف هستی و به‌زودی با کسی صحبت می‌کنی.",
+        "so": "Xiriirkii mutadawacaha wuu go'ay. Adiga ayaa ugu horreeya safka, dhowaan qof ayaad la hadli doontaa.",
+        "ti": "ምስቲ ወለንተኛ ዝነበረ ርክብ ተቋሪጹ። ኣብ መስርዕ ቀዳማይ ኢኻ፡ ቀልጢፍካ ምስ ሓደ ሰብ ክትዛረብ ኢኻ።",
+        "uk": "З'єднання з волонтером перервалося. У черзі ти на першому місці й скоро зможеш із кимось поговорити.",
     },
     "visitor_away": {
         "sv": "Den unga personens anslutning bröts. Chatten väntar på att hen kommer tillbaka.",
@@ -29,6 +42,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "queue_full": {
         "sv": "Chatten är full just nu. Försök igen om en stund. Är du i fara, ring 112.",
         "en": "The chat is full right now. Please try again in a while. If you are in danger, call 112.",
+        "ar": "المحادثة ممتلئة الآن. حاول مرة أخرى بعد قليل. إذا كنت في خطر، اتصل بالرقم 112.",
+        "fa": "گفتگو الان پر است. کمی بعد دوباره امتحان کن. اگر در خطر هستی، با 112 تماس بگیر.",
+        "so": "Chat-ku hadda wuu buuxaa. Mar kale isku day wax yar kadib. Haddii aad khatar ku jirto, wac 112.",
+        "ti": "እቲ ቻት ሕጂ መሊኡ እዩ። ድሕሪ ቁሩብ እዋን እንደገና ፈትን። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
+        "uk": "Чат зараз переповнений. Спробуй ще раз трохи згодом. Якщо ти в небезпеці, телефонуй 112.",
     },
     "network_full": {
         "sv": "Många på samma nätverk som du väntar redan i chatten. Försök igen om en stund, "
@@ -36,26 +54,56 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Many people on the same network as you are already waiting in the chat. Please try "
               "again in a while, or switch networks (for example mobile data instead of Wi-Fi). "
               "If you are in danger, call 112.",
+        "ar": "كثيرون على نفس الشبكة التي تستخدمها ينتظرون في المحادثة. حاول مرة أخرى بعد قليل، أو غيّر الشبكة (مثلًا بيانات الهاتف بدلًا من الواي فاي). إذا كنت في خطر، اتصل بالرقم 112.",
+        "fa": "افراد زیادی از همان شبکه‌ای که تو استفاده می‌کنی در صف گفتگو هستند. کمی بعد دوباره امتحان کن یا شبکه را عوض کن (مثلاً اینترنت موبایل به جای وای‌فای). اگر در خطر هستی، با 112 تماس بگیر.",
+        "so": "Dad badan oo ku jira isla shabakadda aad isticmaalayso ayaa hore u sugaya. Mar kale isku day wax yar kadib, ama beddel shabakadda (tusaale ahaan xogta mobilka halkii wifi). Haddii aad khatar ku jirto, wac 112.",
+        "ti": "ብዙሓት ሰባት ካብቲ ንስኻ ትጥቀመሉ ዘለኻ መርበብ ኣብ ቻት ይጽበዩ ኣለዉ። ድሕሪ ቁሩብ እዋን እንደገና ፈትን፡ ወይ መርበብ ቀይር (ንኣብነት ሞባይል ዳታ ኣብ ክንዲ ዋይፋይ)። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
+        "uk": "Багато людей з тієї ж мережі, що й ти, вже чекають у чаті. Спробуй ще раз трохи згодом або зміни мережу (наприклад, мобільний інтернет замість Wi-Fi). Якщо ти в небезпеці, телефонуй 112.",
     },
     "out_of_hours": {
         "sv": "Chatten är stängd just nu. Den öppnar igen {when}. Är du i fara, ring 112.",
         "en": "The chat is closed right now. It opens again {when}. If you are in danger, call 112.",
+        "ar": "المحادثة مغلقة الآن. ستفتح مرة أخرى {when}. إذا كنت في خطر، اتصل بالرقم 112.",
+        "fa": "گفتگو الان بسته است. دوباره {when} باز می‌شود. اگر در خطر هستی، با 112 تماس بگیر.",
+        "so": "Chat-ku hadda wuu xiran yahay. Wuxuu mar kale furmayaa {when}. Haddii aad khatar ku jirto, wac 112.",
+        "ti": "እቲ ቻት ሕጂ ዕጹው እዩ። {when} እንደገና ክኽፈት እዩ። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
+        "uk": "Чат зараз закритий. Він знову відкриється {when}. Якщо ти в небезпеці, телефонуй 112.",
     },
     "out_of_hours_no_date": {
         "sv": "Chatten är stängd just nu. Är du i fara, ring 112.",
         "en": "The chat is closed right now. If you are in danger, call 112.",
+        "ar": "المحادثة مغلقة الآن. إذا كنت في خطر، اتصل بالرقم 112.",
+        "fa": "گفتگو الان بسته است. اگر در خطر هستی، با 112 تماس بگیر.",
+        "so": "Chat-ku hadda wuu xiran yahay. Haddii aad khatar ku jirto, wac 112.",
+        "ti": "እቲ ቻት ሕጂ ዕጹው እዩ። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
+        "uk": "Чат зараз закритий. Якщо ти в небезпеці, телефонуй 112.",
     },
     "supervisor_joined": {
         "sv": "En handledare har anslutit till chatten.",
         "en": "A supervisor has joined the chat.",
+        "ar": "انضم مشرف إلى المحادثة.",
+        "fa": "یک سرپرست به گفتگو پیوست.",
+        "so": "Kormeere ayaa ku soo biiray wadahadalka.",
+        "ti": "ሓደ ተቖጻጻሪ ናብቲ ቻት ተጸንቢሩ።",
+        "uk": "До чату приєднався супервізор.",
     },
     "supervisor_took_over": {
         "sv": "En handledare tar över samtalet härifrån.",
         "en": "A supervisor is taking over the conversation from here.",
+        "ar": "سيتابع مشرف المحادثة من هنا.",
+        "fa": "از اینجا یک سرپرست گفتگو را ادامه می‌دهد.",
+        "so": "Kormeere ayaa halkan ka sii wadaya wadahadalka.",
+        "ti": "ካብዚ ንደሓር ሓደ ተቖጻጻሪ ነቲ ዝርርብ ክቕጽሎ እዩ።",
+        "uk": "Далі розмову продовжить супервізор.",
     },
     "transferred": {
         "sv": "Du kopplas vidare till en annan volontär. Stanna kvar, samtalet fortsätter strax.",
         "en": "You are being passed on to another volunteer. Please stay, the conversation continues shortly.",
+        "ar": "سيتم تحويلك إلى متطوع آخر. ابقَ هنا، ستستمر المحادثة بعد قليل.",
+        "fa": "تو به داوطلب دیگری وصل می‌شوی. بمان، گفتگو به‌زودی ادامه پیدا می‌کند.",
+        "so": "Waxaa laguu gudbinayaa mutadawac kale. Sug, wadahadalku dhowaan wuu sii socon doonaa.",
+        "ti": "ናብ ካልእ ወለንተኛ ትሰጋገር ኣለኻ። ጽናሕ፡ እቲ ዝርርብ ቀልጢፉ ክቕጽል እዩ።",
+        "uk": "Тебе передають іншому волонтеру. Залишайся, розмова скоро продовжиться.",
     },
     "acute_guidance": {
         "sv": "Akut fara: be personen ringa 112 nu om hen eller någon annan är i fara. "
@@ -84,10 +132,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "blocked": {
         "sv": "Chatten är inte tillgänglig just nu.",
         "en": "The chat is not available right now.",
+        "ar": "المحادثة غير متاحة الآن.",
+        "fa": "گفتگو الان در دسترس نیست.",
+        "so": "Chat-ku hadda lama heli karo.",
+        "ti": "እቲ ቻት ሕጂ ኣይርከብን እዩ።",
+        "uk": "Чат зараз недоступний.",
     },
 }
 
 DEFAULT_LANG = "sv"
+# Read by volunteers and supervisors only (the console speaks sv and en).
+STAFF_ONLY = frozenset({"visitor_away", "visitor_back", "acute_guidance"})
 
 
 def text(key: str, lang: str) -> str:
@@ -98,8 +153,17 @@ def text(key: str, lang: str) -> str:
 WEEKDAY_NAMES = {
     "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "ar": ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"),
+    "fa": ("دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه"),
+    "so": ("Isniinta", "Talaadada", "Arbacada", "Khamiista", "Jimcaha", "Sabtida", "Axadda"),
+    "ti": ("ሰኑይ", "ሰሉስ", "ረቡዕ", "ሓሙስ", "ዓርቢ", "ቀዳም", "ሰንበት"),
+    "uk": ("понеділок", "вівторок", "середу", "четвер", "п'ятницю", "суботу", "неділю"),  # after "у"
 }
-_WHEN = {"sv": "{day} {d}/{m} kl. {hh}.{mm}", "en": "on {day} {d}/{m} at {hh}:{mm}"}
+# Digits stay Western (0-9) in every language, as the widget shows them: a time is read left to right.
+_WHEN = {"sv": "{day} {d}/{m} kl. {hh}.{mm}", "en": "on {day} {d}/{m} at {hh}:{mm}",
+         "ar": "يوم {day} {d}/{m} الساعة {hh}:{mm}", "fa": "{day} {d}/{m} ساعت {hh}:{mm}",
+         "so": "{day} {d}/{m} saacadda {hh}:{mm}", "ti": "{day} {d}/{m} ሰዓት {hh}:{mm}",
+         "uk": "у {day} {d}.{m} о {hh}:{mm}"}
 
 
 def out_of_hours(lang: str, next_open: datetime | None) -> str:

@@ -23,7 +23,7 @@ from chat.kernel import error_codes
 from chat.kernel.web import json_body, refuse
 from volunteer.api import current_profile, require_role
 
-from . import codes, ratelimit, rules, store
+from . import codes, ratelimit, rules, store, vocab
 from .directory import parse
 from .exceptions import (AlreadyRedeemed, DirectoryChanged, DirectoryInvalid, ExpiredCode, InvalidQuery,
                          UnknownCode)
@@ -44,8 +44,8 @@ async def suggest(request: Request) -> Response:
         return refuse(error_codes.NOT_AUTHENTICATED)
     params = dict(request.query_params)
     lang = params.get("lang", "sv")
-    if lang not in ("sv", "en"):
-        return refuse(error_codes.INVALID_QUERY, "lang: must be sv or en")
+    if lang not in vocab.LANGUAGES:
+        return refuse(error_codes.INVALID_QUERY, f"lang: must be one of {', '.join(vocab.LANGUAGES)}")
     try:
         query = rules.Query.from_params(params)
     except InvalidQuery as exc:

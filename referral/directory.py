@@ -48,7 +48,7 @@ MAX_SERVICES = 500
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
 CONTACT_FIELDS = ("phone", "sms", "email", "web", "chat", "address")
-TEXT_LANGS = ("sv", "en")
+TEXT_LANGS = vocab.LANGUAGES   # sv required; the others optional, falling back to sv then en
 MAX_TEXT = 600
 _KNOWN = {"id", "kind", "name", "organisation", "description", "contact", "hours", "always_open",
           "languages", "anonymous", "rank", "show_when_closed", "first_when_acute", "eligibility",
@@ -96,10 +96,10 @@ class Service:
     source: dict[str, Any] = field(compare=False, repr=False)
 
     def text(self, texts: dict[str, str], lang: str) -> str:
-        return texts.get(lang) or texts.get("sv") or ""
+        return texts.get(lang) or texts.get("sv") or texts.get("en") or ""
 
     def card(self, lang: str) -> dict[str, Any]:
-        """What a visitor is shown: no eligibility, texts in ``lang`` (Swedish if missing)."""
+        """What a visitor is shown: no eligibility, texts in ``lang`` (Swedish, then English, if missing)."""
         return {
             "id": self.id, "kind": self.kind, "name": self.name, "organisation": self.organisation,
             "description": self.text(self.description, lang), "contact": dict(self.contact),

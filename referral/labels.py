@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from chat.kernel import languages
+
 from . import geography, vocab
 
 Label = tuple[str, str]  # (sv, en)
@@ -55,7 +57,7 @@ LABELS: dict[str, dict[str, Label]] = {
         "visitor": ("den unga", "the young person"), "volunteer": ("volontären", "the volunteer"),
         "timeout": ("tidsgräns", "time limit"), "supervisor": ("handledare", "a supervisor"),
     },
-    "language": {"sv": ("svenska", "Swedish"), "en": ("engelska", "English")},
+    "language": {lang.code: (lang.sv, lang.en) for lang in languages.ALL},
 }
 
 # The words, in the order the pages show them (the vocabularies' own order).

@@ -6,6 +6,8 @@ free text ever reaches the de-identified record.
 
 from __future__ import annotations
 
+from chat.kernel import languages
+
 GENDERS = ("girl", "boy", "nonbinary", "not_stated")
 ROLES = ("exposed", "uses_violence", "both", "friend_relative", "professional", "other")
 VIOLENCE = ("physical", "psychological", "sexual", "digital", "economic", "honour")
@@ -19,4 +21,5 @@ OUTCOMES = ("completed", "left_queued", "visitor_left", "dropped", "closed")
 # Contacts a volunteer marks as not real conversations: counted for volume only.
 NON_DATA = ("test", "silent", "prank", "abusive")
 ENDED_BY = ("visitor", "volunteer", "timeout", "supervisor")
-LANGUAGES = ("sv", "en")
+# The chat languages (chat.kernel.languages has their names, direction and translation status).
+LANGUAGES = languages.CODES

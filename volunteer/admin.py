@@ -46,7 +46,7 @@ class NewAccountBody(TypedDict, total=False):
     username: Required[str]
     display_name: Required[str]
     role: Literal["volunteer", "supervisor", "coordinator", "admin"]
-    languages: str | list[Literal["sv", "en"]]
+    languages: str | list[Literal["sv", "en", "ar", "fa", "so", "ti", "uk"]]
     capacity: int
 
 

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chat.kernel import error_codes as codes
+from chat.kernel import languages
 
 from . import hours, hours_store
 from chat.kernel.web import json_body, public_cors, refuse
@@ -46,8 +47,11 @@ def view(schedule: hours.Schedule | None, tz_name: str, now: datetime,
 
 async def _view(request: Request, schedule: hours.Schedule | None) -> JSONResponse:
     lang = request.query_params.get("lang", "sv")
-    services = await request.app.state.hub.closed_services(lang if lang in ("sv", "en") else "sv")
-    return JSONResponse(view(schedule, request.app.state.settings.timezone, datetime.now(timezone.utc), services))
+    settings = request.app.state.settings
+    services = await request.app.state.hub.closed_services(lang if lang in languages.CODES else "sv")
+    doc = view(schedule, settings.timezone, datetime.now(timezone.utc), services)
+    doc["languages"] = list(settings.languages)   # what the widget's language switch offers
+    return JSONResponse(doc)
 
 
 async def _editor(request: Request) -> Response | None:

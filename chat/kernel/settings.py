@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import languages as _languages
 from .addresses import parse_proxies
 from .broker import sentinel
 from .exceptions import ConfigurationError
@@ -51,6 +52,10 @@ SETTINGS_HELP: dict[str, str] = {
     "JOURCHATT_VAR_DIR": "Directory for the embedded database and the development secret. Default ./var.",
     "JOURCHATT_LOG_FORMAT": "json or console. Default: console on the embedded defaults, json otherwise.",
     "JOURCHATT_LOG_LEVEL": "debug, info, warning or error. Default info.",
+    "JOURCHATT_LANGUAGES": "Comma-separated languages the widget offers, of sv, en, ar, fa, so, ti, uk; must "
+    "include sv. Default: all seven. The texts in ar, fa, so, ti and uk are not yet reviewed by a native speaker "
+    "(docs/configuration.md, \"Languages\"); set sv,en to keep them out until they are. Routing, accounts and "
+    "records accept all seven either way.",
     "JOURCHATT_TIMEZONE": "IANA time zone for a record's day and time band. Default Europe/Stockholm.",
     "JOURCHATT_MAX_SOCKETS": "Most WebSocket connections this process holds at once. Default 20000.",
     "JOURCHATT_FRAME_RATE": "Frames a second one WebSocket connection may send, after a burst of 3 seconds' "
@@ -114,6 +119,7 @@ class Settings:
     log_format: str = "console"
     log_level: str = "info"
     timezone: str = "Europe/Stockholm"
+    languages: tuple[str, ...] = _languages.CODES
     max_sockets: int = 20000
     max_queue: int = 2000
     max_waiting_per_address: int = 50
@@ -263,8 +269,15 @@ class Settings:
                 f"JOURCHATT_TIMEZONE {timezone!r} is not an IANA time zone such as Europe/Stockholm"
             ) from None
 
+        try:
+            offered = _languages.parse_list(get("JOURCHATT_LANGUAGES", ",".join(_languages.CODES)),
+                                            "JOURCHATT_LANGUAGES")
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+
         return cls(
             database_url=database_url,
+            languages=offered,
             broker_url=broker_url,
             broker_wait_replicas=wait_replicas,
             secret_key=secret,

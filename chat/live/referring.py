@@ -33,7 +33,10 @@ log = get_logger(__name__)
 # referral directory cannot be read either (closed_services falls back to it).
 FALLBACK_SERVICES: list[dict[str, Any]] = [
     {"id": "emergency-112", "kind": "emergency", "name": "112",
-     "description": {"sv": "Ring 112 om du är i akut fara.", "en": "Call 112 if you are in immediate danger."},
+     "description": {"sv": "Ring 112 om du är i akut fara.", "en": "Call 112 if you are in immediate danger.",
+                     "ar": "اتصل بالرقم 112 إذا كنت في خطر مباشر.", "fa": "اگر در خطر فوری هستی، با 112 تماس بگیر.",
+                     "so": "Wac 112 haddii aad khatar degdeg ah ku jirto.", "ti": "ኣብ ህጹጽ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
+                     "uk": "Телефонуй 112, якщо ти в безпосередній небезпеці."},
      "phone": "112"},
 ]
 

@@ -73,7 +73,8 @@ class Console:
 
     @property
     def lang(self) -> str:
-        return "sv" if "sv" in self.profile.languages else sorted(self.profile.languages)[0]
+        # The console speaks sv and en only; a volunteer's other languages are for the chats they take.
+        return "en" if "sv" not in self.profile.languages and "en" in self.profile.languages else "sv"
 
 
 def hash_token(token: str) -> str:

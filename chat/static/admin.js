@@ -15,7 +15,8 @@ I.add({
   tf_enabled: "Aktiverad", tf_enroll: "Ej aktiverad",
   disable: "Stäng av", enable: "Aktivera", reset: "Återställ",
   create_title: "Nytt konto", username: "Användarnamn", display_name: "Namn som besökaren ser",
-  capacity: "Samtidiga chattar", languages: "Språk", lang_sv: "Svenska", lang_en: "Engelska", create: "Skapa konto",
+  capacity: "Samtidiga chattar", languages: "Språk", lang_sv: "Svenska", lang_en: "Engelska",
+  lang_ar: "Arabiska", lang_fa: "Persiska", lang_so: "Somaliska", lang_ti: "Tigrinja", lang_uk: "Ukrainska", create: "Skapa konto",
   training_title: "Registrera utbildning", kind: "Kurs", kind_basic: "Grundkurs", kind_refresher: "Repetitionskurs",
   completed: "Genomförd (datum)", expires: "Giltig till (valfritt)",
   expires_hint: "Repetitionskurs utan datum får standardgiltigheten (normalt 12 månader).", record: "Registrera",
@@ -40,7 +41,8 @@ I.add({
   tf_enabled: "Enabled", tf_enroll: "Not set up",
   disable: "Disable", enable: "Enable", reset: "Reset",
   create_title: "New account", username: "Username", display_name: "Name visitors see",
-  capacity: "Chats at a time", languages: "Languages", lang_sv: "Swedish", lang_en: "English", create: "Create account",
+  capacity: "Chats at a time", languages: "Languages", lang_sv: "Swedish", lang_en: "English",
+  lang_ar: "Arabic", lang_fa: "Persian", lang_so: "Somali", lang_ti: "Tigrinya", lang_uk: "Ukrainian", create: "Create account",
   training_title: "Record training", kind: "Course", kind_basic: "Basic course", kind_refresher: "Refresher",
   completed: "Completed (date)", expires: "Valid until (optional)",
   expires_hint: "A refresher without a date gets the default validity (normally 12 months).", record: "Record",
@@ -174,7 +176,7 @@ async function changeRole(a, sel) {
 
 $("form-create").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const langs = ["sv", "en"].filter((l) => $("c-lang-" + l).checked);
+  const langs = ["sv", "en", "ar", "fa", "so", "ti", "uk"].filter((l) => $("c-lang-" + l).checked);
   const res = await I.api("POST", "/api/admin/accounts", {
     username: $("c-username").value.trim(), display_name: $("c-display").value.trim(),
     role: $("c-role").value, languages: langs, capacity: parseInt($("c-capacity").value, 10) || 1,

@@ -5,10 +5,14 @@
   var script = document.currentScript;
   if (!script || window.jourchatt) return;
 
-  /* Every text, one object per language: add a language by adding an object. */
+  /* Every text, one object per language (chat.kernel.languages has the same seven). _name is the
+   * language's own name for the switch, _rtl lays it out right to left, _reviewed says whether a native
+   * speaker has checked it (docs/configuration.md "Languages"). A new key goes into every language;
+   * tests/unit/test_languages.py names each language still missing one. */
   var TEXTS = {
     sv: {
-      other: "In English", otherLang: "en", launcher: "Chatta anonymt", title: "Prata med oss",
+      _name: "Svenska", _rtl: false, _reviewed: true,
+      language: "Språk", draft: "Översättningen är inte granskad än.", launcher: "Chatta anonymt", title: "Prata med oss",
       minimize: "Stäng (chatten fortsätter)", exit: "Lämna sidan snabbt",
       exitHint: "eller tryck på Skift tre gånger", danger: "Är du i akut fara? Ring 112.",
       loading: "Kollar om chatten är öppen …", open: "Chatten är öppen nu.",
@@ -43,7 +47,8 @@
       anonymous: "Du kan vara anonym.", failed: "Något gick fel. Försök igen."
     },
     en: {
-      other: "På svenska", otherLang: "sv", launcher: "Chat anonymously", title: "Talk to us",
+      _name: "English", _rtl: false, _reviewed: true,
+      language: "Language", draft: "This translation is not reviewed yet.", launcher: "Chat anonymously", title: "Talk to us",
       minimize: "Close (the chat goes on)", exit: "Exit this page",
       exitHint: "or press Shift three times", danger: "In immediate danger? Call 112.",
       loading: "Checking whether the chat is open …", open: "The chat is open now.",
@@ -76,6 +81,169 @@
       help: "Where to get help", code: "Your code", codeHelp: "Give the code if you contact them. It does not show who you are.",
       copy: "Copy the code", copied: "The code is copied.", call: "Call {p}",
       anonymous: "You can stay anonymous.", failed: "Something went wrong. Please try again."
+    },
+    ar: {
+      _name: "العربية", _rtl: true, _reviewed: false, language: "اللغة",
+      draft: "هذه الترجمة لم يراجعها متحدث أصلي باللغة بعد.", launcher: "تحدّث معنا دون ذكر اسمك",
+      title: "تحدّث معنا", minimize: "إغلاق (تستمر المحادثة)", exit: "غادر هذه الصفحة بسرعة",
+      exitHint: "أو اضغط على Shift ثلاث مرات", danger: "هل أنت في خطر مباشر؟ اتصل بالرقم 112.",
+      loading: "نتحقق إن كانت المحادثة مفتوحة …", open: "المحادثة مفتوحة الآن.", closed: "المحادثة مغلقة الآن.",
+      opens: "ستفتح مرة أخرى {when}.", meanwhile: "هنا يمكنك الحصول على المساعدة في هذه الأثناء:",
+      unreachable: "لا نستطيع الوصول إلى المحادثة الآن. حاول مرة أخرى بعد قليل.",
+      promiseTitle: "لا أحد يعرف من أنت",
+      promise: "لن نسألك أبدًا من أنت. ما تكتبه لا يُحفظ ويختفي عندما تنتهي المحادثة.",
+      kept: "يُحفظ سطر واحد فقط بدون اسم، للإحصاءات: إجاباتك أدناه إن أردت، وموضوع المحادثة، واليوم والوقت تقريبًا.",
+      notKept: "لا نحفظ أبدًا الأسماء أو أرقام الهواتف أو عنوان IP أو ملفات تعريف الارتباط (cookies).",
+      intake: "أسئلة اختيارية", intakeHelp: "يمكنك تخطي كل الأسئلة.", age: "كم عمرك؟", gender: "الجنس",
+      girl: "فتاة", boy: "فتى", nonbinary: "غير ثنائي الجنس", where: "أين تسكن؟", district: "الحي",
+      otherPlace: "بلدية أخرى", first: "هل هذه أول مرة تتواصل فيها معنا؟", yes: "نعم", no: "لا",
+      noAnswer: "لا أريد الإجابة", start: "ابدأ المحادثة", history: "كيف تحذف سجل التصفح",
+      connecting: "جارٍ الاتصال …", position: "رقمك في الدور: {n}.",
+      wait: "وقت الانتظار المتوقع: حوالي {m} دقيقة.", waitShort: "وقت الانتظار المتوقع: أقل من دقيقة.",
+      leaveQueue: "غادر الدور",
+      queueHelp: "يمكنك أن تبدأ الكتابة الآن. سيرى المتطوع ما كتبته عندما تبدأ المحادثة.",
+      talkingTo: "أنت تتحدث مع {name}.", volunteer: "متطوع", you: "أنت", typing: "{name} يكتب …",
+      write: "اكتب رسالة", send: "إرسال", end: "إنهاء المحادثة", sent: "أُرسلت", delivered: "وصلت",
+      waiting: "ستُرسل عندما يعود الاتصال", lost: "انقطع الاتصال. نعيد الاتصال …", back: "عاد الاتصال.",
+      ended: "انتهت المحادثة.", by_visitor: "أنهيت المحادثة.", by_volunteer: "أنهى المتطوع المحادثة.",
+      by_timeout: "انتهت المحادثة بعد صمت طويل.", by_supervisor: "أنهى مشرف المحادثة.",
+      again: "ابدأ محادثة جديدة", elsewhere: "المحادثة مستمرة في نافذة أخرى.",
+      guard: "لا تحتاج أن تقول من أنت. لا حاجة هنا لرقم الهاتف أو البريد الإلكتروني أو الرقم الشخصي.",
+      help: "أماكن للحصول على الدعم", code: "رمزك",
+      codeHelp: "أعطهم هذا الرمز إذا تواصلت معهم. الرمز لا يكشف من أنت.", copy: "انسخ الرمز",
+      copied: "تم نسخ الرمز.", call: "اتصل بالرقم {p}", anonymous: "يمكنك ألا تذكر اسمك.",
+      failed: "حدث خطأ ما. حاول مرة أخرى."
+    },
+    fa: {
+      _name: "فارسی", _rtl: true, _reviewed: false, language: "زبان",
+      draft: "این ترجمه هنوز توسط یک فارسی‌زبان بررسی نشده است.", launcher: "گفتگوی ناشناس",
+      title: "با ما حرف بزن", minimize: "بستن (گفتگو ادامه دارد)", exit: "سریع از این صفحه خارج شو",
+      exitHint: "یا سه بار کلید Shift را بزن", danger: "در خطر فوری هستی؟ با 112 تماس بگیر.",
+      loading: "داریم بررسی می‌کنیم که گفتگو باز است یا نه …", open: "گفتگو الان باز است.",
+      closed: "گفتگو الان بسته است.", opens: "دوباره {when} باز می‌شود.",
+      meanwhile: "تا آن موقع از اینجا می‌توانی کمک بگیری:",
+      unreachable: "الان به گفتگو دسترسی نداریم. کمی بعد دوباره امتحان کن.",
+      promiseTitle: "کسی نمی‌داند تو کی هستی",
+      promise: "ما هیچ‌وقت نمی‌پرسیم تو کی هستی. چیزی که می‌نویسی ذخیره نمی‌شود و بعد از پایان گفتگو از بین می‌رود.",
+      kept: "فقط یک سطر بی‌نام برای آمار نگه داشته می‌شود: جواب‌های تو در پایین اگر بخواهی، موضوع گفتگو، روز و زمان تقریبی.",
+      notKept: "هیچ‌وقت نام، شماره تلفن، آدرس IP یا کوکی (cookies) ذخیره نمی‌شود.", intake: "سؤال‌های اختیاری",
+      intakeHelp: "می‌توانی همه را رد کنی.", age: "چند سالت است؟", gender: "جنسیت", girl: "دختر", boy: "پسر",
+      nonbinary: "نان‌باینری", where: "کجا زندگی می‌کنی؟", district: "محله", otherPlace: "شهرداری دیگر",
+      first: "اولین بار است که با ما تماس می‌گیری؟", yes: "بله", no: "نه", noAnswer: "نمی‌خواهم جواب بدهم",
+      start: "شروع گفتگو", history: "چطور تاریخچه مرورگر را پاک کنی", connecting: "در حال اتصال …",
+      position: "نفر {n} در صف هستی.", wait: "زمان انتظار تقریبی: حدود {m} دقیقه.",
+      waitShort: "زمان انتظار تقریبی: کمتر از یک دقیقه.", leaveQueue: "خروج از صف",
+      queueHelp: "می‌توانی از همین حالا بنویسی. داوطلب وقتی گفتگو شروع شود آن را می‌بیند.",
+      talkingTo: "داری با {name} حرف می‌زنی.", volunteer: "داوطلب", you: "تو", typing: "{name} دارد می‌نویسد …",
+      write: "یک پیام بنویس", send: "ارسال", end: "پایان گفتگو", sent: "ارسال شد", delivered: "رسید",
+      waiting: "وقتی اتصال برگردد ارسال می‌شود", lost: "اتصال قطع شد. دوباره وصل می‌شویم …",
+      back: "دوباره وصل شدی.", ended: "گفتگو تمام شد.", by_visitor: "تو گفتگو را تمام کردی.",
+      by_volunteer: "داوطلب گفتگو را تمام کرد.", by_timeout: "گفتگو بعد از یک سکوت طولانی تمام شد.",
+      by_supervisor: "یک سرپرست گفتگو را تمام کرد.", again: "شروع یک گفتگوی تازه",
+      elsewhere: "گفتگو در پنجره دیگری ادامه دارد.",
+      guard: "لازم نیست بگویی کی هستی. اینجا به شماره تلفن، ایمیل یا شماره شخصی نیازی نیست.",
+      help: "کجا می‌توانی کمک بگیری", code: "کد تو",
+      codeHelp: "اگر با آن‌ها تماس گرفتی، این کد را بگو. کد نشان نمی‌دهد تو کی هستی.", copy: "کپی کردن کد",
+      copied: "کد کپی شد.", call: "تماس با {p}", anonymous: "می‌توانی ناشناس بمانی.",
+      failed: "مشکلی پیش آمد. دوباره امتحان کن."
+    },
+    so: {
+      _name: "Soomaali", _rtl: false, _reviewed: false, language: "Luqadda",
+      draft: "Turjumaaddan weli ma hubin qof Soomaali ku dhashay.", launcher: "Si qarsoodi ah ula sheekayso",
+      title: "Nala hadal", minimize: "Xir (wadahadalku wuu socdaa)", exit: "Si dhakhso ah uga bax bogga",
+      exitHint: "ama saddex jeer riix Shift", danger: "Ma ku jirtaa khatar degdeg ah? Wac 112.",
+      loading: "Waxaan hubinaynaa in chat-ku furan yahay …", open: "Chat-ku hadda wuu furan yahay.",
+      closed: "Chat-ku hadda wuu xiran yahay.", opens: "Wuxuu mar kale furmayaa {when}.",
+      meanwhile: "Halkan waxaad ka heli kartaa caawimaad inta aad sugayso:",
+      unreachable: "Hadda ma gaari karno chat-ka. Dhowaan mar kale isku day.",
+      promiseTitle: "Cidna ma oga cidda aad tahay",
+      promise: "Weligeen ma weydiinno cidda aad tahay. Waxaad qorto lama kaydiyo, wayna baaba'aan marka chat-ku dhammaado.",
+      kept: "Hal saf oo magac la'aan ah ayaa keliya la kaydiyaa, tirakoob ahaan: jawaabahaaga hoose haddii aad rabto, waxa wadahadalku ku saabsanaa, maalinta iyo qiyaas ahaan goorta.",
+      notKept: "Weligeen ma kaydinno magac, lambar taleefan, cinwaanka IP ama cookies.",
+      intake: "Su'aalo ikhtiyaari ah", intakeHelp: "Dhammaan waad ka boodi kartaa.",
+      age: "Immisa jir baad tahay?", gender: "Jinsiga", girl: "Gabar", boy: "Wiil",
+      nonbinary: "Labada midna ma ahi", where: "Xaggee ku nooshahay?", district: "Xaafadda",
+      otherPlace: "Degmo kale", first: "Ma tahay markii ugu horreysay ee aad nala soo xiriirto?", yes: "Haa",
+      no: "Maya", noAnswer: "Ma doonayo inaan ka jawaabo", start: "Bilow chat-ka",
+      history: "Sida loo tirtiro taariikhda browser-ka", connecting: "Waa la xiriirinayaa …",
+      position: "Waxaad tahay lambarka {n} ee safka.", wait: "Waqtiga sugitaanka: qiyaastii {m} daqiiqo.",
+      waitShort: "Waqtiga sugitaanka: in ka yar hal daqiiqo.", leaveQueue: "Ka bax safka",
+      queueHelp: "Hadda ayaad bilaabi kartaa qoraalka. Mutadawacu wuu arki doonaa marka chat-ku bilaabmo.",
+      talkingTo: "Waxaad la hadlaysaa {name}.", volunteer: "Mutadawac", you: "Adiga",
+      typing: "{name} wuu qorayaa …", write: "Qor fariin", send: "Dir", end: "Dhammee chat-ka",
+      sent: "Waa la diray", delivered: "Waa la gaarsiiyay",
+      waiting: "Waa la diri doonaa marka xiriirku soo laabto",
+      lost: "Xiriirku wuu go'ay. Waan dib u xiriirinaynaa …", back: "Mar kale waa lagu xiriiriyay.",
+      ended: "Chat-ku wuu dhammaaday.", by_visitor: "Adiga ayaa dhammeeyay chat-ka.",
+      by_volunteer: "Mutadawaca ayaa dhammeeyay chat-ka.",
+      by_timeout: "Chat-ku wuu dhammaaday kadib aamusnaan dheer.",
+      by_supervisor: "Kormeere ayaa dhammeeyay chat-ka.", again: "Bilow chat cusub",
+      elsewhere: "Chat-ku wuxuu ka socdaa daaqad kale.",
+      guard: "Uma baahnid inaad sheegto cidda aad tahay. Halkan looma baahna lambar taleefan, iimayl ama lambarka aqoonsiga.",
+      help: "Meelaha caawimaad laga helo", code: "Koodhkaaga",
+      codeHelp: "Sii koodhka haddii aad la xiriirto. Ma muujinayo cidda aad tahay.", copy: "Koobiyee koodhka",
+      copied: "Koodhka waa la koobiyeeyay.", call: "Wac {p}", anonymous: "Waad qarsoonaan kartaa.",
+      failed: "Wax baa khaldamay. Mar kale isku day."
+    },
+    ti: {
+      _name: "ትግርኛ", _rtl: false, _reviewed: false, language: "ቋንቋ", draft: "እዚ ትርጉም ገና ብተዛራባይ ቋንቋ ኣይተመርመረን።",
+      launcher: "ብዘይ ስም ተዘራረብ", title: "ምሳና ተዛረብ", minimize: "ዕጾ (እቲ ቻት ይቕጽል)", exit: "ካብዚ ገጽ ቀልጢፍካ ውጻእ",
+      exitHint: "ወይ ሰለስተ ግዜ Shift ጠውቕ", danger: "ኣብ ህጹጽ ሓደጋ ዲኻ? ናብ 112 ደውል።",
+      loading: "እቲ ቻት ክፉት ምዃኑ ንርኢ ኣለና …", open: "እቲ ቻት ሕጂ ክፉት እዩ።", closed: "እቲ ቻት ሕጂ ዕጹው እዩ።",
+      opens: "{when} እንደገና ክኽፈት እዩ።", meanwhile: "ክሳብ ሽዑ ኣብዚ ሓገዝ ክትረክብ ትኽእል ኢኻ፦",
+      unreachable: "ሕጂ ናብቲ ቻት ክንበጽሕ ኣይከኣልናን። ድሕሪ ቁሩብ እንደገና ፈትን።", promiseTitle: "መን ምዃንካ ዝፈልጥ የለን",
+      promise: "መን ምዃንካ ፈጺምና ኣይንሓተካን ኢና። ዝጸሓፍካዮ ኣይዕቀብን፡ እቲ ቻት ምስ ተወድአ ይጠፍእ።",
+      kept: "ንጸብጻብ ጥራይ ሓንቲ ስም ዘይብላ መስመር ትዕቀብ፦ እንተደሊኻ ኣብ ታሕቲ ዝህብካዮ መልስታት፡ እቲ ዝርርብ ብዛዕባ እንታይ ምንባሩ፡ መዓልትን ግምታዊ ሰዓትን።",
+      notKept: "ስም፡ ቁጽሪ ተሌፎን፡ IP ኣድራሻ ወይ cookies ፈጺሙ ኣይዕቀብን።", intake: "ኣማራጺ ሕቶታት",
+      intakeHelp: "ኩሉ ክትሓልፎ ትኽእል ኢኻ።", age: "ዕድሜኻ ክንደይ እዩ?", gender: "ጾታ", girl: "ጓል", boy: "ወዲ",
+      nonbinary: "ካልእ (non-binary)", where: "ኣበይ ትቕመጥ?", district: "ከባቢ", otherPlace: "ካልእ ምምሕዳር",
+      first: "ንመጀመርታ ግዜ ዲኻ ትረኽበና ዘለኻ?", yes: "እወ", no: "ኣይፋል", noAnswer: "ክምልስ ኣይደልን", start: "ቻት ጀምር",
+      history: "ታሪኽ መርበብ ከመይ ከም እትድምስስ", connecting: "ይራኸብ ኣሎ …", position: "ኣብ መስርዕ ቁጽሪ {n} ኢኻ።",
+      wait: "ግምታዊ ናይ ምጽባይ ግዜ፦ ኣስታት {m} ደቒቕ።", waitShort: "ግምታዊ ናይ ምጽባይ ግዜ፦ ካብ ሓደ ደቒቕ ንታሕቲ።",
+      leaveQueue: "ካብ መስርዕ ውጻእ", queueHelp: "ሕጂ ክትጽሕፍ ክትጅምር ትኽእል ኢኻ። እቲ ወለንተኛ ቻት ምስ ጀመረ ክርእዮ እዩ።",
+      talkingTo: "ምስ {name} ትዛረብ ኣለኻ።", volunteer: "ወለንተኛ", you: "ንስኻ", typing: "{name} ይጽሕፍ ኣሎ …",
+      write: "መልእኽቲ ጽሓፍ", send: "ስደድ", end: "ቻት ወድእ", sent: "ተላኢኹ", delivered: "በጺሑ",
+      waiting: "ርክብ ምስ ተመልሰ ክለኣኽ እዩ", lost: "ርክብ ተቋሪጹ። እንደገና ንራኸብ ኣለና …", back: "እንደገና ተራኺብካ።",
+      ended: "እቲ ቻት ተወዲኡ።", by_visitor: "ንስኻ ነቲ ቻት ወዲእካዮ።", by_volunteer: "እቲ ወለንተኛ ነቲ ቻት ወዲእዎ።",
+      by_timeout: "እቲ ቻት ድሕሪ ነዊሕ ህድኣት ተወዲኡ።", by_supervisor: "ሓደ ተቖጻጻሪ ነቲ ቻት ወዲእዎ።", again: "ሓድሽ ቻት ጀምር",
+      elsewhere: "እቲ ቻት ኣብ ካልእ መስኮት ይቕጽል ኣሎ።",
+      guard: "መን ምዃንካ ክትነግር ኣየድልን። ኣብዚ ቁጽሪ ተሌፎን፡ ኢመይል ወይ መለለዪ ቁጽሪ ኣየድልን።", help: "ሓገዝ ኣበይ ክትረክብ", code: "ኮድካ",
+      codeHelp: "እንተ ረኺብካዮም ነዚ ኮድ ሃቦም። መን ምዃንካ ኣየርእን።", copy: "ኮድ ቅዳሕ", copied: "እቲ ኮድ ተቐዲሑ።",
+      call: "ናብ {p} ደውል", anonymous: "ስምካ ከይገለጽካ ክትከውን ትኽእል ኢኻ።", failed: "ገለ ጌጋ ተፈጢሩ። እንደገና ፈትን።"
+    },
+    uk: {
+      _name: "Українська", _rtl: false, _reviewed: false, language: "Мова",
+      draft: "Цей переклад ще не перевірив носій мови.", launcher: "Анонімний чат", title: "Поговори з нами",
+      minimize: "Закрити (чат триває)", exit: "Швидко покинути сторінку", exitHint: "або натисни Shift тричі",
+      danger: "Ти в безпосередній небезпеці? Телефонуй 112.", loading: "Перевіряємо, чи чат відкритий …",
+      open: "Чат зараз відкритий.", closed: "Чат зараз закритий.", opens: "Він знову відкриється {when}.",
+      meanwhile: "Тут можна отримати допомогу тим часом:",
+      unreachable: "Зараз не вдається з'єднатися з чатом. Спробуй трохи згодом.",
+      promiseTitle: "Повна анонімність",
+      promise: "Ми ніколи не питаємо, хто ти. Те, що ти пишеш, не зберігається і зникає, коли чат закінчується.",
+      kept: "Для статистики зберігається лише один анонімний рядок: твої відповіді нижче, якщо захочеш, тема розмови, день і приблизний час.",
+      notKept: "Ніколи не зберігаються імена, номери телефонів, IP-адреси чи файли cookie.",
+      intake: "Необов'язкові запитання", intakeHelp: "Можеш пропустити всі.", age: "Скільки тобі років?",
+      gender: "Стать", girl: "Дівчина", boy: "Хлопець", nonbinary: "Небінарна особа", where: "Де ти живеш?",
+      district: "Район", otherPlace: "Інша комуна", first: "Ти звертаєшся до нас уперше?", yes: "Так", no: "Ні",
+      noAnswer: "Не хочу відповідати", start: "Почати чат", history: "Як видалити історію браузера",
+      connecting: "З'єднання …", position: "Твій номер у черзі: {n}.",
+      wait: "Орієнтовний час очікування: близько {m} хв.",
+      waitShort: "Орієнтовний час очікування: менше хвилини.", leaveQueue: "Вийти з черги",
+      queueHelp: "Можеш починати писати вже зараз. Волонтер побачить це, коли почнеться чат.",
+      talkingTo: "Твій співрозмовник: {name}.", volunteer: "Волонтер", you: "Ти", typing: "{name} пише …",
+      write: "Напиши повідомлення", send: "Надіслати", end: "Завершити чат", sent: "Надіслано",
+      delivered: "Доставлено", waiting: "Буде надіслано, коли з'єднання відновиться",
+      lost: "З'єднання перервалося. Під'єднуємося знову …", back: "З'єднання відновлено.",
+      ended: "Чат завершено.", by_visitor: "Чат завершено з твого боку.",
+      by_volunteer: "Волонтер завершив чат.", by_timeout: "Чат завершився після довгої тиші.",
+      by_supervisor: "Чат завершив супервізор.", again: "Почати новий чат",
+      elsewhere: "Чат продовжується в іншому вікні.",
+      guard: "Тобі не потрібно казати, хто ти. Номер телефону, e-mail чи персональний номер тут не потрібні.",
+      help: "Де отримати підтримку", code: "Твій код",
+      codeHelp: "Назви цей код, якщо звернешся до них. Він не показує, хто ти.", copy: "Скопіювати код",
+      copied: "Код скопійовано.", call: "Зателефонувати {p}", anonymous: "Можна звернутися анонімно.",
+      failed: "Щось пішло не так. Спробуй ще раз."
     }
   };
 
@@ -87,8 +255,8 @@
   var GUARD = [/[^\s@]+@[^\s@]+\.[a-z]{2,}/i, /(?:\+|\b)\d(?:[\s-]?\d){7,}/, /\b(?:19|20)?\d{6}[-+]\d{4}\b/];
 
   var saved = load();
-  var lang = saved.l || data.lang || (document.documentElement.lang || "sv").slice(0, 2);
-  if (!TEXTS[lang]) lang = "sv";
+  var offered = Object.keys(TEXTS);  // narrowed to the server's JOURCHATT_LANGUAGES once it answers
+  var lang = pick(saved.l || data.lang || (document.documentElement.lang || "sv").slice(0, 2));
   var T = TEXTS[lang];
   var ws = null, view = "start", token = saved.t || null, lastSeq = 0, seen = {}, pending = {};
   var counter = 0, idPrefix = Math.random().toString(36).slice(2, 8), retry = 0;
@@ -98,8 +266,14 @@
   function load() { try { return JSON.parse(sessionStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; } }
   function keep() { try { sessionStorage.setItem(KEY, JSON.stringify({ t: token, l: lang })); } catch (e) { /* private mode */ } }
   function wipe() { token = null; try { sessionStorage.removeItem(KEY); } catch (e) { /* nothing kept */ } }
-  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, (_, k) => v[k]); }
-  function loc(v) { return typeof v === "string" ? v : (v && (v[lang] || v.sv)) || ""; }
+  function pick(l) { return offered.indexOf(l) >= 0 ? l : "sv"; }
+  // Right to left, a number, name or time put into a sentence is isolated (FSI…PDI, as <bdi>).
+  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, (_, k) => T._rtl ? "\u2068" + v[k] + "\u2069" : v[k]); }
+  function ltr(text) { return h("bdi", { dir: "ltr", text: text }); }
+  function fmtNodes(s, v) {  // the sentence as text nodes around elements: fmtNodes(T.call, {p: ltr(phone)})
+    return s.split(/\{(\w+)\}/).map((part, i) => i % 2 ? v[part] : document.createTextNode(part));
+  }
+  function loc(v) { return typeof v === "string" ? v : (v && (v[lang] || v.sv || v.en)) || ""; }
 
   /* h("p.jc-x", {attr}, children...): a small element builder; text is always textContent. */
   function h(spec, attrs) {
@@ -109,12 +283,13 @@
     for (var k in attrs || {}) {
       var v = attrs[k];
       if (k === "t") { el.setAttribute("data-t", v); el.textContent = T[v]; }
+      else if (k === "ta") { el.setAttribute("data-ta", v); el.setAttribute("aria-label", T[v]); }
       else if (k === "text") el.textContent = v;
       else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
       else if (v === true) el.setAttribute(k, "");
       else if (v !== false && v != null) el.setAttribute(k, v);
     }
-    for (var i = 2; i < arguments.length; i++) if (arguments[i]) el.appendChild(arguments[i]);
+    for (var i = 2; i < arguments.length; i++) if (arguments[i]) el.append(arguments[i]);
     return el;
   }
 
@@ -168,7 +343,7 @@
   $.logBox = h("div", { role: "log", "aria-labelledby": "jc-title" }, $.log);
   $.typing = h("p.jc-typing", { "aria-live": "polite" });
   $.guard = h("p.jc-guard", { role: "status" });
-  $.text = h("textarea", { id: "jc-text", rows: "3", maxlength: "4000", oninput: onInput, onkeydown: onKey });
+  $.text = h("textarea", { id: "jc-text", dir: "auto", rows: "3", maxlength: "4000", oninput: onInput, onkeydown: onKey });
   $.composer = h("form.jc-composer", { onsubmit: sendMessage, hidden: true },
     h("label", { "for": "jc-text", t: "write" }), $.text, $.guard,
     h("div.jc-row", {}, h("button.jc-primary", { type: "submit", t: "send" }),
@@ -178,15 +353,16 @@
     h("button.jc-primary", { onclick: restart, t: "again" }));
   $.panel = h("section.jc-panel", { id: "jc-panel", hidden: true, "aria-labelledby": "jc-title" },
     h("header.jc-head", {}, $.title,
-      $.lang = h("button.jc-link", { onclick: switchLang, lang: T.otherLang, t: "other" }),
+      $.lang = h("select.jc-lang", { id: "jc-lang", ta: "language", onchange: () => setLang($.lang.value) }),
       h("button.jc-close", { onclick: () => toggle(false) },
         h("span.jc-sr", { t: "minimize" }), h("span", { "aria-hidden": "true", text: "×" }))),
-    h("div.jc-body", {}, $.status, $.form, $.queue, $.logBox, $.typing, $.ended),
+    h("div.jc-body", {}, $.draft = h("p.jc-draft", { t: "draft", hidden: !!T._reviewed }), $.status, $.form, $.queue, $.logBox, $.typing, $.ended),
     $.composer,
     h("footer.jc-foot", {}, h("p.jc-danger", { t: "danger" }),
       h("a", { href: new URL("history.html#" + lang, base).href, target: "_blank", rel: "noopener noreferrer",
         id: "jc-history", t: "history" })));
-  var root = h("div.jc", { id: "jourchatt", lang: lang }, $.exit, $.panel, $.launcher);
+  var root = h("div.jc", { id: "jourchatt", lang: lang, dir: T._rtl ? "rtl" : "ltr" }, $.exit, $.panel, $.launcher);
+  langOptions();
 
   function mount() {
     document.body.appendChild(root);
@@ -226,15 +402,28 @@
   }
 
   /* texts and views */
-  function switchLang() {
-    lang = T.otherLang; T = TEXTS[lang];
+  function langOptions() {  // each language by its own name, in its own direction
+    $.lang.textContent = "";
+    offered.forEach(l => $.lang.appendChild(h("option", { value: l, lang: l, dir: TEXTS[l]._rtl ? "rtl" : "ltr",
+      text: TEXTS[l]._name })));
+    $.lang.value = lang;
+    $.lang.hidden = offered.length < 2;
+  }
+  function setLang(l) {
+    var was = lang;
+    lang = pick(l); T = TEXTS[lang];
     root.setAttribute("lang", lang);
+    root.setAttribute("dir", T._rtl ? "rtl" : "ltr");
     var nodes = root.querySelectorAll("[data-t]");
     for (var i = 0; i < nodes.length; i++) nodes[i].textContent = T[nodes[i].getAttribute("data-t")];
-    $.lang.setAttribute("lang", T.otherLang);
+    nodes = root.querySelectorAll("[data-ta]");
+    for (i = 0; i < nodes.length; i++) nodes[i].setAttribute("aria-label", T[nodes[i].getAttribute("data-ta")]);
+    $.draft.hidden = !!T._reviewed;
+    $.lang.value = lang;
     document.getElementById("jc-history").href = new URL("history.html#" + lang, base).href;
     if (token) keep();
     renderHours(); fillPlaces(); renderQueue(lastQueue); renderTyping();
+    if (lang !== was && view === "start") fetchHours();  // the service cards in the new language
   }
   function toggle(open) {
     $.panel.hidden = !open;
@@ -256,18 +445,30 @@
   function say(text) { $.status.textContent = text; }
 
   /* before the chat: opening hours and places */
-  function fetchInfo() {
-    fetch(new URL("../api/opening-hours", base))
+  function fetchHours() {
+    fetch(new URL("../api/opening-hours?lang=" + lang, base))
       .then(r => r.json())
-      .then(j => { hours = j; renderHours(); })
+      .then(j => {
+        hours = j;
+        if (j.languages) {  // the organisation's choice (JOURCHATT_LANGUAGES), e.g. only reviewed ones
+          offered = Object.keys(TEXTS).filter(l => j.languages.indexOf(l) >= 0);
+          langOptions();
+          if (pick(lang) !== lang && !token) return setLang("sv");
+        }
+        renderHours();
+      })
       .catch(() => { hours = { error: true }; renderHours(); });
+  }
+  function fetchInfo() {
+    fetchHours();
     fetch(new URL("../api/places", base))
       .then(r => r.json())
       .then(j => { places = j; fillPlaces(); })
       .catch(() => { /* the picker stays at "prefer not to say" */ });
   }
   function when(iso) {
-    return new Intl.DateTimeFormat(lang === "sv" ? "sv-SE" : "en-GB", {
+    var locale = { sv: "sv-SE", en: "en-GB" }[lang] || lang + "-u-nu-latn";  // digits 0-9 in every language
+    return new Intl.DateTimeFormat(locale, {
       weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
       timeZone: hours && hours.timezone || undefined
     }).format(new Date(iso));
@@ -411,7 +612,7 @@
   /* the conversation */
   function entry(from, text, seq) {
     var who = from === "visitor" ? T.you : from === "volunteer" ? (volunteerName || T.volunteer) : "";
-    var li = h("li.jc-msg.jc-" + from, {}, who && h("span.jc-who", { text: who + ": " }), h("span.jc-text", { text: text }));
+    var li = h("li.jc-msg.jc-" + from, {}, who && h("span.jc-who", { text: who + ": " }), h("span.jc-text", { dir: "auto", text: text }));
     place(li, seq);
     return li;
   }
@@ -487,11 +688,11 @@
       if (hrs) card.appendChild(h("p", { text: loc(hrs) }));
       if (s.anonymous && !says(loc(s.description), T.anonymous)) card.appendChild(h("p", { t: "anonymous" }));
       var c = s.contact || {}, ph = s.phone || c.phone, url = s.url || c.web;
-      if (ph) card.appendChild(h("p", {}, h("a", { href: "tel:" + ph.replace(/[^\d+]/g, ""), text: fmt(T.call, { p: ph }) })));
-      if (url && /^https?:\/\//.test(url)) card.appendChild(h("p", {}, h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: new URL(url).host })));
+      if (ph) card.appendChild(h("p", {}, h("a", { href: "tel:" + ph.replace(/[^\d+]/g, "") }, ...fmtNodes(T.call, { p: ltr(ph) }))));
+      if (url && /^https?:\/\//.test(url)) card.appendChild(h("p", {}, h("a", { href: url, target: "_blank", rel: "noopener noreferrer", dir: "ltr", text: new URL(url).host })));
       if (s.code) {
         var done = h("span.jc-copied", { role: "status" });
-        card.appendChild(h("div.jc-code", {}, h("p", { t: "code" }), h("p.jc-code-value", { text: s.code }),
+        card.appendChild(h("div.jc-code", {}, h("p", { t: "code" }), h("p.jc-code-value", { dir: "ltr", text: s.code }),
           h("p.jc-help", { t: "codeHelp" }),
           h("button.jc-secondary", { t: "copy", onclick: () => copy(s.code, done) }), done));
       }

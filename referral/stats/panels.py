@@ -243,9 +243,20 @@ def care(ctx: Ctx) -> str:
     return section("p-care", ctx.t("care"), table(ctx, "t-care", ctx.t("care"), rows, quiet=True))
 
 
+def language(ctx: Ctx) -> str:
+    """The chat's language: conversations (answered) and every contact, each language by its name."""
+    if not ctx.out.get("by_language") and not ctx.out.get("by_language_contacts"):
+        return ""
+    return section("p-language", ctx.t("languages"),
+                   table(ctx, "t-language", ctx.t("by_language"), split_rows(ctx, "by_language", "language"),
+                         share_of=ctx.fig("total")),
+                   table(ctx, "t-language-contacts", ctx.t("by_language_contacts"),
+                         split_rows(ctx, "by_language_contacts", "language"), share_of=ctx.fig("contacts")))
+
+
 # The dashboard's panels, in order. Add a statistic with one function and one line here.
 PANELS: list[Panel] = [summary, weeks, year_on_year, gender, topic, residence, age, violence, first_contact,
-                       outcome, referrals, volunteer_time, care]
+                       outcome, referrals, language, volunteer_time, care]
 # The printed half-year report's panels (the tables of the partnership's interim report).
 REPORT_PANELS: list[Panel] = [summary, year_on_year, gender, topic, residence, age, violence, first_contact,
                               referrals]

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import care, disclosure, queries, rollup, volunteer_time
+from . import care, disclosure, languages, queries, rollup, volunteer_time
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -48,6 +48,7 @@ SECTIONS = {
     "volunteer_time": "Volontärtid / Volunteer time",
     "care": "Omsorg om volontärerna / Care for volunteers",
 }
+SECTIONS.update(languages.SECTIONS)
 NOT_IN_FLAT_EXPORTS = ("by_week", "volunteer_hours")   # a chart on the dashboard, in JSON; too long for a table
 
 
@@ -164,6 +165,9 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         cared = [await care.figures(conn, scope)]
         if before is not None:
             cared.append(await care.figures(conn, scope.year_earlier()))
+        whole = splits == tuple(queries.SPLITS)
+        lang_now = await languages.count(conn, scope) if whole else None
+        lang_before = await languages.count(conn, scope.year_earlier()) if whole and req.compare else None
     out, withheld = _block(now, req, secret, scope.start, scope.end)
     out["volunteer_time"] = time_now
     out["care"] = care.publishable(cared[0], publish=req.publish, threshold=req.threshold, suppressed=SUPPRESSED)
@@ -198,6 +202,9 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
             out["disclosure"]["note"] = (
                 f"counts of 1 to {req.threshold - 1} are withheld, and further cells where a total "
                 "would reveal a withheld one")
+    if lang_now is not None:
+        languages.add_to(out, lang_now, lang_before, publish=req.publish, threshold=req.threshold,
+                         reason=withheld_reason(req.threshold))
     return out
 
 

@@ -25,6 +25,9 @@ MONTHS = {
 }
 
 TEXTS: dict[str, tuple[str, str]] = {
+    "languages": ("Chattens språk", "The chat's language"),
+    "by_language": ("Samtal per språk", "Conversations by language"),
+    "by_language_contacts": ("Kontakter per språk", "Contacts by language"),
     "volunteer_time": ("Volontärtid", "Volunteer time"),
     "vt_on_duty": ("Timmar i tjänst", "Hours on duty"), "vt_in_chat": ("Timmar i samtal", "Hours in chats"),
     "vt_volunteers": ("Volontärer i tjänst", "Volunteers on duty"), "vt_booked": ("Bokade timmar", "Booked hours"),

@@ -135,7 +135,7 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
     await vol.send(json.dumps({"type": "status", "state": "available"}))
     vis = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor",
                                    additional_headers={"Origin": base}, **opts)
-    await vis.send(json.dumps({"type": "hello", "lang": "sv"}))
+    await vis.send(json.dumps({"type": "hello", "lang": "ar"}))   # right to left, non-Latin words to search for
     welcome = await _recv(vis, "welcome")
     await vis.send(json.dumps({"type": "intake", "age": 16, "gender": "girl",
                                "municipality": "0180", "district": "bromma", "first_contact": False}))
@@ -149,6 +149,8 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
     assert await _recv(vis, "ack") == ack          # resent, not doubled
     await vol.send(json.dumps({"type": "message", "chat": chat, "id": 1, "text": markers["volunteer"]}))
     assert await _line(vis, "volunteer") == markers["volunteer"]
+    await vis.send(json.dumps({"type": "message", "id": "ar-1", "text": markers["arabic"]}))
+    assert await _line(vol, "visitor") == markers["arabic"]
 
     # Bad frames that carry markers get errors and must not be logged either.
     await vis.send(json.dumps({"type": "message", "id": 2, "text": markers["bad"] * 500}))
@@ -296,12 +298,14 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
                ("visitor", "volunteer", "missed", "after", "bad", "id", "login")}
     markers["visitor"] = f"Han tog min telefon igen {markers['visitor']} åäö"
+    # In Arabic script too (the chat is held in Arabic): found as UTF-8 or as JSON's \uXXXX escapes.
+    markers["arabic"] = f"أخذ هاتفي مرة أخرى {tag}"
     ua = f"MarkerAgent/{tag}"
     env = _env(database_url)
     if not database_url.startswith("sqlite"):
         run_cli([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
     run_cli([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
-          "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
+             "--language", "sv,ar", "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
     out = run_cli([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
                                                               / "directory.seed.toml")], tmp_path, env)
     assert "loaded" in out
@@ -338,6 +342,7 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     log_text = log_path.read_text()
     assert "chat.assigned" in log_text and "chat.wrapup" in log_text   # the log did run
     assert "app.stopped" in log_text                                    # and shut down cleanly
+    assert '"lang": "ar"' in log_text or "lang=ar" in log_text          # the chat was held in Arabic
     needles = trace_needles(markers, given, partner_key, ua)
     assert files_containing(tmp_path, needles) == []
     scraped_text = (tmp_path / "metrics.txt").read_text()

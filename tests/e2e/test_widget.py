@@ -332,7 +332,7 @@ async def test_out_of_hours_shows_next_opening_and_services(browser: Browser, se
     assert await w.axe() == []
 
     # English is one click away, and every text follows.
-    await page.get_by_role("button", name="In English").click()
+    await page.get_by_label("Språk").select_option("en")
     await expect(page.get_by_text("The chat is closed right now.")).to_be_visible()
     await expect(page.get_by_role("heading", name="Talk to us")).to_be_visible()
     await expect(page.locator("#jourchatt")).to_have_attribute("lang", "en")

@@ -33,7 +33,8 @@ async def test_no_schedule_means_always_open_and_a_chat_starts(server: Running) 
     body = r.json()
     assert [s["id"] for s in body.pop("services")][0] == "emergency-112"   # 112 first
     assert body == {"open": True, "next_open": None, "timezone": "Europe/Stockholm",
-                    "configured": False, "today": None, "weekly": None, "exceptions": []}
+                    "configured": False, "today": None, "weekly": None, "exceptions": [],
+                    "languages": ["sv", "en", "ar", "fa", "so", "ti", "uk"]}   # JOURCHATT_LANGUAGES, for the widget
     assert r.headers["cache-control"] == "no-store"
     vis = await server.visitor({"lang": "sv"})
     assert (await vis.recv())["open"] is True

@@ -10,11 +10,13 @@ JS = (STATIC / "widget.js").read_text(encoding="utf-8")
 CSS = (STATIC / "widget.css").read_text(encoding="utf-8")
 
 
-def test_javascript_and_css_stay_under_32_kb_uncompressed() -> None:
-    # 30 KB until issue 22: the honest "nobody on duty" state (texts, cards) and the closed view
-    # without the intake needed ~1.3 KB more, where the old budget had 35 bytes left.
+def test_javascript_and_css_stay_under_58_kb_uncompressed() -> None:
+    # Was 30 kB with sv and en (29 965 bytes). Seven languages' texts (issue 21) add about 23 kB, most
+    # of it two- and three-byte Arabic, Persian, Tigrinya and Ukrainian letters: 52 864 bytes measured
+    # (widget.js 47 654 + widget.css 5 210), 18.4 kB gzipped together. Kept in the one file so the
+    # widget draws in any language without a second request; the room left is for new keys x 7.
     size = len(JS.encode()) + len(CSS.encode())
-    assert size < 32_000, f"widget.js + widget.css are {size} bytes"
+    assert size < 58_000, f"widget.js + widget.css are {size} bytes"
 
 
 def test_nothing_is_kept_but_in_session_storage() -> None:
@@ -32,10 +34,4 @@ def test_the_only_outside_address_is_the_default_quick_exit_target() -> None:
     assert not re.search(r"https?://", CSS) and "@import" not in CSS
 
 
-def test_every_language_has_every_text() -> None:
-    blocks = re.findall(r"^    (\w+): \{(.*?)^    \}", JS, re.S | re.M)
-    keys = {lang: set(re.findall(r"(\w+): \"", body)) for lang, body in blocks}
-    assert set(keys) == {"sv", "en"}
-    assert keys["sv"] == keys["en"] and len(keys["sv"]) > 50
-    used = set(re.findall(r"\bT\.(\w+)", JS)) | set(re.findall(r"\bt: \"(\w+)\"", JS))
-    assert used <= keys["sv"], used - keys["sv"]
+# Every language has every text: tests/unit/test_languages.py.

@@ -31,7 +31,10 @@ export function snippetPicker(chat) {
 
 function snippetRow(s) {
   const title = el("input", { type: "text", maxlength: "80", value: s.title || "", ta: "snippet_title" });
-  const langSel = el("select", { ta: "language" }, ...choices("language").map(([v, name]) => el("option", { value: v, text: name })));
+  // A snippet for chats in one of the seven chat languages, named by label (GET /api/vocabularies).
+  const named = choices("language");        // empty only if the vocabularies could not be read yet
+  const langSel = el("select", { ta: "language" }, ...(named.length ? named : [["sv", "sv"], ["en", "en"]])
+    .map(([v, label]) => el("option", { value: v, text: label })));
   langSel.value = s.lang || "sv";
   const text = el("textarea", { maxlength: "2000", ta: "snippet_text" });
   text.value = s.text || "";

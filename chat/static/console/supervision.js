@@ -1,5 +1,5 @@
 /* The supervisor's overview of the shift (the overview frame, while "show the overview" is ticked):
- * queue, alerts, chats with observe/join/take over/block, volunteers. */
+ * queue, alerts, chats with observe/join/take over/block, volunteers, queue and staffing per language. */
 import { t } from "../i18n.js";
 import { S, $ } from "./state.js";
 import { el } from "./ui.js";
@@ -15,16 +15,6 @@ function table(caption, heads, rows) {
   return el("div", { class: "table-wrap" }, el("table", {}, el("caption", { t: caption }), el("thead", {}, thead),
     el("tbody", {}, ...rows)));
 }
-/* A supervisor offers a volunteer's chat to a colleague (a warm transfer on the holder's behalf). */
-function handOver(c, volunteers) {
-  const others = volunteers.filter((v) => v.id !== c.volunteer_id && v.state !== "away" && v.load < v.capacity);
-  if (!others.length) return [];
-  const to = el("select", { ta: "offer_to", "data-key": `${c.chat}:offer-to` },
-    ...others.map((v) => el("option", { value: v.id, text: v.display_name })));
-  return [to, el("button", { type: "button", t: "offer_send", "data-key": `${c.chat}:offer`,
-    onclick: () => send({ type: "offer", chat: c.chat, to: { volunteer: to.value }, note: "" }) })];
-}
-
 function renderOverview(f) {
   const box = $("overview");
   const q = f.queue || { waiting: 0, longest_wait_s: 0 };
@@ -32,8 +22,7 @@ function renderOverview(f) {
   for (const a of f.alerts || []) {
     alerts.append(el("li", { class: a.kind === "acute" ? "acute-alert" : "" },
       el("span", { text: `${t(`kind_${a.kind}`)} – ${a.volunteer} – ${fmtSeconds(a.since_s)} ` }),
-      a.kind === "debrief" ? null     // asked for after the chat: nothing left to observe
-        : el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
+      el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
       el("button", { type: "button", t: "dismiss", "data-key": `${a.alert}:dismiss`, onclick: () => send({ type: "dismiss", alert: a.alert }) })));
   }
   if (!(f.alerts || []).length) alerts.append(el("li", { t: "no_alerts" }));
@@ -42,15 +31,14 @@ function renderOverview(f) {
     const mine = S.chats.get(c.chat);
     const actions = el("td", { class: "row" });
     if (c.state !== "wrapup" && !(mine && mine.mode === "own")) {
-      actions.append(
+      actions.append(...[                              // (null for the buttons a queued chat has not)
         el("button", { type: "button", t: "observe", "data-key": `${c.chat}:observe`, onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
         c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
         c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
-        ...(c.state === "active" ? handOver(c, f.volunteers || []) : []),
         hours,
         el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
           if (window.confirm(t("block_confirm"))) send({ type: "block", chat: c.chat, hours: Number(hours.value) });
-        } }));
+        } })].filter(Boolean));
     }
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: word("language", c.lang) }),
@@ -58,7 +46,14 @@ function renderOverview(f) {
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
-    el("td", { text: (v.languages || []).map((x) => word("language", x)).join(", ") })));
+    el("td", { text: (v.languages || []).map((l) => word("language", l)).join(", ") })));
+  // Per language: a row for each language with chats waiting or someone on duty speaking it.
+  const langRows = (f.languages || []).filter((l) => l.waiting || l.on_duty.length).map((l) =>
+    el("tr", { class: l.waiting && !l.on_duty.length ? "unstaffed" : "" },
+      el("th", { scope: "row", text: word("language", l.lang) }),
+      el("td", { text: l.waiting ? `${l.waiting} (${t("longest")} ${fmtSeconds(l.longest_wait_s)})` : "0" }),
+      el("td", { text: l.on_duty.length ? l.on_duty.join(", ") : t("nobody_on_duty") }),
+      el("td", { text: String(l.available) })));
   const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
   if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
   const focusKey = focused ? focused.dataset.key : undefined;
@@ -66,7 +61,8 @@ function renderOverview(f) {
     el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` })),
     el("h3", { t: "alerts" }), alerts,
     table("chats_active", ["state", "volunteer", "since", "lang", "flags", "actions"], chatRows),
-    table("volunteers", ["name", "state", "load", "lang"], volRows));
+    table("volunteers", ["name", "state", "load", "lang"], volRows),
+    table("by_language", ["lang", "waiting_n", "on_duty", "free_n"], langRows));
   if (focusKey) {                                       // keyboard focus survives the refresh
     const again = [...box.querySelectorAll("[data-key]")].find((n) => n.dataset.key === focusKey);
     (again || $("supervise")).focus();
