@@ -11,6 +11,14 @@ Rules
 * Among eligible volunteers a chat goes to one who speaks its language when
   there is one, then the least loaded, then the longest idle (the one whose load
   changed longest ago).
+* Topic and specialists: a chat with a ``skill`` (the topic the young person
+  chose) that some volunteer *on duty* holds (available, free or at capacity)
+  goes first to a free volunteer with that skill, even when another is freer;
+  among them a speaker of the chat's language first. While every such volunteer
+  is busy the chat waits for one until ``since + specialist_wait_s``, then goes
+  to anyone. With no such volunteer on duty it is routed at once like any chat.
+  A chat waiting for a specialist never blocks the chats behind it: they are
+  matched past it, and it keeps its place (it is first again when it falls back).
 * The queue is bounded (``max_queue``); overflow policy: refuse the newcomer
   (``QueueFull``), never drop someone already waiting.
 """
@@ -28,6 +36,9 @@ DEFAULT_SERVICE_TIME_S = 20 * 60
 EWMA_ALPHA = 0.2
 # Estimated waits are rounded up to this step: a promise, not a stopwatch.
 WAIT_STEP_S = 30
+# A topic chat waits this long at most for a busy specialist (JOURCHATT_SPECIALIST_WAIT_S):
+# two minutes is about what a young person waits for a chat at all before giving up.
+DEFAULT_SPECIALIST_WAIT_S = 120.0
 
 
 class QueueFull(Exception):
@@ -38,6 +49,7 @@ class QueueFull(Exception):
 class _Waiting:
     lang: str
     since: float
+    skill: str | None = None     # wait for a volunteer with this skill (until since + the wait)
 
 
 @dataclass
@@ -47,6 +59,7 @@ class _Volunteer:
     available: bool
     idle_since: float
     chats: set[str] = field(default_factory=set)
+    skills: frozenset[str] = frozenset()
 
     @property
     def load(self) -> int:
@@ -59,19 +72,23 @@ class _Volunteer:
 class Router:
     """Queue of waiting chats and the volunteers who can take them."""
 
-    def __init__(self, max_queue: int = 2000) -> None:
+    def __init__(self, max_queue: int = 2000,
+                 specialist_wait_s: float = DEFAULT_SPECIALIST_WAIT_S) -> None:
         self.max_queue = max_queue
+        self.specialist_wait_s = specialist_wait_s
         self._queue: OrderedDict[str, _Waiting] = OrderedDict()
         self._volunteers: dict[str, _Volunteer] = {}
         self._service_time = float(DEFAULT_SERVICE_TIME_S)
 
     # -- the queue ---------------------------------------------------------------
-    def enqueue(self, chat: str, lang: str, now: float, *, front: bool = False) -> None:
+    def enqueue(self, chat: str, lang: str, now: float, *, front: bool = False,
+                skill: str | None = None, since: float | None = None) -> None:
+        """Queue ``chat``; ``skill`` asks for a specialist, waited for from ``since`` (default now)."""
         if chat in self._queue:
             return
         if not front and len(self._queue) >= self.max_queue:
             raise QueueFull(chat)
-        self._queue[chat] = _Waiting(lang, now)
+        self._queue[chat] = _Waiting(lang, now if since is None else since, skill or None)
         if front:
             self._queue.move_to_end(chat, last=False)
 
@@ -103,14 +120,15 @@ class Router:
 
     # -- volunteers ----------------------------------------------------------------
     def set_volunteer(self, vid: str, *, languages: frozenset[str], capacity: int,
-                      available: bool, now: float) -> None:
+                      available: bool, now: float, skills: frozenset[str] = frozenset()) -> None:
         v = self._volunteers.get(vid)
         if v is None:
-            self._volunteers[vid] = _Volunteer(languages, max(1, capacity), available, now)
+            self._volunteers[vid] = _Volunteer(languages, max(1, capacity), available, now,
+                                               skills=skills)
             return
         if available and not v.available:
             v.idle_since = now
-        v.languages, v.capacity, v.available = languages, max(1, capacity), available
+        v.languages, v.capacity, v.available, v.skills = languages, max(1, capacity), available, skills
 
     def remove_volunteer(self, vid: str) -> set[str]:
         """Forget a volunteer; return the chats it held (the caller re-queues them)."""
@@ -139,26 +157,70 @@ class Router:
     def volunteers_online(self) -> int:
         return sum(1 for v in self._volunteers.values() if v.available)
 
+    # -- specialists ---------------------------------------------------------------
+    def skills_on_duty(self) -> dict[str, int]:
+        """Skill -> chat slots of the volunteers on duty (available, free or busy) holding it."""
+        out: dict[str, int] = {}
+        for v in self._volunteers.values():
+            if v.available:
+                for skill in v.skills:
+                    out[skill] = out.get(skill, 0) + v.capacity
+        return out
+
+    def holding_for_specialist(self, now: float) -> dict[str, float]:
+        """Chats now kept for a busy specialist -> when they fall back to anyone."""
+        on_duty = self.skills_on_duty()
+        free = {s for v in self._volunteers.values() if v.eligible() for s in v.skills}
+        return {chat: w.since + self.specialist_wait_s for chat, w in self._queue.items()
+                if w.skill in on_duty and w.skill not in free
+                and now < w.since + self.specialist_wait_s}
+
+    def estimate_for(self, chat: str, now: float) -> int:
+        """An honest estimate for one waiting chat (rounded up to 30 s).
+
+        Its place in the queue as for any chat; one kept for a busy specialist also
+        waits for one of them to be free (the specialists' slots in turn, for the
+        topic chats ahead of it), but never past its fallback time plus its place.
+        """
+        order = list(self._queue)
+        position = order.index(chat) + 1
+        plain = position * self.wait_per_position()
+        w = self._queue[chat]
+        slots = self.skills_on_duty().get(w.skill or "", 0)
+        if not slots:
+            return self.round_wait(plain)
+        ahead = 1 + sum(1 for c in order[:position - 1] if self._queue[c].skill == w.skill)
+        specialist = ahead * self._service_time / slots
+        fallback = max(0.0, w.since + self.specialist_wait_s - now) + plain
+        return self.round_wait(max(plain, min(specialist, fallback)))
+
     # -- matching ------------------------------------------------------------------
     def match(self, now: float) -> list[tuple[str, str]]:
         """Assign waiting chats to eligible volunteers; return [(chat, volunteer)].
 
         O((chats + volunteers) · log volunteers): the eligible volunteers sit in one
-        heap by (load, idle since, id) and in one heap per language they speak; an
-        entry made stale by an assignment is skipped when it comes to the top.
+        heap by (load, idle since, id), one per language they speak, one per skill
+        and one per (skill, language); an entry made stale by an assignment is
+        skipped when it comes to the top.
         """
         out: list[tuple[str, str]] = []
         if not self._queue:
             return out
+        on_duty = {s for v in self._volunteers.values() if v.available for s in v.skills}
         stamp: dict[str, int] = {}                 # eligible volunteer -> its current entries
-        heaps: dict[str | None, list[tuple[int, float, str, int]]] = {None: []}
+        heaps: dict[object, list[tuple[int, float, str, int]]] = {None: []}
+
+        def keys(v: _Volunteer) -> list[object]:
+            out: list[object] = [None, *v.languages, *((s,) for s in v.skills)]
+            out.extend((s, lang) for s in v.skills for lang in v.languages)
+            return out
+
         for vid, v in self._volunteers.items():
             if v.eligible():
                 stamp[vid] = 0
                 entry = (v.load, v.idle_since, vid, 0)
-                heaps[None].append(entry)
-                for lang in v.languages:
-                    heaps.setdefault(lang, []).append(entry)
+                for key in keys(v):
+                    heaps.setdefault(key, []).append(entry)
         if not stamp:
             return out
         for heap in heaps.values():
@@ -173,7 +235,15 @@ class Router:
             return None
 
         for chat, waiting in list(self._queue.items()):
-            chosen = best(heaps.get(waiting.lang))       # a speaker of the chat's language first
+            chosen: str | None = None
+            skill = waiting.skill
+            if skill is not None and skill in on_duty:
+                # A specialist speaking the chat's language, then any specialist.
+                chosen = best(heaps.get((skill, waiting.lang))) or best(heaps.get((skill,)))
+                if chosen is None and now < waiting.since + self.specialist_wait_s:
+                    continue                          # kept for a specialist; the next in line goes on
+            if chosen is None:
+                chosen = best(heaps.get(waiting.lang))   # a speaker of the chat's language first
             if chosen is None:
                 chosen = best(heaps[None])
             assert chosen is not None
@@ -184,9 +254,8 @@ class Router:
             if v.eligible():
                 stamp[chosen] += 1
                 entry = (v.load, v.idle_since, chosen, stamp[chosen])
-                heapq.heappush(heaps[None], entry)
-                for lang in v.languages:
-                    heapq.heappush(heaps[lang], entry)
+                for key in keys(v):
+                    heapq.heappush(heaps[key], entry)
             else:
                 del stamp[chosen]
                 if not stamp:
