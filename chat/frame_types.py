@@ -21,6 +21,7 @@ class Intake(TypedDict, total=False):
     municipality: str | None
     district: str | None
     first_contact: str
+    topic: str | None           # what the young person wants to talk about (the role vocabulary)
 
 
 # -- visitor → server ---------------------------------------------------------------

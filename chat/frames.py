@@ -213,7 +213,14 @@ def _v_hello(obj: Frame) -> Hello:
 
 
 def _v_intake(obj: Frame) -> IntakeFrame:
-    return {"type": "intake", **intake_fields(obj)}
+    out: IntakeFrame = {"type": "intake", **intake_fields(obj)}
+    if "topic" in obj:
+        # Only the visitor's frame carries it: a wrap-up's ``topic`` is the volunteer's own field.
+        topic = obj["topic"]
+        if topic is not None and topic not in vocab.ROLES:
+            raise _bad("topic", f"must be one of {', '.join(vocab.ROLES)}, or null")
+        out["topic"] = topic
+    return out
 
 
 def _v_message(obj: Frame) -> VisitorMessage:

@@ -31,6 +31,12 @@ A chat's hash also carries, for supervision (chat.supervision): ``obs``
 ("<account>@<node>" of each supervisor observing it), ``joined`` (supervisors
 who joined it openly) and ``addr`` ("<day>:<keyed hash>" of the visitor's
 address under that day's rotating key, never the address).
+
+For topic routing (``chat.routing``) a chat's hash carries ``skill`` (the intake
+topic, sealed like the intake: matching opens it), ``anyone`` ("1" once a
+supervisor handed it to any volunteer) and ``spec`` ("1"/"0": whether the
+volunteer who first took a topic chat held the topic as a skill, for the record);
+a volunteer's hash carries ``skills`` (plain words from the vocabularies).
 """
 
 from __future__ import annotations
@@ -128,6 +134,9 @@ class ChatState:
     referrals: str = ""            # sealed JSON: services referred and their codes' keyed hashes
     obs: str = ""                  # observers: "<account>@<node>,..." (chat.supervision)
     wait: str = ""                 # keyed address hash whose waiting count holds it (chat.waiting)
+    skill: str = ""                # sealed intake topic: wait for a volunteer with this skill
+    anyone: bool = False           # a supervisor handed it to any volunteer (no specialist wait)
+    spec: str = ""                 # "1"/"0": the first volunteer held the topic as a skill
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -155,6 +164,9 @@ class ChatState:
         s.referrals = raw.get("referrals", "")
         s.obs = raw.get("obs", "")
         s.wait = raw.get("wait", "")
+        s.skill = raw.get("skill", "")
+        s.anyone = raw.get("anyone") == "1"
+        s.spec = raw.get("spec", "")
         return s
 
     def observers(self) -> list[tuple[str, str]]:
@@ -209,6 +221,7 @@ class VolState:
     idle_since: float = 0.0
     gone: float | None = None
     name: str = ""
+    skills: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, vid: str, raw: dict[str, str]) -> VolState | None:
@@ -218,7 +231,8 @@ class VolState:
                    wants=raw.get("wants") == "1", capacity=max(1, int(raw["capacity"])),
                    langs=frozenset(x for x in raw.get("langs", "").split(",") if x),
                    idle_since=float(raw.get("idle_since") or 0), gone=_float(raw.get("gone", "")),
-                   name=raw.get("name", ""))
+                   name=raw.get("name", ""),
+                   skills=frozenset(x for x in raw.get("skills", "").split(",") if x))
 
     @property
     def available(self) -> bool:
@@ -227,4 +241,5 @@ class VolState:
     def dump(self) -> dict[str, str]:
         return {"node": self.node, "conn": self.conn, "wants": _encode(self.wants),
                 "capacity": str(self.capacity), "langs": ",".join(sorted(self.langs)),
-                "idle_since": _encode(self.idle_since), "gone": _encode(self.gone), "name": self.name}
+                "idle_since": _encode(self.idle_since), "gone": _encode(self.gone), "name": self.name,
+                "skills": ",".join(sorted(self.skills))}

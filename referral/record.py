@@ -58,6 +58,10 @@ class ChatRecord(Base):
     volunteer: Mapped[str | None] = mapped_column(String(24))
     non_data: Mapped[str | None] = mapped_column(String(10))
     wrapup_filed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Topic routing: what the young person chose in the widget, and whether the
+    # volunteer who took the chat held it as a skill (None: no topic, or nobody took it).
+    intake_topic: Mapped[str | None] = mapped_column(String(20), default=None)
+    specialist: Mapped[bool | None] = mapped_column(Boolean, default=None)
 
 
 @dataclass
@@ -73,6 +77,7 @@ class ChatFacts:
     duration_s: float
     intake: dict[str, Any] = field(default_factory=dict)
     volunteer_id: str | None = None
+    specialist: bool | None = None      # the first volunteer held the intake topic as a skill
 
 
 def round_seconds(seconds: float) -> int:
@@ -116,6 +121,8 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
         "volunteer": volunteer_pseudonym(secret, facts.volunteer_id) if facts.volunteer_id else None,
         "non_data": (wrapup or {}).get("non_data"),
         "wrapup_filed": wrapup is not None,
+        "intake_topic": facts.intake.get("topic") if facts.intake.get("topic") in vocab.ROLES else None,
+        "specialist": facts.specialist if facts.intake.get("topic") in vocab.ROLES else None,
     }
     for form in vocab.VIOLENCE:
         row[f"v_{form}"] = form in violence

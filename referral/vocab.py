@@ -20,3 +20,6 @@ OUTCOMES = ("completed", "left_queued", "visitor_left", "dropped", "closed")
 NON_DATA = ("test", "silent", "prank", "abusive")
 ENDED_BY = ("visitor", "volunteer", "timeout", "supervisor")
 LANGUAGES = ("sv", "en")
+# A volunteer's skills (contract "Topic and specialists"): topics and forms of violence
+# they are trained to talk about; a chat whose intake topic is one of them is routed to them.
+SKILLS = tuple(dict.fromkeys(ROLES + VIOLENCE))

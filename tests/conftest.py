@@ -284,12 +284,12 @@ class Running:
 
     async def add_account(self, username: str, *, role: str = "volunteer", trained: bool = True,
                           languages: str = "sv", capacity: int = 1, display_name: str | None = None,
-                          totp: bool = True, password: str = PASSWORD) -> None:
+                          totp: bool = True, password: str = PASSWORD, skills: tuple[str, ...] = ()) -> None:
         """Create an account; with ``totp`` (the default) its second factor is already set up."""
         await create_account(self.app.state.db, username=username,
                              display_name=display_name or username.capitalize(), password=password,
                              role=role, languages=languages, capacity=capacity, trained=trained,
-                             today=date.today())
+                             today=date.today(), skills=skills)
         if totp:
             secret = totp_module.new_secret()
             await manage.enrol_directly(self.app.state.db, self.app.state.totp_box, username, secret)

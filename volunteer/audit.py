@@ -22,6 +22,7 @@ from chat.kernel.db import Base
 ACTIONS = frozenset({
     # accounts (admin)
     "account.create", "account.disable", "account.enable", "account.reset", "account.role",
+    "account.skills",
     "training.record",
     # live chats (supervisor)
     "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.end",

@@ -114,6 +114,7 @@ class Consoles:
             old = (vol.node, vol.conn)
             vol.node, vol.conn, vol.gone = live.node, outbox.conn, None
             vol.capacity, vol.langs, vol.name = max(1, profile.capacity), profile.languages, profile.display_name
+            vol.skills = profile.skills
             tx.hset(S.vol_key(vid), vol.dump())
             tx.expire(S.vol_key(vid), live.log_ttl)
             tx.sadd(S.VOLS, vid)

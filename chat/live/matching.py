@@ -28,6 +28,10 @@ log = get_logger(__name__)
 POSITION_FLUSH_S = 0.1
 # Positions also follow changes made on other nodes, this often.
 POSITION_POLL_S = 1.0
+# One matching pass reads at most this many waiting chats: past the free slots it reads
+# on only over chats kept for a busy specialist, which are few; the bound keeps a pass
+# short even if thousands were (the next pass goes on).
+MAX_READ = 5000
 
 
 class Matching:
@@ -105,29 +109,56 @@ class Matching:
             vols[vol.id] = (vol, held, wraps)
         if free == 0:
             return []
-        # Only the head of the queue can be matched: as many chats as there are free slots.
-        head = [chat for chat, _ in await tx.zrangebyscore(S.QUEUE, -math.inf, math.inf, limit=free)]
-        router = Router(max_queue=len(head) + 1)
+        router = Router(max_queue=MAX_READ, specialist_wait_s=live.settings.specialist_wait_s)
         for vid, (vol, held, wraps) in vols.items():
             router.set_volunteer(vid, languages=vol.langs, capacity=vol.capacity, available=True,
-                                 now=vol.idle_since)
+                                 now=vol.idle_since, skills=vol.skills)
             for chat in held | set(wraps):
                 router.hold(vid, chat, vol.idle_since)
-        states = [S.ChatState.load(c, raw) for c, raw in
-                  zip(head, await tx.hgetall_many([S.chat_key(c) for c in head]))]
-        for chat_id, st in zip(head, states):
-            if st is not None and st.state == "queued":
-                router.enqueue(st.id, st.lang, now)
-            elif st is None:
-                tx.zrem(S.QUEUE, chat_id)       # its state expired: nobody is waiting
-        pairs = router.match(now)
-        by_id = {st.id: st for st in states if st is not None}
+        pairs: list[tuple[str, str]] = []
+        by_id: dict[str, S.ChatState] = {}
+        topics: dict[str, str] = {}
+        # Only the head of the queue can be matched: as many chats as there are free slots,
+        # read page by page past the chats kept for a busy specialist (they block nobody).
+        lo, at_lo, read = -math.inf, 0, 0
+        while free > 0 and read < MAX_READ:
+            want = free + at_lo
+            page = await tx.zrangebyscore(S.QUEUE, lo, math.inf, limit=want)
+            fresh = [(c, score) for c, score in page if c not in by_id]
+            if not fresh:
+                break
+            read += len(fresh)
+            states = await tx.hgetall_many([S.chat_key(c) for c, _ in fresh])
+            for (chat_id, _), raw in zip(fresh, states):
+                st = S.ChatState.load(chat_id, raw)
+                if st is None:
+                    tx.zrem(S.QUEUE, chat_id)       # its state expired: nobody is waiting
+                    by_id[chat_id] = S.ChatState(id=chat_id, state="gone")
+                    continue
+                by_id[chat_id] = st
+                if st.state != "queued":
+                    continue
+                topic = live.skill(st)
+                if topic:
+                    topics[chat_id] = topic
+                router.enqueue(st.id, st.lang, now, skill=None if st.anyone else topic, since=st.started)
+            got = router.match(now)
+            pairs.extend(got)
+            free -= len(got)
+            if len(page) < want:
+                break                               # the whole queue was read
+            last = page[-1][1]
+            at_lo = sum(1 for _, score in page if score == last)   # the page starts at lo, inclusive
+            lo = last
         for chat_id, vid in pairs:
             st = by_id[chat_id]
             vol, held, wraps = vols[vid]
             fields = {"state": "active", "vol": vid, "last_vol": vid, "last_act": repr(now), "warned": "0"}
             if st.waited is None:
                 fields["waited"] = repr(max(0.0, now - st.started))
+            topic = topics.get(chat_id)
+            if topic and not st.spec:
+                fields["spec"] = "1" if topic in vol.skills else "0"
             tx.hset(S.chat_key(chat_id), fields)
             S.left_queue(tx, st)
             held.add(chat_id)

@@ -50,6 +50,7 @@ class Records:
             lang=st.lang, outcome=st.outcome or "dropped", ended_by=st.ended_by or None,
             wait_s=max(0.0, waited), duration_s=max(0.0, duration), intake=intake,
             volunteer_id=st.last_vol or None,
+            specialist={"1": True, "0": False}.get(st.spec),
         )
         row = build_record(facts, wrapup, tz=live.settings.timezone, secret=live.settings.secret)
         try:

@@ -67,6 +67,11 @@ class Console:
     outbox: Outbox
     feeds: dict[str, Feed] = field(default_factory=dict)   # active chats
     wrapups: set[str] = field(default_factory=set)
+    skills: frozenset[str] = frozenset()                    # topic routing: the account's skills
+
+    def __post_init__(self) -> None:
+        if not self.skills:
+            self.skills = self.profile.skills
 
     @property
     def lang(self) -> str:

@@ -195,6 +195,10 @@ class Visitors:
         elif frame["type"] == "intake":
             answers = frame
             await self.live.commit(lambda tx, local: self._tx_intake(tx, local, vis.id, answers))
+            if "topic" in answers and vis.state == "queued":
+                # The topic steers routing: a chat kept for a specialist may now go, or be kept.
+                self.live.queue_changed()
+                self.matching.match_soon()
         elif frame["type"] == "typing":
             active = frame["active"]
             await self.live.commit(lambda tx, local: self._tx_typing(tx, local, vis.id, active))
@@ -216,6 +220,9 @@ class Visitors:
             raise FrameError.of(codes.INVALID_FIELD, "district: must be a district of your municipality")
         intake.update(fields)
         tx.hset(S.chat_key(chat_id), {"intake": live.seal(chat_id, intake, INTAKE_SEQ)})
+        if "topic" in fields and st.state == "queued":
+            topic = fields["topic"]
+            tx.hset(S.chat_key(chat_id), {"skill": live.seal(chat_id, topic, SKILL_SEQ) if topic else ""})
         if st.state == "active":
             live.notify(tx, await live.vol_node(tx, st.vol),
                         {"k": "frame", "chat": chat_id, "to": "volunteer", "vid": st.vol}, local,

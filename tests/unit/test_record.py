@@ -184,6 +184,8 @@ EXPECTED_COLUMNS = {
     "age", "gender", "municipality", "district", "topic",
     "v_physical", "v_psychological", "v_sexual", "v_digital", "v_economic", "v_honour",
     "first_contact", "volunteer", "non_data", "wrapup_filed",
+    # topic routing (issue 18): a vocabulary word and a yes/no, nothing linkable to the text
+    "intake_topic", "specialist",
 }
 
 
@@ -198,3 +200,16 @@ def test_no_record_column_can_hold_free_text_or_an_exact_time() -> None:
         assert isinstance(column.type, (String, Integer, SmallInteger, Boolean, Date)), column.name
         if isinstance(column.type, String):
             assert column.type.length is not None and column.type.length <= 40, column.name
+
+
+def test_intake_topic_and_specialist_are_kept_only_for_a_topic_from_the_vocabulary() -> None:
+    f = facts(intake={"topic": "uses_violence"})
+    f.specialist = True
+    row = build(f, wrapup(topic="both"))
+    assert (row["intake_topic"], row["specialist"], row["topic"]) == ("uses_violence", True, "both")
+    f = facts(intake={"topic": "ZQXmarker"})
+    f.specialist = True
+    row = build(f)
+    assert (row["intake_topic"], row["specialist"]) == (None, None)
+    row = build(facts(intake={}))
+    assert (row["intake_topic"], row["specialist"]) == (None, None)
