@@ -33,6 +33,7 @@ class Hello(TypedDict):
     resume: str | None
     last_seq: int
     followup: NotRequired[str]
+    topic: NotRequired[str]                   # the intake topic, known before the chat is queued
     followup_vid: NotRequired[str | None]     # added by the endpoint: the code's volunteer
 
 
@@ -148,6 +149,13 @@ class Takeover(TypedDict):
     chat: str
 
 
+class RouteAny(TypedDict):
+    """A supervisor hands a chat kept for a busy specialist to any volunteer at once."""
+
+    type: Literal["route_any"]
+    chat: str
+
+
 class Dismiss(TypedDict):
     type: Literal["dismiss"]
     alert: str
@@ -163,10 +171,11 @@ class Block(TypedDict):
 ChatFrame = Union[VolunteerMessage, VolunteerTyping, Refer, End]
 
 # The frames chat.supervision and its neighbours take (chat.frames.SUPERVISION_TYPES).
-SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block]
+SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
+                         RouteAny]
 
 VolunteerFrame = Union[Status, VolunteerMessage, VolunteerTyping, Refer, End, Wrapup, Escalate, Transfer,
-                       Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block]
+                       Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block, RouteAny]
 
 
 # -- server → client (the shapes the edge writes itself) ------------------------------

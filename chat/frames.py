@@ -25,7 +25,7 @@ from referral import geography, vocab
 
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
-from .frame_types import (Block, Dismiss, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave,
+from .frame_types import (Block, Dismiss, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave, RouteAny,
                           Observe, Refer, Report, Status, Supervise, Takeover, Transfer, VisitorFrame,
                           VisitorMessage, VisitorTyping, VolunteerFrame, VolunteerMessage, VolunteerTyping,
                           Whisper, Wrapup)
@@ -209,6 +209,13 @@ def _v_hello(obj: Frame) -> Hello:
              "last_seq": _seq(obj, "last_seq")}
     if followup:
         hello["followup"] = followup
+    topic = obj.get("topic")
+    if topic is not None:
+        # The widget asks the topic before the chat starts: given here, it steers the very
+        # first matching (an intake frame a moment later could arrive after it).
+        if topic not in vocab.ROLES:
+            raise _bad("topic", f"must be one of {', '.join(vocab.ROLES)}, or null")
+        hello["topic"] = topic
     return hello
 
 
@@ -333,6 +340,10 @@ def _o_takeover(obj: Frame) -> Takeover:
     return {"type": "takeover", "chat": _chat(obj)}
 
 
+def _o_route_any(obj: Frame) -> RouteAny:
+    return {"type": "route_any", "chat": _chat(obj)}
+
+
 def _o_escalate(obj: Frame) -> Escalate:
     kind = obj.get("kind")
     if kind not in ESCALATIONS:
@@ -374,10 +385,10 @@ _VOLUNTEER: dict[str, Callable[[Frame], VolunteerFrame]] = {
     "refer": _o_refer, "end": _o_end, "wrapup": _o_wrapup,
     "escalate": _o_escalate, "transfer": _o_transfer, "followup": _o_followup,
     "supervise": _o_supervise, "observe": _o_observe, "whisper": _o_whisper, "join": _o_join,
-    "takeover": _o_takeover, "dismiss": _o_dismiss, "block": _o_block,
+    "takeover": _o_takeover, "dismiss": _o_dismiss, "block": _o_block, "route_any": _o_route_any,
 }
 # Frames only an account with the supervisor role may send.
-SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block")
+SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block", "route_any")
 # Frames chat.supervision handles (the rest go to the hub).
 SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES)
 

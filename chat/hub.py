@@ -30,6 +30,7 @@ from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
 from . import state as S
 from .alerts import Alerts
+from .specialists import Specialists
 from .blocks import Blocks
 from .kernel.broker import Broker, BrokerError, Tx
 from .followup_frames import FollowUps
@@ -110,6 +111,7 @@ class Hub:
         self.handover = Handover(live, lines=self.lines, matching=self.matching, overview=self.overview,
                                  supervision=self.supervision)
         self.alerts = Alerts(live, lines=self.lines, overview=self.overview)
+        self.specialists = Specialists(live, matching=self.matching, overview=self.overview)
         self.visitor_side = Visitors(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, records=self.records, referring=self.referring,
                                      hours_source=self.hours, returning=self.followups.returns)
@@ -118,7 +120,8 @@ class Hub:
             followup=self.followups.on_followup, supervise=self.overview.on_supervise,
             observe=self.supervision.on_observe, whisper=self.supervision.on_whisper,
             join=self.supervision.on_join, takeover=self.handover.on_takeover,
-            dismiss=self.alerts.on_dismiss, block=self.blocks.on_block)
+            dismiss=self.alerts.on_dismiss, block=self.blocks.on_block,
+            route_any=self.specialists.on_route_any)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision,
                                      frames=frames)

@@ -41,6 +41,19 @@ WAIT_STEP_S = 30
 DEFAULT_SPECIALIST_WAIT_S = 120.0
 
 
+def specialist_wait(plain_s: float, *, ahead: int, service_time_s: float, slots: int,
+                    fallback_in_s: float) -> float:
+    """Seconds until a chat kept for a specialist is likely answered (not rounded).
+
+    ``plain_s`` is what its place in the queue alone promises; it is also waiting for
+    one of ``slots`` specialist slots to free, ``ahead`` chats of its topic in turn
+    (itself included), but never past its fallback (``fallback_in_s`` from now) plus
+    its place in line.
+    """
+    specialist = ahead * service_time_s / max(slots, 1)
+    return max(plain_s, min(specialist, max(0.0, fallback_in_s) + plain_s))
+
+
 class QueueFull(Exception):
     """The queue holds ``max_queue`` chats already."""
 
@@ -190,9 +203,8 @@ class Router:
         if not slots:
             return self.round_wait(plain)
         ahead = 1 + sum(1 for c in order[:position - 1] if self._queue[c].skill == w.skill)
-        specialist = ahead * self._service_time / slots
-        fallback = max(0.0, w.since + self.specialist_wait_s - now) + plain
-        return self.round_wait(max(plain, min(specialist, fallback)))
+        return self.round_wait(specialist_wait(plain, ahead=ahead, service_time_s=self._service_time,
+                                               slots=slots, fallback_in_s=w.since + self.specialist_wait_s - now))
 
     # -- matching ------------------------------------------------------------------
     def match(self, now: float) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ ACTIONS = frozenset({
     "training.record",
     # live chats (supervisor)
     "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.end",
+    "chat.route_any",
     "visitor.block",
     # configuration
     "hours.update", "snippets.update", "directory.update", "directory.load", "partner.add",

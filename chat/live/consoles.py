@@ -19,7 +19,7 @@ from ..kernel.broker import BrokerError, Tx
 from ..kernel import error_codes as codes
 from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
-from ..frame_types import (Block, ChatFrame, Dismiss, Escalate, Followup, Join, Observe, Supervise, Takeover,
+from ..frame_types import (Block, ChatFrame, Dismiss, Escalate, Followup, Join, Observe, RouteAny, Supervise, Takeover,
                            SupervisionFrame, Transfer, VolunteerFrame, Whisper)
 from ..frames import SUPERVISOR_TYPES
 from ..kernel.logs import get_logger
@@ -52,6 +52,7 @@ class SupervisionFrames:
     takeover: Callable[[Console, Takeover], Awaitable[None]]
     dismiss: Callable[[Console, Dismiss], Awaitable[None]]
     block: Callable[[Console, Block], Awaitable[None]]
+    route_any: Callable[[Console, RouteAny], Awaitable[None]]
 
     async def handle(self, con: Console, frame: SupervisionFrame) -> None:
         """Hand ``frame`` to its handler."""
@@ -75,6 +76,8 @@ class SupervisionFrames:
             await self.dismiss(con, frame)
         elif frame["type"] == "block":
             await self.block(con, frame)
+        elif frame["type"] == "route_any":
+            await self.route_any(con, frame)
         else:
             assert_never(frame)         # mypy: every supervision frame type has its field
 

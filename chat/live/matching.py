@@ -17,7 +17,7 @@ from typing import Any, Coroutine
 from .. import state as S
 from ..kernel.broker import BrokerError, Tx
 from ..kernel.logs import get_logger
-from ..routing import DEFAULT_SERVICE_TIME_S, Router
+from ..routing import DEFAULT_SERVICE_TIME_S, Router, specialist_wait
 from .context import NODE_TIMEOUT_S, Live, Local, parse_wraps, vol_chats, vol_fields
 from .sessions import Visitor
 
@@ -43,6 +43,8 @@ class Matching:
         self._match_again = False
         self._match_handle: asyncio.Handle | None = None
         self._per_position = (0.0, -math.inf)     # (seconds per queue position, when computed)
+        # (mean chat length, skill -> specialists' slots on duty, skills with a free specialist)
+        self._specialists: tuple[float, dict[str, int], set[str]] = (float(DEFAULT_SERVICE_TIME_S), {}, set())
         self._last_poll = 0.0
         # Local visitors waiting here that the last full queue view did not list.
         self.unlisted: set[str] = set()
@@ -214,10 +216,21 @@ class Matching:
         return await self.live.broker.read(fn)
 
     async def _tx_per_position(self, tx: Tx, now: float) -> float:
-        """Expected seconds between two answered chats (remembered for ``send_position``)."""
+        """Expected seconds between two answered chats (remembered for ``send_position``),
+        and the specialists' slots and free skills on duty (for kept chats' estimates)."""
         svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
-        slots = sum(vol.capacity for vol, _ in await self.on_duty(tx, now, watch=False))
+        slots = 0
+        skill_slots: dict[str, int] = {}
+        free_skills: set[str] = set()
+        for vol, raw in await self.on_duty(tx, now, watch=False):
+            slots += vol.capacity
+            busy = len(vol_chats(raw)) + len(parse_wraps(raw.get("wraps", ""))) >= vol.capacity
+            for skill in vol.skills:
+                skill_slots[skill] = skill_slots.get(skill, 0) + vol.capacity
+                if not busy:
+                    free_skills.add(skill)
         self._per_position = (svc / max(slots, 1), now)
+        self._specialists = (svc, skill_slots, free_skills)
         return self._per_position[0]
 
     async def flush_positions(self, only: Visitor | None = None) -> None:
@@ -235,11 +248,15 @@ class Matching:
         if self.live.broker.shared:          # for the reconcile pass; with memory:// no notice is lost
             listed = set(order)
             self.unlisted = {v.id for v in visitors.values() if v.state == "queued" and v.id not in listed}
+        ahead: dict[str, int] = {}           # topic -> kept chats of it seen so far (known here)
         for position, chat_id in enumerate(order, start=1):
             vis = visitors.get(chat_id)
             if vis is None or vis.state != "queued":
                 continue
-            self._tell_position(vis, position, per_position)
+            if vis.topic:
+                ahead[vis.topic] = ahead.get(vis.topic, 0) + 1
+            self._tell_position(vis, position, self._estimate(vis, position, per_position,
+                                                              ahead.get(vis.topic or "", 1)))
 
     async def send_position(self, vis: Visitor) -> None:
         """Send one visitor its position (on entry, on resume): a rank lookup, not the whole queue.
@@ -263,11 +280,26 @@ class Matching:
         except BrokerError:
             return
         if rank is not None:
-            self._tell_position(vis, rank + 1, per_position)
+            self._tell_position(vis, rank + 1, self._estimate(vis, rank + 1, per_position, 1))
+
+    def _estimate(self, vis: Visitor, position: int, per_position: float, ahead: int) -> int:
+        """Seconds to promise: by place in line, or, for a chat kept for a busy specialist,
+        also by when one of them is likely free (``routing.specialist_wait``).
+
+        ``ahead`` counts the kept chats of its topic ahead of it that this node holds
+        (others' topics are sealed and not read for an estimate)."""
+        plain = position * per_position
+        svc, skill_slots, free_skills = self._specialists
+        topic = vis.topic
+        if not topic or not skill_slots.get(topic) or topic in free_skills:
+            return Router.round_wait(plain)
+        fallback_in = vis.started + self.live.settings.specialist_wait_s - self.live.clock()
+        return Router.round_wait(specialist_wait(plain, ahead=ahead, service_time_s=svc,
+                                                 slots=skill_slots[topic], fallback_in_s=fallback_in))
 
     @staticmethod
-    def _tell_position(vis: Visitor, position: int, per_position: float) -> None:
-        state = (position, Router.round_wait(position * per_position))
+    def _tell_position(vis: Visitor, position: int, estimate: int) -> None:
+        state = (position, estimate)
         if state != vis.last_queued:
             vis.last_queued = state
             vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1]})

@@ -57,6 +57,7 @@ class Visitor:
     state: str = "queued"       # queued | active | ended (as last heard)
     last_queued: tuple[int, int] | None = None
     token: str = ""             # hash of the resume token (its key's TTL is refreshed with the chat's)
+    topic: str | None = None    # the intake topic, for an honest estimate while kept for a specialist
 
 
 @dataclass(eq=False)
