@@ -68,7 +68,7 @@ HTTP: dict[str, tuple[str, str]] = {
     "POST /api/password": (SIGNED_IN, "the demanded new password; otherwise 409 not_required"),
     "GET /api/admin/accounts": ("admin", "accounts, roles, training"),
     "POST /api/admin/accounts": ("admin", "creates an account"),
-    "POST /api/admin/accounts/{username}/{action}": ("admin", "disable, enable, reset, role, training"),
+    "POST /api/admin/accounts/{username}/{action}": ("admin", "disable, enable, reset, role, training, skills"),
     "GET /api/opening-hours": (EVERYONE, "the widget asks before it connects"),
     "PUT /api/opening-hours": ("supervisor admin", "replaces the schedule (the console's editor)"),
     "DELETE /api/opening-hours": ("supervisor admin", "removes the schedule"),
@@ -138,6 +138,7 @@ FRAMES: dict[str, tuple[str, str, str]] = {
     "takeover":  ("unknown_type", "supervisor_only", "any"),
     "dismiss":   ("unknown_type", "supervisor_only", "ok"),
     "block":     ("unknown_type", "supervisor_only", "any"),
+    "route_any": ("unknown_type", "supervisor_only", "any"),
 }
 
 

@@ -4,6 +4,7 @@ import { t } from "../i18n.js";
 import { S, $ } from "./state.js";
 import { el } from "./ui.js";
 import { on, send } from "./socket.js";
+import { word } from "./vocab.js";
 
 function fmtSeconds(s) {
   const m = Math.floor(s / 60);
@@ -34,6 +35,7 @@ function renderOverview(f) {
         el("button", { type: "button", t: "observe", "data-key": `${c.chat}:observe`, onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
         c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
         c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
+        "specialist_wait_s" in c ? el("button", { type: "button", t: "route_any", "data-key": `${c.chat}:route_any`, onclick: () => send({ type: "route_any", chat: c.chat }) }) : null,
         hours,
         el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
           if (window.confirm(t("block_confirm"))) send({ type: "block", chat: c.chat, hours: Number(hours.value) });
@@ -41,19 +43,22 @@ function renderOverview(f) {
     }
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: c.lang }),
-      el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }), actions);
+      el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }),
+      el("td", { text: (c.topic ? word("role", c.topic) : "–") + ("specialist_wait_s" in c ? ` – ${t("kept_for_specialist")} (${fmtSeconds(c.specialist_wait_s)})` : "") }),
+      actions);
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
-    el("td", { text: (v.languages || []).join(", ") })));
+    el("td", { text: (v.languages || []).join(", ") }),
+    el("td", { text: (v.skills || []).map((s) => word("skill", s)).join(", ") || "–" })));
   const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
   if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
   const focusKey = focused ? focused.dataset.key : undefined;
   box.replaceChildren(
-    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` })),
+    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` + (q.for_specialist ? `, ${q.for_specialist} ${t("kept_for_specialist").toLowerCase()}` : "") })),
     el("h3", { t: "alerts" }), alerts,
-    table("chats_active", ["state", "volunteer", "since", "lang", "flags", "actions"], chatRows),
-    table("volunteers", ["name", "state", "load", "lang"], volRows));
+    table("chats_active", ["state", "volunteer", "since", "lang", "flags", "topic_col", "actions"], chatRows),
+    table("volunteers", ["name", "state", "load", "lang", "skills"], volRows));
   if (focusKey) {                                       // keyboard focus survives the refresh
     const again = [...box.querySelectorAll("[data-key]")].find((n) => n.dataset.key === focusKey);
     (again || $("supervise")).focus();
