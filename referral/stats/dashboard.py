@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from .. import geography
 from . import report
+from . import topics as topic_stats
 from .partnerships import Partnership
 
 COLOURS = ("#2f5d8a", "#c06c2b", "#6b8f3a", "#8a3b6b", "#3b8a86", "#7a6a2f", "#555555")
@@ -223,6 +224,7 @@ def page(out: dict[str, Any] | None, found: list[Partnership], query: dict[str, 
         _table("Utfall / Outcome", _pairs(out, "by_outcome"), "t-outcome"),
         _table("Ej data / Non-data (volym / volume only)", _pairs(out, "non_data"), "t-non-data"),
         _table("Hänvisningar / Referrals", referrals, "t-referrals"),
+        topic_stats.panel(out, _table, _label),
     ]
     scope = out["scope"]
     who = scope.get("partnership_name") or "Alla chattar / All chats"

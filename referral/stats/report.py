@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, queries, rollup
+from . import disclosure, queries, rollup, topics
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -44,6 +44,7 @@ SECTIONS = {
     "referrals_total": "Hänvisningar totalt / Referrals in all",
     "queue": "Kö / Queue",
     "volunteers": "Volontärer / Volunteers",
+    "topic_routing": "Ämne i frågan och specialister / Intake topic and specialists",
 }
 NOT_IN_FLAT_EXPORTS = ("by_week",)   # a chart on the dashboard, in JSON; too long for a table
 
@@ -152,6 +153,8 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         now = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
         before = (await queries.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
                   if req.compare else None)
+        routing = await topics.figures(conn, scope)                       # issue 18: topic routing
+        routing_before = await topics.figures(conn, scope.year_earlier()) if req.compare else None
     out, withheld = _block(now, req, secret, scope.start, scope.end)
     if req.preset:
         out["period"]["preset"] = req.preset
@@ -166,6 +169,10 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         ys = scope.year_earlier()
         out["year_earlier"], withheld_before = _block(before, req, secret, ys.start, ys.end)
         withheld += [{**w, "cell": f"year_earlier.{w['cell']}"} for w in withheld_before]
+    out["topic_routing"] = topics.block(routing, publish=req.publish, threshold=req.threshold)
+    if routing_before is not None and "year_earlier" in out:
+        out["year_earlier"]["topic_routing"] = topics.block(routing_before, publish=req.publish,
+                                                            threshold=req.threshold)
     out["published"] = req.publish
     out["disclosure"] = {"method": req.method if req.publish else "exact"}
     if req.publish:
