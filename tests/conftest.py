@@ -176,10 +176,28 @@ class Authenticator:
         return cookie
 
 
+def _installed_from_here() -> bool:
+    """Is the installed ``jourchatt`` this checkout (not an editable install of another worktree)?"""
+    import importlib.metadata
+    import json as _json
+    try:
+        url = _json.loads(importlib.metadata.distribution("jourchatt").read_text("direct_url.json") or "{}")["url"]
+    except (importlib.metadata.PackageNotFoundError, KeyError, ValueError):
+        return True
+    return not url.startswith("file://") or Path(url[len("file://"):]).resolve() == Path(__file__).resolve().parents[1]
+
+
 def jourchatt_command() -> list[str]:
-    """The installed ``jourchatt`` console script (or the module, in a source checkout)."""
+    """The installed ``jourchatt`` console script (or the module, in a source checkout).
+
+    When the installed package is an editable install of another checkout (a git
+    worktree sharing one virtualenv), this checkout's own code runs instead: its
+    migrations and commands are the ones under test."""
     exe = Path(sys.executable).parent / "jourchatt"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "chat.cli"]
+    if exe.exists() and _installed_from_here():
+        return [str(exe)]
+    root = str(Path(__file__).resolve().parents[1])
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); from chat.cli import main; sys.exit(main())"]
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, broker_url: str | None = None,
