@@ -9,12 +9,18 @@ Rules
 * A volunteer is eligible when available and its load (active chats plus chats
   whose wrap-up is still due) is below its capacity.
 * Among eligible volunteers a chat goes to one who speaks its language when
-  there is one, then the least loaded, then the longest idle (the one whose load
+  there is one, then the least loaded, then (for a chat that does not ask for a
+  specialist) one without skills before one with skills, so that specialists stay
+  free for the chats that need them, then the longest idle (the one whose load
   changed longest ago).
 * Topic and specialists: a chat with a ``skill`` (the topic the young person
   chose) that some volunteer *on duty* holds (available, free or at capacity)
   goes first to a free volunteer with that skill, even when another is freer;
-  among them a speaker of the chat's language first. While every such volunteer
+  among them a speaker of the chat's language first. Topic chats are matched to
+  specialists before the rest of a pass, so a plain chat that arrived earlier
+  does not take the specialist a topic chat needs (it gets another volunteer in
+  the same pass if one is free; if only the specialist is free, the topic chat
+  has it). While every such volunteer
   is busy the chat waits for one until ``since + specialist_wait_s``, then goes
   to anyone. With no such volunteer on duty it is routed at once like any chat.
   A chat waiting for a specialist never blocks the chats behind it: they are
@@ -220,56 +226,73 @@ class Router:
             return out
         on_duty = {s for v in self._volunteers.values() if v.available for s in v.skills}
         stamp: dict[str, int] = {}                 # eligible volunteer -> its current entries
-        heaps: dict[object, list[tuple[int, float, str, int]]] = {None: []}
+        heaps: dict[object, list[tuple[int, int, float, str, int]]] = {None: []}
 
         def keys(v: _Volunteer) -> list[object]:
             out: list[object] = [None, *v.languages, *((s,) for s in v.skills)]
             out.extend((s, lang) for s in v.skills for lang in v.languages)
             return out
 
+        def entry(v: _Volunteer, vid: str, key: object) -> tuple[int, int, float, str, int]:
+            # For a chat without a specialist's topic, a volunteer without skills before one
+            # with skills at equal load: the specialists stay free for the chats that need them.
+            spare = 1 if v.skills and not isinstance(key, tuple) else 0
+            return (v.load, spare, v.idle_since, vid, stamp[vid])
+
         for vid, v in self._volunteers.items():
             if v.eligible():
                 stamp[vid] = 0
-                entry = (v.load, v.idle_since, vid, 0)
                 for key in keys(v):
-                    heaps.setdefault(key, []).append(entry)
+                    heaps.setdefault(key, []).append(entry(v, vid, key))
         if not stamp:
             return out
         for heap in heaps.values():
             heapq.heapify(heap)
 
-        def best(heap: list[tuple[int, float, str, int]] | None) -> str | None:
+        def best(heap: list[tuple[int, int, float, str, int]] | None) -> str | None:
             while heap:
-                vid, entry_stamp = heap[0][2], heap[0][3]
+                vid, entry_stamp = heap[0][3], heap[0][4]
                 if stamp.get(vid) == entry_stamp:
                     return vid
                 heapq.heappop(heap)
             return None
 
-        for chat, waiting in list(self._queue.items()):
-            chosen: str | None = None
-            skill = waiting.skill
-            if skill is not None and skill in on_duty:
-                # A specialist speaking the chat's language, then any specialist.
-                chosen = best(heaps.get((skill, waiting.lang))) or best(heaps.get((skill,)))
-                if chosen is None and now < waiting.since + self.specialist_wait_s:
-                    continue                          # kept for a specialist; the next in line goes on
-            if chosen is None:
-                chosen = best(heaps.get(waiting.lang))   # a speaker of the chat's language first
-            if chosen is None:
-                chosen = best(heaps[None])
-            assert chosen is not None
+        def assign(chat: str, chosen: str) -> bool:
+            """Give ``chat`` to ``chosen``; False once nobody is free any more."""
             del self._queue[chat]
             self.hold(chosen, chat, now)
             out.append((chat, chosen))
             v = self._volunteers[chosen]
             if v.eligible():
                 stamp[chosen] += 1
-                entry = (v.load, v.idle_since, chosen, stamp[chosen])
                 for key in keys(v):
-                    heapq.heappush(heaps[key], entry)
+                    heapq.heappush(heaps[key], entry(v, chosen, key))
             else:
                 del stamp[chosen]
-                if not stamp:
-                    break
-        return out
+            return bool(stamp)
+
+        order = {chat: i for i, chat in enumerate(self._queue)}
+        # First the topic chats, in arrival order, each to a free specialist: a chat that
+        # arrived earlier without a topic must not take the specialist a topic chat needs
+        # while anyone else is free for it (it gets that one in the pass below).
+        for chat, waiting in list(self._queue.items()):
+            skill = waiting.skill
+            if skill is not None and skill in on_duty:
+                # A specialist speaking the chat's language, then any specialist.
+                chosen = best(heaps.get((skill, waiting.lang))) or best(heaps.get((skill,)))
+                if chosen is not None and not assign(chat, chosen):
+                    return sorted(out, key=lambda pair: order[pair[0]])
+        # Then everyone in arrival order; a topic chat still here waits for its specialist
+        # (and blocks nobody) until its time is up, then goes like any chat.
+        for chat, waiting in list(self._queue.items()):
+            skill = waiting.skill
+            if skill is not None and skill in on_duty and now < waiting.since + self.specialist_wait_s:
+                continue
+            chosen = best(heaps.get(waiting.lang))       # a speaker of the chat's language first
+            if chosen is None:
+                chosen = best(heaps[None])
+            assert chosen is not None
+            if not assign(chat, chosen):
+                break
+        # In arrival order, as one pass hands them out at one instant.
+        return sorted(out, key=lambda pair: order[pair[0]])

@@ -29,12 +29,23 @@ def test_a_topic_chat_goes_to_the_specialist_even_when_another_is_freer() -> Non
     assert r.match(61.0) == [("c", "spec")]
 
 
-def test_a_chat_without_topic_is_matched_as_before() -> None:
+def test_a_chat_without_topic_keeps_the_specialist_free_at_equal_load() -> None:
     r = Router(specialist_wait_s=WAIT)
     add(r, "spec", skills=("uses_violence",), now=0.0)
     add(r, "other", now=10.0)
     r.enqueue("c", "sv", 20.0)
-    assert r.match(21.0) == [("c", "spec")]        # the longest idle, skill or not
+    assert r.match(21.0) == [("c", "other")]       # not the longer idle specialist
+    r.enqueue("c2", "sv", 22.0)
+    assert r.match(23.0) == [("c2", "spec")]       # but the specialist rather than a wait
+
+
+def test_a_less_loaded_specialist_still_takes_a_plain_chat() -> None:
+    r = Router(specialist_wait_s=WAIT)
+    add(r, "spec", skills=("uses_violence",), capacity=2)
+    add(r, "other", capacity=2)
+    r.hold("other", "x", 0.0)
+    r.enqueue("c", "sv", 1.0)
+    assert r.match(2.0) == [("c", "spec")]
 
 
 def test_a_topic_chat_waits_while_every_specialist_is_busy_then_goes_to_anyone() -> None:
@@ -195,3 +206,32 @@ def test_random_cases_never_break_capacity_or_hand_out_a_chat_twice() -> None:
         free = [v for v in caps if r.load(v) < caps[v] and r._volunteers[v].available]
         if free:
             assert set(r.positions()) <= set(r.holding_for_specialist(now))
+
+
+def test_an_earlier_plain_chat_does_not_take_the_specialist_a_topic_chat_needs() -> None:
+    r = Router(specialist_wait_s=WAIT)
+    add(r, "spec", skills=("uses_violence",), now=0.0)      # idle the longest: a plain chat's first choice
+    add(r, "other", now=5.0)
+    r.enqueue("plain", "sv", 10.0)
+    r.enqueue("topic", "sv", 11.0, skill="uses_violence")
+    assert r.match(12.0) == [("plain", "other"), ("topic", "spec")]     # reported in arrival order
+
+
+def test_with_only_the_specialist_free_the_topic_chat_has_it() -> None:
+    r = Router(specialist_wait_s=WAIT)
+    add(r, "spec", skills=("uses_violence",))
+    r.enqueue("plain", "sv", 10.0)
+    r.enqueue("topic", "sv", 11.0, skill="uses_violence")
+    assert r.match(12.0) == [("topic", "spec")]
+    assert r.positions() == {"plain": 1}
+
+
+def test_a_thousand_by_a_thousand_with_ten_percent_specialists_all_go_at_once() -> None:
+    r = Router(specialist_wait_s=WAIT)
+    for i in range(1000):
+        add(r, f"v{i}", skills=("uses_violence",) if i < 100 else (), now=float(i % 7))
+    for i in range(1000):
+        r.enqueue(f"c{i}", "sv", 100.0 + i, skill="uses_violence" if i % 10 == 0 else None)
+    pairs = dict(r.match(2000.0))
+    assert len(pairs) == 1000 and r.waiting() == 0
+    assert all(int(pairs[f"c{i}"][1:]) < 100 for i in range(0, 1000, 10))     # every topic chat to a specialist
