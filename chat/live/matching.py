@@ -140,7 +140,10 @@ class Matching:
                 by_id[chat_id] = st
                 if st.state != "queued":
                     continue
-                topic = live.skill(st)
+                try:
+                    topic = live.skill(st)
+                except Exception:           # a seal that no longer opens: routed without a topic
+                    topic = None
                 if topic:
                     topics[chat_id] = topic
                 router.enqueue(st.id, st.lang, now, skill=None if st.anyone else topic, since=st.started)
