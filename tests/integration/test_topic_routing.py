@@ -151,3 +151,58 @@ async def test_two_nodes_route_a_topic_chat_to_the_specialist_on_the_other_node(
         raw = await a.app.state.hub.live.broker.read(read)
         assert raw["spec"] == "1"
         assert "uses_violence" not in repr(raw)          # the topic crosses Redis sealed only
+
+
+async def test_two_hubs_racing_over_topic_chats_never_double_assign(tmp_path: Path) -> None:
+    """Two hubs, each with its own Redis connections, match one queue of topic and plain
+    chats at once: each chat once, nobody over capacity, every topic chat to a specialist."""
+    import secrets as _secrets
+
+    from chat.hub import Hub
+    from chat.kernel.broker import create_broker
+    from chat.live.context import SKILL_SEQ
+
+    from ..conftest import make_settings
+
+    url = await fresh_redis()
+    settings = make_settings(tmp_path, "sqlite:///unused", url)
+    brokers = [create_broker(url), create_broker(url)]
+    hubs = [Hub(settings, br, None, node=f"node{i}") for i, br in enumerate(brokers)]  # type: ignore[arg-type]
+    try:
+        live = hubs[0].live
+        now = live.clock()
+        vols = {"s0": 2, "s1": 1, "p0": 2, "p1": 1}              # six slots, three of them specialists'
+        topic = {f"c{i}" for i in (1, 4, 5)}                       # three topic chats among the first six
+
+        async def setup(tx: Any) -> None:
+            tx.zadd(S.NODES, {"node0": now, "node1": now})
+            for k, (vid, cap) in enumerate(vols.items()):
+                vol = S.VolState(id=vid, node=f"node{k % 2}", conn="c", wants=True, capacity=cap,
+                                 langs=frozenset({"sv"}), idle_since=now - k,
+                                 skills=frozenset({"uses_violence"}) if vid.startswith("s") else frozenset())
+                tx.hset(S.vol_key(vid), vol.dump())
+                tx.sadd(S.VOLS, vid)
+            for i in range(10):
+                st = S.ChatState(id=f"c{i}", state="queued", started=now + i, lang="sv", last_act=now,
+                                 token=_secrets.token_hex(8))
+                if st.id in topic:
+                    st.skill = live.seal(st.id, "uses_violence", SKILL_SEQ)
+                tx.hset(S.chat_key(st.id), st.dump())
+                tx.zadd(S.QUEUE, {st.id: st.started})
+
+        await brokers[0].transact(setup)
+        results = await asyncio.gather(*(h.live.commit(h.matching._tx_match) for h in hubs for _ in range(3)))
+        pairs = [p for r in results for p in r]
+        chats = [c for c, _ in pairs]
+        assert len(chats) == len(set(chats)) == 6
+        given = dict(pairs)
+        assert all(given[c].startswith("s") for c in topic)          # every topic chat to a specialist
+
+        async def read(tx: Any) -> list[dict[str, str]]:
+            return await tx.hgetall_many([S.vol_key(v) for v in vols])
+
+        for (vid, cap), raw in zip(vols.items(), await brokers[0].read(read)):
+            assert len([x for x in raw["chats"].split(",") if x]) == cap
+    finally:
+        for br in brokers:
+            await br.close()
