@@ -31,7 +31,7 @@ function renderOverview(f) {
     const mine = S.chats.get(c.chat);
     const actions = el("td", { class: "row" });
     if (c.state !== "wrapup" && !(mine && mine.mode === "own")) {
-      actions.append(
+      actions.append(...[                 // the buttons that apply (append() would write "null")
         el("button", { type: "button", t: "observe", "data-key": `${c.chat}:observe`, onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
         c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
         c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
@@ -39,7 +39,7 @@ function renderOverview(f) {
         hours,
         el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
           if (window.confirm(t("block_confirm"))) send({ type: "block", chat: c.chat, hours: Number(hours.value) });
-        } }));
+        } })].filter(Boolean));
     }
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: c.lang }),
