@@ -71,9 +71,7 @@ async def test_a_kept_chat_blocks_nobody_and_falls_back_to_anyone_after_the_wait
     await kept.none_of("assigned", 0.3)
     behind = await server.visitor({"lang": "sv"})
     assert (await behind.expect("assigned"))["volunteer"] == "Anna"  # not blocked by the kept chat
-    started = asyncio.get_running_loop().time()
-    assert (await kept.expect("assigned", timeout=WAIT_S + 5))["volunteer"] == "Anna"
-    assert asyncio.get_running_loop().time() - started < WAIT_S + 5
+    assert (await kept.expect("assigned", timeout=WAIT_S + 5))["volunteer"] == "Anna"   # fell back
     chats = {(await anna.expect("assigned"))["chat"] for _ in range(2)}
     assert len(chats) == 2
     for chat in chats:
