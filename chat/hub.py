@@ -138,6 +138,7 @@ class Hub:
         self.volunteer_frame = self.console_side.frame
         self.volunteer_disconnected = self.console_side.disconnected
         self.signed_out = self.console_side.signed_out
+        self.skills_changed = self.specialists.skills_changed
         self.closed_services = self.referring.closed_services
         self.tick = self.timers.tick
         self.sup = SocketSeams(screen=self.blocks.screen, remember=self.blocks.remember,

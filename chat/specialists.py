@@ -32,6 +32,28 @@ class Specialists:
         self.matching = matching
         self.overview = overview
 
+    async def skills_changed(self, vid: str, skills: frozenset[str]) -> None:
+        """An admin changed ``vid``'s skills: an open console routes by them from now on.
+
+        Only the presence hash changes (``chat.state``), where matching reads skills; a
+        console away or never opened takes them from the account when it connects.
+        """
+        async def fn(tx: Tx) -> bool:
+            raw = await tx.hgetall(S.vol_key(vid))
+            if S.VolState.load(vid, raw) is None:
+                return False
+            tx.hset(S.vol_key(vid), {"skills": ",".join(sorted(skills))})
+            return True
+
+        changed = await self.live.broker.transact(fn)
+        con = self.live.consoles.get(vid)
+        if con is not None:
+            con.skills = skills
+        if changed:
+            self.live.queue_changed()
+            await self.matching.match()
+            self.overview.changed()
+
     async def on_route_any(self, con: Console, frame: RouteAny) -> None:
         chat = frame["chat"]
 

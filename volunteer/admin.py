@@ -25,6 +25,7 @@ from . import manage, sessions
 from .accounts import MAX_CAPACITY, Profile, create_account
 from chat.kernel import error_codes as codes
 
+from chat.kernel.broker import BrokerError
 from chat.kernel.web import json_object, refuse
 
 from .api import require_role
@@ -164,8 +165,13 @@ async def act(request: Request) -> Response:
             skills = cast(SkillsBody, raw).get("skills")
             if not isinstance(skills, list) or not all(isinstance(s, str) for s in skills):
                 return refuse(codes.INVALID_FIELD, "skills: a list of skills is required (empty clears them)")
-            await manage.set_skills(db, username, list(skills))
+            _, chosen = await manage.set_skills(db, username, list(skills))
             await audit(db, actor=who.id, action="account.skills", subject=target)
+            try:
+                await state.hub.skills_changed(target, frozenset(chosen))   # an open console at once
+            except BrokerError:
+                pass        # the broker is away: the console takes them when it next connects
+
         elif action == "role":
             role = cast(RoleBody, raw).get("role")
             if not isinstance(role, str):

@@ -215,9 +215,9 @@ async def set_role(db: Maker, username: str, role: str) -> bool:
 async def set_skills(db: Maker, username: str, skills: list[str]) -> tuple[str, list[str]]:
     """Set the account's skills (an empty list clears them); returns (account id, the skills).
 
-    An open console keeps the skills it connected with until it reconnects; routing
-    reads them from the console's presence, so the change applies from the next login
-    or reconnect (the caller may close the console to apply it at once).
+    Routing reads skills from a console's presence (taken from the account when it
+    connects): the admin API also updates an open console's (``hub.skills_changed``);
+    after the CLI the change applies from the console's next connection.
     """
     chosen = check_skills(skills)
     async with db() as session, session.begin():

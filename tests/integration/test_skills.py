@@ -70,3 +70,17 @@ async def test_admin_sets_skills_and_the_console_routes_by_them(server: Running)
     vis = await server.visitor({"lang": "sv", "topic": "uses_violence"})
     assert (await vis.expect("assigned"))["volunteer"] == "Sara"
     await sara.expect("assigned")
+
+
+async def test_new_skills_apply_to_an_open_console_at_once(server: Running) -> None:
+    await server.add_account("anna")
+    await server.add_account("sara")
+    await server.volunteer("anna")
+    sara = await server.volunteer("sara")           # connected without skills
+    admin = await server.client("ada", role="admin")
+    async with admin:
+        r = await admin.post("/api/admin/accounts/sara/skills", json={"skills": ["uses_violence"]})
+        assert r.status_code == 200
+    vis = await server.visitor({"lang": "sv", "topic": "uses_violence"})
+    assert (await vis.expect("assigned"))["volunteer"] == "Sara"
+    await sara.expect("assigned")
