@@ -17,7 +17,8 @@ from typing import Mapping
 PASSWORD = "bench password long enough"
 
 
-async def _volunteers(env: Mapping[str, str], work: Path, n: int, prefix: str) -> list[str]:
+async def _volunteers(env: Mapping[str, str], work: Path, n: int, prefix: str,
+                      skilled: int = 0) -> list[str]:
     from chat.kernel import db
     from chat.kernel.settings import Settings
     from volunteer import manage, sessions, totp
@@ -32,7 +33,8 @@ async def _volunteers(env: Mapping[str, str], work: Path, n: int, prefix: str) -
     try:
         for i in range(n):
             account = await create_account(maker, username=f"{prefix}{i}", display_name=f"V{i}",
-                                           password=PASSWORD, trained=True, today=date.today())
+                                           password=PASSWORD, trained=True, today=date.today(),
+                                           skills=("uses_violence",) if i < skilled else ())
             await manage.enrol_directly(maker, box, account.username, totp.new_secret())
             cookies.append("jourchatt_session=" + await sessions.start(maker, account.id))
     finally:
@@ -51,6 +53,8 @@ def volunteers(env: Mapping[str, str], work: Path, n: int, prefix: str = "v") ->
     return asyncio.run(_volunteers(env, work, n, prefix))
 
 
-async def volunteers_async(env: Mapping[str, str], work: Path, n: int, prefix: str = "v") -> list[str]:
+async def volunteers_async(env: Mapping[str, str], work: Path, n: int, prefix: str = "v",
+                           skilled: int = 0) -> list[str]:
+    """As ``volunteers``; the first ``skilled`` hold the skill ``uses_violence`` (topic routing)."""
     env = {k: v for k, v in env.items() if k.startswith("JOURCHATT_")}
-    return await _volunteers(env, work, n, prefix)
+    return await _volunteers(env, work, n, prefix, skilled)

@@ -29,6 +29,12 @@ before a chat queued earlier was. (The clients' view of the order is also
 reported but is not the measure: frames of 1,000 sockets reach the client in
 an order of the kernel's choosing.)
 
+With ``--specialists P`` (default 10) part 2 runs a second time in the same
+invocation: P % of the volunteers hold the skill ``uses_violence`` and every
+(100 / P)th visitor says hello with ``topic: uses_violence`` (topic routing, issue
+18), so the figure stands beside today's plain matching. Reported besides: how
+many topic chats reached a volunteer with the skill.
+
 Servers are pinned to core 0, this process to core 1. Sessions for the
 volunteers are created directly in the database (login's Argon2id is not what
 is measured). Prints a table and writes bench/results/burst.json.
@@ -98,6 +104,7 @@ class Crowd:
         self.position: dict[int, int] = {}
         self.changed_at: dict[int, float] = {}
         self.assigned_at: dict[int, float] = {}
+        self.names: dict[int, str] = {}            # visitor -> the volunteer's display name
         self.readers: list[asyncio.Task[None]] = []
         self.conns: list[Any] = []
 
@@ -117,6 +124,7 @@ class Crowd:
                     self.changed_at[i] = time.perf_counter()
                 elif frame["type"] == "assigned":
                     self.assigned_at[i] = time.perf_counter()
+                    self.names[i] = frame.get("volunteer", "")
                     self.position.pop(i, None)
         except websockets.ConnectionClosed:
             pass
@@ -150,6 +158,8 @@ async def _wait_until(cond: Any, timeout: float) -> bool:
 
 def _serve(work: str, env: dict[str, str], log: Any = None) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
+    # This checkout's code, even when the shared virtualenv's editable install is another worktree.
+    env = {**env, "PYTHONPATH": os.pathsep.join(x for x in (str(ROOT), env.get("PYTHONPATH", "")) if x)}
     proc = subprocess.Popen([*_pin(0), _jourchatt(), "serve", "--port", str(port)], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
                             preexec_fn=_raise_fd_limit)
@@ -269,10 +279,13 @@ async def crowd_round(n: int, spread: float, volunteers: int) -> dict[str, Any]:
             "update_max_ms": round(1000 * max(delays, default=float("nan")), 1)}
 
 
-async def match_round(m: int) -> dict[str, Any]:
+async def match_round(m: int, specialists_pct: float = 0.0) -> dict[str, Any]:
+    skilled = int(m * specialists_pct / 100)
+    step = round(100 / specialists_pct) if specialists_pct else 0
+    topic_chats = {i for i in range(m) if step and i % step == 0}
     with tempfile.TemporaryDirectory() as work:
         env = {**_env(work, m), "JOURCHATT_LOG_LEVEL": "info", "JOURCHATT_LOG_FORMAT": "json"}
-        cookies = await volunteers_async(env, Path(work), m)
+        cookies = await volunteers_async(env, Path(work), m, skilled=skilled)
         log_path = Path(work) / "server.log"
         with open(log_path, "wb") as log:
             proc, port = _serve(work, env, log)
@@ -303,8 +316,9 @@ async def match_round(m: int) -> dict[str, Any]:
         await asyncio.sleep(0.5)
         base = _cpu(proc.pid)
         t0 = time.perf_counter()
-        for ws in visitors:
-            await ws.send('{"type":"hello","lang":"sv"}')
+        for i, ws in enumerate(visitors):
+            await ws.send('{"type":"hello","lang":"sv","topic":"uses_violence"}' if i in topic_chats
+                          else '{"type":"hello","lang":"sv"}')
         sent_s = time.perf_counter() - t0
         done = await _wait_until(lambda: len(crowd.assigned_at) >= m and
                                  sum(len(c) for c in got.values()) >= m, 30)
@@ -314,6 +328,8 @@ async def match_round(m: int) -> dict[str, Any]:
         client_inversions = sum(1 for a, b in zip(order, order[1:]) if a > b)
         doubles = sum(1 for chats in got.values() if len(chats) > 1)
         given = [c for chats in got.values() for c in chats]
+        specialist_names = {f"V{k}" for k in range(skilled)}
+        to_specialist = sum(1 for i in topic_chats if crowd.names.get(i) in specialist_names)
         for t in readers:
             t.cancel()
         await crowd.close()
@@ -321,7 +337,8 @@ async def match_round(m: int) -> dict[str, Any]:
         proc.terminate()
         proc.wait()
         queued, assigned = _server_order(log_path)
-    return {"m": m, "all_assigned": done, "assigned": len(crowd.assigned_at), "took_s": round(took, 3),
+    return {"m": m, "specialists": skilled, "topic_chats": len(topic_chats),
+            "topic_chats_to_specialist": to_specialist, "all_assigned": done, "assigned": len(crowd.assigned_at), "took_s": round(took, 3),
             "hellos_sent_s": round(sent_s, 3), "server_cpu_s": round(cpu, 3),
             "double_assignments": doubles, "chats_given_twice": len(given) - len(set(given)),
             "server_queued": len(queued), "server_assigned": len(assigned),
@@ -336,6 +353,8 @@ def main() -> None:
     p.add_argument("--spread", type=float, default=10.0)
     p.add_argument("--volunteers", type=int, default=50)
     p.add_argument("--match", type=int, default=1000)
+    p.add_argument("--specialists", type=float, default=10.0,
+                   help="percent of volunteers with a skill in a second matching round (0: none)")
     args = p.parse_args()
     _raise_fd_limit()
     if _pin(1):
@@ -350,7 +369,10 @@ def main() -> None:
         match = await match_round(args.match) if args.match else None
         if match:
             print("  match", match, flush=True)
-        return {"crowd": crowd, "match": match}
+        topics = await match_round(args.match, args.specialists) if args.match and args.specialists else None
+        if topics:
+            print("  match with specialists", topics, flush=True)
+        return {"crowd": crowd, "match": match, "match_specialists": topics}
 
     result = asyncio.run(go())
     print()
@@ -367,6 +389,12 @@ def main() -> None:
               f"in {m['took_s']} s (server CPU {m['server_cpu_s']} s), double assignments "
               f"{m['double_assignments']}, assigned before an earlier arrival (server's order) "
               f"{m['server_fifo_violations']}, strict FIFO {m['server_order_strict']}")
+    if result.get("match_specialists"):
+        m = result["match_specialists"]
+        print(f"with {m['specialists']} specialists and {m['topic_chats']} topic chats: all assigned "
+              f"{m['all_assigned']} in {m['took_s']} s (server CPU {m['server_cpu_s']} s), double assignments "
+              f"{m['double_assignments']}, topic chats to a specialist {m['topic_chats_to_specialist']}, "
+              f"assigned before an earlier arrival {m['server_fifo_violations']}")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "burst.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--language", default="sv", help="languages the volunteer chats in, comma-separated, of sv,en,ar,fa,so,ti,uk (default sv)")
     add.add_argument("--capacity", type=int, default=1, help="chats at a time (default 1)")
     add.add_argument("--trained", action="store_true", help="record basic training as completed today")
+    add.add_argument("--skill", action="append", default=[], metavar="SKILL",
+                     help="a topic or form of violence the volunteer is trained for (repeatable), "
+                          "e.g. uses_violence, honour, sexual")
     add.add_argument("--password-stdin", action="store_true", required=True,
                      help="read the password from standard input (never from the command line)")
     from volunteer import cli as volunteer_cli
@@ -66,7 +69,7 @@ async def _add_volunteer(settings: Settings, args: argparse.Namespace, password:
         account = await create_account(
             db.sessionmaker(engine), username=args.username, display_name=args.display_name,
             password=password, role=args.role, languages=args.language, capacity=args.capacity,
-            trained=args.trained, today=date.today(),
+            trained=args.trained, today=date.today(), skills=args.skill,
         )
         return account.username
     finally:

@@ -21,6 +21,7 @@ class Intake(TypedDict, total=False):
     municipality: str | None
     district: str | None
     first_contact: str
+    topic: str | None           # what the young person wants to talk about (the role vocabulary)
 
 
 # -- visitor → server ---------------------------------------------------------------
@@ -32,6 +33,7 @@ class Hello(TypedDict):
     resume: str | None
     last_seq: int
     followup: NotRequired[str]
+    topic: NotRequired[str]                   # the intake topic, known before the chat is queued
     followup_vid: NotRequired[str | None]     # added by the endpoint: the code's volunteer
 
 
@@ -175,6 +177,13 @@ class Takeover(TypedDict):
     chat: str
 
 
+class RouteAny(TypedDict):
+    """A supervisor hands a chat kept for a busy specialist to any volunteer at once."""
+
+    type: Literal["route_any"]
+    chat: str
+
+
 class Dismiss(TypedDict):
     type: Literal["dismiss"]
     alert: str
@@ -191,11 +200,11 @@ ChatFrame = Union[VolunteerMessage, VolunteerTyping, Refer, End]
 
 # The frames chat.supervision and its neighbours take (chat.frames.SUPERVISION_TYPES).
 SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
-                         Offer, OfferReply, OfferCancel, Colleagues, Debrief]
+                         Offer, OfferReply, OfferCancel, Colleagues, Debrief, RouteAny]
 
 VolunteerFrame = Union[Status, VolunteerMessage, VolunteerTyping, Refer, End, Wrapup, Escalate, Transfer,
                        Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
-                       Offer, OfferReply, OfferCancel, Colleagues, Debrief]
+                       Offer, OfferReply, OfferCancel, Colleagues, Debrief, RouteAny]
 
 
 # -- server → client (the shapes the edge writes itself) ------------------------------

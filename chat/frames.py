@@ -25,7 +25,7 @@ from referral import geography, vocab
 
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
-from .frame_types import (Block, Colleagues, Debrief, Dismiss, Offer, OfferCancel, OfferReply, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave,
+from .frame_types import (Block, Colleagues, Debrief, Dismiss, Offer, OfferCancel, OfferReply, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave, RouteAny,
                           Observe, Refer, Report, Status, Supervise, Takeover, Transfer, VisitorFrame,
                           VisitorMessage, VisitorTyping, VolunteerFrame, VolunteerMessage, VolunteerTyping,
                           Whisper, Wrapup)
@@ -209,11 +209,25 @@ def _v_hello(obj: Frame) -> Hello:
              "last_seq": _seq(obj, "last_seq")}
     if followup:
         hello["followup"] = followup
+    topic = obj.get("topic")
+    if topic is not None:
+        # The widget asks the topic before the chat starts: given here, it steers the very
+        # first matching (an intake frame a moment later could arrive after it).
+        if topic not in vocab.ROLES:
+            raise _bad("topic", f"must be one of {', '.join(vocab.ROLES)}, or null")
+        hello["topic"] = topic
     return hello
 
 
 def _v_intake(obj: Frame) -> IntakeFrame:
-    return {"type": "intake", **intake_fields(obj)}
+    out: IntakeFrame = {"type": "intake", **intake_fields(obj)}
+    if "topic" in obj:
+        # Only the visitor's frame carries it: a wrap-up's ``topic`` is the volunteer's own field.
+        topic = obj["topic"]
+        if topic is not None and topic not in vocab.ROLES:
+            raise _bad("topic", f"must be one of {', '.join(vocab.ROLES)}, or null")
+        out["topic"] = topic
+    return out
 
 
 def _v_message(obj: Frame) -> VisitorMessage:
@@ -331,6 +345,10 @@ def _o_takeover(obj: Frame) -> Takeover:
     return {"type": "takeover", "chat": _chat(obj)}
 
 
+def _o_route_any(obj: Frame) -> RouteAny:
+    return {"type": "route_any", "chat": _chat(obj)}
+
+
 def _o_escalate(obj: Frame) -> Escalate:
     kind = obj.get("kind")
     if kind not in ESCALATIONS:
@@ -421,9 +439,10 @@ _VOLUNTEER: dict[str, Callable[[Frame], VolunteerFrame]] = {
     "takeover": _o_takeover, "dismiss": _o_dismiss, "block": _o_block,
     "offer": _o_offer, "offer_reply": _o_offer_reply, "offer_cancel": _o_offer_cancel,
     "colleagues": _o_colleagues, "debrief": _o_debrief,
+    "route_any": _o_route_any,
 }
 # Frames only an account with the supervisor role may send.
-SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block")
+SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block", "route_any")
 # Frames chat.supervision handles (the rest go to the hub).
 SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES,
                      "offer", "offer_reply", "offer_cancel", "colleagues", "debrief")

@@ -31,6 +31,7 @@ from volunteer.hours_store import HOURS_CACHE_S, HoursSource
 
 from . import state as S
 from .alerts import Alerts
+from .specialists import Specialists
 from .blocks import Blocks
 from .care import Care
 from .kernel.broker import Broker, BrokerError, Tx
@@ -115,6 +116,7 @@ class Hub:
         self.alerts = Alerts(live, lines=self.lines, overview=self.overview)
         self.offers = Offers(live, lines=self.lines, handover=self.handover, overview=self.overview)
         self.care = Care(live, overview=self.overview)
+        self.specialists = Specialists(live, matching=self.matching, overview=self.overview)
         self.visitor_side = Visitors(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, records=self.records, referring=self.referring,
                                      hours_source=self.hours, returning=self.followups.returns)
@@ -126,7 +128,8 @@ class Hub:
             dismiss=self.alerts.on_dismiss, block=self.blocks.on_block,
             offer=self.offers.on_offer, offer_reply=self.offers.on_offer_reply,
             offer_cancel=self.offers.on_offer_cancel,
-            colleagues=self.offers.on_colleagues, debrief=self.care.on_debrief)
+            colleagues=self.offers.on_colleagues, debrief=self.care.on_debrief,
+            route_any=self.specialists.on_route_any)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision,
                                      frames=frames)
@@ -144,6 +147,7 @@ class Hub:
         self.volunteer_frame = self.console_side.frame
         self.volunteer_disconnected = self.console_side.disconnected
         self.signed_out = self.console_side.signed_out
+        self.skills_changed = self.specialists.skills_changed
         self.closed_services = self.referring.closed_services
         self.tick = self.timers.tick
         self.sup = SocketSeams(screen=self.blocks.screen, remember=self.blocks.remember,

@@ -28,6 +28,30 @@ OVERVIEW_EVERY_S = 1.0
 OVERVIEW_QUEUED = 50
 
 
+class _Specialists:
+    """Who holds which skill on duty, and which waiting chats are kept for one (chat.routing)."""
+
+    def __init__(self, vids: list[str], vraws: list[dict[str, str]], alive: set[str], now: float,
+                 wait_s: float) -> None:
+        self.now, self.wait_s = now, wait_s
+        self.on_duty: set[str] = set()
+        self.free: set[str] = set()
+        for vid, raw in zip(vids, vraws):
+            vol = S.VolState.load(vid, raw)
+            if vol is None or not vol.available or vol.node not in alive:
+                continue
+            self.on_duty |= vol.skills
+            if len(vol_chats(raw)) + len(wrapup_chats(raw)) < vol.capacity:
+                self.free |= vol.skills
+
+    def kept(self, st: S.ChatState, topic: str | None) -> int | None:
+        """Seconds until a chat kept for a busy specialist goes to anyone; None if not kept."""
+        if st.state != "queued" or st.anyone or not topic or topic not in self.on_duty or topic in self.free:
+            return None
+        left = st.started + self.wait_s - self.now
+        return int(math.ceil(left)) if left > 0 else None
+
+
 class Overview:
     def __init__(self, live: Live) -> None:
         self.live = live
@@ -81,6 +105,12 @@ class Overview:
                 else:
                     con.outbox.send(frame)
 
+    def _topic(self, st: S.ChatState) -> str | None:
+        try:
+            return self.live.skill(st)
+        except Exception:               # a seal that no longer opens: shown without a topic
+            return None
+
     async def overview(self) -> dict[str, Any]:
         """The shift at a glance: queue, chats, volunteers, alerts. Metadata only, never a line."""
         now = self.live.clock()
@@ -120,6 +150,8 @@ class Overview:
             alerts.append({"alert": alert, "chat": a["chat"], "kind": a["kind"],
                            "volunteer": names.get(a["vid"], ""), "since_s": int(now - a["at"])})
         longest = 0.0
+        specialists = _Specialists(vids, vraws, alive, now, self.live.settings.specialist_wait_s)
+        kept = 0
         for chat, raw, st in zip(listed, craws, states):
             if st is None:
                 continue
@@ -134,10 +166,15 @@ class Overview:
                 chat_flags.add("offered")          # a warm transfer waits for an answer (chat.offers)
             if not st.vnode:
                 chat_flags.add("visitor_away")
-            chats.append({"chat": chat, "state": "wrapup" if st.state == "ended" else st.state,
-                          "volunteer": names.get(st.vol, "") if st.vol else "", "volunteer_id": st.vol,
-                          "since_s": int(now - st.started), "lang": st.lang, "channel": st.channel,
-                          "flags": sorted(chat_flags)})
+            entry = {"chat": chat, "state": "wrapup" if st.state == "ended" else st.state,
+                     "volunteer": names.get(st.vol, "") if st.vol else "", "volunteer_id": st.vol,
+                     "since_s": int(now - st.started), "lang": st.lang, "channel": st.channel,
+                     "flags": sorted(chat_flags), "topic": self._topic(st)}
+            fallback = specialists.kept(st, entry["topic"])
+            if fallback is not None:
+                kept += 1
+                entry["specialist_wait_s"] = fallback       # seconds until it goes to anyone
+            chats.append(entry)
         volunteers = []
         for vid, raw in zip(vids, vraws):
             vol = S.VolState.load(vid, raw)
@@ -147,11 +184,12 @@ class Overview:
             volunteers.append({"id": vid, "display_name": vol.name,
                                "state": ("available" if vol.wants else "paused") if present else "away",
                                "load": len(vol_chats(raw)) + len(wrapup_chats(raw)), "capacity": vol.capacity,
-                               "languages": sorted(vol.langs)})
+                               "languages": sorted(vol.langs), "skills": sorted(vol.skills)})
         waiting = [st for st in states if st is not None and st.state == "queued"]
         waiting += [st for st in (S.ChatState.load(c, r) for c, r in rest) if st is not None and st.state == "queued"]
         return {"type": "overview",
-                "queue": {"waiting": len(queue), "longest_wait_s": int(math.floor(longest))},
+                "queue": {"waiting": len(queue), "longest_wait_s": int(math.floor(longest)),
+                          "for_specialist": kept},
                 "chats": chats, "volunteers": volunteers, "alerts": alerts,
                 "languages": per_language(waiting, volunteers, now)}
 

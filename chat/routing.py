@@ -9,8 +9,22 @@ Rules
 * A volunteer is eligible when available and its load (active chats plus chats
   whose wrap-up is still due) is below its capacity.
 * Among eligible volunteers a chat goes to one who speaks its language when
-  there is one, then the least loaded, then the longest idle (the one whose load
+  there is one, then the least loaded, then (for a chat that does not ask for a
+  specialist) one without skills before one with skills, so that specialists stay
+  free for the chats that need them, then the longest idle (the one whose load
   changed longest ago).
+* Topic and specialists: a chat with a ``skill`` (the topic the young person
+  chose) that some volunteer *on duty* holds (available, free or at capacity)
+  goes first to a free volunteer with that skill, even when another is freer;
+  among them a speaker of the chat's language first. Topic chats are matched to
+  specialists before the rest of a pass, so a plain chat that arrived earlier
+  does not take the specialist a topic chat needs (it gets another volunteer in
+  the same pass if one is free; if only the specialist is free, the topic chat
+  has it). While every such volunteer
+  is busy the chat waits for one until ``since + specialist_wait_s``, then goes
+  to anyone. With no such volunteer on duty it is routed at once like any chat.
+  A chat waiting for a specialist never blocks the chats behind it: they are
+  matched past it, and it keeps its place (it is first again when it falls back).
 * The queue is bounded (``max_queue``); overflow policy: refuse the newcomer
   (``QueueFull``), never drop someone already waiting.
 """
@@ -28,6 +42,22 @@ DEFAULT_SERVICE_TIME_S = 20 * 60
 EWMA_ALPHA = 0.2
 # Estimated waits are rounded up to this step: a promise, not a stopwatch.
 WAIT_STEP_S = 30
+# A topic chat waits this long at most for a busy specialist (JOURCHATT_SPECIALIST_WAIT_S):
+# two minutes is about what a young person waits for a chat at all before giving up.
+DEFAULT_SPECIALIST_WAIT_S = 120.0
+
+
+def specialist_wait(plain_s: float, *, ahead: int, service_time_s: float, slots: int,
+                    fallback_in_s: float) -> float:
+    """Seconds until a chat kept for a specialist is likely answered (not rounded).
+
+    ``plain_s`` is what its place in the queue alone promises; it is also waiting for
+    one of ``slots`` specialist slots to free, ``ahead`` chats of its topic in turn
+    (itself included), but never past its fallback (``fallback_in_s`` from now) plus
+    its place in line.
+    """
+    specialist = ahead * service_time_s / max(slots, 1)
+    return max(plain_s, min(specialist, max(0.0, fallback_in_s) + plain_s))
 
 
 class QueueFull(Exception):
@@ -38,6 +68,7 @@ class QueueFull(Exception):
 class _Waiting:
     lang: str
     since: float
+    skill: str | None = None     # wait for a volunteer with this skill (until since + the wait)
 
 
 @dataclass
@@ -47,6 +78,7 @@ class _Volunteer:
     available: bool
     idle_since: float
     chats: set[str] = field(default_factory=set)
+    skills: frozenset[str] = frozenset()
 
     @property
     def load(self) -> int:
@@ -59,19 +91,23 @@ class _Volunteer:
 class Router:
     """Queue of waiting chats and the volunteers who can take them."""
 
-    def __init__(self, max_queue: int = 2000) -> None:
+    def __init__(self, max_queue: int = 2000,
+                 specialist_wait_s: float = DEFAULT_SPECIALIST_WAIT_S) -> None:
         self.max_queue = max_queue
+        self.specialist_wait_s = specialist_wait_s
         self._queue: OrderedDict[str, _Waiting] = OrderedDict()
         self._volunteers: dict[str, _Volunteer] = {}
         self._service_time = float(DEFAULT_SERVICE_TIME_S)
 
     # -- the queue ---------------------------------------------------------------
-    def enqueue(self, chat: str, lang: str, now: float, *, front: bool = False) -> None:
+    def enqueue(self, chat: str, lang: str, now: float, *, front: bool = False,
+                skill: str | None = None, since: float | None = None) -> None:
+        """Queue ``chat``; ``skill`` asks for a specialist, waited for from ``since`` (default now)."""
         if chat in self._queue:
             return
         if not front and len(self._queue) >= self.max_queue:
             raise QueueFull(chat)
-        self._queue[chat] = _Waiting(lang, now)
+        self._queue[chat] = _Waiting(lang, now if since is None else since, skill or None)
         if front:
             self._queue.move_to_end(chat, last=False)
 
@@ -103,14 +139,15 @@ class Router:
 
     # -- volunteers ----------------------------------------------------------------
     def set_volunteer(self, vid: str, *, languages: frozenset[str], capacity: int,
-                      available: bool, now: float) -> None:
+                      available: bool, now: float, skills: frozenset[str] = frozenset()) -> None:
         v = self._volunteers.get(vid)
         if v is None:
-            self._volunteers[vid] = _Volunteer(languages, max(1, capacity), available, now)
+            self._volunteers[vid] = _Volunteer(languages, max(1, capacity), available, now,
+                                               skills=skills)
             return
         if available and not v.available:
             v.idle_since = now
-        v.languages, v.capacity, v.available = languages, max(1, capacity), available
+        v.languages, v.capacity, v.available, v.skills = languages, max(1, capacity), available, skills
 
     def remove_volunteer(self, vid: str) -> set[str]:
         """Forget a volunteer; return the chats it held (the caller re-queues them)."""
@@ -139,56 +176,123 @@ class Router:
     def volunteers_online(self) -> int:
         return sum(1 for v in self._volunteers.values() if v.available)
 
+    # -- specialists ---------------------------------------------------------------
+    def skills_on_duty(self) -> dict[str, int]:
+        """Skill -> chat slots of the volunteers on duty (available, free or busy) holding it."""
+        out: dict[str, int] = {}
+        for v in self._volunteers.values():
+            if v.available:
+                for skill in v.skills:
+                    out[skill] = out.get(skill, 0) + v.capacity
+        return out
+
+    def holding_for_specialist(self, now: float) -> dict[str, float]:
+        """Chats now kept for a busy specialist -> when they fall back to anyone."""
+        on_duty = self.skills_on_duty()
+        free = {s for v in self._volunteers.values() if v.eligible() for s in v.skills}
+        return {chat: w.since + self.specialist_wait_s for chat, w in self._queue.items()
+                if w.skill in on_duty and w.skill not in free
+                and now < w.since + self.specialist_wait_s}
+
+    def estimate_for(self, chat: str, now: float) -> int:
+        """An honest estimate for one waiting chat (rounded up to 30 s).
+
+        Its place in the queue as for any chat; one kept for a busy specialist also
+        waits for one of them to be free (the specialists' slots in turn, for the
+        topic chats ahead of it), but never past its fallback time plus its place.
+        """
+        order = list(self._queue)
+        position = order.index(chat) + 1
+        plain = position * self.wait_per_position()
+        w = self._queue[chat]
+        slots = self.skills_on_duty().get(w.skill or "", 0)
+        if not slots:
+            return self.round_wait(plain)
+        ahead = 1 + sum(1 for c in order[:position - 1] if self._queue[c].skill == w.skill)
+        return self.round_wait(specialist_wait(plain, ahead=ahead, service_time_s=self._service_time,
+                                               slots=slots, fallback_in_s=w.since + self.specialist_wait_s - now))
+
     # -- matching ------------------------------------------------------------------
     def match(self, now: float) -> list[tuple[str, str]]:
         """Assign waiting chats to eligible volunteers; return [(chat, volunteer)].
 
         O((chats + volunteers) · log volunteers): the eligible volunteers sit in one
-        heap by (load, idle since, id) and in one heap per language they speak; an
-        entry made stale by an assignment is skipped when it comes to the top.
+        heap by (load, idle since, id), one per language they speak, one per skill
+        and one per (skill, language); an entry made stale by an assignment is
+        skipped when it comes to the top.
         """
         out: list[tuple[str, str]] = []
         if not self._queue:
             return out
+        on_duty = {s for v in self._volunteers.values() if v.available for s in v.skills}
         stamp: dict[str, int] = {}                 # eligible volunteer -> its current entries
-        heaps: dict[str | None, list[tuple[int, float, str, int]]] = {None: []}
+        heaps: dict[object, list[tuple[int, int, float, str, int]]] = {None: []}
+
+        def keys(v: _Volunteer) -> list[object]:
+            out: list[object] = [None, *v.languages, *((s,) for s in v.skills)]
+            out.extend((s, lang) for s in v.skills for lang in v.languages)
+            return out
+
+        def entry(v: _Volunteer, vid: str, key: object) -> tuple[int, int, float, str, int]:
+            # For a chat without a specialist's topic, a volunteer without skills before one
+            # with skills at equal load: the specialists stay free for the chats that need them.
+            spare = 1 if v.skills and not isinstance(key, tuple) else 0
+            return (v.load, spare, v.idle_since, vid, stamp[vid])
+
         for vid, v in self._volunteers.items():
             if v.eligible():
                 stamp[vid] = 0
-                entry = (v.load, v.idle_since, vid, 0)
-                heaps[None].append(entry)
-                for lang in v.languages:
-                    heaps.setdefault(lang, []).append(entry)
+                for key in keys(v):
+                    heaps.setdefault(key, []).append(entry(v, vid, key))
         if not stamp:
             return out
         for heap in heaps.values():
             heapq.heapify(heap)
 
-        def best(heap: list[tuple[int, float, str, int]] | None) -> str | None:
+        def best(heap: list[tuple[int, int, float, str, int]] | None) -> str | None:
             while heap:
-                vid, entry_stamp = heap[0][2], heap[0][3]
+                vid, entry_stamp = heap[0][3], heap[0][4]
                 if stamp.get(vid) == entry_stamp:
                     return vid
                 heapq.heappop(heap)
             return None
 
-        for chat, waiting in list(self._queue.items()):
-            chosen = best(heaps.get(waiting.lang))       # a speaker of the chat's language first
-            if chosen is None:
-                chosen = best(heaps[None])
-            assert chosen is not None
+        def assign(chat: str, chosen: str) -> bool:
+            """Give ``chat`` to ``chosen``; False once nobody is free any more."""
             del self._queue[chat]
             self.hold(chosen, chat, now)
             out.append((chat, chosen))
             v = self._volunteers[chosen]
             if v.eligible():
                 stamp[chosen] += 1
-                entry = (v.load, v.idle_since, chosen, stamp[chosen])
-                heapq.heappush(heaps[None], entry)
-                for lang in v.languages:
-                    heapq.heappush(heaps[lang], entry)
+                for key in keys(v):
+                    heapq.heappush(heaps[key], entry(v, chosen, key))
             else:
                 del stamp[chosen]
-                if not stamp:
-                    break
-        return out
+            return bool(stamp)
+
+        order = {chat: i for i, chat in enumerate(self._queue)}
+        # First the topic chats, in arrival order, each to a free specialist: a chat that
+        # arrived earlier without a topic must not take the specialist a topic chat needs
+        # while anyone else is free for it (it gets that one in the pass below).
+        for chat, waiting in list(self._queue.items()):
+            skill = waiting.skill
+            if skill is not None and skill in on_duty:
+                # A specialist speaking the chat's language, then any specialist.
+                chosen = best(heaps.get((skill, waiting.lang))) or best(heaps.get((skill,)))
+                if chosen is not None and not assign(chat, chosen):
+                    return sorted(out, key=lambda pair: order[pair[0]])
+        # Then everyone in arrival order; a topic chat still here waits for its specialist
+        # (and blocks nobody) until its time is up, then goes like any chat.
+        for chat, waiting in list(self._queue.items()):
+            skill = waiting.skill
+            if skill is not None and skill in on_duty and now < waiting.since + self.specialist_wait_s:
+                continue
+            chosen = best(heaps.get(waiting.lang))       # a speaker of the chat's language first
+            if chosen is None:
+                chosen = best(heaps[None])
+            assert chosen is not None
+            if not assign(chat, chosen):
+                break
+        # In arrival order, as one pass hands them out at one instant.
+        return sorted(out, key=lambda pair: order[pair[0]])

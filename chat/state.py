@@ -33,6 +33,12 @@ A chat's hash also carries, for supervision (chat.supervision): ``obs``
 ("<account>@<node>" of each supervisor observing it), ``joined`` (supervisors
 who joined it openly) and ``addr`` ("<day>:<keyed hash>" of the visitor's
 address under that day's rotating key, never the address).
+
+For topic routing (``chat.routing``) a chat's hash carries ``skill`` (the intake
+topic, sealed like the intake: matching opens it), ``anyone`` ("1" once a
+supervisor handed it to any volunteer) and ``spec`` ("1"/"0": whether the
+volunteer who first took a topic chat held the topic as a skill, for the record);
+a volunteer's hash carries ``skills`` (plain words from the vocabularies).
 """
 
 from __future__ import annotations
@@ -145,6 +151,9 @@ class ChatState:
     esc_acute: int = 0             # escalations flagging acute danger
     debrief: bool = False          # the volunteer asked for a debrief after it (chat.care)
     offer: str = ""                # the warm-transfer offer pending for it (chat.offers), if any
+    skill: str = ""                # sealed intake topic: wait for a volunteer with this skill
+    anyone: bool = False           # a supervisor handed it to any volunteer (no specialist wait)
+    spec: str = ""                 # "1"/"0": the first volunteer held the topic as a skill
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -176,6 +185,9 @@ class ChatState:
         s.esc_acute = int(raw.get("esc_acute") or 0)
         s.debrief = raw.get("debrief") == "1"
         s.offer = raw.get("offer", "")
+        s.skill = raw.get("skill", "")
+        s.anyone = raw.get("anyone") == "1"
+        s.spec = raw.get("spec", "")
         return s
 
     def observers(self) -> list[tuple[str, str]]:

@@ -67,6 +67,10 @@ WORDS: dict[str, tuple[str, ...]] = {
     "outcome": vocab.OUTCOMES, "ended_by": vocab.ENDED_BY, "language": vocab.LANGUAGES,
 }
 
+# A volunteer's skills are words of the role and violence vocabularies, labelled as there.
+LABELS["skill"] = {**LABELS["role"], **LABELS["violence"]}
+WORDS["skill"] = vocab.SKILLS
+
 OTHER_MUNICIPALITY: Label = ("annan kommun", "another municipality")
 
 

@@ -64,6 +64,10 @@ class ChatRecord(Base):
     escalations_acute: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     debrief: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     heavy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Topic routing: what the young person chose in the widget, and whether the
+    # volunteer who took the chat held it as a skill (None: no topic, or nobody took it).
+    intake_topic: Mapped[str | None] = mapped_column(String(20), default=None)
+    specialist: Mapped[bool | None] = mapped_column(Boolean, default=None)
 
 
 @dataclass
@@ -82,6 +86,7 @@ class ChatFacts:
     escalations_help: int = 0           # the volunteer asked a supervisor for help (escalate help)
     escalations_acute: int = 0          # the volunteer flagged acute danger (escalate acute)
     debrief: bool = False               # the volunteer asked for a debrief after the chat
+    specialist: bool | None = None      # the first volunteer held the intake topic as a skill
 
 
 def round_seconds(seconds: float) -> int:
@@ -131,6 +136,8 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
         # Heavy: as the volunteer marked it, or as the chat showed it (acute danger, uses violence).
         "heavy": bool((wrapup or {}).get("heavy")) or facts.escalations_acute > 0
                  or (wrapup or {}).get("topic") == "uses_violence",
+        "intake_topic": facts.intake.get("topic") if facts.intake.get("topic") in vocab.ROLES else None,
+        "specialist": facts.specialist if facts.intake.get("topic") in vocab.ROLES else None,
     }
     for form in vocab.VIOLENCE:
         row[f"v_{form}"] = form in violence

@@ -96,6 +96,12 @@ def _fit(service: Service, q: Query) -> Clause | None:
     return max(fitting, key=lambda c: c.specificity) if fitting else None
 
 
+# Kinds of service that lead the suggestions for a role, in this order (after 112 in acute
+# danger): a young person who uses violence is first offered a perpetrator programme and
+# counselling, the partnership's aim (seeds 000/001), before services for the exposed.
+LEAD_KINDS: dict[str, tuple[str, ...]] = {"uses_violence": ("perpetrator_programme", "counselling")}
+
+
 def suggest(directory: Directory, q: Query) -> list[Match]:
     matched: dict[str, Match] = {}
     for service in directory.services:
@@ -103,8 +109,10 @@ def suggest(directory: Directory, q: Query) -> list[Match]:
         if clause is not None:
             matched[service.id] = Match(service, clause)
     kept = [m for m in matched.values() if not _deferred(m.service, matched, q)]
+    lead = LEAD_KINDS.get(q.role or "", ())
     return sorted(kept, key=lambda m: (
         0 if q.acute and m.service.first_when_acute else 1,
+        lead.index(m.service.kind) if m.service.kind in lead else len(lead),
         m.service.rank, -m.clause.specificity, m.service.name))
 
 

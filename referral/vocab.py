@@ -23,3 +23,6 @@ NON_DATA = ("test", "silent", "prank", "abusive")
 ENDED_BY = ("visitor", "volunteer", "timeout", "supervisor")
 # The chat languages (chat.kernel.languages has their names, direction and translation status).
 LANGUAGES = languages.CODES
+# A volunteer's skills (contract "Topic and specialists"): topics and forms of violence
+# they are trained to talk about; a chat whose intake topic is one of them is routed to them.
+SKILLS = tuple(dict.fromkeys(ROLES + VIOLENCE))

@@ -68,7 +68,7 @@ HTTP: dict[str, tuple[str, str]] = {
     "POST /api/password": (SIGNED_IN, "the demanded new password; otherwise 409 not_required"),
     "GET /api/admin/accounts": ("admin", "accounts, roles, training"),
     "POST /api/admin/accounts": ("admin", "creates an account"),
-    "POST /api/admin/accounts/{username}/{action}": ("admin", "disable, enable, reset, role, training"),
+    "POST /api/admin/accounts/{username}/{action}": ("admin", "disable, enable, reset, role, training, skills"),
     "GET /api/admin/audit": ("admin", "the audit log (ids and fixed action words; never chat text)"),
     "GET /api/opening-hours": (EVERYONE, "the widget asks before it connects"),
     "PUT /api/opening-hours": ("supervisor admin", "replaces the schedule (the console's editor)"),
@@ -155,6 +155,7 @@ FRAMES: dict[str, tuple[str, str, str]] = {
     "offer_cancel": ("unknown_type", "ok",           "ok"),
     "colleagues": ("unknown_type", "ok",             "ok"),
     "debrief":   ("unknown_type", "own",             "own"),
+    "route_any": ("unknown_type", "supervisor_only", "any"),
 }
 
 

@@ -182,10 +182,28 @@ class Authenticator:
         return cookie
 
 
+def _installed_from_here() -> bool:
+    """Is the installed ``jourchatt`` this checkout (not an editable install of another worktree)?"""
+    import importlib.metadata
+    import json as _json
+    try:
+        url = _json.loads(importlib.metadata.distribution("jourchatt").read_text("direct_url.json") or "{}")["url"]
+    except (importlib.metadata.PackageNotFoundError, KeyError, ValueError):
+        return True
+    return not url.startswith("file://") or Path(url[len("file://"):]).resolve() == Path(__file__).resolve().parents[1]
+
+
 def jourchatt_command() -> list[str]:
-    """The installed ``jourchatt`` console script (or the module, in a source checkout)."""
+    """The installed ``jourchatt`` console script (or the module, in a source checkout).
+
+    When the installed package is an editable install of another checkout (a git
+    worktree sharing one virtualenv), this checkout's own code runs instead: its
+    migrations and commands are the ones under test."""
     exe = Path(sys.executable).parent / "jourchatt"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "chat.cli"]
+    if exe.exists() and _installed_from_here():
+        return [str(exe)]
+    root = str(Path(__file__).resolve().parents[1])
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); from chat.cli import main; sys.exit(main())"]
 
 
 def make_settings(tmp_path: Path, database_url: str | None = None, broker_url: str | None = None,
@@ -290,12 +308,12 @@ class Running:
 
     async def add_account(self, username: str, *, role: str = "volunteer", trained: bool = True,
                           languages: str = "sv", capacity: int = 1, display_name: str | None = None,
-                          totp: bool = True, password: str = PASSWORD) -> None:
+                          totp: bool = True, password: str = PASSWORD, skills: tuple[str, ...] = ()) -> None:
         """Create an account; with ``totp`` (the default) its second factor is already set up."""
         await create_account(self.app.state.db, username=username,
                              display_name=display_name or username.capitalize(), password=password,
                              role=role, languages=languages, capacity=capacity, trained=trained,
-                             today=date.today())
+                             today=date.today(), skills=skills)
         if totp:
             secret = totp_module.new_secret()
             await manage.enrol_directly(self.app.state.db, self.app.state.totp_box, username, secret)

@@ -36,6 +36,7 @@ class Profile:
     languages: frozenset[str]
     capacity: int
     trained: bool
+    skills: frozenset[str] = frozenset()
     # "enabled" once a TOTP second factor is confirmed, else "enroll" (first login, or reset).
     second_factor: str = "enabled"
     # An admin's reset demands a new password before anything else.
@@ -54,6 +55,22 @@ class Profile:
     @property
     def may_take_chats(self) -> bool:
         return self.role in CHAT_ROLES and self.trained
+
+
+def check_skills(skills: list[str] | tuple[str, ...]) -> list[str]:
+    """The skills, each from the topic and violence vocabularies, without repeats, in order."""
+    out = []
+    for skill in skills:
+        skill = skill.strip()
+        if skill not in vocab.SKILLS:
+            raise AccountError(f"skills: {skill!r} is not a skill; use any of {', '.join(vocab.SKILLS)}")
+        if skill not in out:
+            out.append(skill)
+    return out
+
+
+def parse_skills(raw: str | None) -> frozenset[str]:
+    return frozenset(s for s in (raw or "").split(",") if s)
 
 
 def normalize_username(username: str) -> str:
@@ -106,6 +123,7 @@ async def create_account(
     sessions: async_sessionmaker[AsyncSession], *, username: str, display_name: str,
     password: str, role: str = "volunteer", languages: str = "sv", capacity: int = 1,
     trained: bool = False, today: date, must_change_password: bool = False,
+    skills: list[str] | tuple[str, ...] = (),
 ) -> Account:
     username = normalize_username(username)
     if not USERNAME.match(username):
@@ -118,6 +136,7 @@ async def create_account(
         raise AccountError(f"languages must be a comma-separated list of {', '.join(vocab.LANGUAGES)}")
     if not 1 <= capacity <= MAX_CAPACITY:
         raise AccountError(f"capacity must be 1 to {MAX_CAPACITY} chats at a time")
+    skill_list = check_skills(skills)
     try:
         check_policy(password)
     except ValueError as exc:
@@ -126,7 +145,7 @@ async def create_account(
         id=secrets.token_hex(16), username=username, display_name=display_name,
         password_hash=await hash_password_async(password), role=role,
         languages=",".join(langs), capacity=capacity, disabled=False, created_on=today,
-        must_change_password=must_change_password,
+        must_change_password=must_change_password, skills=",".join(skill_list),
     )
     try:
         async with sessions() as session, session.begin():
@@ -146,6 +165,7 @@ async def load_profile(session: AsyncSession, account: Account, today: date) -> 
         id=account.id, username=account.username, display_name=account.display_name,
         role=account.role, languages=frozenset(account.languages.split(",")),
         capacity=account.capacity, trained=training_valid(trainings, today),
+        skills=parse_skills(account.skills),
         second_factor="enabled" if account.totp_secret else "enroll",
         password_change=bool(account.must_change_password),
     )

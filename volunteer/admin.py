@@ -25,6 +25,7 @@ from . import manage, sessions
 from .accounts import MAX_CAPACITY, Profile, create_account
 from chat.kernel import error_codes as codes
 
+from chat.kernel.broker import BrokerError
 from chat.kernel.web import json_object, refuse
 
 from . import audit_view
@@ -54,6 +55,13 @@ class RoleBody(TypedDict):
     role: Literal["volunteer", "supervisor", "coordinator", "admin"]
 
 
+class SkillsBody(TypedDict):
+    """``POST /api/admin/accounts/{username}/skills``: the whole list (empty clears it)."""
+
+    skills: list[Literal["exposed", "uses_violence", "both", "friend_relative", "professional", "other",
+                         "physical", "psychological", "sexual", "digital", "economic", "honour"]]
+
+
 class TrainingBody(TypedDict, total=False):
     kind: Required[Literal["basic", "refresher"]]
     completed: Required[str]
@@ -62,7 +70,7 @@ class TrainingBody(TypedDict, total=False):
 
 # operationId -> the type of its JSON body (tests/unit/test_openapi.py compares them, body-deep).
 REQUEST_BODIES: dict[str, type] = {"createAccount": NewAccountBody, "accountRole": RoleBody,
-                                   "accountTraining": TrainingBody}
+                                   "accountTraining": TrainingBody, "accountSkills": SkillsBody}
 
 
 def _account_error(exc: AccountError) -> Response:
@@ -126,14 +134,14 @@ async def create(request: Request) -> Response:
 
 
 async def act(request: Request) -> Response:
-    """POST /api/admin/accounts/{username}/{disable|enable|reset|role|training}."""
+    """POST /api/admin/accounts/{username}/{disable|enable|reset|role|training|skills}."""
     who = await _admin(request)
     if isinstance(who, Response):
         return who
     username, action = request.path_params["username"], request.path_params["action"]
-    if action not in ("disable", "enable", "reset", "role", "training"):
+    if action not in ("disable", "enable", "reset", "role", "training", "skills"):
         return refuse(codes.NOT_FOUND, f"no such action {action!r}")
-    raw = await json_object(request) if action in ("role", "training") else {}
+    raw = await json_object(request) if action in ("role", "training", "skills") else {}
     if isinstance(raw, Response):
         return raw
     state = request.app.state
@@ -154,6 +162,17 @@ async def act(request: Request) -> Response:
             state.hub.signed_out(target)
             await audit(db, actor=who.id, action="account.reset", subject=target)
             out["temporary_password"] = temporary
+        elif action == "skills":
+            skills = cast(SkillsBody, raw).get("skills")
+            if not isinstance(skills, list) or not all(isinstance(s, str) for s in skills):
+                return refuse(codes.INVALID_FIELD, "skills: a list of skills is required (empty clears them)")
+            _, chosen = await manage.set_skills(db, username, list(skills))
+            await audit(db, actor=who.id, action="account.skills", subject=target)
+            try:
+                await state.hub.skills_changed(target, frozenset(chosen))   # an open console at once
+            except BrokerError:
+                pass        # the broker is away: the console takes them when it next connects
+
         elif action == "role":
             role = cast(RoleBody, raw).get("role")
             if not isinstance(role, str):

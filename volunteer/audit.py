@@ -22,9 +22,11 @@ from chat.kernel.db import Base
 ACTIONS = frozenset({
     # accounts (admin)
     "account.create", "account.disable", "account.enable", "account.reset", "account.role",
+    "account.skills",
     "training.record",
     # live chats (supervisor)
     "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.offer", "chat.end",
+    "chat.route_any",
     "visitor.block",
     # configuration
     "hours.update", "snippets.update",

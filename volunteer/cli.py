@@ -34,6 +34,10 @@ def add_parsers(volsub: Any) -> None:
                        ("reset", "new one-time password (printed once); a new password and second "
                                  "factor are demanded at the next login; ends every session")):
         volsub.add_parser(name, help=text).add_argument("username")
+    skills = volsub.add_parser("skills", help="set an account's skills (topic routing); none clears them")
+    skills.add_argument("username")
+    skills.add_argument("skill", nargs="*", metavar="SKILL",
+                        help="topics and forms of violence the volunteer is trained for, e.g. uses_violence")
     training = volsub.add_parser("training", help="training records")
     tsub = training.add_subparsers(dest="training_command", required=True, metavar="ACTION")
     tadd = tsub.add_parser("add", help="record a completed course")
@@ -53,13 +57,18 @@ async def _run(settings: Settings, args: argparse.Namespace) -> list[str]:
         cmd = args.volunteer_command
         if cmd == "list":
             rows = await manage.list_accounts(sessions, today)
-            out.append(f"{'username':<20} {'role':<12} {'status':<9} {'training':<9} {'2fa':<8} languages")
+            out.append(f"{'username':<20} {'role':<12} {'status':<9} {'training':<9} {'2fa':<8} "
+                       f"{'languages':<10} skills")
             for r in rows:
                 status = "disabled" if r.disabled else "reset" if r.password_change else "active"
                 # Training is what a chat role needs; coordinators and admins take no chats.
                 training = r.training if r.role in CHAT_ROLES else "-"
                 out.append(f"{r.username:<20} {r.role:<12} {status:<9} {training:<9} "
-                           f"{r.second_factor:<8} {','.join(r.languages)}")
+                           f"{r.second_factor:<8} {','.join(r.languages):<10} {','.join(r.skills) or '-'}")
+        elif cmd == "skills":
+            aid, chosen = await manage.set_skills(sessions, args.username, args.skill)
+            await audit(sessions, actor="cli", action="account.skills", subject=aid)
+            out.append(f"skills of {manage.normalize_username(args.username)}: {', '.join(chosen) or 'none'}")
         elif cmd in ("disable", "enable"):
             aid = await manage.set_disabled(sessions, args.username, cmd == "disable")
             await audit(sessions, actor="cli", action=f"account.{cmd}", subject=aid)

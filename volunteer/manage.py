@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import sessions as login_sessions
 from . import totp
-from .accounts import TRAINING_KINDS, add_months, normalize_username, training_state
+from .accounts import TRAINING_KINDS, add_months, check_skills, normalize_username, parse_skills, training_state
 
 __all__ = ["normalize_username"]  # re-exported for the CLI
 from .exceptions import AccountError, UnknownAccount
@@ -132,6 +132,7 @@ class AccountView:
     password_change: bool
     training: str
     trainings: list[dict[str, str | None]]
+    skills: list[str]
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -160,6 +161,7 @@ async def list_accounts(db: Maker, today: date) -> list[AccountView]:
         trainings=[{"kind": t.kind, "completed": t.completed_on.isoformat(),
                     "expires": t.expires_on.isoformat() if t.expires_on else None}
                    for t in by_account.get(a.id, [])],
+        skills=sorted(parse_skills(a.skills)),
     ) for a in accounts]
 
 
@@ -215,6 +217,20 @@ async def set_role(db: Maker, username: str, role: str) -> bool:
     if changed:
         await login_sessions.end_all(db, aid)
     return changed
+
+
+async def set_skills(db: Maker, username: str, skills: list[str]) -> tuple[str, list[str]]:
+    """Set the account's skills (an empty list clears them); returns (account id, the skills).
+
+    Routing reads skills from a console's presence (taken from the account when it
+    connects): the admin API also updates an open console's (``hub.skills_changed``);
+    after the CLI the change applies from the console's next connection.
+    """
+    chosen = check_skills(skills)
+    async with db() as session, session.begin():
+        account = await _by_name(session, username)
+        account.skills = ",".join(chosen)
+        return account.id, sorted(chosen)
 
 
 def temporary_password() -> str:

@@ -22,6 +22,8 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(16))
     languages: Mapped[str] = mapped_column(String(64), default="sv")
     capacity: Mapped[int] = mapped_column(Integer, default=1)
+    # Comma-separated skills from referral.vocab.SKILLS (topic routing); "" for none.
+    skills: Mapped[str] = mapped_column(String(200), default="", server_default="")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_on: Mapped[date] = mapped_column(Date)
     # The second factor (volunteer/totp.py): the secret sealed under a key derived from

@@ -20,8 +20,8 @@ from ..kernel import error_codes as codes
 from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
 from ..frame_types import (Block, ChatFrame, Colleagues, Debrief, Dismiss, Escalate, Followup, Join, Observe,
-                           Offer, OfferCancel, OfferReply, Supervise, Takeover, SupervisionFrame, Transfer, VolunteerFrame,
-                           Whisper)
+                           Offer, OfferCancel, OfferReply, RouteAny, Supervise, Takeover, SupervisionFrame,
+                           Transfer, VolunteerFrame, Whisper)
 from ..frames import SUPERVISOR_TYPES
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
@@ -58,6 +58,7 @@ class SupervisionFrames:
     offer_cancel: Callable[[Console, OfferCancel], Awaitable[None]]
     colleagues: Callable[[Console, Colleagues], Awaitable[None]]
     debrief: Callable[[Console, Debrief], Awaitable[None]]
+    route_any: Callable[[Console, RouteAny], Awaitable[None]]
 
     async def handle(self, con: Console, frame: SupervisionFrame) -> None:
         """Hand ``frame`` to its handler."""
@@ -91,6 +92,8 @@ class SupervisionFrames:
             await self.colleagues(con, frame)
         elif frame["type"] == "debrief":
             await self.debrief(con, frame)
+        elif frame["type"] == "route_any":
+            await self.route_any(con, frame)
         else:
             assert_never(frame)         # mypy: every supervision frame type has its field
 
@@ -123,8 +126,6 @@ class Consoles:
         live = self.live
         now = live.clock()
         vid = profile.id
-        # The account's skills, once the accounts carry them (the topics work stores them).
-        skills = frozenset(str(x) for x in getattr(profile, "skills", ()) or ())
 
         async def fn(tx: Tx, local: Local) -> tuple[dict[str, str], tuple[str, str]]:
             raw = await tx.hgetall(S.vol_key(vid))
@@ -132,7 +133,7 @@ class Consoles:
             old = (vol.node, vol.conn)
             vol.node, vol.conn, vol.gone = live.node, outbox.conn, None
             vol.capacity, vol.langs, vol.name = max(1, profile.capacity), profile.languages, profile.display_name
-            vol.skills = skills
+            vol.skills = profile.skills
             tx.hset(S.vol_key(vid), vol.dump())
             tx.expire(S.vol_key(vid), live.log_ttl)
             tx.sadd(S.VOLS, vid)
@@ -151,7 +152,7 @@ class Consoles:
             previous = live.consoles.get(vid)
             if previous is not None and previous.outbox is not outbox:
                 previous.outbox.close(4409)
-            con = live.consoles[vid] = Console(profile=profile, outbox=outbox, skills=skills)
+            con = live.consoles[vid] = Console(profile=profile, outbox=outbox)
             live.outboxes[outbox.conn] = outbox
             wants = raw.get("wants") == "1"
             outbox.send({"type": "welcome", "display_name": profile.display_name,
@@ -186,16 +187,6 @@ class Consoles:
                              "visitor": "here" if st.vnode else "away", **self.live.timers(st)})
             await self.delivery.replay(chat_id, feed, con.outbox, "volunteer", con.lang)
         await self.overseer.assigned(con, st)
-
-    async def set_skills(self, con: Console, skills: frozenset[str]) -> None:
-        """The account's skills changed: skill-pool offers (chat.offers) follow at once."""
-        con.skills = frozenset(skills)
-
-        async def fn(tx: Tx) -> None:
-            if await tx.hget(S.vol_key(con.profile.id), "capacity") is not None:
-                tx.hset(S.vol_key(con.profile.id), {"skills": ",".join(sorted(con.skills))})
-
-        await self.live.broker.transact(fn)
 
     # -- frames ------------------------------------------------------------------------
     async def frame(self, con: Console, outbox: Outbox, frame: VolunteerFrame) -> None:

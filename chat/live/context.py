@@ -39,7 +39,7 @@ NODE_TIMEOUT_S = 5.0
 # (refreshed while in use); a crash of every node leaves nothing behind for long.
 STATE_TTL_S = 6 * 3600
 # Seq used as associated data for sealed notices, intake answers and referrals.
-NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ = 0, -1, -2
+NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ, SKILL_SEQ = 0, -1, -2, -3
 # Sealers kept per node; past this the cache starts again (a sealer is cheap to make).
 SEALERS_KEPT = 20000
 
@@ -129,6 +129,13 @@ class Live:
         still counts right."""
         waited = max(0.0, st.waited or 0.0)
         return {"waited_s": int(waited), "active_s": int(max(0.0, self.clock() - st.started - waited))}
+
+    def skill(self, st: S.ChatState) -> str | None:
+        """The skill a chat's intake topic asks for (sealed in the chat's hash), or None."""
+        if not st.skill:
+            return None
+        value = self.open(st.id, st.skill, SKILL_SEQ)
+        return value if isinstance(value, str) else None
 
     def referrals(self, st: S.ChatState) -> dict[str, Any]:
         """What was referred in a chat: ``{"given": [{"service", "codes": [hash]}]}``."""

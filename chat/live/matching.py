@@ -17,7 +17,7 @@ from typing import Any, Coroutine
 from .. import state as S
 from ..kernel.broker import BrokerError, Tx
 from ..kernel.logs import get_logger
-from ..routing import DEFAULT_SERVICE_TIME_S, Router
+from ..routing import DEFAULT_SERVICE_TIME_S, Router, specialist_wait
 from .context import NODE_TIMEOUT_S, Live, Local, parse_wraps, vol_chats, vol_fields
 from .sessions import Visitor
 
@@ -28,6 +28,10 @@ log = get_logger(__name__)
 POSITION_FLUSH_S = 0.1
 # Positions also follow changes made on other nodes, this often.
 POSITION_POLL_S = 1.0
+# One matching pass reads at most this many waiting chats: past the free slots it reads
+# on only over chats kept for a busy specialist, which are few; the bound keeps a pass
+# short even if thousands were (the next pass goes on).
+MAX_READ = 5000
 
 
 class Matching:
@@ -40,6 +44,8 @@ class Matching:
         self._match_handle: asyncio.Handle | None = None
         self._per_position = (0.0, -math.inf)     # (seconds per queue position, when computed)
         self._on_duty = True                      # at the last count, was any volunteer taking chats?
+        # (mean chat length, skill -> specialists' slots on duty, skills with a free specialist)
+        self._specialists: tuple[float, dict[str, int], set[str]] = (float(DEFAULT_SERVICE_TIME_S), {}, set())
         self._last_poll = 0.0
         # Local visitors waiting here that the last full queue view did not list.
         self.unlisted: set[str] = set()
@@ -106,29 +112,59 @@ class Matching:
             vols[vol.id] = (vol, held, wraps)
         if free == 0:
             return []
-        # Only the head of the queue can be matched: as many chats as there are free slots.
-        head = [chat for chat, _ in await tx.zrangebyscore(S.QUEUE, -math.inf, math.inf, limit=free)]
-        router = Router(max_queue=len(head) + 1)
+        router = Router(max_queue=MAX_READ, specialist_wait_s=live.settings.specialist_wait_s)
         for vid, (vol, held, wraps) in vols.items():
             router.set_volunteer(vid, languages=vol.langs, capacity=vol.capacity, available=True,
-                                 now=vol.idle_since)
+                                 now=vol.idle_since, skills=vol.skills)
             for chat in held | set(wraps):
                 router.hold(vid, chat, vol.idle_since)
-        states = [S.ChatState.load(c, raw) for c, raw in
-                  zip(head, await tx.hgetall_many([S.chat_key(c) for c in head]))]
-        for chat_id, st in zip(head, states):
-            if st is not None and st.state == "queued":
-                router.enqueue(st.id, st.lang, now)
-            elif st is None:
-                tx.zrem(S.QUEUE, chat_id)       # its state expired: nobody is waiting
-        pairs = router.match(now)
-        by_id = {st.id: st for st in states if st is not None}
+        pairs: list[tuple[str, str]] = []
+        by_id: dict[str, S.ChatState] = {}
+        topics: dict[str, str] = {}
+        # Only the head of the queue can be matched: as many chats as there are free slots,
+        # read page by page past the chats kept for a busy specialist (they block nobody).
+        lo, at_lo, read = -math.inf, 0, 0
+        while free > 0 and read < MAX_READ:
+            want = free + at_lo
+            page = await tx.zrangebyscore(S.QUEUE, lo, math.inf, limit=want)
+            fresh = [(c, score) for c, score in page if c not in by_id]
+            if not fresh:
+                break
+            read += len(fresh)
+            states = await tx.hgetall_many([S.chat_key(c) for c, _ in fresh])
+            for (chat_id, _), raw in zip(fresh, states):
+                st = S.ChatState.load(chat_id, raw)
+                if st is None:
+                    tx.zrem(S.QUEUE, chat_id)       # its state expired: nobody is waiting
+                    by_id[chat_id] = S.ChatState(id=chat_id, state="gone")
+                    continue
+                by_id[chat_id] = st
+                if st.state != "queued":
+                    continue
+                try:
+                    topic = live.skill(st)
+                except Exception:           # a seal that no longer opens: routed without a topic
+                    topic = None
+                if topic:
+                    topics[chat_id] = topic
+                router.enqueue(st.id, st.lang, now, skill=None if st.anyone else topic, since=st.started)
+            got = router.match(now)
+            pairs.extend(got)
+            free -= len(got)
+            if len(page) < want:
+                break                               # the whole queue was read
+            last = page[-1][1]
+            at_lo = sum(1 for _, score in page if score == last)   # the page starts at lo, inclusive
+            lo = last
         for chat_id, vid in pairs:
             st = by_id[chat_id]
             vol, held, wraps = vols[vid]
             fields = {"state": "active", "vol": vid, "last_vol": vid, "last_act": repr(now), "warned": "0"}
             if st.waited is None:
                 fields["waited"] = repr(max(0.0, now - st.started))
+            topic = topics.get(chat_id)
+            if topic and not st.spec:
+                fields["spec"] = "1" if topic in vol.skills else "0"
             tx.hset(S.chat_key(chat_id), fields)
             S.left_queue(tx, st)
             held.add(chat_id)
@@ -184,11 +220,22 @@ class Matching:
         return await self.live.broker.read(fn)
 
     async def _tx_per_position(self, tx: Tx, now: float) -> float:
-        """Expected seconds between two answered chats (remembered for ``send_position``)."""
+        """Expected seconds between two answered chats (remembered for ``send_position``),
+        and the specialists' slots and free skills on duty (for kept chats' estimates)."""
         svc = float(await tx.get(S.SVC, watch=False) or DEFAULT_SERVICE_TIME_S)
-        slots = sum(vol.capacity for vol, _ in await self.on_duty(tx, now, watch=False))
+        slots = 0
+        skill_slots: dict[str, int] = {}
+        free_skills: set[str] = set()
+        for vol, raw in await self.on_duty(tx, now, watch=False):
+            slots += vol.capacity
+            busy = len(vol_chats(raw)) + len(parse_wraps(raw.get("wraps", ""))) >= vol.capacity
+            for skill in vol.skills:
+                skill_slots[skill] = skill_slots.get(skill, 0) + vol.capacity
+                if not busy:
+                    free_skills.add(skill)
         self._per_position = (svc / max(slots, 1), now)
         self._on_duty = slots > 0
+        self._specialists = (svc, skill_slots, free_skills)
         return self._per_position[0]
 
     async def flush_positions(self, only: Visitor | None = None) -> None:
@@ -206,11 +253,15 @@ class Matching:
         if self.live.broker.shared:          # for the reconcile pass; with memory:// no notice is lost
             listed = set(order)
             self.unlisted = {v.id for v in visitors.values() if v.state == "queued" and v.id not in listed}
+        ahead: dict[str, int] = {}           # topic -> kept chats of it seen so far (known here)
         for position, chat_id in enumerate(order, start=1):
             vis = visitors.get(chat_id)
             if vis is None or vis.state != "queued":
                 continue
-            self._tell_position(vis, position, per_position, self._on_duty)
+            if vis.topic:
+                ahead[vis.topic] = ahead.get(vis.topic, 0) + 1
+            self._tell_position(vis, position, self._estimate(vis, position, per_position,
+                                                              ahead.get(vis.topic or "", 1)), self._on_duty)
 
     async def send_position(self, vis: Visitor) -> None:
         """Send one visitor its position (on entry, on resume): a rank lookup, not the whole queue.
@@ -234,13 +285,28 @@ class Matching:
         except BrokerError:
             return
         if rank is not None:
-            self._tell_position(vis, rank + 1, per_position, self._on_duty)
+            self._tell_position(vis, rank + 1, self._estimate(vis, rank + 1, per_position, 1), self._on_duty)
+
+    def _estimate(self, vis: Visitor, position: int, per_position: float, ahead: int) -> int:
+        """Seconds to promise: by place in line, or, for a chat kept for a busy specialist,
+        also by when one of them is likely free (``routing.specialist_wait``).
+
+        ``ahead`` counts the kept chats of its topic ahead of it that this node holds
+        (others' topics are sealed and not read for an estimate)."""
+        plain = position * per_position
+        svc, skill_slots, free_skills = self._specialists
+        topic = vis.topic
+        if not topic or not skill_slots.get(topic) or topic in free_skills:
+            return Router.round_wait(plain)
+        fallback_in = vis.started + self.live.settings.specialist_wait_s - self.live.clock()
+        return Router.round_wait(specialist_wait(plain, ahead=ahead, service_time_s=svc,
+                                                 slots=skill_slots[topic], fallback_in_s=fallback_in))
 
     @staticmethod
-    def _tell_position(vis: Visitor, position: int, per_position: float, on_duty: bool) -> None:
+    def _tell_position(vis: Visitor, position: int, estimate: int, on_duty: bool) -> None:
         """``on_duty`` (extension): False when no volunteer is signed in and taking chats, so the
         estimate means nothing and the widget says so instead."""
-        state = (position, Router.round_wait(position * per_position), on_duty)
+        state = (position, estimate, on_duty)
         if state != vis.last_queued:
             vis.last_queued = state
             vis.outbox.send({"type": "queued", "position": state[0], "estimated_wait_s": state[1],

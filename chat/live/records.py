@@ -51,6 +51,7 @@ class Records:
             wait_s=max(0.0, waited), duration_s=max(0.0, duration), intake=intake,
             volunteer_id=st.last_vol or None, escalations_help=st.esc_help,
             escalations_acute=st.esc_acute, debrief=st.debrief,
+            specialist={"1": True, "0": False}.get(st.spec),
         )
         row = build_record(facts, wrapup, tz=live.settings.timezone, secret=live.settings.secret)
         try:

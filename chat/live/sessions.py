@@ -57,6 +57,7 @@ class Visitor:
     state: str = "queued"       # queued | active | ended (as last heard)
     last_queued: tuple[int, int, bool] | None = None
     token: str = ""             # hash of the resume token (its key's TTL is refreshed with the chat's)
+    topic: str | None = None    # the intake topic, for an honest estimate while kept for a specialist
 
 
 @dataclass(eq=False)
@@ -67,9 +68,11 @@ class Console:
     outbox: Outbox
     feeds: dict[str, Feed] = field(default_factory=dict)   # active chats
     wrapups: set[str] = field(default_factory=set)
-    # What the account is trained for (topic skills; stored with the account by the topics
-    # work): skill-pool offers (chat.offers) go to the consoles whose skills include it.
-    skills: frozenset[str] = frozenset()
+    skills: frozenset[str] = frozenset()                    # topic routing: the account's skills
+
+    def __post_init__(self) -> None:
+        if not self.skills:
+            self.skills = self.profile.skills
 
     @property
     def lang(self) -> str:

@@ -25,7 +25,7 @@ from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
-from .context import INTAKE_SEQ, Live, Local
+from .context import INTAKE_SEQ, SKILL_SEQ, Live, Local
 from .delivery import Delivery
 from .ending import Ending
 from .lines import Lines
@@ -79,6 +79,9 @@ class Visitors:
         st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
                          started=now, token=hash_token(token), vnode=live.node, vconn=outbox.conn,
                          last_act=now)
+        if hello.get("topic"):
+            st.intake = live.seal(chat_id, {"topic": hello["topic"]}, INTAKE_SEQ)
+            st.skill = live.seal(chat_id, hello["topic"], SKILL_SEQ)
         schedule = self.hours.current               # in memory: no await before the queue
         at = datetime.fromtimestamp(now, timezone.utc)
         if not hours.is_open(schedule, at, self._tz):
@@ -135,6 +138,11 @@ class Visitors:
     def _adopt(self, st: S.ChatState, outbox: Outbox, feed: Feed) -> Visitor:
         vis = Visitor(id=st.id, outbox=outbox, lang=st.lang, feed=feed, started=st.started,
                       channel=st.channel, state="queued" if st.state == "queued" else "active", token=st.token)
+        if st.skill and not st.anyone:
+            try:
+                vis.topic = self.live.skill(st)
+            except Exception:           # an unreadable seal (a rotated secret): no preference then
+                vis.topic = None
         self.live.visitors[st.id] = vis
         self.live.outboxes[outbox.conn] = outbox
         return vis
@@ -195,6 +203,12 @@ class Visitors:
         elif frame["type"] == "intake":
             answers = frame
             await self.live.commit(lambda tx, local: self._tx_intake(tx, local, vis.id, answers))
+            if "topic" in answers:
+                vis.topic = answers["topic"]
+            if "topic" in answers and vis.state == "queued":
+                # The topic steers routing: a chat kept for a specialist may now go, or be kept.
+                self.live.queue_changed()
+                self.matching.match_soon()
         elif frame["type"] == "typing":
             active = frame["active"]
             await self.live.commit(lambda tx, local: self._tx_typing(tx, local, vis.id, active))
@@ -216,6 +230,9 @@ class Visitors:
             raise FrameError.of(codes.INVALID_FIELD, "district: must be a district of your municipality")
         intake.update(fields)
         tx.hset(S.chat_key(chat_id), {"intake": live.seal(chat_id, intake, INTAKE_SEQ)})
+        if "topic" in fields and st.state == "queued":
+            topic = fields["topic"]
+            tx.hset(S.chat_key(chat_id), {"skill": live.seal(chat_id, topic, SKILL_SEQ) if topic else ""})
         if st.state == "active":
             live.notify(tx, await live.vol_node(tx, st.vol),
                         {"k": "frame", "chat": chat_id, "to": "volunteer", "vid": st.vol}, local,

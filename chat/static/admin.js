@@ -24,6 +24,9 @@ I.add({
   temporary: "Tillfälligt lösenord för {u}: {p} — visas bara nu. Lämna det personligen; vid första inloggningen väljs ett eget lösenord och tvåstegsverifiering.",
   created: "Kontot {u} är skapat.", disabled_ok: "{u} är avstängt.", enabled_ok: "{u} är aktiverat.",
   training_ok: "Utbildningen är registrerad för {u}.",
+  col_skills: "Kompetenser", skills_title: "Kompetenser", skills_user: "Konto", skills_legend: "Kan särskilt prata om",
+  skills_hint: "Chattar om ett ämne går först till en volontär med den kompetensen.",
+  skills_save: "Spara kompetenser", skills_ok: "Kompetenserna för {u} är sparade.", skills_none: "Inga",
   confirm_reset: "Återställa {u}? Alla inloggningar avslutas och ett nytt lösenord och ny tvåstegsverifiering krävs.",
   confirm_disable: "Stänga av {u}? Alla inloggningar avslutas.",
   role_of: "Roll för {u}", confirm_role: "Ge {u} rollen {r}?", role_ok: "{u} har nu rollen {r}.",
@@ -50,6 +53,9 @@ I.add({
   temporary: "Temporary password for {u}: {p} — shown only now. Hand it over in person; at first sign-in they choose their own password and set up two-step verification.",
   created: "The account {u} is created.", disabled_ok: "{u} is disabled.", enabled_ok: "{u} is enabled.",
   training_ok: "The training is recorded for {u}.",
+  col_skills: "Skills", skills_title: "Skills", skills_user: "Account", skills_legend: "Trained to talk about",
+  skills_hint: "Chats about a topic go first to a volunteer with that skill.",
+  skills_save: "Save skills", skills_ok: "The skills of {u} are saved.", skills_none: "None",
   confirm_reset: "Reset {u}? Every session ends and a new password and two-step verification are required.",
   confirm_disable: "Disable {u}? Every session ends.",
   role_of: "Role of {u}", confirm_role: "Give {u} the role {r}?", role_ok: "{u} now has the role {r}.",
@@ -62,6 +68,26 @@ let accounts = [];
 let self = null;            /* the signed-in admin: their own account is changed by another admin */
 let lastNotice = null;
 const CHAT_ROLES = ["volunteer", "supervisor"];   /* the roles that answer chats need training */
+
+let vocab = null;           /* GET /api/vocabularies: the skills' words and labels */
+
+function skillLabel(value) {
+  const entry = ((vocab && vocab.skill) || []).find((e) => e.value === value);
+  return entry ? (entry[I.lang] || entry.sv) : value;
+}
+
+function renderSkills() {
+  const user = accounts.find((a) => a.username === $("s-user").value);
+  const box = $("s-choices");
+  for (const old of box.querySelectorAll("label")) { old.remove(); }
+  for (const entry of (vocab && vocab.skill) || []) {
+    const input = el("input", { type: "checkbox", name: "skill", value: entry.value, id: "s-" + entry.value });
+    input.checked = Boolean(user && user.skills.includes(entry.value));
+    const label = el("label", { for: "s-" + entry.value });
+    label.append(input, " ", el("span", {}, skillLabel(entry.value)));
+    box.append(label);
+  }
+}
 
 function error(text) { $("message").textContent = text || ""; if (text) { $("notice").textContent = ""; } }
 function notice(key, vars) {
@@ -118,6 +144,7 @@ function render() {
     }
     tr.append(tt);
     tr.append(el("td", {}, I.t("tf_" + a.second_factor)));
+    tr.append(el("td", {}, (a.skills || []).map(skillLabel).join(", ") || I.t("skills_none")));
     const actions = el("div", { class: "actions" });
     if (a.username === self) { tr.append(el("td", {}, "—")); body.append(tr); continue; }
     const toggle = el("button", { type: "button", class: a.disabled ? "secondary" : "danger",
@@ -139,6 +166,12 @@ function render() {
     sel.append(el("option", { value: a.username }, a.username + " – " + a.display_name));
   }
   if (chosen) { sel.value = chosen; }
+  const ssel = $("s-user");
+  const schosen = ssel.value;
+  ssel.textContent = "";
+  for (const a of accounts) { ssel.append(el("option", { value: a.username }, a.username + " – " + a.display_name)); }
+  if (schosen) { ssel.value = schosen; }
+  renderSkills();
 }
 
 async function load() {
@@ -199,6 +232,18 @@ $("form-training").addEventListener("submit", async (ev) => {
   notice("training_ok", { u: user });
 });
 
+$("s-user").addEventListener("change", renderSkills);
+
+$("form-skills").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const user = $("s-user").value;
+  const skills = [...$("s-choices").querySelectorAll("input:checked")].map((i) => i.value);
+  const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(user) + "/skills", { skills: skills });
+  if (res.status !== 200) { failed(res); return; }
+  await load();
+  notice("skills_ok", { u: user });
+});
+
 document.addEventListener("langchange", () => { render(); if (lastNotice) { $("notice").textContent = I.t(lastNotice[0], lastNotice[1]); } });
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -207,5 +252,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("t-completed").value = new Date().toISOString().slice(0, 10);
   const who = await I.api("GET", "/api/me");
   if (who.status === 200) { self = who.data.username; }
+  const words = await I.api("GET", "/api/vocabularies");
+  if (words.status === 200) { vocab = words.data.vocabularies; }
   await load();
 });

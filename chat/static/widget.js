@@ -23,6 +23,9 @@
       kept: "Bara en anonym rad sparas, för statistik: dina svar nedan om du vill, vad samtalet handlade om, dag och ungefär när.",
       notKept: "Aldrig namn, telefonnummer, IP-adress eller kakor (cookies).",
       intake: "Frivilliga frågor", intakeHelp: "Du kan hoppa över allt.",
+      topic: "Vad vill du prata om?", topic_exposed: "Någon gör mig illa",
+      topic_uses_violence: "Jag gör någon illa, eller är rädd att jag gör det", topic_both: "Båda delarna",
+      topic_friend_relative: "Jag är orolig för någon", topic_other: "Något annat",
       age: "Hur gammal är du?", gender: "Kön", girl: "Tjej", boy: "Kille", nonbinary: "Icke-binär",
       where: "Var bor du?", district: "Stadsdel", otherPlace: "Någon annan kommun",
       first: "Är det första gången du hör av dig till oss?", yes: "Ja", no: "Nej", noAnswer: "Vill inte svara",
@@ -59,6 +62,9 @@
       kept: "Only one anonymous line is kept, for statistics: your answers below if you give them, what the chat was about, the day and roughly when.",
       notKept: "Never names, phone numbers, IP addresses or cookies.",
       intake: "Optional questions", intakeHelp: "You can skip all of them.",
+      topic: "What do you want to talk about?", topic_exposed: "Someone is hurting me",
+      topic_uses_violence: "I hurt someone, or I'm afraid I do", topic_both: "Both",
+      topic_friend_relative: "I'm worried about someone", topic_other: "Something else",
       age: "How old are you?", gender: "Gender", girl: "Girl", boy: "Boy", nonbinary: "Non-binary",
       where: "Where do you live?", district: "District", otherPlace: "Another municipality",
       first: "Is this the first time you contact us?", yes: "Yes", no: "No", noAnswer: "Prefer not to say",
@@ -293,13 +299,13 @@
     return el;
   }
 
-  function choices(name, values) {  // radio buttons, the last one "prefer not to say" (value "")
+  function choices(name, values, prefix) {  // radio buttons, the last one "prefer not to say" (value "")
     var fs = h("fieldset.jc-field", {}, h("legend", { t: name }));
     values.concat("").forEach((v, i) => {
       var id = "jc-" + name + "-" + i;
       fs.appendChild(h("div.jc-choice", {},
         h("input", { type: "radio", name: "jc-" + name, id: id, value: v, checked: !v }),
-        h("label", { "for": id, t: v || "noAnswer" })));
+        h("label", { "for": id, t: v ? (prefix || "") + v : "noAnswer" })));
     });
     return fs;
   }
@@ -326,6 +332,7 @@
   $.intakeBox = h("div.jc-intake", {},
     h("h3", { t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }), h("p", { t: "notKept" }),
     h("h3", { t: "intake" }), h("p.jc-help", { t: "intakeHelp" }),
+    choices("topic", ["exposed", "uses_violence", "both", "friend_relative", "other"], "topic_"),
     field($.age, "age"),
     choices("gender", ["girl", "boy", "nonbinary"]),
     field($.muni, "where"), $.districtField,
@@ -517,6 +524,7 @@
     if (picked("gender")) { f.gender = picked("gender"); any = true; }
     if ($.muni.value) { f.municipality = $.muni.value; f.district = $.district.value || null; any = true; }
     if (picked("first")) { f.first_contact = picked("first"); any = true; }
+    if (picked("topic")) { f.topic = picked("topic"); any = true; }
     return any ? f : null;
   }
 
@@ -533,7 +541,9 @@
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     var sock = ws = new WebSocket(url.href);
     sock.onopen = () => {
-      send({ type: "hello", lang: lang, channel: CHANNEL, resume: token, last_seq: lastSeq });
+      var hello = { type: "hello", lang: lang, channel: CHANNEL, resume: token, last_seq: lastSeq };
+      if (answers && answers.topic && !token) hello.topic = answers.topic;
+      send(hello);
       if (answers && !token) send(Object.assign({ type: "intake" }, answers));
     };
     sock.onmessage = m => { if (sock === ws) { var f; try { f = JSON.parse(m.data); } catch (x) { return; } onFrame(f); } };

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Callable
 
+from ..vocab import ROLES
 from . import charts, words
+from . import topics as topic_stats
 from .words import t
 
 
@@ -254,9 +256,35 @@ def language(ctx: Ctx) -> str:
                          split_rows(ctx, "by_language_contacts", "language"), share_of=ctx.fig("contacts")))
 
 
+def intake_topic(ctx: Ctx) -> str:
+    """The topic chosen in the widget; per topic, how many reached a volunteer trained for it, and the waits."""
+    now, before = ctx.out.get("topic_routing"), ctx.before.get("topic_routing")
+    if not now:
+        return ""
+    cell = topic_stats.cell
+    chosen = [(words.label(ctx.lang, "role", t), cell(now, "by_intake_topic", t), cell(before, "by_intake_topic", t))
+              for t in (*ROLES, topic_stats.NOT_STATED)]
+    counts: list[tuple[str, Any, Any]] = []
+    waits: list[tuple[str, Any, Any]] = []
+    for t in ROLES:
+        if not cell(now, t, "answered") and not cell(before, t, "answered"):
+            continue
+        name = words.label(ctx.lang, "role", t)
+        counts += [(ctx.t("topic_answered", name=name), cell(now, t, "answered"), cell(before, t, "answered")),
+                   (ctx.t("topic_specialist", name=name), cell(now, t, "reached_specialist"),
+                    cell(before, t, "reached_specialist"))]
+        waits += [(ctx.t("topic_wait", name=name), cell(now, t, "median_wait_s"), cell(before, t, "median_wait_s")),
+                  (ctx.t("topic_wait_specialist", name=name), cell(now, t, "median_wait_specialist_s"),
+                   cell(before, t, "median_wait_specialist_s"))]
+    body = [table(ctx, "t-intake-topic", ctx.t("intake_topic_chosen"), chosen + counts)]
+    if waits:
+        body.append(table(ctx, "t-intake-topic-waits", ctx.t("topic_waits"), waits, unit="min"))
+    return section("p-intake-topic", ctx.t("intake_topic"), *body)
+
+
 # The dashboard's panels, in order. Add a statistic with one function and one line here.
 PANELS: list[Panel] = [summary, weeks, year_on_year, gender, topic, residence, age, violence, first_contact,
-                       outcome, referrals, language, volunteer_time, care]
+                       outcome, referrals, intake_topic, language, volunteer_time, care]
 # The printed half-year report's panels (the tables of the partnership's interim report).
 REPORT_PANELS: list[Panel] = [summary, year_on_year, gender, topic, residence, age, violence, first_contact,
                               referrals]

@@ -34,7 +34,7 @@ from .presets import parse_day, year_earlier
 MAX_AGE = 120
 FIELDS = {"day", "channel", "lang", "outcome", "ended_by", "wait_s", "duration_s", "age", "gender",
           "municipality", "district", "topic", "violence", "first_contact", "non_data", "time_band",
-          "referrals"}
+          "referrals", "intake_topic", "specialist"}
 LEGACY_CHANNEL = "legacy"
 UNKNOWN_BAND = "-"
 BATCH = 5000
@@ -90,7 +90,12 @@ def validate(obj: Any, *, today: date) -> tuple[dict[str, Any], list[dict[str, A
     violence = obj.get("violence") or []
     if not isinstance(violence, list) or not all(v in vocab.VIOLENCE for v in violence):
         raise ValueError(f"violence must be a list of {', '.join(vocab.VIOLENCE)}")
+    specialist = obj.get("specialist")
+    if specialist is not None and not isinstance(specialist, bool):
+        raise ValueError("specialist must be true, false or null")
+    intake_topic = _choice(obj, "intake_topic", vocab.ROLES, None)
     row: dict[str, Any] = {
+        "intake_topic": intake_topic, "specialist": specialist if intake_topic else None,
         "id": secrets.token_hex(16), "day": day, "time_band": band, "channel": channel,
         "lang": _choice(obj, "lang", vocab.LANGUAGES, "sv"),
         "outcome": _choice(obj, "outcome", vocab.OUTCOMES, "completed"),

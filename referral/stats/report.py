@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import care, disclosure, languages, queries, rollup, volunteer_time
+from . import care, disclosure, languages, queries, rollup, topics, volunteer_time
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -47,6 +47,7 @@ SECTIONS = {
     "volunteers": "Volontärer / Volunteers",
     "volunteer_time": "Volontärtid / Volunteer time",
     "care": "Omsorg om volontärerna / Care for volunteers",
+    "topic_routing": "Ämne i frågan och specialister / Intake topic and specialists",
 }
 SECTIONS.update(languages.SECTIONS)
 NOT_IN_FLAT_EXPORTS = ("by_week", "volunteer_hours")   # a chart on the dashboard, in JSON; too long for a table
@@ -168,6 +169,8 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         whole = splits == tuple(queries.SPLITS)
         lang_now = await languages.count(conn, scope) if whole else None
         lang_before = await languages.count(conn, scope.year_earlier()) if whole and req.compare else None
+        routing = await topics.figures(conn, scope)                       # issue 18: topic routing
+        routing_before = await topics.figures(conn, scope.year_earlier()) if req.compare else None
     out, withheld = _block(now, req, secret, scope.start, scope.end)
     out["volunteer_time"] = time_now
     out["care"] = care.publishable(cared[0], publish=req.publish, threshold=req.threshold, suppressed=SUPPRESSED)
@@ -189,6 +192,10 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
                                                        suppressed=SUPPRESSED)
         withheld_before += care.withheld(out["year_earlier"]["care"], SUPPRESSED, req.threshold)
         withheld += [{**w, "cell": f"year_earlier.{w['cell']}"} for w in withheld_before]
+    out["topic_routing"] = topics.block(routing, publish=req.publish, threshold=req.threshold)
+    if routing_before is not None and "year_earlier" in out:
+        out["year_earlier"]["topic_routing"] = topics.block(routing_before, publish=req.publish,
+                                                            threshold=req.threshold)
     out["published"] = req.publish
     out["disclosure"] = {"method": req.method if req.publish else "exact"}
     if req.publish:

@@ -25,6 +25,13 @@ MONTHS = {
 }
 
 TEXTS: dict[str, tuple[str, str]] = {
+    "intake_topic": ("Vad den unga ville prata om", "What the young person wanted to talk about"),
+    "intake_topic_chosen": ("Valt ämne i chatten", "Topic chosen in the chat"),
+    "topic_answered": ("{name}: besvarade", "{name}: answered"),
+    "topic_specialist": ("{name}: nådde en volontär med kunskap om ämnet", "{name}: reached a volunteer trained for it"),
+    "topic_waits": ("Väntetid per ämne (median)", "Waiting time by topic (median)"),
+    "topic_wait": ("{name}: väntetid", "{name}: wait"),
+    "topic_wait_specialist": ("{name}: väntetid till en med kunskap om ämnet", "{name}: wait for one trained for it"),
     "languages": ("Chattens språk", "The chat's language"),
     "by_language": ("Samtal per språk", "Conversations by language"),
     "by_language_contacts": ("Kontakter per språk", "Contacts by language"),

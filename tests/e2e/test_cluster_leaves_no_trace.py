@@ -152,6 +152,8 @@ async def test_a_chat_across_nodes_leaves_only_the_record(tmp_path: Path) -> Non
             for key in ("visitor", "volunteer", "supervisor", "whisper", "failover", "missed"):
                 assert markers[key] in said, f"the sealed log in the dump lacks the {key} line"
             assert '"district": "bromma"' in said, "the sealed intake answers are not in the dump"
+            assert '"topic": "uses_violence"' in said, "the sealed intake topic is not in the dump"
+            assert b"uses_violence" not in live, "the intake topic is in the live Redis dump in the clear"
             # The address's hash is in the dump, beside the day's key value; the value alone
             # (without the server secret) does not let anyone try addresses against it.
             values = [r.get(k).decode() for k in r.keys(f"{KEY_PREFIX}*")]   # a day's (two at midnight)
@@ -250,7 +252,8 @@ async def _hold_chat(c: Cluster, nodes: tuple[Any, Any, Any], r: redis.Redis, re
         bad = await h.post("/api/login", json={"username": markers["login"], "password": markers["login"]})
         assert bad.status_code == 401
     vol = await b.volunteer("anna")
-    vis = await a.visitor({"lang": "sv"})
+    # The topic (topic routing) crosses Redis sealed, like the rest of the intake.
+    vis = await a.visitor({"lang": "sv", "topic": "uses_violence"})
     token = (await recv(vis, "welcome"))["resume_token"]
     await recv(vis, "assigned")
     chat = (await recv(vol, "assigned"))["chat"]

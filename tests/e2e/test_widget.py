@@ -122,7 +122,7 @@ async def test_a_whole_chat_from_the_widget(browser: Browser, server: Running) -
     await page.get_by_role("radio", name="Tjej").check()
     await page.get_by_label("Var bor du?").select_option("0180")
     await page.get_by_label("Stadsdel").select_option("sodermalm")
-    await page.get_by_role("radio", name="Ja").check()
+    await page.get_by_role("radio", name="Ja", exact=True).check()
     await w.shot("start")
     await page.get_by_role("button", name="Starta chatten").click()
 

@@ -347,6 +347,7 @@ def sample(kind: str, chat: str) -> dict[str, Any]:
         "offer": {"chat": chat, "to": {"language": "sv"}, "note": "en rad"},
         "offer_reply": {"offer": "0123456789ab", "accept": False}, "offer_cancel": {"offer": "0123456789ab"},
         "colleagues": {}, "debrief": {"chat": chat},
+        "route_any": {"chat": chat},
     }[kind] | {"type": kind}
 
 
@@ -586,6 +587,10 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     await vol.expect("transferred")
     await d_vis.expect("queued")
     shown("transfer", "volunteer", "own")
+    # D waits (nobody is free): a supervisor may hand any waiting chat to the first free volunteer.
+    await sup.send({"type": "route_any", "chat": d})
+    assert (await sup.expect("routed_any"))["chat"] == d
+    shown("route_any", "supervisor", "any")
     await d_vis.send({"type": "leave"})
     assert (await d_vis.expect("ended"))["by"] == "visitor"
     shown("leave", "visitor", "ok")

@@ -200,9 +200,8 @@ async def test_pool_offers_go_to_every_free_member_and_the_first_takes_it(server
     assert (await bo.expect("assigned"))["chat"] == chat
     assert (await vol.expect("offer_ended"))["reason"] == "accepted"
 
-    # A skill pool: the consoles whose skills include it (Console.skills, set by the accounts).
-    hub = server.hub
-    await hub.console_side.set_skills(hub.consoles[(await colleague_ids(bo))["Dan"]], frozenset({"honour"}))
+    # A skill pool: the consoles whose skills include it (the account's skills, as an admin sets them).
+    await server.hub.skills_changed((await colleague_ids(bo))["Dan"], frozenset({"honour"}))
     await bo.send({"type": "offer", "chat": chat, "to": {"skill": "honour"}, "note": ""})
     assert (await bo.expect("offer_sent"))["receivers"] == 1
     offer = (await dan.expect("offer"))["offer"]

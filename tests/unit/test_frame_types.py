@@ -14,6 +14,8 @@ CHAT = "abcdefgh12"
 VISITOR_SAMPLES: list[dict[str, Any]] = [
     {"type": "hello"},
     {"type": "hello", "lang": "en", "channel": "app", "resume": "r" * 24, "last_seq": 3, "followup": "ABCD-EFGH"},
+    {"type": "hello", "topic": "uses_violence"},
+    {"type": "intake", "topic": "both"},
     {"type": "intake", "age": 15, "gender": "girl", "municipality": "0180", "first_contact": True},
     {"type": "intake"},
     {"type": "message", "id": 1, "text": "hej"},
@@ -38,6 +40,7 @@ VOLUNTEER_SAMPLES: list[dict[str, Any]] = [
     {"type": "whisper", "chat": CHAT, "id": 2, "text": "psst"},
     {"type": "join", "chat": CHAT},
     {"type": "takeover", "chat": CHAT},
+    {"type": "route_any", "chat": CHAT},
     {"type": "dismiss", "alert": "0123456789ab"},
     {"type": "block", "chat": CHAT, "hours": 24},
     {"type": "offer", "chat": CHAT, "to": {"volunteer": "acct-1"}, "note": "Hon vill prata om skolan."},

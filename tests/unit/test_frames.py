@@ -452,3 +452,14 @@ def test_error_detail_never_contains_the_offending_value(parse: Any, obj: dict[s
 def test_decode_errors_never_contain_the_frame_text(raw: str) -> None:
     err = visitor_error(raw)
     assert MARKER.lower() not in str(err).lower()
+
+
+@pytest.mark.parametrize("topic", ["exposed", "uses_violence", "both", "friend_relative", "other", None])
+def test_intake_topic_from_the_role_vocabulary_or_null(topic: Any) -> None:
+    assert visitor({"type": "intake", "topic": topic})["topic"] == topic
+
+
+@pytest.mark.parametrize("topic", ["violence", "", 3, ["uses_violence"], {"a": 1}, True])
+def test_intake_topic_outside_the_vocabulary_names_the_field(topic: Any) -> None:
+    err = visitor_error({"type": "intake", "topic": topic})
+    assert err.detail.startswith("topic: ")

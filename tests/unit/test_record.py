@@ -186,6 +186,8 @@ EXPECTED_COLUMNS = {
     "first_contact", "volunteer", "non_data", "wrapup_filed",
     # care (0015_care): counts and flags, no reason
     "escalations_help", "escalations_acute", "debrief", "heavy",
+    # topic routing (issue 18): a vocabulary word and a yes/no, nothing linkable to the text
+    "intake_topic", "specialist",
 }
 
 
@@ -219,3 +221,16 @@ def test_care_counts_and_heavy_come_from_the_facts_and_the_wrapup() -> None:
     assert row({"topic": "uses_violence", "violence": []})["heavy"] is True
     assert row({"topic": "exposed", "violence": [], "heavy": True})["heavy"] is True
     assert row(None, escalations_help=500)["escalations_help"] == 99
+
+
+def test_intake_topic_and_specialist_are_kept_only_for_a_topic_from_the_vocabulary() -> None:
+    f = facts(intake={"topic": "uses_violence"})
+    f.specialist = True
+    row = build(f, wrapup(topic="both"))
+    assert (row["intake_topic"], row["specialist"], row["topic"]) == ("uses_violence", True, "both")
+    f = facts(intake={"topic": "ZQXmarker"})
+    f.specialist = True
+    row = build(f)
+    assert (row["intake_topic"], row["specialist"]) == (None, None)
+    row = build(facts(intake={}))
+    assert (row["intake_topic"], row["specialist"]) == (None, None)

@@ -195,3 +195,20 @@ def test_json_directories_are_read_too(tmp_path: Path) -> None:
     path = tmp_path / "d.json"
     path.write_text(json.dumps({"service": SEED.documents()}), encoding="utf-8")
     assert directory.parse(directory.read_file(path)).services == SEED.services
+
+
+@pytest.mark.parametrize("age,municipality", [(16, "0182"), (19, "0182"), (16, "0180"), (25, "0120")])
+def test_for_uses_violence_perpetrator_programmes_then_counselling_lead(age: int, municipality: str) -> None:
+    q = rules.Query(age=age, role="uses_violence", municipality=municipality)
+    kinds = [m.service.kind for m in rules.suggest(SEED, q)]
+    leading = [k for k in kinds if k in ("perpetrator_programme", "counselling")]
+    assert leading and kinds[:len(leading)] == leading, kinds
+    assert leading == sorted(leading, key=("perpetrator_programme", "counselling").index)
+    exposed = [m.service.kind for m in rules.suggest(SEED, rules.Query(age=age, role="exposed",
+                                                                       municipality=municipality))]
+    assert "perpetrator_programme" not in exposed
+
+
+def test_acute_danger_still_puts_112_before_the_perpetrator_programme() -> None:
+    q = rules.Query(age=19, role="uses_violence", municipality="0182", acute=True)
+    assert rules.suggest(SEED, q)[0].service.kind == "emergency"

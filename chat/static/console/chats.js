@@ -46,6 +46,7 @@ function intakeList(intake) {
     ["municipality", intake.municipality ? word("municipality", intake.municipality) : null],
     ["district", intake.district ? districtName(intake.municipality, intake.district) : null],
     ["first_contact", intake.first_contact ? word("first_contact", intake.first_contact) : null],
+    ["intake_topic", intake.topic ? word("role", intake.topic) : null],
   ];
   for (const [key, value] of rows) {
     dl.append(el("dt", { t: key }), el("dd", { text: value === null || value === undefined ? t("not_answered") : String(value) }));

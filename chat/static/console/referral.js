@@ -14,6 +14,7 @@ export async function loadSuggestions(chat) {
   if (i.age) q.set("age", i.age);
   if (i.municipality) q.set("municipality", i.municipality);
   if (i.district) q.set("district", i.district);
+  if (i.topic) q.set("role", i.topic);     // the young person's own topic: uses_violence leads with programmes
   q.set("language", chat.lang || "sv");
   q.set("lang", lang);
   if (chat.acute) q.set("acute", "true");

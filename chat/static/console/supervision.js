@@ -35,6 +35,7 @@ function renderOverview(f) {
         el("button", { type: "button", t: "observe", "data-key": `${c.chat}:observe`, onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
         c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
         c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
+        "specialist_wait_s" in c ? el("button", { type: "button", t: "route_any", "data-key": `${c.chat}:route_any`, onclick: () => send({ type: "route_any", chat: c.chat }) }) : null,
         hours,
         el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
           if (window.confirm(t("block_confirm"))) send({ type: "block", chat: c.chat, hours: Number(hours.value) });
@@ -42,11 +43,14 @@ function renderOverview(f) {
     }
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: word("language", c.lang) }),
-      el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }), actions);
+      el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }),
+      el("td", { text: (c.topic ? word("role", c.topic) : "–") + ("specialist_wait_s" in c ? ` – ${t("kept_for_specialist")} (${fmtSeconds(c.specialist_wait_s)})` : "") }),
+      actions);
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
-    el("td", { text: (v.languages || []).map((l) => word("language", l)).join(", ") })));
+    el("td", { text: (v.languages || []).map((l) => word("language", l)).join(", ") }),
+    el("td", { text: (v.skills || []).map((s) => word("skill", s)).join(", ") || "–" })));
   // Per language: a row for each language with chats waiting or someone on duty speaking it.
   const langRows = (f.languages || []).filter((l) => l.waiting || l.on_duty.length).map((l) =>
     el("tr", { class: l.waiting && !l.on_duty.length ? "unstaffed" : "" },
@@ -58,10 +62,10 @@ function renderOverview(f) {
   if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
   const focusKey = focused ? focused.dataset.key : undefined;
   box.replaceChildren(
-    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` })),
+    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` + (q.for_specialist ? `, ${q.for_specialist} ${t("kept_for_specialist").toLowerCase()}` : "") })),
     el("h3", { t: "alerts" }), alerts,
-    table("chats_active", ["state", "volunteer", "since", "lang", "flags", "actions"], chatRows),
-    table("volunteers", ["name", "state", "load", "lang"], volRows),
+    table("chats_active", ["state", "volunteer", "since", "lang", "flags", "topic_col", "actions"], chatRows),
+    table("volunteers", ["name", "state", "load", "lang", "skills"], volRows),
     table("by_language", ["lang", "waiting_n", "on_duty", "free_n"], langRows));
   if (focusKey) {                                       // keyboard focus survives the refresh
     const again = [...box.querySelectorAll("[data-key]")].find((n) => n.dataset.key === focusKey);
