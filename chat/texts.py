@@ -116,18 +116,33 @@ TEXTS: dict[str, dict[str, str]] = {
               "tillbaka med din kod, eller prata med någon annan nu. Du står redan i kön.",
         "en": "{name} is not here right now. {name} is here again {when}. You can wait until then and come "
               "back with your code, or talk with someone else now. You are already in the queue.",
+        "ar": "{name} غير موجود الآن. {name} سيكون هنا مرة أخرى {when}. يمكنك الانتظار حتى ذلك الوقت والعودة برمزك، أو التحدث مع شخص آخر الآن. أنت بالفعل في الدور.",
+        "fa": "{name} الان اینجا نیست. {name} دوباره {when} اینجاست. می‌توانی تا آن موقع صبر کنی و با کدت برگردی، یا الان با کس دیگری حرف بزنی. تو همین حالا در صف هستی.",
+        "so": "{name} hadda ma joogo. {name} wuxuu mar kale joogi doonaa {when}. Waad sugi kartaa ilaa markaas oo aad la soo noqon kartaa koodhkaaga, ama hadda la hadal qof kale. Horeba waad safka ku jirtaa.",
+        "ti": "{name} ሕጂ ኣብዚ የለን። {name} {when} ተመሊሱ ኣብዚ ይኸውን። ክሳብ እቲ ግዜ ተጸቢኻ ብኮድካ ክትምለስ ትኽእል፣ ወይ ሕጂ ምስ ካልእ ሰብ ተዛረብ። ድሮ ኣብ መስርዕ ኣለኻ።",
+        "uk": "{name} зараз немає. {name} буде знову {when}. Ти можеш почекати до того часу й повернутися зі своїм кодом або поговорити з кимось іншим зараз. Ти вже в черзі.",
     },
     "followup_away_unbooked": {
         "sv": "{name} är inte här just nu och har inte bokat nästa pass än. Du kan prata med någon annan nu "
               "(du står redan i kön) eller prova din kod en annan kväll.",
         "en": "{name} is not here right now and has not booked their next shift yet. You can talk with "
               "someone else now (you are already in the queue) or try your code another evening.",
+        "ar": "{name} غير موجود الآن ولم يحجز مناوبته القادمة بعد. يمكنك التحدث مع شخص آخر الآن (أنت بالفعل في الدور) أو تجربة رمزك في مساء آخر.",
+        "fa": "{name} الان اینجا نیست و هنوز نوبت بعدی‌اش را رزرو نکرده است. می‌توانی الان با کس دیگری حرف بزنی (تو همین حالا در صف هستی) یا کدت را شب دیگری امتحان کنی.",
+        "so": "{name} hadda ma joogo, mana uusan ballansan wareeggiisa xiga weli. Hadda waad la hadli kartaa qof kale (horeba waad safka ku jirtaa) ama isku day koodhkaaga fiid kale.",
+        "ti": "{name} ሕጂ ኣብዚ የለን፣ ቀጻሊ ፈረቓኡ ድማ ገና ኣይሓዘን። ሕጂ ምስ ካልእ ሰብ ክትዛረብ ትኽእል (ድሮ ኣብ መስርዕ ኣለኻ) ወይ ኮድካ ኣብ ካልእ ምሸት ፈትኖ።",
+        "uk": "{name} зараз немає, і наступну зміну ще не заброньовано. Ти можеш поговорити з кимось іншим зараз (ти вже в черзі) або спробувати свій код іншого вечора.",
     },
     "followup_busy": {
         "sv": "{name} pratar med någon annan just nu. Du står i kön och får prata med den som blir ledig "
               "först. Vill du hellre vänta på {name}, kom tillbaka med din kod om en stund.",
         "en": "{name} is talking with someone else right now. You are in the queue and will talk with whoever "
               "is free first. If you would rather wait for {name}, come back with your code in a while.",
+        "ar": "{name} يتحدث مع شخص آخر الآن. أنت في الدور وستتحدث مع أول من يصبح متاحًا. إذا كنت تفضّل انتظار {name}، عد برمزك بعد قليل.",
+        "fa": "{name} الان با کس دیگری حرف می‌زند. تو در صف هستی و با اولین کسی که آزاد شود حرف می‌زنی. اگر ترجیح می‌دهی منتظر {name} بمانی، کمی بعد با کدت برگرد.",
+        "so": "{name} hadda wuxuu la hadlayaa qof kale. Waxaad ku jirtaa safka, waxaadna la hadli doontaa qofka ugu horreeya ee bannaanaada. Haddii aad doorbidayso inaad sugto {name}, dib ugu soo noqo koodhkaaga wax yar kadib.",
+        "ti": "{name} ሕጂ ምስ ካልእ ሰብ ይዛረብ ኣሎ። ኣብ መስርዕ ኣለኻ፣ ምስቲ ቀዳማይ ናጻ ዝኾነ ድማ ክትዛረብ ኢኻ። ን{name} ክትጽበ እንተመረጽካ፣ ድሕሪ ቁሩብ ብኮድካ ተመለስ።",
+        "uk": "{name} зараз розмовляє з кимось іншим. Ти в черзі й поговориш із тим, хто першим звільниться. Якщо хочеш зачекати саме на {name}, повернися зі своїм кодом трохи згодом.",
     },
     "blocked": {
         "sv": "Chatten är inte tillgänglig just nu.",
@@ -176,7 +191,8 @@ def out_of_hours(lang: str, next_open: datetime | None) -> str:
     return text("out_of_hours", lang).format(when=when)
 
 
-_RELATIVE = {"sv": ("i dag", "i morgon"), "en": ("today", "tomorrow")}
+_RELATIVE = {"sv": ("i dag", "i morgon"), "en": ("today", "tomorrow"), "ar": ("اليوم", "غدًا"),
+             "fa": ("امروز", "فردا"), "so": ("maanta", "berri"), "ti": ("ሎሚ", "ጽባሕ"), "uk": ("сьогодні", "завтра")}
 
 
 def _clock(at: datetime, lang: str) -> str:
@@ -194,6 +210,8 @@ def shift_when(lang: str, start: datetime, end: datetime, today: date) -> str:
         day = _RELATIVE[lang][days]
     else:
         day = WEEKDAY_NAMES[lang][start.weekday()]
+        if lang == "uk":
+            day = "у " + day                # the Ukrainian names are in the form said after "у"
         if days > 6:
             day += f" {start.day}/{start.month}"
     return f"{day} {_clock(start, lang)}–{_clock(end, lang)}"

@@ -90,6 +90,7 @@
     },
     ar: {
       _name: "العربية", _rtl: true, _reviewed: false, language: "اللغة",
+      topic: "عن ماذا تريد أن تتحدث؟", topic_exposed: "شخص ما يؤذيني", topic_uses_violence: "أنا أؤذي شخصًا ما، أو أخاف أنني أفعل ذلك", topic_both: "الاثنان معًا", topic_friend_relative: "أنا قلق على شخص ما", topic_other: "شيء آخر", nobody: "لا يوجد متطوع متصل الآن.", nobodyHelp: "يمكنك البقاء في الدور حتى يتصل أحد، أو العودة لاحقًا.",
       draft: "هذه الترجمة لم يراجعها متحدث أصلي باللغة بعد.", launcher: "تحدّث معنا دون ذكر اسمك",
       title: "تحدّث معنا", minimize: "إغلاق (تستمر المحادثة)", exit: "غادر هذه الصفحة بسرعة",
       exitHint: "أو اضغط على Shift ثلاث مرات", danger: "هل أنت في خطر مباشر؟ اتصل بالرقم 112.",
@@ -122,6 +123,7 @@
     },
     fa: {
       _name: "فارسی", _rtl: true, _reviewed: false, language: "زبان",
+      topic: "دربارهٔ چه چیزی می‌خواهی حرف بزنی؟", topic_exposed: "کسی به من آسیب می‌زند", topic_uses_violence: "من به کسی آسیب می‌زنم، یا می‌ترسم که این کار را می‌کنم", topic_both: "هر دو", topic_friend_relative: "نگران کسی هستم", topic_other: "چیز دیگری", nobody: "الان هیچ داوطلبی وارد نشده است.", nobodyHelp: "می‌توانی در صف بمانی تا کسی وارد شود، یا بعداً برگردی.",
       draft: "این ترجمه هنوز توسط یک فارسی‌زبان بررسی نشده است.", launcher: "گفتگوی ناشناس",
       title: "با ما حرف بزن", minimize: "بستن (گفتگو ادامه دارد)", exit: "سریع از این صفحه خارج شو",
       exitHint: "یا سه بار کلید Shift را بزن", danger: "در خطر فوری هستی؟ با 112 تماس بگیر.",
@@ -155,6 +157,7 @@
     },
     so: {
       _name: "Soomaali", _rtl: false, _reviewed: false, language: "Luqadda",
+      topic: "Maxaad rabtaa inaad ka hadasho?", topic_exposed: "Qof baa i dhibaateynaya", topic_uses_violence: "Anigaa qof dhibaateeya, ama waxaan ka baqayaa inaan sidaas sameeyo", topic_both: "Labadaba", topic_friend_relative: "Qof baan ka welwelsanahay", topic_other: "Wax kale", nobody: "Hadda ma jiro mutadawac soo galay.", nobodyHelp: "Waad sugi kartaa safka ilaa qof soo galo, ama dib u soo noqo goor dambe.",
       draft: "Turjumaaddan weli ma hubin qof Soomaali ku dhashay.", launcher: "Si qarsoodi ah ula sheekayso",
       title: "Nala hadal", minimize: "Xir (wadahadalku wuu socdaa)", exit: "Si dhakhso ah uga bax bogga",
       exitHint: "ama saddex jeer riix Shift", danger: "Ma ku jirtaa khatar degdeg ah? Wac 112.",
@@ -193,6 +196,7 @@
     },
     ti: {
       _name: "ትግርኛ", _rtl: false, _reviewed: false, language: "ቋንቋ", draft: "እዚ ትርጉም ገና ብተዛራባይ ቋንቋ ኣይተመርመረን።",
+      topic: "ብዛዕባ እንታይ ክትዛረብ ትደሊ?", topic_exposed: "ሓደ ሰብ ይጎድኣኒ ኣሎ", topic_uses_violence: "ኣነ ንሓደ ሰብ እጎድእ ኣለኹ፣ ወይ ከምዝገብሮ እፈርህ", topic_both: "ክልቲኡ", topic_friend_relative: "ብዛዕባ ሓደ ሰብ ይጭነቕ ኣለኹ", topic_other: "ካልእ ነገር", nobody: "ሕጂ ዝኣተወ ወለንታዊ የለን።", nobodyHelp: "ሓደ ሰብ ክሳብ ዝኣቱ ኣብ መስርዕ ክትጽበ ትኽእል፣ ወይ ጸኒሕካ ተመለስ።",
       launcher: "ብዘይ ስም ተዘራረብ", title: "ምሳና ተዛረብ", minimize: "ዕጾ (እቲ ቻት ይቕጽል)", exit: "ካብዚ ገጽ ቀልጢፍካ ውጻእ",
       exitHint: "ወይ ሰለስተ ግዜ Shift ጠውቕ", danger: "ኣብ ህጹጽ ሓደጋ ዲኻ? ናብ 112 ደውል።",
       loading: "እቲ ቻት ክፉት ምዃኑ ንርኢ ኣለና …", open: "እቲ ቻት ሕጂ ክፉት እዩ።", closed: "እቲ ቻት ሕጂ ዕጹው እዩ።",
@@ -219,6 +223,7 @@
     },
     uk: {
       _name: "Українська", _rtl: false, _reviewed: false, language: "Мова",
+      topic: "Про що ти хочеш поговорити?", topic_exposed: "Хтось мене кривдить", topic_uses_violence: "Я кривджу когось або боюся, що кривджу", topic_both: "І те, і те", topic_friend_relative: "Я хвилююся за когось", topic_other: "Щось інше", nobody: "Зараз немає жодного волонтера в мережі.", nobodyHelp: "Ти можеш чекати в черзі, доки хтось увійде, або повернутися пізніше.",
       draft: "Цей переклад ще не перевірив носій мови.", launcher: "Анонімний чат", title: "Поговори з нами",
       minimize: "Закрити (чат триває)", exit: "Швидко покинути сторінку", exitHint: "або натисни Shift тричі",
       danger: "Ти в безпосередній небезпеці? Телефонуй 112.", loading: "Перевіряємо, чи чат відкритий …",
