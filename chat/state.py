@@ -128,6 +128,7 @@ class ChatState:
     referrals: str = ""            # sealed JSON: services referred and their codes' keyed hashes
     obs: str = ""                  # observers: "<account>@<node>,..." (chat.supervision)
     wait: str = ""                 # keyed address hash whose waiting count holds it (chat.waiting)
+    rid: str = ""                  # the record's id, drawn when a survey was offered (referral.survey)
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -155,6 +156,7 @@ class ChatState:
         s.referrals = raw.get("referrals", "")
         s.obs = raw.get("obs", "")
         s.wait = raw.get("wait", "")
+        s.rid = raw.get("rid", "")
         return s
 
     def observers(self) -> list[tuple[str, str]]:

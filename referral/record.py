@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, Date, Integer, SmallInteger, String
+from sqlalchemy import Boolean, Date, Integer, SmallInteger, String, false
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,6 +58,9 @@ class ChatRecord(Base):
     volunteer: Mapped[str | None] = mapped_column(String(24))
     non_data: Mapped[str | None] = mapped_column(String(10))
     wrapup_filed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The visitor was offered the anonymous survey (referral.survey); its answers, if
+    # any, are in survey_responses under this record's id.
+    survey_offered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 @dataclass
@@ -73,6 +76,7 @@ class ChatFacts:
     duration_s: float
     intake: dict[str, Any] = field(default_factory=dict)
     volunteer_id: str | None = None
+    record_id: str | None = None        # drawn when the chat ended, if a survey was offered for it
 
 
 def round_seconds(seconds: float) -> int:
@@ -98,7 +102,7 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
     violence = set((wrapup or {}).get("violence") or [])
     municipality = intake.get("municipality")
     row: dict[str, Any] = {
-        "id": secrets.token_hex(16),
+        "id": facts.record_id or secrets.token_hex(16),
         "day": local.date(),
         "time_band": time_band(local),
         "channel": facts.channel,
@@ -116,6 +120,7 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
         "volunteer": volunteer_pseudonym(secret, facts.volunteer_id) if facts.volunteer_id else None,
         "non_data": (wrapup or {}).get("non_data"),
         "wrapup_filed": wrapup is not None,
+        "survey_offered": facts.record_id is not None,
     }
     for form in vocab.VIOLENCE:
         row[f"v_{form}"] = form in violence

@@ -49,7 +49,7 @@ class Records:
             started_at=datetime.fromtimestamp(st.started, timezone.utc), channel=st.channel,
             lang=st.lang, outcome=st.outcome or "dropped", ended_by=st.ended_by or None,
             wait_s=max(0.0, waited), duration_s=max(0.0, duration), intake=intake,
-            volunteer_id=st.last_vol or None,
+            volunteer_id=st.last_vol or None, record_id=st.rid or None,
         )
         row = build_record(facts, wrapup, tz=live.settings.timezone, secret=live.settings.secret)
         try:

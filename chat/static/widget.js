@@ -38,7 +38,11 @@
       guard: "Du behöver inte berätta vem du är. Telefonnummer, mejl och personnummer behövs inte här.",
       help: "Tips på stöd", code: "Din kod", codeHelp: "Uppge koden om du kontaktar dem. Den visar inte vem du är.",
       copy: "Kopiera koden", copied: "Koden är kopierad.", call: "Ring {p}",
-      anonymous: "Du kan vara anonym.", failed: "Något gick fel. Försök igen."
+      anonymous: "Du kan vara anonym.", failed: "Något gick fel. Försök igen.",
+      survey: "Vill du svara på tre snabba frågor? Det är frivilligt och anonymt.", step: "Fråga {n} av 3",
+      helped: "Kändes samtalet till hjälp?", knows_where_to_turn: "Vet du var du kan vända dig nu?",
+      would_return: "Skulle du chatta med oss igen?", partly: "Delvis", unsure: "Vet inte", skip: "Hoppa över",
+      thanks: "Tack! Dina svar hjälper oss att bli bättre."
     },
     en: {
       other: "På svenska", otherLang: "sv", launcher: "Chat anonymously", title: "Talk to us",
@@ -71,7 +75,11 @@
       guard: "You don't need to say who you are. No phone numbers, e-mail or ID numbers are needed here.",
       help: "Where to get help", code: "Your code", codeHelp: "Give the code if you contact them. It does not show who you are.",
       copy: "Copy the code", copied: "The code is copied.", call: "Call {p}",
-      anonymous: "You can stay anonymous.", failed: "Something went wrong. Please try again."
+      anonymous: "You can stay anonymous.", failed: "Something went wrong. Please try again.",
+      survey: "Would you answer three quick questions? It is up to you and anonymous.", step: "Question {n} of 3",
+      helped: "Did the chat help you?", knows_where_to_turn: "Do you know where you can turn now?",
+      would_return: "Would you chat with us again?", partly: "Partly", unsure: "Not sure", skip: "Skip",
+      thanks: "Thank you! Your answers help us do better."
     }
   };
 
@@ -166,7 +174,7 @@
     h("div.jc-row", {}, h("button.jc-primary", { type: "submit", t: "send" }),
       $.endButton = h("button.jc-secondary", { onclick: leave, t: "end" })));
   $.ended = h("div.jc-view", { hidden: true },
-    $.endedText = h("p.jc-big"), $.services = h("div.jc-cards"),
+    $.endedText = h("p.jc-big"), $.survey = h("div.jc-survey", { hidden: true }), $.services = h("div.jc-cards"),
     h("button.jc-primary", { onclick: restart, t: "again" }));
   $.panel = h("section.jc-panel", { id: "jc-panel", hidden: true, "aria-labelledby": "jc-title" },
     h("header.jc-head", {}, $.title,
@@ -203,7 +211,7 @@
     if (e) e.preventDefault();
     exited = true;
     blank();
-    if (ws && ws.readyState === 1) { try { ws.send('{"type":"leave"}'); ws.close(1000); } catch (x) { /* leaving */ } }
+    if (ws && ws.readyState === 1) { try { ws.send('{"type":"leave","quick":true}'); ws.close(1000); } catch (x) { /* leaving */ } }
     ws = null;
     wipe();
     location.replace(EXIT_URL);
@@ -370,7 +378,7 @@
         break;
       case "typing": theirTyping = f.active ? 1 : 0; renderTyping(); break;
       case "referral": referral(f); break;
-      case "ended": over(T.ended + " " + (T["by_" + f.by] || "")); break;
+      case "ended": over(T.ended + " " + (T["by_" + f.by] || "")); if (f.survey) ask(f.survey); break;
       case "reconnect": reconnectIn = Math.max(0, Math.min(f.after_ms || 0, 5000)); break;
       case "error":
         if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; }
@@ -381,7 +389,7 @@
   }
 
   function over(text, services) {
-    wipe(); show("ended");
+    wipe(); show("ended"); $.survey.hidden = true; $.survey.textContent = "";
     $.endedText.textContent = text;
     $.services.textContent = "";
     if (services) $.services.appendChild(cards(services));
@@ -453,7 +461,33 @@
   }
   function restart() {
     wipe(); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
+    $.survey.textContent = ""; $.survey.hidden = true;
     say(""); show("start"); hours = null; renderHours(); fetchInfo();
+  }
+
+  /* after the chat: three questions, one at a time, skippable; the token is kept in this closure only */
+  var QS = [["helped", "yes partly no"], ["knows_where_to_turn", "yes no unsure"], ["would_return", "yes no unsure"]];
+  function ask(token) {
+    var given = {}, n = 0, box = $.survey;
+    function done() {
+      if (n) fetch(new URL("../api/survey", base), { method: "POST", credentials: "omit", keepalive: true,
+        headers: { "content-type": "application/json" }, body: JSON.stringify({ token: token, answers: given }) })
+        .catch(() => { /* lost: one answer fewer in the statistics */ });
+      box.textContent = "";
+      if (n) box.appendChild(h("p", { role: "status", t: "thanks" })); else box.hidden = true;
+    }
+    function step() {
+      if (n === QS.length) return done();
+      var q = QS[n], row = h("div.jc-row", { role: "group", "aria-labelledby": "jc-q" });
+      q[1].split(" ").forEach(a => row.appendChild(h("button.jc-secondary", { "data-answer": a, t: a,
+        onclick: () => { given[q[0]] = a; n++; step(); } })));
+      box.textContent = "";
+      box.append(h("p", { t: "survey" }), h("p.jc-help", { text: fmt(T.step, { n: n + 1 }) }),
+        h("p.jc-big", { id: "jc-q", t: q[0] }), row, h("button.jc-link", { t: "skip", onclick: done }));
+      row.firstChild.focus();
+    }
+    box.hidden = false;
+    step();
   }
 
   /* service cards (closed, referral) */

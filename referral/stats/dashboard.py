@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from urllib.parse import urlencode
 
 from .. import geography
-from . import report
+from . import report, survey
 from .partnerships import Partnership
 
 COLOURS = ("#2f5d8a", "#c06c2b", "#6b8f3a", "#8a3b6b", "#3b8a86", "#7a6a2f", "#555555")
@@ -172,6 +172,13 @@ def _form(found: list[Partnership], query: dict[str, Any]) -> str:
         '<button type="submit">Visa / Show</button></form>')
 
 
+def outcomes_panel(out: dict[str, Any]) -> list[str]:
+    """What the chats achieved: the anonymous survey beside the referrals suggested and redeemed."""
+    return [_table("Effekter: enkäten och hänvisningarna / Outcomes: the survey and the referrals",
+                   survey.outcomes(out), "t-outcomes"),
+            _table("Enkät efter chatten / Post-chat survey", survey.answers(out), "t-survey")]
+
+
 def page(out: dict[str, Any] | None, found: list[Partnership], query: dict[str, Any],
          problem: str | None = None) -> str:
     head = "<h1>Statistik för partnerskapen / Partnership statistics</h1>" + _form(found, query)
@@ -223,6 +230,7 @@ def page(out: dict[str, Any] | None, found: list[Partnership], query: dict[str, 
         _table("Utfall / Outcome", _pairs(out, "by_outcome"), "t-outcome"),
         _table("Ej data / Non-data (volym / volume only)", _pairs(out, "non_data"), "t-non-data"),
         _table("Hänvisningar / Referrals", referrals, "t-referrals"),
+        *outcomes_panel(out),
     ]
     scope = out["scope"]
     who = scope.get("partnership_name") or "Alla chattar / All chats"

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import disclosure, queries, rollup
+from . import disclosure, queries, rollup, survey
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -44,6 +44,7 @@ SECTIONS = {
     "referrals_total": "Hänvisningar totalt / Referrals in all",
     "queue": "Kö / Queue",
     "volunteers": "Volontärer / Volunteers",
+    "survey": "Enkät efter chatten / Post-chat survey",
 }
 NOT_IN_FLAT_EXPORTS = ("by_week",)   # a chart on the dashboard, in JSON; too long for a table
 
@@ -137,6 +138,7 @@ def _block(fig: Figures, req: Request, secret: bytes, start: date, end: date) ->
     for cell, value in values.items():
         _nest(out, cell, value)
     out.update(_measures(fig, values, req))
+    survey.rate(out)
     return out, withheld
 
 
@@ -248,6 +250,9 @@ def to_table(report: dict[str, Any]) -> str:
         last = section
         label = f"  {item}" if item else SECTIONS.get(section, section)
         lines.append(f"{label:<{width}} {value:>10}  {prev:>10}")
+    lines += ["", "Effekter / Outcomes"]
+    for label, value, prev in survey.outcomes(report):
+        lines.append(f"  {label:<{width - 2}} {_cell_text(value):>10}  {_cell_text(prev):>10}")
     disc = report.get("disclosure", {})
     if report.get("published"):
         lines.append("")

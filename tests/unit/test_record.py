@@ -184,6 +184,7 @@ EXPECTED_COLUMNS = {
     "age", "gender", "municipality", "district", "topic",
     "v_physical", "v_psychological", "v_sexual", "v_digital", "v_economic", "v_honour",
     "first_contact", "volunteer", "non_data", "wrapup_filed",
+    "survey_offered",     # a yes/no: the visitor was offered the survey (issue 20)
 }
 
 

@@ -1,0 +1,147 @@
+"""The post-chat survey in the statistics, and the outcomes it is read beside.
+
+Over the counted conversations of a scope (``scope.where(…, "data")``), read from
+the records and ``survey_responses`` directly: an answer can arrive after its
+record was written, so the roll-up (kept by triggers on the records) would miss
+it. Two grouped queries per period, a few dozen rows.
+
+Cells (all counts, so disclosure control treats them like every other table):
+
+    survey.offered                     conversations whose visitor was offered the survey
+    survey.responses                   … who answered at least one question
+    survey.no_response                 offered - responses
+    survey.<question>.<answer>         e.g. survey.helped.partly; ``not_answered`` too
+    survey.by_topic.<topic>.responses  and survey.by_topic.<topic>.<question>.<answer>
+
+``rate`` adds ``survey.response_rate`` (responses / offered) from the published
+cells; ``outcomes`` is the panel of the dashboard and of ``jourchatt report`` that
+puts the survey beside the referrals suggested and redeemed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, literal, select
+
+from .. import vocab
+from ..survey import QUESTIONS, SurveyResponse
+from .scope import CR, where
+
+if TYPE_CHECKING:
+    from .queries import Figures, _Runner
+
+SR = SurveyResponse.__table__
+TOPICS = (*vocab.ROLES, "not_stated")
+SUPPRESSED = {"suppressed": True}
+
+
+def _answers(question: str) -> tuple[str, ...]:
+    return (*QUESTIONS[question], "not_answered")
+
+
+async def figures(r: "_Runner", f: "Figures") -> None:
+    """The survey's cells and the lines between them (see the module docstring)."""
+    f.add("survey.offered", 0)
+    f.add("survey.responses", 0)
+    f.add("survey.no_response", 0)
+    for q in QUESTIONS:
+        for a in _answers(q):
+            f.add(f"survey.{q}.{a}", 0)
+    for t in TOPICS:
+        f.add(f"survey.by_topic.{t}.responses", 0)
+        for q in QUESTIONS:
+            for a in _answers(q):
+                f.add(f"survey.by_topic.{t}.{q}.{a}", 0)
+    key = func.coalesce(func.sum(r.rk), 0) if r.keys else literal(0)
+    offered = (select(func.count(), key).select_from(CR)
+               .where(*where(r.scope, "data"), CR.c.survey_offered.is_(True)))
+    n, k = (await r.conn.execute(offered)).one()
+    f.add("survey.offered", n, k)
+    topic = func.coalesce(CR.c.topic, "not_stated")
+    answered = (select(topic, SR.c.helped, SR.c.knows_where_to_turn, SR.c.would_return, func.count(), key)
+                .select_from(CR.join(SR, SR.c.record_id == CR.c.id))
+                .where(*where(r.scope, "data"))
+                .group_by(topic, SR.c.helped, SR.c.knows_where_to_turn, SR.c.would_return))
+    responses = responses_key = 0
+    for t, helped, knows, would, n, k in (await r.conn.execute(answered)).all():
+        t = t if t in TOPICS else "not_stated"
+        responses, responses_key = responses + int(n), responses_key + int(k or 0)
+        f.add(f"survey.by_topic.{t}.responses", n, k)
+        for q, a in (("helped", helped), ("knows_where_to_turn", knows), ("would_return", would)):
+            a = a if a in QUESTIONS[q] else "not_answered"
+            f.add(f"survey.{q}.{a}", n, k)
+            f.add(f"survey.by_topic.{t}.{q}.{a}", n, k)
+    f.add("survey.responses", responses, responses_key)
+    f.add("survey.no_response", max(0, f.counts["survey.offered"] - responses),
+          max(0, f.keys["survey.offered"] - responses_key))
+    f.line("survey.offered", ["survey.responses", "survey.no_response"])
+    f.line("survey.responses", [f"survey.by_topic.{t}.responses" for t in TOPICS])
+    for q in QUESTIONS:
+        f.line("survey.responses", [f"survey.{q}.{a}" for a in _answers(q)])
+        for a in _answers(q):
+            f.line(f"survey.{q}.{a}", [f"survey.by_topic.{t}.{q}.{a}" for t in TOPICS])
+        for t in TOPICS:
+            f.line(f"survey.by_topic.{t}.responses", [f"survey.by_topic.{t}.{q}.{a}" for a in _answers(q)])
+
+
+def _ratio(part: Any, whole: Any) -> Any:
+    if isinstance(part, int) and isinstance(whole, int):
+        return round(part / whole, 3) if whole else None
+    return SUPPRESSED
+
+
+def rate(block: dict[str, Any]) -> None:
+    """``survey.response_rate`` of a report block, from its published (maybe withheld) cells."""
+    s = block.get("survey")
+    if isinstance(s, dict) and "offered" in s:
+        s["response_rate"] = _ratio(s.get("responses"), s.get("offered"))
+
+
+def _sum(*values: Any) -> Any:
+    if all(isinstance(v, int) for v in values):
+        return sum(values)
+    return SUPPRESSED if any(v == SUPPRESSED for v in values) else None
+
+
+def _outcome_rows(block: dict[str, Any]) -> list[tuple[str, Any]]:
+    s = block.get("survey") or {}
+    refs = block.get("referrals_total") or {}
+    helped = s.get("helped") or {}
+    return [
+        ("Räknade samtal / Counted conversations", block.get("counted")),
+        ("Fick enkäten / Offered the survey", s.get("offered")),
+        ("Svarade / Answered", s.get("responses")),
+        ("Svarsfrekvens / Response rate", s.get("response_rate")),
+        ("Samtalet hjälpte (ja, delvis) / The chat helped (yes, partly)",
+         _sum(helped.get("yes"), helped.get("partly"))),
+        ("Vet var de kan vända sig / Know where to turn", (s.get("knows_where_to_turn") or {}).get("yes")),
+        ("Skulle chatta igen / Would chat again", (s.get("would_return") or {}).get("yes")),
+        ("Hänvisningar föreslagna / Referrals suggested", refs.get("suggested")),
+        ("Hänvisningar inlösta: nådde stöd / Referrals redeemed: reached support", refs.get("redeemed")),
+        ("Andel inlösta / Share redeemed", _ratio(refs.get("redeemed"), refs.get("suggested"))
+         if "suggested" in refs else None),
+    ]
+
+
+def outcomes(report: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The outcomes panel: (label, this period, a year earlier), the survey beside the referrals."""
+    now = _outcome_rows(report)
+    before = _outcome_rows(report.get("year_earlier") or {})
+    return [(label, value, before[i][1]) for i, (label, value) in enumerate(now)]
+
+
+QUESTION_LABELS = {
+    "helped": "Kändes samtalet till hjälp? / Did the chat help?",
+    "knows_where_to_turn": "Vet var hen kan vända sig nu? / Knows where to turn now?",
+    "would_return": "Skulle chatta igen? / Would chat again?",
+}
+ANSWER_LABELS = {"yes": "ja / yes", "partly": "delvis / partly", "no": "nej / no", "unsure": "vet inte / not sure",
+                 "not_answered": "inget svar / no answer"}
+
+
+def answers(report: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The survey's answers as table rows: (question: answer, this period, a year earlier)."""
+    now, before = report.get("survey") or {}, (report.get("year_earlier") or {}).get("survey") or {}
+    return [(f"{QUESTION_LABELS[q]} {ANSWER_LABELS[a]}", (now.get(q) or {}).get(a), (before.get(q) or {}).get(a))
+            for q in QUESTIONS for a in _answers(q)]
