@@ -10,7 +10,7 @@ address hash in the broker, like the partners' redemptions per key
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,9 +35,11 @@ PREFLIGHT_MAX_AGE_S = 600
 
 
 class SurveyAnswers(TypedDict):
-    helped: NotRequired[str | None]
-    knows_where_to_turn: NotRequired[str | None]
-    would_return: NotRequired[str | None]
+    """Each optional; ``null`` is no answer (referral.survey.QUESTIONS)."""
+
+    helped: NotRequired[Literal["yes", "partly", "no"] | None]
+    knows_where_to_turn: NotRequired[Literal["yes", "no", "unsure"] | None]
+    would_return: NotRequired[Literal["yes", "no", "unsure"] | None]
 
 
 class SurveyBody(TypedDict):
