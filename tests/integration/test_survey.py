@@ -154,3 +154,26 @@ async def test_answers_are_rate_limited_per_address(server: Running) -> None:
     assert statuses[20] == 429
     r = await post(server, {"token": "0" * 32, "answers": {}})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and r.json()["error"] == "rate_limited"
+
+
+async def test_the_token_crosses_nodes_and_answers_on_any(tmp_path: Any) -> None:
+    """The visitor on node A, the volunteer on node B (the ended notice, token inside, crosses
+    Redis sealed); the answer goes to node B, the record is written by B."""
+    from ..conftest import fresh_redis, two_nodes
+
+    async with two_nodes(tmp_path, await fresh_redis()) as (a, b):
+        vol = await b.volunteer("anna")
+        vis = await a.visitor({"lang": "sv"})
+        await vis.expect("welcome")
+        await vis.expect("assigned")
+        chat = (await vol.expect("assigned"))["chat"]
+        await vol.send({"type": "end", "chat": chat})
+        token = (await vis.expect("ended"))["survey"]
+        await vol.expect("ended")
+        assert (await post(b, {"token": token, "answers": {"knows_where_to_turn": "no"}})).status_code == 204
+        assert (await post(a, {"token": token, "answers": {"helped": "yes"}})).status_code == 409
+        await vol.send({"type": "wrapup", "chat": chat, "report": {"topic": "other", "violence": []}})
+        await vol.expect("wrapup_saved")
+        [record] = await wait_for_records(b, 1)
+        [answer] = await responses(a)
+        assert answer.record_id == record.id and answer.knows_where_to_turn == "no"
