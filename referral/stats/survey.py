@@ -20,16 +20,34 @@ puts the survey beside the referrals suggested and redeemed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import vocab
 from ..survey import QUESTIONS, SurveyResponse
-from .scope import CR, where
+from .scope import CR, Scope, where
 
-if TYPE_CHECKING:
-    from .queries import Figures, _Runner
+
+class Runner(Protocol):
+    """What ``queries._Runner`` offers a split (named here: ``queries`` imports this module)."""
+
+    conn: AsyncConnection
+    scope: Scope
+    keys: bool
+    rk: ColumnElement[Any]
+
+
+class Cells(Protocol):
+    """What ``queries.Figures`` offers a split."""
+
+    counts: dict[str, int]
+    keys: dict[str, int]
+
+    def add(self, cell: str, n: int, key: int = 0) -> None: ...
+
+    def line(self, total: str, parts: list[str]) -> None: ...
 
 SR = SurveyResponse.__table__
 TOPICS = (*vocab.ROLES, "not_stated")
@@ -40,7 +58,7 @@ def _answers(question: str) -> tuple[str, ...]:
     return (*QUESTIONS[question], "not_answered")
 
 
-async def figures(r: "_Runner", f: "Figures") -> None:
+async def figures(r: Runner, f: Cells) -> None:
     """The survey's cells and the lines between them (see the module docstring)."""
     f.add("survey.offered", 0)
     f.add("survey.responses", 0)
