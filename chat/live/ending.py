@@ -14,6 +14,7 @@ the token (the chat ends all the same).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any, Callable
 
@@ -32,6 +33,10 @@ from .records import Records
 from .sessions import Console
 
 log = get_logger(__name__)
+
+# Keeping a survey token may delay the end of a chat at most this long: a slow or
+# absent database costs the visitor the survey, never a late "ended".
+SURVEY_ISSUE_TIMEOUT_S = 2.0
 
 
 class Ending:
@@ -54,8 +59,9 @@ class Ending:
         token, rid = surveys.new_token(), secrets.token_hex(16)
         try:
             # Kept before the visitor can see it, so an answer at once finds it on any node.
-            await surveys.issue(live.sessions, self.survey_key, token, rid, now)
-        except Exception:
+            await asyncio.wait_for(surveys.issue(live.sessions, self.survey_key, token, rid, now),
+                                   SURVEY_ISSUE_TIMEOUT_S)
+        except Exception:       # the database away or slow (TimeoutError): no survey this time
             log.warning("survey.not_offered", chat=chat_id)
             return None
         return token, rid
@@ -72,6 +78,8 @@ class Ending:
         offered = False
 
         async def fn(tx: Tx, local: Local) -> S.ChatState | None:
+            nonlocal offered
+            offered = False         # this attempt's answer (a transaction may run again)
             st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
             if st is None or st.state not in ("queued", "active"):
                 return None
@@ -87,7 +95,6 @@ class Ending:
                 outcome = "dropped"
             else:
                 outcome = "completed"
-            nonlocal offered
             holder = st.vol if st.state == "active" else ""
             offered = bool(offer and holder and st.vnode)
             if offer and offered:

@@ -149,9 +149,10 @@ async def test_cors_for_allowed_origins_only(server_factory: Any) -> None:
 
 
 async def test_answers_are_rate_limited_per_address(server: Running) -> None:
-    statuses = [(await post(server, {"token": f"{i:032d}", "answers": {}})).status_code for i in range(21)]
+    # 20 at once, then one every 3 s: a loaded machine may let one more through before the 429.
+    statuses = [(await post(server, {"token": f"{i:032d}", "answers": {}})).status_code for i in range(24)]
     assert statuses[:20] == [400] * 20
-    assert statuses[20] == 429
+    assert 429 in statuses[20:]
     r = await post(server, {"token": "0" * 32, "answers": {}})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and r.json()["error"] == "rate_limited"
 
