@@ -52,6 +52,7 @@ class VisitorTyping(TypedDict):
 
 class Leave(TypedDict):
     type: Literal["leave"]
+    quick: NotRequired[bool]        # quick exit: no survey is offered
 
 
 VisitorFrame = Union[Hello, IntakeFrame, VisitorMessage, VisitorTyping, Leave]

@@ -224,8 +224,10 @@ def _v_typing(obj: Frame) -> VisitorTyping:
     return {"type": "typing", "active": _bool(obj, "active")}
 
 
-def _v_leave(_obj: Frame) -> Leave:
-    return {"type": "leave"}
+def _v_leave(obj: Frame) -> Leave:
+    if obj.get("quick") is None:
+        return {"type": "leave"}
+    return {"type": "leave", "quick": _bool(obj, "quick")}
 
 
 _VISITOR: dict[str, Callable[[Frame], VisitorFrame]] = {

@@ -145,6 +145,7 @@ class ChatState:
     esc_acute: int = 0             # escalations flagging acute danger
     debrief: bool = False          # the volunteer asked for a debrief after it (chat.care)
     offer: str = ""                # the warm-transfer offer pending for it (chat.offers), if any
+    rid: str = ""                  # the record's id, drawn when a survey was offered (referral.survey)
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -176,6 +177,7 @@ class ChatState:
         s.esc_acute = int(raw.get("esc_acute") or 0)
         s.debrief = raw.get("debrief") == "1"
         s.offer = raw.get("offer", "")
+        s.rid = raw.get("rid", "")
         return s
 
     def observers(self) -> list[tuple[str, str]]:

@@ -64,6 +64,9 @@ class ChatRecord(Base):
     escalations_acute: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     debrief: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     heavy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The visitor was offered the anonymous survey (referral.survey); its answers, if
+    # any, are in survey_responses under this record's id.
+    survey_offered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 @dataclass
@@ -82,6 +85,7 @@ class ChatFacts:
     escalations_help: int = 0           # the volunteer asked a supervisor for help (escalate help)
     escalations_acute: int = 0          # the volunteer flagged acute danger (escalate acute)
     debrief: bool = False               # the volunteer asked for a debrief after the chat
+    record_id: str | None = None        # drawn when the chat ended, if a survey was offered for it
 
 
 def round_seconds(seconds: float) -> int:
@@ -107,7 +111,7 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
     violence = set((wrapup or {}).get("violence") or [])
     municipality = intake.get("municipality")
     row: dict[str, Any] = {
-        "id": secrets.token_hex(16),
+        "id": facts.record_id or secrets.token_hex(16),
         "day": local.date(),
         "time_band": time_band(local),
         "channel": facts.channel,
@@ -131,6 +135,7 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
         # Heavy: as the volunteer marked it, or as the chat showed it (acute danger, uses violence).
         "heavy": bool((wrapup or {}).get("heavy")) or facts.escalations_acute > 0
                  or (wrapup or {}).get("topic") == "uses_violence",
+        "survey_offered": facts.record_id is not None,
     }
     for form in vocab.VIOLENCE:
         row[f"v_{form}"] = form in violence

@@ -90,6 +90,9 @@ HTTP: dict[str, tuple[str, str]] = {
     "PUT /api/referrals/directory/{service_id}": ("coordinator admin", "edits the directory"),
     "DELETE /api/referrals/directory/{service_id}": ("coordinator admin", "edits the directory"),
     "POST /api/referrals/redeem": ("partner", "the only thing a partner key opens"),
+    "POST /api/survey": (EVERYONE, "a visitor's anonymous answers after a chat: the one-time token in "
+                                   "`ended` is the only credential; a cookie or key is ignored"),
+    "OPTIONS /api/survey": (EVERYONE, "the CORS preflight of the widget on an allowed site"),
     "GET /api/snippets": ("volunteer supervisor", "canned replies, for those who take chats"),
     "PUT /api/snippets": ("supervisor", "replaces the canned replies"),
     "GET /api/stats": ("coordinator admin", "de-identified statistics"),

@@ -200,6 +200,11 @@ UNKNOWN_CODE = _code("unknown_code", "Koden finns inte.", "No such code.", {HTTP
 EXPIRED_CODE = _code("expired_code", "Kodens tid har gått ut.", "The code has expired.", {HTTP}, status=410)
 ALREADY_REDEEMED = _code("already_redeemed", "Koden är redan använd.", "The code was already used.",
                          {HTTP}, status=409)
+UNKNOWN_SURVEY = _code("unknown_survey", "Enkäten finns inte.", "No such survey.", {HTTP}, status=400)
+INVALID_ANSWER = _code("invalid_answer", "Svaret finns inte bland svarsalternativen.",
+                       "The answer is not one of the choices.", {HTTP}, status=400)
+SURVEY_CLOSED = _code("survey_closed", "Enkäten är redan besvarad eller stängd.",
+                      "The survey was already answered or is closed.", {HTTP}, status=409)
 INVALID_PERIOD = _code("invalid_period", "Perioden är felaktig.", "The period is invalid.",
                        {HTTP, CLI}, status=400)
 INVALID_MUNICIPALITY = _code("invalid_municipality", "Okänd kommun.", "Unknown municipality.",

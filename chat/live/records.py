@@ -50,7 +50,7 @@ class Records:
             lang=st.lang, outcome=st.outcome or "dropped", ended_by=st.ended_by or None,
             wait_s=max(0.0, waited), duration_s=max(0.0, duration), intake=intake,
             volunteer_id=st.last_vol or None, escalations_help=st.esc_help,
-            escalations_acute=st.esc_acute, debrief=st.debrief,
+            escalations_acute=st.esc_acute, debrief=st.debrief, record_id=st.rid or None,
         )
         row = build_record(facts, wrapup, tz=live.settings.timezone, secret=live.settings.secret)
         try:

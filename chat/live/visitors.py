@@ -199,7 +199,7 @@ class Visitors:
             active = frame["active"]
             await self.live.commit(lambda tx, local: self._tx_typing(tx, local, vis.id, active))
         elif frame["type"] == "leave":
-            if not await self.ending.end(vis.id, "visitor"):
+            if not await self.ending.end(vis.id, "visitor", survey=not frame.get("quick", False)):
                 raise FrameError.of(codes.CHAT_ENDED)
         else:
             assert_never(frame)         # mypy: every visitor frame type has its branch
@@ -277,7 +277,10 @@ class Visitors:
             self.live.queue_changed()
         elif kind == "ended":
             vis.state = "ended"
-            vis.outbox.send({"type": "ended", "by": n["by"]})
+            ended: dict[str, Any] = {"type": "ended", "by": n["by"]}
+            if isinstance(payload, dict) and payload.get("survey"):
+                ended["survey"] = payload["survey"]     # the one-time token (referral.survey)
+            vis.outbox.send(ended)
             vis.outbox.close(1000)
         elif kind == "frame":
             vis.outbox.send(payload)

@@ -83,6 +83,18 @@ async def issue_code(h: "Harness", n: int) -> dict[str, Any]:
     return {"code": codes.display(issued.code)}
 
 
+async def issue_survey(h: "Harness", n: int) -> dict[str, Any]:
+    import secrets
+    import time
+
+    from referral import survey
+
+    token = survey.new_token()
+    await survey.issue(h.server.app.state.db, h.server.app.state.survey_key, token, secrets.token_hex(16),
+                       time.time())
+    return {"token": token}
+
+
 TODAY = date.today().isoformat()
 FULL_409 = {"restricted": 200, "*": 409}
 
@@ -154,6 +166,9 @@ REQUESTS: dict[str, list[Call]] = {
         Call("/api/referrals/directory/new-{n}", lambda v: service_doc(f"new-{v['n']}"), ok=201)],
     "DELETE /api/referrals/directory/{service_id}": [Call("/api/referrals/directory/gone-{n}", prepare=add_service)],
     "POST /api/referrals/redeem": [Call("/api/referrals/redeem", lambda v: {"code": v["code"]}, prepare=issue_code)],
+    "POST /api/survey": [Call("/api/survey", lambda v: {"token": v["token"], "answers": {"helped": "yes"}},
+                              ok=204, prepare=issue_survey)],
+    "OPTIONS /api/survey": [Call("/api/survey", ok=204)],
     "GET /api/snippets": [Call("/api/snippets")],
     "PUT /api/snippets": [Call("/api/snippets", {"snippets": [{"title": "Hej", "text": "Hej och välkommen!"}]})],
     "GET /api/stats": [Call("/api/stats?preset=2024")],

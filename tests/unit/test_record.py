@@ -186,6 +186,7 @@ EXPECTED_COLUMNS = {
     "first_contact", "volunteer", "non_data", "wrapup_filed",
     # care (0015_care): counts and flags, no reason
     "escalations_help", "escalations_acute", "debrief", "heavy",
+    "survey_offered",     # a yes/no: the visitor was offered the survey (issue 20)
 }
 
 
