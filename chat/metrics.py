@@ -109,7 +109,7 @@ async def read_shared(broker: Broker, now: float) -> Shared:
         vol = S.VolState.load("-", raw)
         if vol is None:
             continue
-        held = len([c for c in raw.get("chats", "").split(",") if c])
+        held = len([c for c in raw.get("chats", "").split(",") if c and not S.is_practice(c)])
         active += held
         if not vol.node:
             volunteers["away"] += 1

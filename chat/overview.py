@@ -122,8 +122,12 @@ class Overview:
             if st.state == "queued":
                 longest = max(longest, now - st.started)
             chat_flags = set(flags.get(chat, set()))
-            if st.obs:
+            if any(v not in st.trainees() for v, _ in st.observers()):
                 chat_flags.add("observed")
+            if st.shadows:
+                chat_flags.add("shadowed")
+            if st.practice:
+                chat_flags.add("practice")
             if joined_by(raw):
                 chat_flags.add("joined")
             if not st.vnode:
@@ -141,7 +145,7 @@ class Overview:
             volunteers.append({"id": vid, "display_name": vol.name,
                                "state": ("available" if vol.wants else "paused") if present else "away",
                                "load": len(vol_chats(raw)) + len(wrapup_chats(raw)), "capacity": vol.capacity,
-                               "languages": sorted(vol.langs)})
+                               "languages": sorted(vol.langs), "role": raw.get("role", "volunteer")})
         return {"type": "overview",
                 "queue": {"waiting": len(queue), "longest_wait_s": int(math.floor(longest))},
                 "chats": chats, "volunteers": volunteers, "alerts": alerts}

@@ -122,7 +122,7 @@ class Ending:
             tx.hset(S.vol_key(vid), {"idle_since": repr(now), **vol_fields(vol_chats(raw), wraps)})
             tx.delete(S.chat_key(chat_id))
             tx.zrem(S.DUE, f"wrapup:{chat_id}")
-            if st is not None and st.waited is not None and st.ended_at is not None:
+            if st is not None and not st.practice and st.waited is not None and st.ended_at is not None:
                 duration = st.ended_at - st.started - st.waited
                 if duration > 0:
                     svc = float(await tx.get(S.SVC) or DEFAULT_SERVICE_TIME_S)
