@@ -168,12 +168,10 @@ class Practice:
             return chat, raw.get("host", "")
 
         chat, host = await self.live.broker.read(fn)
-        if chat and (not S.is_practice(chat) or host != con.profile.id):
-            raise FrameError.of(codes.UNKNOWN_CHAT, "resume_token: not a practice chat of yours")
-        if not chat:
-            # Over while the console was away: say so as the widget hears it, never open a real chat.
-            con.outbox.send(codes.RESUME_FAILED.frame("resume_token: the practice chat is over"))
-            return
+        if not chat or not S.is_practice(chat) or host != con.profile.id:
+            # Never a real chat, never someone else's; one that is over (while the console was
+            # away) is gone too: the console closes its pane.
+            raise FrameError.of(codes.UNKNOWN_CHAT, "resume_token: no practice chat of yours (it may be over)")
         outbox = PracticeOutbox(con.outbox, chat)
         await self.visitors.hello(outbox, {"type": "hello", "lang": "sv", "channel": "practice", "resume": token,
                                            "last_seq": frame["last_seq"]}, only_resume=True)

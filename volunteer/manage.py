@@ -125,6 +125,8 @@ class AccountView:
     password_change: bool
     training: str
     trainings: list[dict[str, str | None]]
+    # The shifts it shadowed as a trainee, as supervisors marked them (volunteer.trainees).
+    shadowed_shifts: list[dict[str, str]]
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -138,6 +140,8 @@ async def _by_name(session: AsyncSession, username: str) -> Account:
 
 
 async def list_accounts(db: Maker, today: date) -> list[AccountView]:
+    from .trainees import shifts_by_account
+    shifts = await shifts_by_account(db)
     async with db() as session:
         accounts = (await session.scalars(select(Account).order_by(Account.username))).all()
         trainings = (await session.scalars(select(Training).order_by(Training.completed_on))).all()
@@ -153,6 +157,7 @@ async def list_accounts(db: Maker, today: date) -> list[AccountView]:
         trainings=[{"kind": t.kind, "completed": t.completed_on.isoformat(),
                     "expires": t.expires_on.isoformat() if t.expires_on else None}
                    for t in by_account.get(a.id, [])],
+        shadowed_shifts=shifts.get(a.id, []),
     ) for a in accounts]
 
 

@@ -346,3 +346,47 @@ async def test_privacy_grep_over_a_practice_chat_and_a_whisper_on_two_nodes(
     for needle in (marker, whisper):
         assert needle.encode() not in found
         assert not [line for line in every_log_line if needle in line]
+
+
+async def test_a_supervisor_marks_shadowed_shifts_and_admins_see_the_training_record(server: Running) -> None:
+    import argparse
+    from datetime import date, timedelta
+
+    from volunteer import cli
+
+    await server.add_account("tove", role="trainee", trained=False, display_name="Tove")
+    await server.add_account("anna", display_name="Anna")
+    today, yesterday = date.today().isoformat(), (date.today() - timedelta(days=1)).isoformat()
+    async with await server.client("sara", role="supervisor") as sara:
+        assert (await sara.get("/api/trainees")).json()["trainees"][0]["shifts"] == []
+        r = await sara.post("/api/trainees/tove/shifts", json={"day": yesterday})
+        assert r.status_code == 200 and r.json()["shifts"] == [{"day": yesterday, "marked_by": "Sara"}]
+        assert (await sara.post("/api/trainees/tove/shifts", json={"day": yesterday})).status_code == 200
+        await sara.post("/api/trainees/tove/shifts", json={"day": today})
+        tomorrow = (date.today() + timedelta(days=1)).isoformat()
+        for body, status, field in (({"day": tomorrow}, 400, "day"), ({"day": "igår"}, 400, "day"),
+                                    ({}, 400, "day")):
+            r = await sara.post("/api/trainees/tove/shifts", json=body)
+            assert r.status_code == status and field in r.json()["detail"], r.text
+        r = await sara.post("/api/trainees/anna/shifts", json={"day": today})    # not a trainee
+        assert (r.status_code, r.json()["error"]) == (404, "unknown_account")
+        listed = (await sara.get("/api/trainees")).json()["trainees"]
+        assert [(t["username"], len(t["shifts"]), t["required"]) for t in listed] == [("tove", 2, 2)]
+        r = await sara.delete(f"/api/trainees/tove/shifts/{today}")
+        assert r.json()["shifts"] == [{"day": yesterday, "marked_by": "Sara"}]
+    async with httpx.AsyncClient(base_url=server.http, headers={"Cookie": await server.login("anna"),
+                                                                "X-Jourchatt-CSRF": "1"}) as anna:
+        assert (await anna.post("/api/trainees/tove/shifts", json={"day": today})).status_code == 403
+    async with await server.client("adam", role="admin") as adam:
+        accounts = {a["username"]: a for a in (await adam.get("/api/admin/accounts")).json()["accounts"]}
+    assert accounts["tove"]["role"] == "trainee"
+    assert accounts["tove"]["shadowed_shifts"] == [{"day": yesterday, "marked_by": "Sara"}]
+    assert accounts["anna"]["shadowed_shifts"] == []
+    tove = accounts["tove"]["id"]
+    assert await audited(server, "training.shift", tove) and await audited(server, "training.shift_unmark", tove)
+    # The CLI shows (and may mark) the same record.
+    out = await cli._run(server.settings, argparse.Namespace(volunteer_command="shifts", username="tove",
+                                                            mark=date.fromisoformat(today), unmark=None))
+    assert out[0] == "tove: 2 of 2 shadowed shifts" and out[2].startswith(f"  {today}  marked by cli")
+    listing = await cli._run(server.settings, argparse.Namespace(volunteer_command="list"))
+    assert any(line.split()[:2] == ["tove", "trainee"] and line.split()[5] == "2" for line in listing)
