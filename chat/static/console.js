@@ -7,7 +7,7 @@
  */
 import { t, has, apply, api } from "./i18n.js";
 import "./console/texts.js";
-import { S, $, toLogin, isSupervisor } from "./console/state.js";
+import { S, $, toLogin, isSupervisor, isTrainee } from "./console/state.js";
 import { banner, notice } from "./console/ui.js";
 import { on, send, connect } from "./console/socket.js";
 import { unlockAudio, seen } from "./console/attention.js";
@@ -16,6 +16,7 @@ import { loadVocabularies } from "./console/vocab.js";
 import { loadSnippets, startSnippetEditor } from "./console/snippets.js";
 import { startSupervision } from "./console/supervision.js";
 import { startHoursEditor, relabelHours } from "./console/hours.js";
+import { startTraining, resumePractice } from "./console/training.js";
 import "./console/chats.js";
 
 const RETRY_MS = 3000;   // how soon the page asks again when the server did not answer at the start
@@ -27,8 +28,10 @@ on("welcome", (f) => {
   renderStatus();
   if (S.supervising) send({ type: "supervise", active: true });
   for (const chat of S.chats.values()) {
-    if (chat.mode !== "own" && !chat.ended) send({ type: "observe", chat: chat.id, active: true });
+    if (chat.mode !== "own" && !chat.ended && !isTrainee()) send({ type: "observe", chat: chat.id, active: true });
   }
+  resumePractice();
+  if (isTrainee()) send({ type: "shadowable" });
 });
 on("status", (f) => { S.status = f.state; renderStatus(); });
 on("reconnect", (f) => { S.reconnectAfter = f.after_ms; });
@@ -81,7 +84,9 @@ async function boot() {
     startSnippetEditor();
     startHoursEditor();
   }
-  if (!S.me.may_take_chats) { banner(t("not_allowed")); return; }
+  if (isTrainee()) $("status").hidden = true;       // a trainee follows chats and practises, never takes one
+  if (isTrainee() || S.me.may_take_chats || isSupervisor()) startTraining();
+  if (!S.me.may_take_chats && !isTrainee()) { banner(t("not_allowed")); return; }
   await loadSnippets();
   connect();
 }
