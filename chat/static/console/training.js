@@ -26,7 +26,7 @@ function renderFollowList(chats) {
 on("shadowable", (f) => renderFollowList(f.chats || []));
 on("shadowing", (f) => {
   notice(t(`shadow_${f.state}`));
-  if (f.state !== "following") send({ type: "shadowable" });
+  send({ type: "shadowable" });         // the list says what follows now
 });
 
 /* -- the volunteer: a trainee asks ------------------------------------------------------------ */
