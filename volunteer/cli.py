@@ -14,7 +14,7 @@ from typing import Any
 from chat.kernel import db
 from chat.kernel.settings import Settings
 
-from . import manage, trainees
+from . import manage, shifts as trainees
 from .audit import audit
 from .exceptions import AccountError
 

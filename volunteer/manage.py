@@ -22,6 +22,7 @@ from .accounts import TRAINING_KINDS, add_months, normalize_username, training_s
 __all__ = ["normalize_username"]  # re-exported for the CLI
 from .exceptions import AccountError, UnknownAccount
 from .models import ROLES, Account, Training
+from .shifts import shifts_by_account
 from .passwords import check_new_password, hash_password_async, verify_password_async
 
 Maker = async_sessionmaker[AsyncSession]
@@ -140,7 +141,6 @@ async def _by_name(session: AsyncSession, username: str) -> Account:
 
 
 async def list_accounts(db: Maker, today: date) -> list[AccountView]:
-    from .trainees import shifts_by_account
     shifts = await shifts_by_account(db)
     async with db() as session:
         accounts = (await session.scalars(select(Account).order_by(Account.username))).all()
