@@ -24,6 +24,7 @@ async def test_a_trainee_shadows_a_chat_and_answers_a_practice_chat(server: Runn
     await server.add_account("anna", display_name="Anna")
     await server.add_account("sara", role="supervisor", display_name="Sara")
     await server.add_account("tove", role="trainee", trained=False, display_name="Tove")
+    await server.add_account("adam", role="admin", display_name="Adam")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -99,6 +100,20 @@ async def test_a_trainee_shadows_a_chat_and_answers_a_practice_chat(server: Runn
             await form.get_by_label("utsatt").check()
             await form.get_by_role("button", name="Spara efterarbetet").click()
             await expect(tpage.locator("article.chat", has_text="Övning")).to_have_count(0)
+
+            # Sara marks today's shift as shadowed; an admin sees it in Tove's training record.
+            trainee_row = spage.locator("#trainee-list li", has_text="Tove")
+            await expect(trainee_row).to_contain_text("0 av 2 pass")
+            await trainee_row.get_by_role("button", name="Markera dagens pass").click()
+            await expect(spage.locator("#trainee-list li", has_text="Tove")).to_contain_text("1 av 2 pass")
+            actx, apage = await signed_in(browser, server, "adam", {"width": 1280, "height": 900})
+            await apage.goto(f"{server.http}/admin")
+            row = apage.locator("#rows tr", has_text="tove")
+            await expect(row).to_contain_text("Följda pass: 1 av 2")
+            await row.locator("details.shifts summary").click()
+            await expect(row).to_contain_text("markerat av Sara")
+            await apage.screenshot(path=str(ARTIFACTS / f"admin-training-record-{pair}.png"), full_page=True)
+            await actx.close()
             await tctx.close()
             await sctx.close()
             await vctx.close()

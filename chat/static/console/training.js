@@ -3,8 +3,8 @@
  * the young person in a panel of its own, while the answerer gets it as an ordinary chat.
  *
  * A practice chat's resume token is kept in memory only (S.practice), like every chat's text. */
-import { t } from "../i18n.js";
-import { S, $, isTrainee } from "./state.js";
+import { t, api } from "../i18n.js";
+import { S, $, isTrainee, isSupervisor } from "./state.js";
 import { el, notice } from "./ui.js";
 import { on, send } from "./socket.js";
 import { insertBySeq } from "./log.js";
@@ -142,6 +142,27 @@ export function resumePractice() {
   }
 }
 
+/* -- the supervisor: marking a trainee's shadowed shifts (the training record) ------------------ */
+
+async function loadTrainees() {
+  const list = $("trainee-list");
+  const res = await api("GET", "/api/trainees");
+  if (res.status !== 200) { list.replaceChildren(el("li", { t: "trainees_unavailable" })); return; }
+  const today = new Date().toLocaleDateString("sv-SE");          // YYYY-MM-DD, the local day
+  list.replaceChildren(...res.data.trainees.map((tr) => {
+    const marked = tr.shifts.some((s) => s.day === today);
+    return el("li", {},
+      el("span", { text: `${tr.display_name}: ${t("shifts_count", { n: tr.shifts.length, r: tr.required })} ` }),
+      el("button", { type: "button", t: marked ? "unmark_today" : "mark_today", onclick: async () => {
+        const path = `/api/trainees/${encodeURIComponent(tr.username)}/shifts`;
+        const done = marked ? await api("DELETE", `${path}/${today}`) : await api("POST", path, { day: today });
+        notice(t(done.status === 200 ? (marked ? "shift_unmarked" : "shift_marked") : "shift_failed", { u: tr.display_name }));
+        loadTrainees();
+      } }));
+  }));
+  if (!res.data.trainees.length) list.append(el("li", { t: "no_trainees" }));
+}
+
 export function startTraining() {
   const box = $("training");
   box.hidden = false;
@@ -158,4 +179,9 @@ export function startTraining() {
       el("button", { type: "button", t: "practice_find", onclick: () => send({ type: "practice_partners" }) }),
       el("button", { type: "button", id: "practice-open", class: "primary", t: "practice_open", disabled: true,
         onclick: () => send({ type: "practice_open", partner: $("practice-partner").value, lang: lang.value }) })));
+  if (isSupervisor()) {
+    box.append(el("h3", { t: "trainees_title" }), el("ul", { id: "trainee-list" }),
+      el("button", { type: "button", t: "refresh", onclick: loadTrainees }));
+    loadTrainees();
+  }
 }
