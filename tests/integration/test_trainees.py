@@ -6,6 +6,7 @@ nothing of a practice chat or a whisper stays behind (the privacy grep)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from pathlib import Path
 from typing import Any, Iterator
@@ -156,6 +157,21 @@ async def metrics_now(server: Running) -> dict[str, float]:
     return {f"{k[0]}{dict(k[1])}": v for k, v in got.items() if k[0] in wanted}
 
 
+COORDINATORS = itertools.count(1)       # a fresh coordinator account for each read
+
+
+async def stats_now(server: Running) -> Any:
+    """Today's statistics as a coordinator reads them (the period of the practice chat)."""
+    from datetime import date
+    today = date.today().isoformat()
+    async with await server.client(f"cora{next(COORDINATORS)}", role="coordinator") as c:
+        r = await c.get("/api/stats", params={"from": today, "to": today})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    body.pop("generated_at", None)
+    return body
+
+
 async def record_count(server: Running) -> int:
     async with server.app.state.db() as session:
         return int(await session.scalar(select(func.count()).select_from(ChatRecord)) or 0)
@@ -194,6 +210,7 @@ async def test_a_practice_chat_is_a_real_chat_to_answer_and_counted_nowhere(serv
     await real.expect("welcome")
     assert (await real.expect("queued"))["position"] == 1
     before, records_before = await metrics_now(server), await record_count(server)
+    stats_before = await stats_now(server)
 
     await server.add_account("sara", role="supervisor", display_name="Sara")
     host = await server.volunteer("sara", available=False)
@@ -229,6 +246,7 @@ async def test_a_practice_chat_is_a_real_chat_to_answer_and_counted_nowhere(serv
     await asyncio.sleep(1.2)        # the shared figures are cached for a second
     assert await record_count(server) == records_before == 0
     assert await metrics_now(server) == before
+    assert await stats_now(server) == stats_before
     assert await server.hub.broker.read(lambda tx: tx.zcard("jc:queue", watch=False)) == 1
     await real.nothing(0.3)
     assert await audited(server, "practice.open", (await accounts(server))["tove"])
