@@ -247,6 +247,11 @@ async def test_a_practice_chat_is_a_real_chat_to_answer_and_counted_nowhere(serv
     assert await record_count(server) == records_before == 0
     assert await metrics_now(server) == before
     assert await stats_now(server) == stats_before
+    # Sara is a paused volunteer; the trainee is not a volunteer of the metrics at all.
+    async with httpx.AsyncClient(base_url=server.http) as c:
+        got = samples((await c.get("/metrics", headers=AUTH)).text, server.hub.node)
+    assert sum(v for k, v in got.items() if k[0] == "jourchatt_volunteers") == 1
+    assert got[("jourchatt_volunteers", (("state", "paused"),))] == 1
     assert await server.hub.broker.read(lambda tx: tx.zcard("jc:queue", watch=False)) == 1
     await real.nothing(0.3)
     assert await audited(server, "practice.open", (await accounts(server))["tove"])
