@@ -66,9 +66,19 @@ async def test_a_trainee_shadows_a_chat_and_answers_a_practice_chat(server: Runn
             heard = str(await drain(vis, 0.5)).lower()
             for word in ("tove", "trainee", "praktikant", "viska", "whisper", "trygg hemma"):
                 assert word not in heard, word
+            # Anna asks the trainee to stop following; the trainee's panel goes.
+            await panel.get_by_role("button", name="Be praktikanten sluta följa").click()
+            await expect(followed).to_have_count(0)
+            await expect(tpage.locator("#notice")).to_contain_text("Volontären bad dig sluta följa")
+            await expect(panel).not_to_contain_text("Praktikant följer")
+            # Asked again and let in, the trainee stops by herself.
+            await tpage.locator("#follow-list li", has_text="Anna").get_by_role("button", name="Be att få följa").click()
+            await panel.locator(".ask").get_by_role("button", name="Tillåt").click()
+            await expect(followed).to_have_count(1)
             await followed.get_by_role("button", name="Sluta följa").click()
             await expect(followed).to_have_count(0)
             await expect(panel).not_to_contain_text("Praktikant följer")
+            await expect(panel.locator(".follower")).to_have_count(0)
 
             # Sara opens a practice chat that Tove answers.
             sctx, spage = await signed_in(browser, server, "sara", {"width": 1280, "height": 900})

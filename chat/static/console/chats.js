@@ -183,6 +183,9 @@ on("observed", (f) => {
   chat.observers = f.supervisors || [];
   const trainees = f.trainees || [];
   chat.watchTag.hidden = chat.observers.length === 0 && trainees.length === 0;
+  for (const row of chat.panel.querySelectorAll(".follower")) {
+    if (!trainees.includes(row.dataset.name)) row.remove();
+  }
   chat.watchTag.textContent = [chat.observers.length ? `${t("observed_by")} ${chat.observers.join(", ")}` : "",
     trainees.length ? `${t("trainees_follow")} ${trainees.join(", ")}` : ""].filter(Boolean).join(" · ");
 });

@@ -41,6 +41,7 @@ on("shadow_request", (f) => {
   const answer = (accept) => {
     send({ type: "shadow_answer", chat: f.chat, trainee: f.trainee, accept });
     box.remove(); chat.asks.delete(f.trainee);
+    if (accept) follower(chat, f.trainee, f.name);
   };
   const box = el("div", { class: "ask", role: "group", "aria-label": t("shadow_request") },
     el("p", { text: `${f.name} ${t("wants_to_follow")}` }),
@@ -51,6 +52,18 @@ on("shadow_request", (f) => {
   chat.panel.insertBefore(box, chat.tools);
   notice(`${f.name} ${t("wants_to_follow")}`);
 });
+
+/* A trainee following the chat: the volunteer may ask it to go (chats.js drops the row once
+ * ``observed`` no longer names it). */
+function follower(chat, trainee, name) {
+  const row = el("div", { class: "follower row", "data-name": name },
+    el("span", { text: `${name} ${t("follows_now")}` }),
+    el("button", { type: "button", t: "send_away", onclick: () => {
+      send({ type: "shadow_answer", chat: chat.id, trainee, accept: false });
+      row.remove();
+    } }));
+  chat.panel.insertBefore(row, chat.tools);
+}
 
 /* -- practice chats: the player's panel ----------------------------------------------------- */
 
