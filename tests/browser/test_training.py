@@ -100,6 +100,11 @@ async def test_a_trainee_shadows_a_chat_and_answers_a_practice_chat(server: Runn
             await box.fill("Jag finns här. Berätta mer.")
             await box.press("Enter")
             await expect(player.locator(".log")).to_contain_text("Jag finns här. Berätta mer.")
+            # The shift overview tells the practice chat and the trainee apart.
+            await spage.locator("#supervise").check()
+            await expect(spage.locator("#overview")).to_contain_text("övningschatt")
+            await expect(spage.locator("#overview")).to_contain_text("Tove (praktikant)")
+            await spage.locator("#supervise").uncheck()
             await spage.screenshot(path=str(ARTIFACTS / f"console-practice-player-{pair}.png"), full_page=True)
             await tpage.screenshot(path=str(ARTIFACTS / f"console-practice-answer-{pair}.png"), full_page=True)
             # The trainee ends it and files the wrap-up, as after a real chat.
