@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from volunteer import admin as volunteer_admin, api as volunteer_api
 from volunteer.throttle import LoginThrottle, Policy
 from volunteer.totp import SecretBox
-from volunteer import hours, hours_api, shifts_api
+from volunteer import hours, hours_api, shifts_api, trainees as volunteer_trainees
 from referral import api as referral_api
 from referral import survey, survey_api
 
@@ -298,6 +298,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         *volunteer_admin.routes,
         *hours_api.routes,
         *shifts_api.routes,
+        *volunteer_trainees.routes,
         *widget_api.routes,
         *vocabularies.routes,
         *referral_api.routes,

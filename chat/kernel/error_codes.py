@@ -105,6 +105,13 @@ INELIGIBLE_SERVICE = _code("ineligible_service", "Tjänsten passar inte det den 
                            "The service does not fit what the young person told.", {VOLUNTEER}, bad_frame=True)
 SUPERVISOR_ONLY = _code("supervisor_only", "Det här kräver rollen handledare.",
                         "This needs the supervisor role.", {VOLUNTEER}, bad_frame=True)
+NOT_FOR_TRAINEES = _code("not_for_trainees", "Som praktikant följer du chattar och svarar i övningschattar, "
+                         "men tar inte egna chattar.", "As a trainee you follow chats and answer practice chats, "
+                         "but do not take chats of your own.", {VOLUNTEER}, bad_frame=True)
+TRAINEES_ONLY = _code("trainees_only", "Det här är för praktikanter (handledare observerar i stället).",
+                      "This is for trainees (supervisors observe instead).", {VOLUNTEER}, bad_frame=True)
+PRACTICE_REFUSED = _code("practice_refused", "Övningschatten kan inte öppnas med den personen just nu.",
+                         "The practice chat cannot be opened with that person now.", {VOLUNTEER}, bad_frame=True)
 UNKNOWN_ALERT = _code("unknown_alert", "Larmet finns inte (det kan redan vara avfärdat).",
                       "No such alert (it may have been dismissed already).", {VOLUNTEER}, bad_frame=True)
 TRANSFER_REFUSED = _code("transfer_refused", "Chatten kan inte flyttas dit just nu.",

@@ -61,8 +61,8 @@ class Ending:
             return S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=False))
 
         st = await live.broker.read(peek)
-        if st is None or st.state != "active" or not st.vnode:
-            return None
+        if st is None or st.state != "active" or not st.vnode or st.practice:
+            return None             # a practice chat (chat.practice) has no record to answer for
         token, rid = surveys.new_token(), secrets.token_hex(16)
         try:
             # Kept before the visitor can see it, so an answer at once finds it on any node.
@@ -193,7 +193,7 @@ class Ending:
                                      **vol_fields(vol_chats(raw), wraps)})
             tx.delete(S.chat_key(chat_id))
             tx.zrem(S.DUE, f"wrapup:{chat_id}")
-            if st is not None and st.waited is not None and st.ended_at is not None:
+            if st is not None and not st.practice and st.waited is not None and st.ended_at is not None:
                 duration = st.ended_at - st.started - st.waited
                 if duration > 0:
                     svc = float(await tx.get(S.SVC) or DEFAULT_SERVICE_TIME_S)

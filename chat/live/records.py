@@ -36,7 +36,12 @@ class Records:
         self.written = self.failed = 0      # records written, failed write attempts (GET /metrics)
 
     def record(self, st: S.ChatState, wrapup: Mapping[str, Any] | None) -> None:
-        """Queue the record of chat ``st`` (over), with the volunteer's wrap-up if any."""
+        """Queue the record of chat ``st`` (over), with the volunteer's wrap-up if any.
+
+        A practice chat (``chat.practice``) leaves no record: it is not a chat of the service."""
+        if st.practice:
+            log.info("practice.over", chat=st.id)
+            return
         live = self.live
         end = st.ended_at if st.ended_at is not None else live.clock()
         waited = st.waited if st.waited is not None else end - st.started

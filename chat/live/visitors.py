@@ -57,8 +57,11 @@ class Visitors:
         live.notices.register("visitor", ("assigned", "requeued", "ended", "frame"), self._on_notice)
 
     # -- hello -------------------------------------------------------------------------
-    async def hello(self, outbox: Outbox, hello: Hello) -> Visitor | None:
-        """Open or resume a chat for a visitor socket; None when it was turned away."""
+    async def hello(self, outbox: Outbox, hello: Hello, *, only_resume: bool = False) -> Visitor | None:
+        """Open or resume a chat for a visitor socket; None when it was turned away.
+
+        ``only_resume``: a chat that cannot be resumed is not replaced by a new one (a
+        practice chat's player, ``chat.practice``)."""
         live = self.live
         now = live.clock()
         if hello["resume"]:
@@ -75,6 +78,8 @@ class Visitors:
                 outbox.close(1000)
                 return None
             outbox.send(codes.RESUME_FAILED.frame())
+        if only_resume:
+            return None
         token, chat_id = secrets.token_urlsafe(32), secrets.token_urlsafe(12)
         st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
                          started=now, token=hash_token(token), vnode=live.node, vconn=outbox.conn,

@@ -1,7 +1,8 @@
 """The real ``jourchatt serve``, a real chat from both sides, then a search of every byte it wrote.
 
 Marker strings go through every path a visitor's words can take (intake,
-messages both ways, a resent line, a resume, bad frames, a login attempt); the
+messages both ways, a resent line, a resume, bad frames, a login attempt, a trainee's
+whisper, a practice chat's lines both ways); the
 volunteer refers the visitor, who gets cards with one-time codes, and a partner
 redeems one with its API key. The clients connect from 127.0.0.7 with a marker
 user agent. Afterwards no file under the server's working directory (database,
@@ -186,6 +187,35 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
                          headers={"Authorization": f"Bearer {partner_key}"})
         assert r.status_code == 200, r.text
 
+    # A trainee follows the chat with Anna's consent and whispers; then Anna plays the young
+    # person of a practice chat the trainee answers (never recorded, never counted).
+    async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
+        tcookie = await Authenticator().sign_in(c, "tove", PASSWORD)
+    tr = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer",
+                                  additional_headers={"Cookie": tcookie}, **opts)
+    await _recv(tr, "welcome")
+    await tr.send(json.dumps({"type": "shadow", "chat": chat, "active": True}))
+    ask = await _recv(vol, "shadow_request")
+    await vol.send(json.dumps({"type": "shadow_answer", "chat": chat, "trainee": ask["trainee"], "accept": True}))
+    await _recv(tr, "observing")
+    await tr.send(json.dumps({"type": "whisper", "chat": chat, "id": markers["id"], "text": markers["whisper"]}))
+    assert await _line(vol, "whisper") == markers["whisper"]
+    await vol.send(json.dumps({"type": "practice_partners"}))
+    partner = (await _recv(vol, "practice_partners"))["people"][0]["id"]
+    await vol.send(json.dumps({"type": "practice_open", "partner": partner, "lang": "sv"}))
+    practice = (await _recv(vol, "practice_opened"))["chat"]
+    await _recv(tr, "assigned")
+    await vol.send(json.dumps({"type": "practice_visitor", "chat": practice,
+                               "frame": {"type": "message", "id": markers["id"], "text": markers["practice"]}}))
+    assert await _line(tr, "visitor") == markers["practice"]
+    await tr.send(json.dumps({"type": "message", "chat": practice, "id": 1, "text": markers["practice"] + "svar"}))
+    await vol.send(json.dumps({"type": "practice_visitor", "chat": practice, "frame": {"type": "leave"}}))
+    while (await _recv(tr, "ended"))["chat"] != practice:
+        pass
+    await tr.send(json.dumps({"type": "wrapup", "chat": practice, "report": {"topic": "exposed"}}))
+    await _recv(tr, "wrapup_saved")
+    await tr.close()
+
     await vol.send(json.dumps({"type": "end", "chat": chat}))
     ended = await _recv(vis, "ended")
     assert ended["by"] == "volunteer" and ended["survey"]
@@ -307,7 +337,8 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
                                                     postgres_files: PostgresFiles | None) -> None:
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
-               ("visitor", "volunteer", "missed", "after", "bad", "id", "login", "survey")}
+               ("visitor", "volunteer", "missed", "after", "bad", "id", "login", "survey", "whisper",
+                "practice")}
     markers["visitor"] = f"Han tog min telefon igen {markers['visitor']} åäö"
     # In Arabic script too (the chat is held in Arabic): found as UTF-8 or as JSON's \uXXXX escapes.
     markers["arabic"] = f"أخذ هاتفي مرة أخرى {tag}"
@@ -317,6 +348,8 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
         run_cli([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
     run_cli([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
              "--language", "sv,ar", "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
+    run_cli([*jourchatt_command(), "volunteer", "add", "tove", "--display-name", "Tove", "--role", "trainee",
+             "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
     out = run_cli([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
                                                               / "directory.seed.toml")], tmp_path, env)
     assert "loaded" in out

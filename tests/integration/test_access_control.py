@@ -35,7 +35,7 @@ UNSAFE = ("POST", "PUT", "DELETE", "PATCH")
 METRICS_TOKEN = "metrics-token-" + "m" * 30
 ALWAYS_OPEN = {"weekly": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 ACCOUNTS = {"untrained": "ulla", "volunteer": "vera", "supervisor": "sara", "coordinator": "cora",
-            "admin": "adam"}
+            "admin": "adam", "trainee": "tova"}
 
 
 @dataclass
@@ -147,6 +147,9 @@ REQUESTS: dict[str, list[Call]] = {
         Call("/api/admin/accounts/target/training", {"kind": "refresher", "completed": TODAY}),
         Call("/api/admin/accounts/target/reset")],
     "GET /api/admin/audit": [Call("/api/admin/audit")],
+    "GET /api/trainees": [Call("/api/trainees")],
+    "POST /api/trainees/{username}/shifts": [Call("/api/trainees/tova/shifts", {"day": TODAY})],
+    "DELETE /api/trainees/{username}/shifts/{day}": [Call(f"/api/trainees/tova/shifts/{TODAY}")],
     "GET /api/opening-hours": [Call("/api/opening-hours")],
     "PUT /api/opening-hours": [Call("/api/opening-hours", ALWAYS_OPEN)],
     "DELETE /api/opening-hours": [Call("/api/opening-hours")],
@@ -345,7 +348,8 @@ async def check_sockets(h: Harness, failures: list[str]) -> int:
 NO_SUCH_CHAT = "no-such-chat-0000"
 # What each outcome of T.FRAMES must be shown to do before the test passes.
 PROOF = {"ok": {"ok"}, "own": {"own", "other_refused"}, "own+joined": {"own", "other_refused", "joined"},
-         "any": {"any", "missing_refused"}, "unknown_type": {"refused"}, "supervisor_only": {"refused"}}
+         "any": {"any", "missing_refused"}, "unknown_type": {"refused"}, "supervisor_only": {"refused"},
+         "trainees_only": {"refused"}}
 
 
 def sample(kind: str, chat: str) -> dict[str, Any]:
@@ -362,6 +366,11 @@ def sample(kind: str, chat: str) -> dict[str, Any]:
         "offer": {"chat": chat, "to": {"language": "sv"}, "note": "en rad"},
         "offer_reply": {"offer": "0123456789ab", "accept": False}, "offer_cancel": {"offer": "0123456789ab"},
         "colleagues": {}, "debrief": {"chat": chat},
+        "shadowable": {}, "shadow": {"chat": chat, "active": True},
+        "shadow_answer": {"chat": chat, "trainee": "someone", "accept": True}, "practice_partners": {},
+        "practice_open": {"partner": "someone", "lang": "sv"},
+        "practice_visitor": {"chat": chat, "frame": {"type": "message", "id": "p", "text": "hej"}},
+        "practice_resume": {"resume_token": "t" * 24, "last_seq": 0},
     }[kind] | {"type": kind}
 
 
@@ -458,6 +467,42 @@ async def test_every_frame_against_every_role(server: Running) -> None:
         assert (await session.scalars(select(AuditEntry))).all() == []
     await b_vis.send({"type": "message", "id": 1, "text": "är du kvar?"})
     assert (await vol2.line("visitor"))["chat"] == b
+
+    # Trainees: a trainee asks to follow A (Vera's) and C (Sara's); each holder answers its own.
+    await server.add_account("tova", role="trainee", display_name="Tova")
+    tr = await server.volunteer("tova", available=False)
+    for holder, chat in ((vol, a), (sup, c)):
+        await tr.send({"type": "shadow", "chat": chat, "active": True})
+        ask = await holder.expect("shadow_request")
+        await holder.send({"type": "shadow_answer", "chat": chat, "trainee": ask["trainee"], "accept": True})
+        assert (await holder.expect("observed"))["trainees"] == ["Tova"]
+        await tr.send({"type": "shadow", "chat": chat, "active": False})
+        await holder.expect("observed")
+    shown("shadow_answer", "volunteer", "own")
+    shown("shadow_answer", "supervisor", "own")
+    # Practice chats: Vera and Sara each play one that Tova answers.
+    for role, host in (("volunteer", vol), ("supervisor", sup)):
+        await host.send({"type": "practice_partners"})
+        people = (await host.expect("practice_partners"))["people"]
+        shown("practice_partners", role, "ok")
+        await host.send({"type": "practice_open", "partner": next(p["id"] for p in people
+                                                                  if p["display_name"] == "Tova"), "lang": "sv"})
+        practice = (await host.expect("practice_opened"))["chat"]
+        assert (await tr.expect("assigned"))["practice"] is True
+        shown("practice_open", role, "ok")
+        token = ""
+        while not token:
+            token = (await host.expect("practice_frame"))["frame"].get("resume_token") or ""
+        await host.send({"type": "practice_visitor", "chat": practice,
+                         "frame": {"type": "message", "id": "p", "text": "hej"}})
+        assert (await tr.line("visitor"))["chat"] == practice
+        shown("practice_visitor", role, "own")
+        await host.send({"type": "practice_resume", "resume_token": token, "last_seq": 1})
+        while (await host.expect("practice_frame"))["frame"]["type"] != "welcome":
+            pass
+        shown("practice_resume", role, "own")
+        await host.send({"type": "practice_visitor", "chat": practice, "frame": {"type": "leave"}})
+        assert (await tr.expect("ended"))["chat"] == practice
 
     # 2. The visitor, on its own chat.
     await a_vis.send({"type": "intake", "age": 17})

@@ -44,7 +44,8 @@ function renderOverview(f) {
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: word("language", c.lang) }),
       el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }), actions);
   });
-  const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
+  const volRows = (f.volunteers || []).map((v) => el("tr", {},
+    el("td", { text: v.role === "trainee" ? `${v.display_name} (${t("role_trainee")})` : v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
     el("td", { text: (v.languages || []).map((l) => word("language", l)).join(", ") })));
   // Per language: a row for each language with chats waiting or someone on duty speaking it.
