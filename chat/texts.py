@@ -27,9 +27,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The connection to the volunteer was lost. You are first in the queue and will soon talk to someone.",
         "ar": "انقطع الاتصال بالمتطوع. أنت الأول في الدور وستتحدث مع شخص ما قريبًا.",
         "fa": "ارتباط با داوطلب قطع شد. تو نفر اول صف هستی و به‌زودی با کسی صحبت می‌کنی.",
-        "so": "Xiriirkii mutadawacaha wuu go'ay. Adiga ayaa ugu horreeya safka, dhowaan qof ayaad la hadli doontaa.",
+        "so": "Xiriirkii mutadawacaha wuu go'ay. Adiga ayaa ugu horreeya safka, dhowaan qof ayaad la "
+              "hadli doontaa.",
         "ti": "ምስቲ ወለንተኛ ዝነበረ ርክብ ተቋሪጹ። ኣብ መስርዕ ቀዳማይ ኢኻ፡ ቀልጢፍካ ምስ ሓደ ሰብ ክትዛረብ ኢኻ።",
-        "uk": "З'єднання з волонтером перервалося. У черзі ти на першому місці й скоро зможеш із кимось поговорити.",
+        "uk": "З'єднання з волонтером перервалося. У черзі ти на першому місці й скоро зможеш із кимось "
+              "поговорити.",
     },
     "visitor_away": {
         "sv": "Den unga personens anslutning bröts. Chatten väntar på att hen kommer tillbaka.",
@@ -54,18 +56,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Many people on the same network as you are already waiting in the chat. Please try "
               "again in a while, or switch networks (for example mobile data instead of Wi-Fi). "
               "If you are in danger, call 112.",
-        "ar": "كثيرون على نفس الشبكة التي تستخدمها ينتظرون في المحادثة. حاول مرة أخرى بعد قليل، أو غيّر الشبكة (مثلًا بيانات الهاتف بدلًا من الواي فاي). إذا كنت في خطر، اتصل بالرقم 112.",
-        "fa": "افراد زیادی از همان شبکه‌ای که تو استفاده می‌کنی در صف گفتگو هستند. کمی بعد دوباره امتحان کن یا شبکه را عوض کن (مثلاً اینترنت موبایل به جای وای‌فای). اگر در خطر هستی، با 112 تماس بگیر.",
-        "so": "Dad badan oo ku jira isla shabakadda aad isticmaalayso ayaa hore u sugaya. Mar kale isku day wax yar kadib, ama beddel shabakadda (tusaale ahaan xogta mobilka halkii wifi). Haddii aad khatar ku jirto, wac 112.",
-        "ti": "ብዙሓት ሰባት ካብቲ ንስኻ ትጥቀመሉ ዘለኻ መርበብ ኣብ ቻት ይጽበዩ ኣለዉ። ድሕሪ ቁሩብ እዋን እንደገና ፈትን፡ ወይ መርበብ ቀይር (ንኣብነት ሞባይል ዳታ ኣብ ክንዲ ዋይፋይ)። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
-        "uk": "Багато людей з тієї ж мережі, що й ти, вже чекають у чаті. Спробуй ще раз трохи згодом або зміни мережу (наприклад, мобільний інтернет замість Wi-Fi). Якщо ти в небезпеці, телефонуй 112.",
+        "ar": "كثيرون على نفس الشبكة التي تستخدمها ينتظرون في المحادثة. حاول مرة أخرى بعد قليل، أو غيّر "
+              "الشبكة (مثلًا بيانات الهاتف بدلًا من الواي فاي). إذا كنت في خطر، اتصل بالرقم 112.",
+        "fa": "افراد زیادی از همان شبکه‌ای که تو استفاده می‌کنی در صف گفتگو هستند. کمی بعد دوباره امتحان "
+              "کن یا شبکه را عوض کن (مثلاً اینترنت موبایل به جای وای‌فای). اگر در خطر هستی، با 112 تماس "
+              "بگیر.",
+        "so": "Dad badan oo ku jira isla shabakadda aad isticmaalayso ayaa hore u sugaya. Mar kale isku "
+              "day wax yar kadib, ama beddel shabakadda (tusaale ahaan xogta mobilka halkii wifi). Haddii"
+              " aad khatar ku jirto, wac 112.",
+        "ti": "ብዙሓት ሰባት ካብቲ ንስኻ ትጥቀመሉ ዘለኻ መርበብ ኣብ ቻት ይጽበዩ ኣለዉ። ድሕሪ ቁሩብ እዋን እንደገና ፈትን፡ ወይ መርበብ ቀይር (ንኣብነት "
+              "ሞባይል ዳታ ኣብ ክንዲ ዋይፋይ)። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
+        "uk": "Багато людей з тієї ж мережі, що й ти, вже чекають у чаті. Спробуй ще раз трохи згодом або"
+              " зміни мережу (наприклад, мобільний інтернет замість Wi-Fi). Якщо ти в небезпеці, "
+              "телефонуй 112.",
     },
     "out_of_hours": {
         "sv": "Chatten är stängd just nu. Den öppnar igen {when}. Är du i fara, ring 112.",
         "en": "The chat is closed right now. It opens again {when}. If you are in danger, call 112.",
         "ar": "المحادثة مغلقة الآن. ستفتح مرة أخرى {when}. إذا كنت في خطر، اتصل بالرقم 112.",
         "fa": "گفتگو الان بسته است. دوباره {when} باز می‌شود. اگر در خطر هستی، با 112 تماس بگیر.",
-        "so": "Chat-ku hadda wuu xiran yahay. Wuxuu mar kale furmayaa {when}. Haddii aad khatar ku jirto, wac 112.",
+        "so": "Chat-ku hadda wuu xiran yahay. Wuxuu mar kale furmayaa {when}. Haddii aad khatar ku jirto,"
+              " wac 112.",
         "ti": "እቲ ቻት ሕጂ ዕጹው እዩ። {when} እንደገና ክኽፈት እዩ። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
         "uk": "Чат зараз закритий. Він знову відкриється {when}. Якщо ти в небезпеці, телефонуй 112.",
     },
@@ -116,18 +127,50 @@ TEXTS: dict[str, dict[str, str]] = {
               "tillbaka med din kod, eller prata med någon annan nu. Du står redan i kön.",
         "en": "{name} is not here right now. {name} is here again {when}. You can wait until then and come "
               "back with your code, or talk with someone else now. You are already in the queue.",
+        "ar": "{name} ليس هنا الآن. سيكون {name} هنا مرة أخرى {when}. يمكنك الانتظار حتى ذلك الوقت "
+              "والعودة برمزك، أو التحدث مع شخص آخر الآن. أنت في الدور بالفعل.",
+        "fa": "{name} الان اینجا نیست. {name} دوباره {when} اینجاست. می‌توانی تا آن موقع صبر کنی و با کدت"
+              " برگردی، یا همین الان با کس دیگری حرف بزنی. تو همین حالا در صف هستی.",
+        "so": "{name} hadda halkan ma joogo. {name} mar kale wuxuu joogi doonaa {when}. Waad sugi kartaa "
+              "ilaa markaas oo aad la soo noqon kartaa koodhkaaga, ama hadda la hadal qof kale. Horeba "
+              "waad ku jirtaa safka.",
+        "ti": "{name} ሕጂ ኣብዚ የለን። {name} {when} እንደገና ኣብዚ ክኸውን እዩ። ክሳብ ሽዑ ተጸቢኻ ምስ ኮድካ ክትምለስ ትኽእል ኢኻ፡ ወይ "
+              "ሕጂ ምስ ካልእ ሰብ ክትዛረብ ትኽእል ኢኻ። ድሮ ኣብ መስርዕ ኣለኻ።",
+        "uk": "{name} зараз не тут. {name} буде тут знову {when}. Можеш почекати до того часу й "
+              "повернутися зі своїм кодом або поговорити з кимось іншим зараз. Ти вже в черзі.",
     },
     "followup_away_unbooked": {
         "sv": "{name} är inte här just nu och har inte bokat nästa pass än. Du kan prata med någon annan nu "
               "(du står redan i kön) eller prova din kod en annan kväll.",
         "en": "{name} is not here right now and has not booked their next shift yet. You can talk with "
               "someone else now (you are already in the queue) or try your code another evening.",
+        "ar": "{name} ليس هنا الآن ولم يحجز مناوبته القادمة بعد. يمكنك التحدث مع شخص آخر الآن (أنت في "
+              "الدور بالفعل) أو تجربة رمزك في مساء آخر.",
+        "fa": "{name} الان اینجا نیست و هنوز نوبت بعدی‌اش را رزرو نکرده است. می‌توانی همین الان با کس "
+              "دیگری حرف بزنی (تو همین حالا در صف هستی) یا کدت را یک شب دیگر امتحان کنی.",
+        "so": "{name} hadda halkan ma joogo, mana qabsan wakhtiga shaqo ee xiga weli. Hadda waad la hadli"
+              " kartaa qof kale (horeba waad ku jirtaa safka) ama koodhkaaga isku day fiid kale.",
+        "ti": "{name} ሕጂ ኣብዚ የለን፡ ዝቕጽል ናይ ስራሕ ግዜ ድማ ገና ኣይሓዘን። ሕጂ ምስ ካልእ ሰብ ክትዛረብ ትኽእል ኢኻ (ድሮ ኣብ መስርዕ "
+              "ኣለኻ)፡ ወይ ኮድካ ኣብ ካልእ ምሸት ፈትኖ።",
+        "uk": "{name} зараз не тут, і наступну зміну ще не заброньовано. Можеш поговорити з кимось іншим "
+              "зараз (ти вже в черзі) або спробувати свій код іншого вечора.",
     },
     "followup_busy": {
         "sv": "{name} pratar med någon annan just nu. Du står i kön och får prata med den som blir ledig "
               "först. Vill du hellre vänta på {name}, kom tillbaka med din kod om en stund.",
         "en": "{name} is talking with someone else right now. You are in the queue and will talk with whoever "
               "is free first. If you would rather wait for {name}, come back with your code in a while.",
+        "ar": "{name} يتحدث مع شخص آخر الآن. أنت في الدور وستتحدث مع أول شخص يصبح متاحًا. إذا كنت تفضّل "
+              "انتظار {name}، عد برمزك بعد قليل.",
+        "fa": "{name} الان با کس دیگری حرف می‌زند. تو در صف هستی و با اولین کسی که آزاد شود حرف می‌زنی. "
+              "اگر ترجیح می‌دهی منتظر {name} بمانی، کمی بعد با کدت برگرد.",
+        "so": "{name} hadda qof kale ayuu la hadlayaa. Waxaad ku jirtaa safka, waxaadna la hadli doontaa "
+              "qofka ugu horreeya ee bannaanaada. Haddii aad doorbidayso inaad sugto {name}, dib ugu soo "
+              "noqo koodhkaaga wax yar kadib.",
+        "ti": "{name} ሕጂ ምስ ካልእ ሰብ ይዛረብ ኣሎ። ኣብ መስርዕ ኣለኻ፡ ምስቲ ቀዳማይ ነጻ ዝኸውን ሰብ ክትዛረብ ኢኻ። ን{name} ክትጽበ "
+              "እንተመሪጽካ፡ ድሕሪ ቁሩብ ምስ ኮድካ ተመለስ።",
+        "uk": "{name} зараз розмовляє з кимось іншим. Ти в черзі й поговориш із тим, хто першим "
+              "звільниться. Якщо хочеш дочекатися {name}, повернися зі своїм кодом трохи згодом.",
     },
     "blocked": {
         "sv": "Chatten är inte tillgänglig just nu.",

@@ -124,7 +124,9 @@
       survey: "هل تريد أن تجيب عن ثلاثة أسئلة سريعة؟ هذا اختياري ولا أحد يعرف من أنت.", step: "السؤال {n} من 3",
       helped: "هل ساعدتك المحادثة؟", knows_where_to_turn: "هل تعرف الآن إلى أين يمكنك أن تلجأ؟",
       would_return: "هل ستتحدث معنا مرة أخرى؟", partly: "إلى حدٍّ ما", unsure: "لا أعرف", skip: "تخطَّ",
-      thanks: "شكرًا! إجاباتك تساعدنا أن نصبح أفضل."
+      thanks: "شكرًا! إجاباتك تساعدنا أن نصبح أفضل.",
+      nobody: "لا يوجد متطوع متصل الآن.",
+      nobodyHelp: "يمكنك الانتظار في الدور حتى يدخل أحد، أو العودة لاحقًا."
     },
     fa: {
       _name: "فارسی", _rtl: true, _reviewed: false, language: "زبان",
@@ -161,7 +163,9 @@
       survey: "می‌خواهی به سه سؤال کوتاه جواب بدهی؟ اختیاری و ناشناس است.", step: "سؤال {n} از 3",
       helped: "این گفتگو به تو کمک کرد؟", knows_where_to_turn: "حالا می‌دانی برای کمک به کجا می‌توانی بروی؟",
       would_return: "دوباره با ما گفتگو می‌کنی؟", partly: "تا حدی", unsure: "نمی‌دانم", skip: "رد شدن",
-      thanks: "ممنون! جواب‌هایت به ما کمک می‌کند بهتر شویم."
+      thanks: "ممنون! جواب‌هایت به ما کمک می‌کند بهتر شویم.",
+      nobody: "الان هیچ داوطلبی آنلاین نیست.",
+      nobodyHelp: "می‌توانی در صف بمانی تا کسی وارد شود، یا بعداً برگردی."
     },
     so: {
       _name: "Soomaali", _rtl: false, _reviewed: false, language: "Luqadda",
@@ -204,7 +208,9 @@
       step: "Su'aasha {n} ee 3", helped: "Chat-ku ma ku caawiyay?",
       knows_where_to_turn: "Ma ogtahay hadda meesha aad caawimaad ka heli karto?",
       would_return: "Mar kale ma nala sheekaysan lahayd?", partly: "Qayb ahaan", unsure: "Ma garanayo",
-      skip: "Ka bood", thanks: "Mahadsanid! Jawaabahaagu waxay naga caawinayaan inaan sii fiicnaanno."
+      skip: "Ka bood", thanks: "Mahadsanid! Jawaabahaagu waxay naga caawinayaan inaan sii fiicnaanno.",
+      nobody: "Hadda mutadawac ma joogo.",
+      nobodyHelp: "Waad ku sugi kartaa safka ilaa qof soo galo, ama dib u soo noqo mar dambe."
     },
     ti: {
       _name: "ትግርኛ", _rtl: false, _reviewed: false, language: "ቋንቋ", draft: "እዚ ትርጉም ገና ብተዛራባይ ቋንቋ ኣይተመርመረን።",
@@ -234,7 +240,9 @@
       survey: "ንሰለስተ ሓጸርቲ ሕቶታት ክትምልስ ትደሊ ዲኻ? ብድሌትካ እዩ፡ መን ምዃንካ ድማ ኣይፍለጥን።", step: "ሕቶ {n} ካብ 3",
       helped: "እቲ ቻት ሓጊዙካ ድዩ?", knows_where_to_turn: "ሕጂ ንሓገዝ ናበይ ክትከይድ ከም እትኽእል ትፈልጥ ዲኻ?",
       would_return: "ደጊምካ ምሳና ክትዘራረብ ዲኻ?", partly: "ብከፊል", unsure: "ኣይፈልጥን", skip: "ሕለፍ",
-      thanks: "የቐንየልና! መልስታትካ ክንመሓየሽ ይሕግዘና።"
+      thanks: "የቐንየልና! መልስታትካ ክንመሓየሽ ይሕግዘና።",
+      nobody: "ሕጂ ዝኣተወ ወለንተኛ የለን።",
+      nobodyHelp: "ሓደ ሰብ ክሳብ ዝኣቱ ኣብ መስርዕ ክትጽበ ትኽእል ኢኻ፡ ወይ ደሓር ተመለስ።"
     },
     uk: {
       _name: "Українська", _rtl: false, _reviewed: false, language: "Мова",
@@ -272,7 +280,9 @@
       survey: "Хочеш відповісти на три короткі запитання? Це за бажанням і анонімно.", step: "Запитання {n} з 3",
       helped: "Чи допоміг тобі чат?", knows_where_to_turn: "Чи знаєш ти тепер, куди можна звернутися?",
       would_return: "Чи захочеш ти ще поговорити з нами в чаті?", partly: "Частково", unsure: "Не знаю",
-      skip: "Пропустити", thanks: "Дякуємо! Твої відповіді допомагають нам ставати кращими."
+      skip: "Пропустити", thanks: "Дякуємо! Твої відповіді допомагають нам ставати кращими.",
+      nobody: "Зараз немає жодного волонтера онлайн.",
+      nobodyHelp: "Можеш почекати в черзі, поки хтось увійде, або повернутися пізніше."
     }
   };
 
