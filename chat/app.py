@@ -30,8 +30,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from volunteer import admin as volunteer_admin, api as volunteer_api
 from volunteer.throttle import LoginThrottle, Policy
 from volunteer.totp import SecretBox
-from volunteer import hours, hours_api, shifts_api
+from volunteer import hours, hours_api, shifts_api, trainees as volunteer_trainees
 from referral import api as referral_api
+from referral import survey, survey_api
 
 from .kernel import db, error_codes as codes
 from . import console
@@ -297,9 +298,11 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
         *volunteer_admin.routes,
         *hours_api.routes,
         *shifts_api.routes,
+        *volunteer_trainees.routes,
         *widget_api.routes,
         *vocabularies.routes,
         *referral_api.routes,
+        *survey_api.routes,
         *console.routes,
         *stats_api.routes,
         *metrics.routes,
@@ -317,8 +320,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None) -> Starlette
     )
     app.state.settings = settings
     app.state.totp_box = SecretBox(settings.secret)
+    app.state.survey_key = survey.token_key(settings.secret)
     app.state.draining = False
     app.state.sockets = {"open": 0, "visitor": 0, "volunteer": 0}
-    app.add_middleware(CSRFMiddleware)
+    app.add_middleware(CSRFMiddleware, allowed_origins=settings.allowed_origins)
     app.add_middleware(EdgeMiddleware, known_paths=known, trusted_proxies=settings.trusted_proxies)
     return app

@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     add = volsub.add_parser("add", help="create an account; the password is read from stdin")
     add.add_argument("username")
     add.add_argument("--display-name", required=True, help="the name visitors see")
-    add.add_argument("--role", default="volunteer", choices=["volunteer", "supervisor", "coordinator", "admin"])
+    add.add_argument("--role", default="volunteer", choices=["volunteer", "supervisor", "coordinator", "admin",
+                                                             "trainee"])
     add.add_argument("--language", default="sv", help="languages the volunteer chats in, comma-separated, of sv,en,ar,fa,so,ti,uk (default sv)")
     add.add_argument("--capacity", type=int, default=1, help="chats at a time (default 1)")
     add.add_argument("--trained", action="store_true", help="record basic training as completed today")

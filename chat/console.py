@@ -109,8 +109,8 @@ async def snippets(request: Request) -> Response:
         return refuse(codes.NOT_AUTHENTICATED, "Logga in först. / Sign in first.")
     db = request.app.state.db
     if request.method in ("GET", "HEAD"):
-        if not (profile.may_take_chats or profile.role == "supervisor"):
-            return refuse(codes.FORBIDDEN, "only volunteers and supervisors read canned replies")
+        if not (profile.may_take_chats or profile.role in ("supervisor", "trainee")):
+            return refuse(codes.FORBIDDEN, "only volunteers, supervisors and trainees read canned replies")
         return JSONResponse({"snippets": await list_snippets(db)})
     if profile.role != "supervisor":
         return refuse(codes.FORBIDDEN, "only a supervisor may change canned replies")

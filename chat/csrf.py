@@ -11,6 +11,10 @@ Every state-changing request (POST, PUT, PATCH, DELETE):
   server never grants, so a forged form post or ``fetch`` is refused with
   ``403 csrf_required``. Our own pages' scripts always send it.
 
+The widget's public writes (``PUBLIC_WRITES``: the survey answer) also accept the
+origins of ``JOURCHATT_ALLOWED_ORIGINS``, where the widget is embedded; they use no
+cookie, and the widget sends none (``credentials: "omit"``).
+
 Together with the SameSite=Strict, HttpOnly session cookie this is defence in
 depth: each of the three stops a cross-site forgery on its own. Requests
 authenticated by an API key (``Authorization: Bearer``), not a cookie, need only
@@ -29,6 +33,8 @@ from .kernel.error_codes import Code
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = b"x-jourchatt-csrf"
 SESSION_COOKIES = ("jourchatt_session", "__Host-jourchatt")
+# Cookie-less public routes the widget posts to from the sites it is embedded in.
+PUBLIC_WRITES = frozenset({"/api/survey"})
 
 
 def _refuse(code: Code) -> tuple[dict[str, object], bytes]:
@@ -39,8 +45,9 @@ def _refuse(code: Code) -> tuple[dict[str, object], bytes]:
 
 
 class CSRFMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.allowed = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in UNSAFE:
@@ -53,7 +60,8 @@ class CSRFMiddleware:
             host = headers.get(b"host", b"").decode("latin-1").lower()
             value = origin.decode("latin-1").rstrip("/").lower()
             if not host or value not in (f"http://{host}", f"https://{host}"):
-                refusal = codes.CROSS_ORIGIN
+                if not (scope.get("path") in PUBLIC_WRITES and value in self.allowed):
+                    refusal = codes.CROSS_ORIGIN
         if refusal is None and not headers.get(HEADER):
             cookie = headers.get(b"cookie", b"").decode("latin-1")
             names = {part.split("=", 1)[0].strip() for part in cookie.split(";") if "=" in part}

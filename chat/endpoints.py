@@ -35,6 +35,7 @@ from .kernel.logs import get_logger
 from .kernel.web import origin_allowed
 from .waiting import Place, WaitingCap, countable_address, resumable
 from . import texts
+from .state import is_practice
 
 log = get_logger("chat.endpoints")
 
@@ -380,7 +381,8 @@ async def volunteer_socket(ws: WebSocket) -> None:
         await ws.send_text(dumps(codes.UNAVAILABLE.frame()))
         await ws.close(1013)        # "try again later": the console reconnects by itself
         return
-    if profile is None or profile.restricted or not profile.may_take_chats:
+    # A trainee's console shadows chats and answers practice chats, never real ones (chat.shadowing).
+    if profile is None or profile.restricted or not (profile.may_take_chats or profile.role == "trainee"):
         refusal: Code = (codes.NOT_AUTHENTICATED if profile is None
                          else codes.SECOND_FACTOR_REQUIRED if profile.restricted else codes.NOT_ALLOWED)
         error = FatalFrameError.of(refusal)
@@ -408,7 +410,7 @@ async def volunteer_socket(ws: WebSocket) -> None:
     async def handle(raw: str | bytes | None) -> None:
         frame = parse_volunteer(raw)
         await hub.volunteer_frame(vol, outbox, frame)
-        if frame["type"] == "message":
+        if frame["type"] == "message" and not is_practice(frame["chat"]):     # practice: counted nowhere
             lines.inc()
 
     watcher = asyncio.create_task(_watch_session(ws, outbox, profile.role))

@@ -54,9 +54,12 @@ class VisitorTyping(TypedDict):
 
 class Leave(TypedDict):
     type: Literal["leave"]
+    quick: NotRequired[bool]        # quick exit: no survey is offered
 
 
 VisitorFrame = Union[Hello, IntakeFrame, VisitorMessage, VisitorTyping, Leave]
+# What the player of a practice chat sends as the young person (chat.practice).
+PlayedFrame = Union[IntakeFrame, VisitorMessage, VisitorTyping, Leave]
 
 
 # -- volunteer → server ---------------------------------------------------------------
@@ -195,6 +198,47 @@ class Block(TypedDict):
     hours: int
 
 
+# -- trainees and practice chats (chat.shadowing, chat.practice) ------------------------
+
+class Shadowable(TypedDict):
+    type: Literal["shadowable"]
+
+
+class Shadow(TypedDict):
+    type: Literal["shadow"]
+    chat: str
+    active: bool
+
+
+class ShadowAnswer(TypedDict):
+    type: Literal["shadow_answer"]
+    chat: str
+    trainee: str
+    accept: bool
+
+
+class PracticePartners(TypedDict):
+    type: Literal["practice_partners"]
+
+
+class PracticeOpen(TypedDict):
+    type: Literal["practice_open"]
+    partner: str                # the account that answers it
+    lang: str
+
+
+class PracticeVisitor(TypedDict):
+    type: Literal["practice_visitor"]
+    chat: str
+    frame: PlayedFrame
+
+
+class PracticeResume(TypedDict):
+    type: Literal["practice_resume"]
+    resume_token: str
+    last_seq: int
+
+
 # The frames about one chat the console holds (or, for a supervisor, joined).
 ChatFrame = Union[VolunteerMessage, VolunteerTyping, Refer, End]
 
@@ -202,9 +246,14 @@ ChatFrame = Union[VolunteerMessage, VolunteerTyping, Refer, End]
 SupervisionFrame = Union[Escalate, Transfer, Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
                          Offer, OfferReply, OfferCancel, Colleagues, Debrief, RouteAny]
 
+# The frames chat.shadowing and chat.practice take (chat.frames.TRAINING_TYPES).
+TrainingFrame = Union[Shadowable, Shadow, ShadowAnswer, PracticePartners, PracticeOpen, PracticeVisitor,
+                      PracticeResume]
+
 VolunteerFrame = Union[Status, VolunteerMessage, VolunteerTyping, Refer, End, Wrapup, Escalate, Transfer,
                        Followup, Supervise, Observe, Whisper, Join, Takeover, Dismiss, Block,
-                       Offer, OfferReply, OfferCancel, Colleagues, Debrief, RouteAny]
+                       Offer, OfferReply, OfferCancel, Colleagues, Debrief, Shadowable, Shadow,
+                       ShadowAnswer, PracticePartners, PracticeOpen, PracticeVisitor, PracticeResume, RouteAny]
 
 
 # -- server → client (the shapes the edge writes itself) ------------------------------

@@ -25,8 +25,10 @@ from referral import geography, vocab
 
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
-from .frame_types import (Block, Colleagues, Debrief, Dismiss, Offer, OfferCancel, OfferReply, End, Escalate, Followup, Hello, Intake, IntakeFrame, Join, Leave, RouteAny,
-                          Observe, Refer, Report, Status, Supervise, Takeover, Transfer, VisitorFrame,
+from .frame_types import (Block, Colleagues, Debrief, Dismiss, End, Escalate, Followup, Hello, Intake, IntakeFrame,
+                          Join, Leave, Observe, Offer, OfferCancel, OfferReply, PracticeOpen, PracticePartners,
+                          PracticeResume, PracticeVisitor, Refer, Report, RouteAny, Shadow, ShadowAnswer, Shadowable, Status,
+                          Supervise, Takeover, Transfer, VisitorFrame,
                           VisitorMessage, VisitorTyping, VolunteerFrame, VolunteerMessage, VolunteerTyping,
                           Whisper, Wrapup)
 
@@ -238,8 +240,10 @@ def _v_typing(obj: Frame) -> VisitorTyping:
     return {"type": "typing", "active": _bool(obj, "active")}
 
 
-def _v_leave(_obj: Frame) -> Leave:
-    return {"type": "leave"}
+def _v_leave(obj: Frame) -> Leave:
+    if obj.get("quick") is None:
+        return {"type": "leave"}
+    return {"type": "leave", "quick": _bool(obj, "quick")}
 
 
 _VISITOR: dict[str, Callable[[Frame], VisitorFrame]] = {
@@ -431,6 +435,60 @@ def _o_debrief(obj: Frame) -> Debrief:
     return {"type": "debrief", "chat": _chat(obj)}
 
 
+# -- trainees and practice chats (chat.shadowing, chat.practice) ------------------------
+
+def _o_shadowable(_obj: Frame) -> Shadowable:
+    return {"type": "shadowable"}
+
+
+def _o_shadow(obj: Frame) -> Shadow:
+    return {"type": "shadow", "chat": _chat(obj), "active": _bool(obj, "active")}
+
+
+def _account(obj: Frame, field: str, why: str) -> str:
+    value = obj.get(field)
+    if not isinstance(value, str) or not _ACCOUNT_ID.match(value):
+        raise _bad(field, why)
+    return value
+
+
+def _o_shadow_answer(obj: Frame) -> ShadowAnswer:
+    return {"type": "shadow_answer", "chat": _chat(obj),
+            "trainee": _account(obj, "trainee", "must be the trainee id from shadow_request"),
+            "accept": _bool(obj, "accept")}
+
+
+def _o_practice_partners(_obj: Frame) -> PracticePartners:
+    return {"type": "practice_partners"}
+
+
+def _o_practice_open(obj: Frame) -> PracticeOpen:
+    lang = obj.get("lang", "sv")
+    if not isinstance(lang, str) or lang not in vocab.LANGUAGES:
+        raise _bad("lang", f"must be one of {', '.join(vocab.LANGUAGES)}")
+    return {"type": "practice_open", "partner": _account(obj, "partner", "must be an id from practice_partners"),
+            "lang": lang}
+
+
+PLAYED_TYPES = ("intake", "message", "typing", "leave")
+
+
+def _o_practice_visitor(obj: Frame) -> PracticeVisitor:
+    inner = obj.get("frame")
+    if not isinstance(inner, dict) or inner.get("type") not in PLAYED_TYPES:
+        raise _bad("frame", f"must be a young person's frame: one of {', '.join(PLAYED_TYPES)}")
+    played = _VISITOR[inner["type"]](inner)
+    assert played["type"] != "hello"
+    return {"type": "practice_visitor", "chat": _chat(obj), "frame": played}
+
+
+def _o_practice_resume(obj: Frame) -> PracticeResume:
+    token = obj.get("resume_token")
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        raise _bad("resume_token", "must be the resume_token of the practice chat's welcome")
+    return {"type": "practice_resume", "resume_token": token, "last_seq": _seq(obj, "last_seq")}
+
+
 _VOLUNTEER: dict[str, Callable[[Frame], VolunteerFrame]] = {
     "status": _o_status, "message": _o_message, "typing": _o_typing,
     "refer": _o_refer, "end": _o_end, "wrapup": _o_wrapup,
@@ -440,12 +498,24 @@ _VOLUNTEER: dict[str, Callable[[Frame], VolunteerFrame]] = {
     "offer": _o_offer, "offer_reply": _o_offer_reply, "offer_cancel": _o_offer_cancel,
     "colleagues": _o_colleagues, "debrief": _o_debrief,
     "route_any": _o_route_any,
+    "shadowable": _o_shadowable, "shadow": _o_shadow, "shadow_answer": _o_shadow_answer,
+    "practice_partners": _o_practice_partners, "practice_open": _o_practice_open,
+    "practice_visitor": _o_practice_visitor, "practice_resume": _o_practice_resume,
 }
 # Frames only an account with the supervisor role may send.
 SUPERVISOR_TYPES = ("supervise", "observe", "whisper", "join", "takeover", "dismiss", "block", "route_any")
 # Frames chat.supervision handles (the rest go to the hub).
 SUPERVISION_TYPES = ("escalate", "transfer", "followup", *SUPERVISOR_TYPES,
                      "offer", "offer_reply", "offer_cancel", "colleagues", "debrief")
+# Frames chat.shadowing and chat.practice handle; who may send which (volunteer.accounts roles).
+TRAINING_TYPES = ("shadowable", "shadow", "shadow_answer", "practice_partners", "practice_open",
+                  "practice_visitor", "practice_resume")
+TRAINEE_ONLY_TYPES = ("shadowable", "shadow")
+# What a trainee may send: its shadowing, a whisper while it follows, and the frames of
+# the practice chats it answers.
+TRAINEE_TYPES = ("shadowable", "shadow", "whisper", "message", "typing", "end", "refer", "wrapup")
+# Frames about a chat that mean nothing in a practice chat (no alert, no code, no block, no handing over).
+NOT_IN_PRACTICE = ("escalate", "transfer", "followup", "block", "takeover", "join", "offer", "debrief")
 
 
 def _parse(raw: str | bytes | None, table: dict[str, Callable[[Frame], F]]) -> F:

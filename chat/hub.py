@@ -11,9 +11,9 @@ therefore serve any visitor or volunteer, and a node that dies loses no chat.
 The work is done by the parts in ``chat.live`` (one noun each, around the shared
 ``Live`` context) and by supervision's (``chat.supervision``, ``chat.overview``,
 ``chat.handover``, ``chat.offers``, ``chat.care``, ``chat.alerts``, ``chat.blocks``,
-``chat.followup_frames``); this module builds them, wires their
-seams (the notice table, the console's supervision frames, the referral port, the
-queue-changed callback) in one place, and runs the node's lifecycle: start, the
+``chat.followup_frames``) and training's (``chat.shadowing``, ``chat.practice``); this
+module builds them, wires their seams (the notice table, the console's supervision
+and training frames, the referral port, the queue-changed callback) in one place, and runs the node's lifecycle: start, the
 background tasks, drain, stop. docs/architecture.md draws the whole.
 """
 
@@ -37,7 +37,7 @@ from .care import Care
 from .kernel.broker import Broker, BrokerError, Tx
 from .followup_frames import FollowUps
 from .handover import Handover
-from .live.consoles import Consoles, SupervisionFrames
+from .live.consoles import Consoles, SupervisionFrames, TrainingFrames
 from .live.context import INTAKE_SEQ, NODE_TIMEOUT_S, Live
 from .live.delivery import Delivery
 from .live.ending import Ending
@@ -53,8 +53,10 @@ from .kernel.logs import get_logger
 from .outbox import OUTBOX_FRAMES, Outbox
 from .offers import Offers
 from .overview import Overview
+from .practice import Practice
 from .referral_port import StoreReferrals
 from .kernel.settings import Settings
+from .shadowing import Shadowing
 from .supervision import Supervision
 from .tasks import Tasks
 
@@ -130,9 +132,16 @@ class Hub:
             offer_cancel=self.offers.on_offer_cancel,
             colleagues=self.offers.on_colleagues, debrief=self.care.on_debrief,
             route_any=self.specialists.on_route_any)
+        self.shadowing = Shadowing(live, supervision=self.supervision)
+        self.practice = Practice(live, visitors=self.visitor_side)
+        training = TrainingFrames(
+            shadowable=self.shadowing.on_shadowable, shadow=self.shadowing.on_shadow,
+            shadow_answer=self.shadowing.on_answer, practice_partners=self.practice.on_partners,
+            practice_open=self.practice.on_open, practice_visitor=self.practice.on_visitor,
+            practice_resume=self.practice.on_resume)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision,
-                                     frames=frames)
+                                     frames=frames, training=training)
         self.reconcile = Reconcile(live, delivery=self.delivery, matching=self.matching,
                                    consoles=self.console_side, records=self.records)
         self.timers = Timers(live, lines=self.lines, ending=self.ending, records=self.records,
@@ -166,9 +175,11 @@ class Hub:
         return self.live.draining
 
     async def _console_closing(self, con: Console) -> None:
-        """A console closed: it stops receiving overviews and stops observing."""
+        """A console closed: it stops receiving overviews and stops observing (or shadowing);
+        the young person of each practice chat it plays is away."""
         self.overview.disconnected(con)
         await self.supervision.disconnected(con)
+        await self.practice.disconnected(con)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:

@@ -107,9 +107,9 @@ async def read_shared(broker: Broker, now: float) -> Shared:
     active = 0
     for raw in raws:
         vol = S.VolState.load("-", raw)
-        if vol is None:
+        if vol is None or raw.get("role") == "trainee":     # a trainee takes no chats: not a volunteer here
             continue
-        held = len([c for c in raw.get("chats", "").split(",") if c])
+        held = len([c for c in raw.get("chats", "").split(",") if c and not S.is_practice(c)])
         active += held
         if not vol.node:
             volunteers["away"] += 1

@@ -158,8 +158,12 @@ class Overview:
             if st.state == "queued":
                 longest = max(longest, now - st.started)
             chat_flags = set(flags.get(chat, set()))
-            if st.obs:
+            if any(v not in st.trainees() for v, _ in st.observers()):
                 chat_flags.add("observed")
+            if st.shadows:
+                chat_flags.add("shadowed")
+            if st.practice:
+                chat_flags.add("practice")
             if joined_by(raw):
                 chat_flags.add("joined")
             if st.offer and st.state == "active":
@@ -184,7 +188,8 @@ class Overview:
             volunteers.append({"id": vid, "display_name": vol.name,
                                "state": ("available" if vol.wants else "paused") if present else "away",
                                "load": len(vol_chats(raw)) + len(wrapup_chats(raw)), "capacity": vol.capacity,
-                               "languages": sorted(vol.langs), "skills": sorted(vol.skills)})
+                               "languages": sorted(vol.langs), "skills": sorted(vol.skills),
+                               "role": raw.get("role", "volunteer")})
         waiting = [st for st in states if st is not None and st.state == "queued"]
         waiting += [st for st in (S.ChatState.load(c, r) for c, r in rest) if st is not None and st.state == "queued"]
         return {"type": "overview",
@@ -204,7 +209,9 @@ def per_language(waiting: list[S.ChatState], volunteers: list[dict[str, Any]], n
     out = []
     for code in codes:
         mine = [st for st in waiting if st.lang == code]
-        speakers = [v for v in volunteers if code in v["languages"] and v["state"] != "away"]
+        # A trainee's console takes no chats (chat.practice aside): it is nobody on duty for a language.
+        speakers = [v for v in volunteers if code in v["languages"] and v["state"] != "away"
+                    and v.get("role") != "trainee"]
         out.append({"lang": code, "waiting": len(mine),
                     "longest_wait_s": int(math.floor(max((now - st.started for st in mine), default=0.0))),
                     "on_duty": sorted(v["display_name"] for v in speakers),

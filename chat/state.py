@@ -31,7 +31,9 @@ referral code only as its keyed hash (inside the sealed ``referrals`` field).
 
 A chat's hash also carries, for supervision (chat.supervision): ``obs``
 ("<account>@<node>" of each supervisor observing it), ``joined`` (supervisors
-who joined it openly) and ``addr`` ("<day>:<keyed hash>" of the visitor's
+who joined it openly), ``shadows`` and ``asks`` (trainees following, or asking to
+follow, with the volunteer's consent: chat.shadowing), ``host`` (the player of a
+practice chat: chat.practice) and ``addr`` ("<day>:<keyed hash>" of the visitor's
 address under that day's rotating key, never the address).
 
 For topic routing (``chat.routing``) a chat's hash carries ``skill`` (the intake
@@ -123,6 +125,15 @@ def withdraw_offer(tx: Any, st: "ChatState", now: float) -> None:
         tx.zadd(DUE, {f"offer:{st.offer}": now})
 
 
+# A practice chat's id: this prefix and a random tail, longer than any real chat's id
+# (``secrets.token_urlsafe(12)``: always 16 characters), so the id alone tells them apart.
+PRACTICE_PREFIX = "practice_"
+
+
+def is_practice(chat: str) -> bool:
+    return len(chat) > 16 and chat.startswith(PRACTICE_PREFIX)
+
+
 @dataclass
 class ChatState:
     id: str
@@ -154,6 +165,10 @@ class ChatState:
     skill: str = ""                # sealed intake topic: wait for a volunteer with this skill
     anyone: bool = False           # a supervisor handed it to any volunteer (no specialist wait)
     spec: str = ""                 # "1"/"0": the first volunteer held the topic as a skill
+    rid: str = ""                  # the record's id, drawn when a survey was offered (referral.survey)
+    shadows: str = ""              # trainees following with the volunteer's consent: "<account>,..."
+    asks: str = ""                 # trainees asking to follow: "<account>@<node>,..." (chat.shadowing)
+    host: str = ""                 # a practice chat's player: "<account>" (chat.practice)
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -188,10 +203,27 @@ class ChatState:
         s.skill = raw.get("skill", "")
         s.anyone = raw.get("anyone") == "1"
         s.spec = raw.get("spec", "")
+        s.rid = raw.get("rid", "")
+        s.shadows = raw.get("shadows", "")
+        s.asks = raw.get("asks", "")
+        s.host = raw.get("host", "")
         return s
 
+    @property
+    def practice(self) -> bool:
+        """A practice chat (chat.practice): never queued, recorded, counted or measured."""
+        return is_practice(self.id)
+
+    def trainees(self) -> set[str]:
+        """The trainees following the chat (they are observers too, so lines reach them)."""
+        return {v for v in self.shadows.split(",") if v}
+
+    def asking(self) -> list[tuple[str, str]]:
+        """(account, node) of every trainee waiting for the volunteer's answer."""
+        return [(v, n) for v, _, n in (item.partition("@") for item in self.asks.split(",") if item)]
+
     def observers(self) -> list[tuple[str, str]]:
-        """(account, node) of every supervisor observing the chat."""
+        """(account, node) of every supervisor observing the chat (and trainee following it)."""
         out = []
         for item in self.obs.split(",") if self.obs else []:
             vid, _, node = item.partition("@")

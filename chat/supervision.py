@@ -46,6 +46,14 @@ log = get_logger(__name__)
 
 
 
+def observed_frame(st: S.ChatState, vids: list[str], raws: list[dict[str, str]]) -> dict[str, Any]:
+    """``observed``: who follows the chat, by display name; trainees apart from supervisors."""
+    trainees = st.trainees()
+    return {"type": "observed", "chat": st.id,
+            "supervisors": sorted(r.get("name", "") for v, r in zip(vids, raws) if v not in trainees),
+            "trainees": sorted(r.get("name", "") for v, r in zip(vids, raws) if v in trainees)}
+
+
 class Supervision:
     def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, ending: Ending,
                  overview: Overview) -> None:
@@ -76,17 +84,18 @@ class Supervision:
         if st is None or not any(v == vid for v, _ in st.observers()):
             return
         observers = [(v, n) for v, n in st.observers() if v != vid]
-        tx.hset(S.chat_key(chat), {"obs": ",".join(f"{v}@{n}" for v, n in observers)})
+        st.shadows = ",".join(sorted(st.trainees() - {vid}))      # a trainee asks again when back
+        tx.hset(S.chat_key(chat), {"obs": ",".join(f"{v}@{n}" for v, n in observers), "shadows": st.shadows})
         if st.state == "active":
             await self._tell_volunteer(tx, local, st, observers)
 
     async def _tell_volunteer(self, tx: Tx, local: Local, st: S.ChatState,
                               observers: list[tuple[str, str]]) -> None:
-        names = [r.get("name", "") for r in
-                 await tx.hgetall_many([S.vol_key(v) for v, _ in observers], watch=False)]
+        vids = [v for v, _ in observers]
+        raws = await tx.hgetall_many([S.vol_key(v) for v in vids], watch=False)
         self.live.notify(tx, await self.live.vol_node(tx, st.vol),
                          {"k": "frame", "chat": st.id, "to": "volunteer", "vid": st.vol}, local,
-                         {"type": "observed", "chat": st.id, "supervisors": sorted(names)})
+                         observed_frame(st, vids, raws))
 
     def forget(self, vid: str, chat: str) -> None:
         """Account ``vid`` holds ``chat`` now: its console here stops observing it."""
@@ -113,6 +122,12 @@ class Supervision:
             return
         await audit(self.live.sessions, actor=vid, action="chat.join" if join else "chat.observe", subject=chat)
         log.info("chat.joined" if join else "chat.observed", chat=chat, supervisor=vid[:8])
+        await self.follow(con, st, joined)
+
+    async def follow(self, con: Console, st: S.ChatState, joined: bool = False) -> None:
+        """The console (a supervisor's, or a trainee's the volunteer let in) follows the chat's
+        lines from here on: ``observing`` and the lines so far."""
+        chat, key = st.id, (con.profile.id, st.id)
         feed = self.feeds[key] = Feed(0)
         self.observers_here[key] = con
         holder = await self.live.vol_name(st.vol) if st.vol else ""
@@ -169,8 +184,7 @@ class Supervision:
             return
         raws = await self.live.broker.read(
             lambda tx: tx.hgetall_many([S.vol_key(v) for v in observers], watch=False))
-        con.outbox.send({"type": "observed", "chat": st.id,
-                         "supervisors": sorted(r.get("name", "") for r in raws)})
+        con.outbox.send(observed_frame(st, observers, raws))
 
     async def on_whisper(self, con: Console, frame: Whisper) -> None:
         await self._say(con, frame["chat"], frame["id"], frame["text"], whisper=True)

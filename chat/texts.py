@@ -27,9 +27,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The connection to the volunteer was lost. You are first in the queue and will soon talk to someone.",
         "ar": "انقطع الاتصال بالمتطوع. أنت الأول في الدور وستتحدث مع شخص ما قريبًا.",
         "fa": "ارتباط با داوطلب قطع شد. تو نفر اول صف هستی و به‌زودی با کسی صحبت می‌کنی.",
-        "so": "Xiriirkii mutadawacaha wuu go'ay. Adiga ayaa ugu horreeya safka, dhowaan qof ayaad la hadli doontaa.",
+        "so": "Xiriirkii mutadawacaha wuu go'ay. Adiga ayaa ugu horreeya safka, dhowaan qof ayaad la "
+              "hadli doontaa.",
         "ti": "ምስቲ ወለንተኛ ዝነበረ ርክብ ተቋሪጹ። ኣብ መስርዕ ቀዳማይ ኢኻ፡ ቀልጢፍካ ምስ ሓደ ሰብ ክትዛረብ ኢኻ።",
-        "uk": "З'єднання з волонтером перервалося. У черзі ти на першому місці й скоро зможеш із кимось поговорити.",
+        "uk": "З'єднання з волонтером перервалося. У черзі ти на першому місці й скоро зможеш із кимось "
+              "поговорити.",
     },
     "visitor_away": {
         "sv": "Den unga personens anslutning bröts. Chatten väntar på att hen kommer tillbaka.",
@@ -54,18 +56,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Many people on the same network as you are already waiting in the chat. Please try "
               "again in a while, or switch networks (for example mobile data instead of Wi-Fi). "
               "If you are in danger, call 112.",
-        "ar": "كثيرون على نفس الشبكة التي تستخدمها ينتظرون في المحادثة. حاول مرة أخرى بعد قليل، أو غيّر الشبكة (مثلًا بيانات الهاتف بدلًا من الواي فاي). إذا كنت في خطر، اتصل بالرقم 112.",
-        "fa": "افراد زیادی از همان شبکه‌ای که تو استفاده می‌کنی در صف گفتگو هستند. کمی بعد دوباره امتحان کن یا شبکه را عوض کن (مثلاً اینترنت موبایل به جای وای‌فای). اگر در خطر هستی، با 112 تماس بگیر.",
-        "so": "Dad badan oo ku jira isla shabakadda aad isticmaalayso ayaa hore u sugaya. Mar kale isku day wax yar kadib, ama beddel shabakadda (tusaale ahaan xogta mobilka halkii wifi). Haddii aad khatar ku jirto, wac 112.",
-        "ti": "ብዙሓት ሰባት ካብቲ ንስኻ ትጥቀመሉ ዘለኻ መርበብ ኣብ ቻት ይጽበዩ ኣለዉ። ድሕሪ ቁሩብ እዋን እንደገና ፈትን፡ ወይ መርበብ ቀይር (ንኣብነት ሞባይል ዳታ ኣብ ክንዲ ዋይፋይ)። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
-        "uk": "Багато людей з тієї ж мережі, що й ти, вже чекають у чаті. Спробуй ще раз трохи згодом або зміни мережу (наприклад, мобільний інтернет замість Wi-Fi). Якщо ти в небезпеці, телефонуй 112.",
+        "ar": "كثيرون على نفس الشبكة التي تستخدمها ينتظرون في المحادثة. حاول مرة أخرى بعد قليل، أو غيّر "
+              "الشبكة (مثلًا بيانات الهاتف بدلًا من الواي فاي). إذا كنت في خطر، اتصل بالرقم 112.",
+        "fa": "افراد زیادی از همان شبکه‌ای که تو استفاده می‌کنی در صف گفتگو هستند. کمی بعد دوباره امتحان "
+              "کن یا شبکه را عوض کن (مثلاً اینترنت موبایل به جای وای‌فای). اگر در خطر هستی، با 112 تماس "
+              "بگیر.",
+        "so": "Dad badan oo ku jira isla shabakadda aad isticmaalayso ayaa hore u sugaya. Mar kale isku "
+              "day wax yar kadib, ama beddel shabakadda (tusaale ahaan xogta mobilka halkii wifi). Haddii"
+              " aad khatar ku jirto, wac 112.",
+        "ti": "ብዙሓት ሰባት ካብቲ ንስኻ ትጥቀመሉ ዘለኻ መርበብ ኣብ ቻት ይጽበዩ ኣለዉ። ድሕሪ ቁሩብ እዋን እንደገና ፈትን፡ ወይ መርበብ ቀይር (ንኣብነት "
+              "ሞባይል ዳታ ኣብ ክንዲ ዋይፋይ)። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
+        "uk": "Багато людей з тієї ж мережі, що й ти, вже чекають у чаті. Спробуй ще раз трохи згодом або"
+              " зміни мережу (наприклад, мобільний інтернет замість Wi-Fi). Якщо ти в небезпеці, "
+              "телефонуй 112.",
     },
     "out_of_hours": {
         "sv": "Chatten är stängd just nu. Den öppnar igen {when}. Är du i fara, ring 112.",
         "en": "The chat is closed right now. It opens again {when}. If you are in danger, call 112.",
         "ar": "المحادثة مغلقة الآن. ستفتح مرة أخرى {when}. إذا كنت في خطر، اتصل بالرقم 112.",
         "fa": "گفتگو الان بسته است. دوباره {when} باز می‌شود. اگر در خطر هستی، با 112 تماس بگیر.",
-        "so": "Chat-ku hadda wuu xiran yahay. Wuxuu mar kale furmayaa {when}. Haddii aad khatar ku jirto, wac 112.",
+        "so": "Chat-ku hadda wuu xiran yahay. Wuxuu mar kale furmayaa {when}. Haddii aad khatar ku jirto,"
+              " wac 112.",
         "ti": "እቲ ቻት ሕጂ ዕጹው እዩ። {when} እንደገና ክኽፈት እዩ። ኣብ ሓደጋ እንተሃሊኻ፡ ናብ 112 ደውል።",
         "uk": "Чат зараз закритий. Він знову відкриється {when}. Якщо ти в небезпеці, телефонуй 112.",
     },

@@ -14,6 +14,8 @@ through.
 
     jc:rl:redeem:<partner>:m   string  the minute bucket's time stamp (TTL: until it is empty)
     jc:rl:redeem:<partner>:f   string  the hour bucket's time stamp (failures only)
+    jc:rl:survey:<addr>:m      the same for survey answers (``POST /api/survey``), per keyed
+    jc:rl:survey:<addr>:f      address hash (chat.kernel.addresses: meaningless the next day)
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from chat.kernel.broker import Broker, Tx
 MINUTE, HOUR = 60.0, 3600.0
 
 
-def _keys(partner: str) -> tuple[str, str]:
-    return f"jc:rl:redeem:{partner}:m", f"jc:rl:redeem:{partner}:f"
+def _keys(partner: str, route: str = "redeem") -> tuple[str, str]:
+    return f"jc:rl:{route}:{partner}:m", f"jc:rl:{route}:{partner}:f"
 
 
 def _wait(tat: float, now: float, period: float, limit: int) -> float:
@@ -34,9 +36,10 @@ def _wait(tat: float, now: float, period: float, limit: int) -> float:
     return wait if wait > 1e-6 else 0.0     # sums of intervals are not exact in floating point
 
 
-async def admit(broker: Broker, partner: str, now: float, *, per_minute: int, failures_per_hour: int) -> float | None:
+async def admit(broker: Broker, partner: str, now: float, *, per_minute: int, failures_per_hour: int,
+                route: str = "redeem") -> float | None:
     """Count one attempt; None if allowed, else the seconds to wait (Retry-After)."""
-    minute_key, hour_key = _keys(partner)
+    minute_key, hour_key = _keys(partner, route)
 
     async def fn(tx: Tx) -> float | None:
         failures_tat = float(await tx.get(hour_key) or 0.0)
@@ -54,9 +57,10 @@ async def admit(broker: Broker, partner: str, now: float, *, per_minute: int, fa
     return await broker.transact(fn)
 
 
-async def failed(broker: Broker, partner: str, now: float, *, failures_per_hour: int) -> None:
+async def failed(broker: Broker, partner: str, now: float, *, failures_per_hour: int,
+                 route: str = "redeem") -> None:
     """Count a failed attempt against the hourly limit."""
-    _, hour_key = _keys(partner)
+    _, hour_key = _keys(partner, route)
 
     async def fn(tx: Tx) -> None:
         tat = float(await tx.get(hour_key) or 0.0)

@@ -68,6 +68,9 @@ class ChatRecord(Base):
     # volunteer who took the chat held it as a skill (None: no topic, or nobody took it).
     intake_topic: Mapped[str | None] = mapped_column(String(20), default=None)
     specialist: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # The visitor was offered the anonymous survey (referral.survey); its answers, if
+    # any, are in survey_responses under this record's id.
+    survey_offered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 @dataclass
@@ -87,6 +90,7 @@ class ChatFacts:
     escalations_acute: int = 0          # the volunteer flagged acute danger (escalate acute)
     debrief: bool = False               # the volunteer asked for a debrief after the chat
     specialist: bool | None = None      # the first volunteer held the intake topic as a skill
+    record_id: str | None = None        # drawn when the chat ended, if a survey was offered for it
 
 
 def round_seconds(seconds: float) -> int:
@@ -112,7 +116,7 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
     violence = set((wrapup or {}).get("violence") or [])
     municipality = intake.get("municipality")
     row: dict[str, Any] = {
-        "id": secrets.token_hex(16),
+        "id": facts.record_id or secrets.token_hex(16),
         "day": local.date(),
         "time_band": time_band(local),
         "channel": facts.channel,
@@ -138,6 +142,7 @@ def build_record(facts: ChatFacts, wrapup: Mapping[str, Any] | None, *, tz: str,
                  or (wrapup or {}).get("topic") == "uses_violence",
         "intake_topic": facts.intake.get("topic") if facts.intake.get("topic") in vocab.ROLES else None,
         "specialist": facts.specialist if facts.intake.get("topic") in vocab.ROLES else None,
+        "survey_offered": facts.record_id is not None,
     }
     for form in vocab.VIOLENCE:
         row[f"v_{form}"] = form in violence

@@ -32,16 +32,18 @@ ROLES: dict[str, str] = {
     "supervisor": "a trained supervisor (full session)",
     "coordinator": "a coordinator (full session)",
     "admin": "an admin (full session)",
+    "trainee": "a trainee (full session): follows chats with the volunteer's consent and answers practice "
+               "chats, never takes a chat",
     "scraper": "a monitoring system with `Authorization: Bearer $JOURCHATT_METRICS_TOKEN` (no person's "
                "credential: no account, no session)",
 }
 SHORT = {"anonymous": "anon", "visitor": "visitor", "partner": "partner", "restricted": "restr.",
          "untrained": "untrained", "volunteer": "vol.", "supervisor": "sup.", "coordinator": "coord.",
-         "admin": "admin", "scraper": "scraper"}
+         "admin": "admin", "trainee": "trainee", "scraper": "scraper"}
 
 EVERYONE = " ".join(ROLES)
-SIGNED_IN = "restricted untrained volunteer supervisor coordinator admin"   # restricted sessions too
-STAFF = "untrained volunteer supervisor coordinator admin"                 # full sessions
+SIGNED_IN = "restricted untrained volunteer supervisor coordinator admin trainee"   # restricted sessions too
+STAFF = "untrained volunteer supervisor coordinator admin trainee"                 # full sessions
 
 # -- HTTP: "METHOD path" -> (who may, why). A GET row covers HEAD too. ----------------
 # Everyone not named is refused: 401 without a credential the route accepts (a
@@ -70,6 +72,9 @@ HTTP: dict[str, tuple[str, str]] = {
     "POST /api/admin/accounts": ("admin", "creates an account"),
     "POST /api/admin/accounts/{username}/{action}": ("admin", "disable, enable, reset, role, training, skills"),
     "GET /api/admin/audit": ("admin", "the audit log (ids and fixed action words; never chat text)"),
+    "GET /api/trainees": ("supervisor admin", "trainees and the shifts they shadowed (names, days)"),
+    "POST /api/trainees/{username}/shifts": ("supervisor", "marks a shift a trainee shadowed"),
+    "DELETE /api/trainees/{username}/shifts/{day}": ("supervisor", "unmarks it"),
     "GET /api/opening-hours": (EVERYONE, "the widget asks before it connects"),
     "PUT /api/opening-hours": ("supervisor admin", "replaces the schedule (the console's editor)"),
     "DELETE /api/opening-hours": ("supervisor admin", "removes the schedule"),
@@ -90,7 +95,11 @@ HTTP: dict[str, tuple[str, str]] = {
     "PUT /api/referrals/directory/{service_id}": ("coordinator admin", "edits the directory"),
     "DELETE /api/referrals/directory/{service_id}": ("coordinator admin", "edits the directory"),
     "POST /api/referrals/redeem": ("partner", "the only thing a partner key opens"),
-    "GET /api/snippets": ("volunteer supervisor", "canned replies, for those who take chats"),
+    "POST /api/survey": (EVERYONE, "a visitor's anonymous answers after a chat: the one-time token in "
+                                   "`ended` is the only credential; a cookie or key is ignored"),
+    "OPTIONS /api/survey": (EVERYONE, "the CORS preflight of the widget on an allowed site"),
+    "GET /api/snippets": ("volunteer supervisor trainee", "canned replies, for those who take chats (and "
+                                                          "trainees, in practice chats)"),
     "PUT /api/snippets": ("supervisor", "replaces the canned replies"),
     "GET /api/stats": ("coordinator admin", "de-identified statistics"),
     "GET /api/partnerships": ("coordinator admin", "the partnerships"),
@@ -105,7 +114,8 @@ HTTP: dict[str, tuple[str, str]] = {
 
 SOCKETS: dict[str, tuple[str, str]] = {
     "/ws/visitor": (EVERYONE, "no login: a cookie or key is ignored, whoever connects is an anonymous visitor"),
-    "/ws/volunteer": ("volunteer supervisor", "a full session of an account that may take chats"),
+    "/ws/volunteer": ("volunteer supervisor trainee", "a full session of an account that may take chats, or "
+                                                      "a trainee's (shadowing, practice chats)"),
 }
 # How /ws/volunteer refuses the others: the error frame's code and the close code.
 VOLUNTEER_SOCKET_REFUSAL: dict[str, tuple[str, int]] = {
@@ -123,11 +133,12 @@ VOLUNTEER_SOCKET_REFUSAL: dict[str, tuple[str, int]] = {
 #   any              carried out for any live chat; a chat that does not exist gets unknown_chat
 #   unknown_type     not a frame of this socket: error unknown_type, nothing happens
 #   supervisor_only  error supervisor_only, nothing happens
+#   trainees_only    error trainees_only, nothing happens (a trainee's own frames: chat.shadowing)
 # A visitor's frames never name a chat: a "chat" field is ignored, they act on its own chat.
 
 FRAME_ROLES = ("visitor", "volunteer", "supervisor")
-OUTCOMES = ("ok", "own", "own+joined", "any", "unknown_type", "supervisor_only")
-REFUSALS = ("unknown_type", "supervisor_only")
+OUTCOMES = ("ok", "own", "own+joined", "any", "unknown_type", "supervisor_only", "trainees_only")
+REFUSALS = ("unknown_type", "supervisor_only", "trainees_only")
 
 FRAMES: dict[str, tuple[str, str, str]] = {
     #             visitor         volunteer          supervisor
@@ -156,6 +167,14 @@ FRAMES: dict[str, tuple[str, str, str]] = {
     "colleagues": ("unknown_type", "ok",             "ok"),
     "debrief":   ("unknown_type", "own",             "own"),
     "route_any": ("unknown_type", "supervisor_only", "any"),
+    # Trainees and practice chats (a trainee's own rights: docs/protocol.md, "Trainees").
+    "shadowable": ("unknown_type", "trainees_only", "trainees_only"),
+    "shadow":    ("unknown_type", "trainees_only", "trainees_only"),
+    "shadow_answer": ("unknown_type", "own",         "own"),
+    "practice_partners": ("unknown_type", "ok",      "ok"),
+    "practice_open": ("unknown_type", "ok",          "ok"),
+    "practice_visitor": ("unknown_type", "own",      "own"),
+    "practice_resume": ("unknown_type", "own",       "own"),
 }
 
 
@@ -263,11 +282,13 @@ def render() -> str:
             "### Socket frames", "",
             "Outcomes: `ok` carried out; `own` for the sender's own chat, any other chat gets "
             "`unknown_chat`; `own+joined` also for a chat the supervisor joined; `any` for any live "
-            "chat (one that does not exist gets `unknown_chat`); `unknown_type` and `supervisor_only` "
-            "are error frames and nothing happens. `whisper` needs an `observe` first, and a "
+            "chat (one that does not exist gets `unknown_chat`); `unknown_type`, `supervisor_only` and "
+            "`trainees_only` are error frames and nothing happens. `whisper` needs an `observe` first, and a "
             "supervisor's `message`, `typing` and `end` for another's chat a `join`. A visitor's "
             "frames never name a chat: a `chat` field is ignored and the frame acts on the "
-            "visitor's own chat.", "",
+            "visitor's own chat. A trainee's console takes `shadowable`, `shadow`, `whisper` (in a "
+            "chat it follows) and, in a practice chat it answers, `message`, `typing`, `refer`, `end` "
+            "and `wrapup`; anything else gets `not_for_trainees` (docs/protocol.md, \"Trainees\").", "",
             _row(["frame", "visitor (`/ws/visitor`)", "volunteer (`/ws/volunteer`)", "supervisor (`/ws/volunteer`)"]),
             _row(["---"] * 4)]
     for kind, outcomes in FRAMES.items():

@@ -46,13 +46,13 @@ class NewAccountBody(TypedDict, total=False):
 
     username: Required[str]
     display_name: Required[str]
-    role: Literal["volunteer", "supervisor", "coordinator", "admin"]
+    role: Literal["volunteer", "supervisor", "coordinator", "admin", "trainee"]
     languages: str | list[Literal["sv", "en", "ar", "fa", "so", "ti", "uk"]]
     capacity: int
 
 
 class RoleBody(TypedDict):
-    role: Literal["volunteer", "supervisor", "coordinator", "admin"]
+    role: Literal["volunteer", "supervisor", "coordinator", "admin", "trainee"]
 
 
 class SkillsBody(TypedDict):

@@ -23,11 +23,13 @@ ACTIONS = frozenset({
     # accounts (admin)
     "account.create", "account.disable", "account.enable", "account.reset", "account.role",
     "account.skills",
-    "training.record",
+    "training.record", "training.shift", "training.shift_unmark",
     # live chats (supervisor)
     "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.offer", "chat.end",
     "chat.route_any",
     "visitor.block",
+    # trainees (chat.shadowing) and practice chats (chat.practice)
+    "chat.shadow_ask", "chat.shadow_allow", "chat.shadow_decline", "chat.shadow_end", "practice.open",
     # configuration
     "hours.update", "snippets.update",
     # shifts (a supervisor or coordinator booking or cancelling someone else's)

@@ -22,6 +22,7 @@ from .accounts import TRAINING_KINDS, add_months, check_skills, normalize_userna
 __all__ = ["normalize_username"]  # re-exported for the CLI
 from .exceptions import AccountError, UnknownAccount
 from .models import ROLES, Account, Training
+from .shadowed_shifts import shifts_by_account
 from .passwords import check_new_password, hash_password_async, verify_password_async
 
 Maker = async_sessionmaker[AsyncSession]
@@ -133,6 +134,8 @@ class AccountView:
     training: str
     trainings: list[dict[str, str | None]]
     skills: list[str]
+    # The shifts it shadowed as a trainee, as supervisors marked them (volunteer.trainees).
+    shadowed_shifts: list[dict[str, str]]
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -146,6 +149,7 @@ async def _by_name(session: AsyncSession, username: str) -> Account:
 
 
 async def list_accounts(db: Maker, today: date) -> list[AccountView]:
+    shifts = await shifts_by_account(db)
     async with db() as session:
         accounts = (await session.scalars(select(Account).order_by(Account.username))).all()
         trainings = (await session.scalars(select(Training).order_by(Training.completed_on))).all()
@@ -162,6 +166,7 @@ async def list_accounts(db: Maker, today: date) -> list[AccountView]:
                     "expires": t.expires_on.isoformat() if t.expires_on else None}
                    for t in by_account.get(a.id, [])],
         skills=sorted(parse_skills(a.skills)),
+        shadowed_shifts=shifts.get(a.id, []),
     ) for a in accounts]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chat.kernel.db import Base
 
-ROLES = ("volunteer", "supervisor", "coordinator", "admin")
+# A trainee may not take chats: it shadows a volunteer's chat (with consent) and answers practice chats.
+ROLES = ("volunteer", "supervisor", "coordinator", "admin", "trainee")
 
 
 class Account(Base):
@@ -46,6 +47,22 @@ class Training(Base):
     kind: Mapped[str] = mapped_column(String(16))
     completed_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ShadowedShift(Base):
+    """A shift a trainee spent beside volunteers, marked by a supervisor (the training record).
+
+    Only who, which day, and who marked it: never a chat, never what was said.
+    """
+
+    __tablename__ = "shadowed_shifts"
+    __table_args__ = (UniqueConstraint("account_id", "day", name="uq_shadowed_shifts_account_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    marked_by: Mapped[str] = mapped_column(String(32))
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LoginSession(Base):

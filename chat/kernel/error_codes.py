@@ -105,6 +105,13 @@ INELIGIBLE_SERVICE = _code("ineligible_service", "Tjänsten passar inte det den 
                            "The service does not fit what the young person told.", {VOLUNTEER}, bad_frame=True)
 SUPERVISOR_ONLY = _code("supervisor_only", "Det här kräver rollen handledare.",
                         "This needs the supervisor role.", {VOLUNTEER}, bad_frame=True)
+NOT_FOR_TRAINEES = _code("not_for_trainees", "Som praktikant följer du chattar och svarar i övningschattar, "
+                         "men tar inte egna chattar.", "As a trainee you follow chats and answer practice chats, "
+                         "but do not take chats of your own.", {VOLUNTEER}, bad_frame=True)
+TRAINEES_ONLY = _code("trainees_only", "Det här är för praktikanter (handledare observerar i stället).",
+                      "This is for trainees (supervisors observe instead).", {VOLUNTEER}, bad_frame=True)
+PRACTICE_REFUSED = _code("practice_refused", "Övningschatten kan inte öppnas med den personen just nu.",
+                         "The practice chat cannot be opened with that person now.", {VOLUNTEER}, bad_frame=True)
 UNKNOWN_ALERT = _code("unknown_alert", "Larmet finns inte (det kan redan vara avfärdat).",
                       "No such alert (it may have been dismissed already).", {VOLUNTEER}, bad_frame=True)
 TRANSFER_REFUSED = _code("transfer_refused", "Chatten kan inte flyttas dit just nu.",
@@ -200,6 +207,11 @@ UNKNOWN_CODE = _code("unknown_code", "Koden finns inte.", "No such code.", {HTTP
 EXPIRED_CODE = _code("expired_code", "Kodens tid har gått ut.", "The code has expired.", {HTTP}, status=410)
 ALREADY_REDEEMED = _code("already_redeemed", "Koden är redan använd.", "The code was already used.",
                          {HTTP}, status=409)
+UNKNOWN_SURVEY = _code("unknown_survey", "Enkäten finns inte.", "No such survey.", {HTTP}, status=400)
+INVALID_ANSWER = _code("invalid_answer", "Svaret finns inte bland svarsalternativen.",
+                       "The answer is not one of the choices.", {HTTP}, status=400)
+SURVEY_CLOSED = _code("survey_closed", "Enkäten är redan besvarad eller stängd.",
+                      "The survey was already answered or is closed.", {HTTP}, status=409)
 INVALID_PERIOD = _code("invalid_period", "Perioden är felaktig.", "The period is invalid.",
                        {HTTP, CLI}, status=400)
 INVALID_MUNICIPALITY = _code("invalid_municipality", "Okänd kommun.", "Unknown municipality.",

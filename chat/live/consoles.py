@@ -20,9 +20,10 @@ from ..kernel import error_codes as codes
 from ..kernel.error_codes import Code
 from ..kernel.exceptions import FrameError
 from ..frame_types import (Block, ChatFrame, Colleagues, Debrief, Dismiss, Escalate, Followup, Join, Observe,
-                           Offer, OfferCancel, OfferReply, RouteAny, Supervise, Takeover, SupervisionFrame,
-                           Transfer, VolunteerFrame, Whisper)
-from ..frames import SUPERVISOR_TYPES
+                           Offer, OfferCancel, OfferReply, PracticeOpen, PracticePartners, PracticeResume,
+                           PracticeVisitor, RouteAny, Shadow, ShadowAnswer, Shadowable, Supervise, Takeover, SupervisionFrame,
+                           TrainingFrame, Transfer, VolunteerFrame, Whisper)
+from ..frames import NOT_IN_PRACTICE, SUPERVISOR_TYPES, TRAINEE_ONLY_TYPES, TRAINEE_TYPES
 from ..kernel.logs import get_logger
 from ..outbox import Outbox
 from .context import Live, Local, parse_wraps, vol_chats
@@ -98,6 +99,38 @@ class SupervisionFrames:
             assert_never(frame)         # mypy: every supervision frame type has its field
 
 
+@dataclass(frozen=True, slots=True)
+class TrainingFrames:
+    """Who takes the console frames of ``chat.frames.TRAINING_TYPES`` (``chat.shadowing``,
+    ``chat.practice``): one handler per type, as ``SupervisionFrames``."""
+
+    shadowable: Callable[[Console, Shadowable], Awaitable[None]]
+    shadow: Callable[[Console, Shadow], Awaitable[None]]
+    shadow_answer: Callable[[Console, ShadowAnswer], Awaitable[None]]
+    practice_partners: Callable[[Console, PracticePartners], Awaitable[None]]
+    practice_open: Callable[[Console, PracticeOpen], Awaitable[None]]
+    practice_visitor: Callable[[Console, PracticeVisitor], Awaitable[None]]
+    practice_resume: Callable[[Console, PracticeResume], Awaitable[None]]
+
+    async def handle(self, con: Console, frame: TrainingFrame) -> None:
+        if frame["type"] == "shadowable":
+            await self.shadowable(con, frame)
+        elif frame["type"] == "shadow":
+            await self.shadow(con, frame)
+        elif frame["type"] == "shadow_answer":
+            await self.shadow_answer(con, frame)
+        elif frame["type"] == "practice_partners":
+            await self.practice_partners(con, frame)
+        elif frame["type"] == "practice_open":
+            await self.practice_open(con, frame)
+        elif frame["type"] == "practice_visitor":
+            await self.practice_visitor(con, frame)
+        elif frame["type"] == "practice_resume":
+            await self.practice_resume(con, frame)
+        else:
+            assert_never(frame)
+
+
 class Overseer(Protocol):
     """What consoles ask of supervision (``chat.supervision.Supervision``)."""
 
@@ -110,7 +143,8 @@ class Overseer(Protocol):
 
 class Consoles:
     def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, matching: Matching,
-                 ending: Ending, referring: Referring, overseer: Overseer, frames: SupervisionFrames) -> None:
+                 ending: Ending, referring: Referring, overseer: Overseer, frames: SupervisionFrames,
+                 training: TrainingFrames) -> None:
         self.live = live
         self.lines = lines
         self.delivery = delivery
@@ -119,6 +153,7 @@ class Consoles:
         self.referring = referring
         self.overseer = overseer
         self.frames = frames
+        self.training = training
         live.notices.register("volunteer", ("assigned", "ended", "frame"), self._on_notice)
 
     # -- connecting --------------------------------------------------------------------
@@ -134,7 +169,7 @@ class Consoles:
             vol.node, vol.conn, vol.gone = live.node, outbox.conn, None
             vol.capacity, vol.langs, vol.name = max(1, profile.capacity), profile.languages, profile.display_name
             vol.skills = profile.skills
-            tx.hset(S.vol_key(vid), vol.dump())
+            tx.hset(S.vol_key(vid), {**vol.dump(), "role": profile.role})
             tx.expire(S.vol_key(vid), live.log_ttl)
             tx.sadd(S.VOLS, vid)
             tx.sadd(S.nvol_key(live.node), vid)
@@ -182,9 +217,13 @@ class Consoles:
             return                  # already told (a local and a resync notice)
         feed = con.feeds[chat_id] = Feed(0)
         async with feed.lock:
-            con.outbox.send({"type": "assigned", "chat": chat_id, "intake": self.live.intake(st),
-                             "lang": st.lang, "channel": st.channel, "resumed": resumed,
-                             "visitor": "here" if st.vnode else "away", **self.live.timers(st)})
+            assigned: dict[str, Any] = {"type": "assigned", "chat": chat_id, "intake": self.live.intake(st),
+                                        "lang": st.lang, "channel": st.channel, "resumed": resumed,
+                                        "visitor": "here" if st.vnode else "away", **self.live.timers(st)}
+            if st.practice:     # chat.practice: answered as a real chat, counted nowhere
+                assigned["practice"] = True
+                assigned["host"] = await self.live.vol_name(st.host)
+            con.outbox.send(assigned)
             await self.delivery.replay(chat_id, feed, con.outbox, "volunteer", con.lang)
         await self.overseer.assigned(con, st)
 
@@ -194,6 +233,13 @@ class Consoles:
         if self.live.consoles.get(vid) is not con:
             raise FrameError.of(codes.REPLACED, "Konsolen fortsätter i en nyare anslutning. / "
                                 "This console continues on a newer connection.")
+        role = con.profile.role
+        if role == "trainee" and frame["type"] not in TRAINEE_TYPES:
+            raise FrameError.of(codes.NOT_FOR_TRAINEES)
+        if role != "trainee" and frame["type"] in TRAINEE_ONLY_TYPES:
+            raise FrameError.of(codes.TRAINEES_ONLY)
+        if frame["type"] in NOT_IN_PRACTICE and S.is_practice(str(frame.get("chat", ""))):
+            raise FrameError.of(codes.OUT_OF_ORDER, "chat: not in a practice chat")
         if frame["type"] == "status":
             await self._status(con, outbox, frame["state"])
         elif frame["type"] == "wrapup":
@@ -201,8 +247,14 @@ class Consoles:
         elif (frame["type"] == "message" or frame["type"] == "typing" or frame["type"] == "end"
               or frame["type"] == "refer"):
             await self._chat_frame(con, outbox, frame)
+        elif (frame["type"] == "shadowable" or frame["type"] == "shadow" or frame["type"] == "shadow_answer"
+              or frame["type"] == "practice_partners" or frame["type"] == "practice_open"
+              or frame["type"] == "practice_visitor" or frame["type"] == "practice_resume"):
+            await self.training.handle(con, frame)
         else:                           # the rest are supervision's (mypy checks they are)
-            if frame["type"] in SUPERVISOR_TYPES and con.profile.role != "supervisor":
+            # A trainee's whisper: only to the volunteer of a chat it follows (chat.shadowing).
+            if (frame["type"] in SUPERVISOR_TYPES and role != "supervisor"
+                    and not (role == "trainee" and frame["type"] == "whisper")):
                 raise FrameError.of(codes.SUPERVISOR_ONLY)
             await self.frames.handle(con, frame)
 

@@ -4,11 +4,21 @@
 
 An active chat that ends waits for its volunteer's wrap-up (a timer files it empty
 after ``wrapup_timeout_s``); a chat that never had a volunteer is recorded at once.
+
+An active chat whose visitor is still connected is offered the anonymous survey
+(referral.survey): its record id is drawn now, kept in the chat's state until the
+record is written, and a one-time token for it goes out in the visitor's ``ended``.
+Not after a quick exit (``survey=False``), and not when the database cannot keep
+the token (the chat ends all the same).
 """
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from typing import Any, Callable
+
+from referral import survey as surveys
 
 from .. import state as S
 from ..frame_types import Report
@@ -24,6 +34,10 @@ from .sessions import Console
 
 log = get_logger(__name__)
 
+# Keeping a survey token may delay the end of a chat at most this long: a slow or
+# absent database costs the visitor the survey, never a late "ended".
+SURVEY_ISSUE_TIMEOUT_S = 2.0
+
 
 def heavy(st: S.ChatState, report: Report | None) -> bool:
     """A heavy chat: an acute escalation, the topic uses_violence, or marked heavy in the wrap-up."""
@@ -37,14 +51,42 @@ class Ending:
         self.matching = matching
         # The volunteer's heavy chats in a row as its last wrap-up left them, by chat (read once).
         self.heavy_runs: dict[str, int] = {}
+        self.survey_key = surveys.token_key(live.settings.secret)
+
+    async def _survey(self, chat_id: str, now: float) -> tuple[str, str] | None:
+        """(token, record id) kept for an active chat whose visitor is here; None otherwise."""
+        live = self.live
+
+        async def peek(tx: Tx) -> S.ChatState | None:
+            return S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id), watch=False))
+
+        st = await live.broker.read(peek)
+        if st is None or st.state != "active" or not st.vnode or st.practice:
+            return None             # a practice chat (chat.practice) has no record to answer for
+        token, rid = surveys.new_token(), secrets.token_hex(16)
+        try:
+            # Kept before the visitor can see it, so an answer at once finds it on any node.
+            await asyncio.wait_for(surveys.issue(live.sessions, self.survey_key, token, rid, now),
+                                   SURVEY_ISSUE_TIMEOUT_S)
+        except Exception:       # the database away or slow (TimeoutError): no survey this time
+            log.warning("survey.not_offered", chat=chat_id)
+            return None
+        return token, rid
 
     async def end(self, chat_id: str, by: str, *, vid: str | None = None,
-                  check: Callable[[S.ChatState, float], bool] | None = None) -> bool:
-        """End a queued or active chat; False if it was not open (or ``check`` failed)."""
+                  check: Callable[[S.ChatState, float], bool] | None = None, survey: bool = True) -> bool:
+        """End a queued or active chat; False if it was not open (or ``check`` failed).
+
+        ``survey``: offer the visitor the survey if the chat had a volunteer (not after a quick exit).
+        """
         live = self.live
         now = live.clock()
+        offer = await self._survey(chat_id, now) if survey else None
+        offered = False
 
         async def fn(tx: Tx, local: Local) -> S.ChatState | None:
+            nonlocal offered
+            offered = False         # this attempt's answer (a transaction may run again)
             st = S.ChatState.load(chat_id, await tx.hgetall(S.chat_key(chat_id)))
             if st is None or st.state not in ("queued", "active"):
                 return None
@@ -61,6 +103,9 @@ class Ending:
             else:
                 outcome = "completed"
             holder = st.vol if st.state == "active" else ""
+            offered = bool(offer and holder and st.vnode)
+            if offer and offered:
+                st.rid = offer[1]
             S.left_queue(tx, st)
             S.withdraw_offer(tx, st, now)
             st.state, st.ended_at, st.ended_by, st.outcome = "ended", now, by, outcome
@@ -69,7 +114,8 @@ class Ending:
             tx.set(S.tomb_key(st.token), by, ex=live.settings.visitor_grace_s)
             if st.vnode:
                 tx.srem(S.nvis_key(st.vnode), chat_id)
-                live.notify(tx, st.vnode, {"k": "ended", "chat": chat_id, "to": "visitor", "by": by}, local)
+                live.notify(tx, st.vnode, {"k": "ended", "chat": chat_id, "to": "visitor", "by": by}, local,
+                            {"survey": offer[0]} if offer and offered else None)
             for obs_vid, obs_node in st.observers():
                 live.notify(tx, obs_node, {"k": "ended", "chat": chat_id, "to": "observer", "vid": obs_vid},
                             local)
@@ -82,7 +128,7 @@ class Ending:
                 if raw:
                     tx.hset(S.vol_key(holder), vol_fields(held, wraps))
                 tx.zadd(S.DUE, {f"wrapup:{chat_id}": deadline})
-                tx.hset(S.chat_key(chat_id), st.dump("state", "ended_at", "ended_by", "outcome"))
+                tx.hset(S.chat_key(chat_id), st.dump("state", "ended_at", "ended_by", "outcome", "rid"))
                 live.notify(tx, raw.get("node", ""), {"k": "ended", "chat": chat_id, "to": "volunteer",
                                                       "vid": holder, "by": by}, local)
             else:
@@ -91,6 +137,11 @@ class Ending:
             return st
 
         st = await live.commit(fn)
+        if offer and not offered:
+            try:
+                await surveys.withdraw(live.sessions, self.survey_key, offer[0])
+            except Exception:
+                log.warning("survey.withdraw_failed", chat=chat_id)
         if st is None:
             return False
         log.info("chat.ended", chat=chat_id, by=by, outcome=st.outcome)
@@ -142,7 +193,7 @@ class Ending:
                                      **vol_fields(vol_chats(raw), wraps)})
             tx.delete(S.chat_key(chat_id))
             tx.zrem(S.DUE, f"wrapup:{chat_id}")
-            if st is not None and st.waited is not None and st.ended_at is not None:
+            if st is not None and not st.practice and st.waited is not None and st.ended_at is not None:
                 duration = st.ended_at - st.started - st.waited
                 if duration > 0:
                     svc = float(await tx.get(S.SVC) or DEFAULT_SERVICE_TIME_S)

@@ -36,7 +36,12 @@ class Records:
         self.written = self.failed = 0      # records written, failed write attempts (GET /metrics)
 
     def record(self, st: S.ChatState, wrapup: Mapping[str, Any] | None) -> None:
-        """Queue the record of chat ``st`` (over), with the volunteer's wrap-up if any."""
+        """Queue the record of chat ``st`` (over), with the volunteer's wrap-up if any.
+
+        A practice chat (``chat.practice``) leaves no record: it is not a chat of the service."""
+        if st.practice:
+            log.info("practice.over", chat=st.id)
+            return
         live = self.live
         end = st.ended_at if st.ended_at is not None else live.clock()
         waited = st.waited if st.waited is not None else end - st.started
@@ -50,7 +55,7 @@ class Records:
             lang=st.lang, outcome=st.outcome or "dropped", ended_by=st.ended_by or None,
             wait_s=max(0.0, waited), duration_s=max(0.0, duration), intake=intake,
             volunteer_id=st.last_vol or None, escalations_help=st.esc_help,
-            escalations_acute=st.esc_acute, debrief=st.debrief,
+            escalations_acute=st.esc_acute, debrief=st.debrief, record_id=st.rid or None,
             specialist={"1": True, "0": False}.get(st.spec),
         )
         row = build_record(facts, wrapup, tz=live.settings.timezone, secret=live.settings.secret)

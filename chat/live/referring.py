@@ -29,6 +29,9 @@ from .sessions import Console, Feed
 
 log = get_logger(__name__)
 
+# What a referral card of a practice chat shows in place of a code (none is issued).
+PRACTICE_CODE = "ÖVNING"
+
 # The service a visitor is told of when the chat cannot take them and the
 # referral directory cannot be read either (closed_services falls back to it).
 FALLBACK_SERVICES: list[dict[str, Any]] = [
@@ -117,8 +120,17 @@ class Referring:
             raise FrameError.of(codes.INELIGIBLE_SERVICE, f"services: {unfit[0]!r} passar inte det den unga har "
                                 "berättat (ålder, var hen bor) / does not fit what the visitor said (age, where "
                                 "they live); ask /api/referrals/suggest")
-        issued = await self.port.issue(service_ids)
         cards = []
+        if st.practice:
+            # A practice chat (chat.practice) issues no code: a partner must never count it.
+            issued: Sequence[IssuedCode] = []
+            for service_id in service_ids:
+                service = directory.get(service_id)
+                assert service is not None
+                cards.append({**service.card(st.lang), "code": PRACTICE_CODE,
+                              "expires_on": date.fromtimestamp(live.clock()).isoformat()})
+        else:
+            issued = await self.port.issue(service_ids)
         for item in issued:
             service = directory.get(item.service_id)
             assert service is not None

@@ -57,8 +57,11 @@ class Visitors:
         live.notices.register("visitor", ("assigned", "requeued", "ended", "frame"), self._on_notice)
 
     # -- hello -------------------------------------------------------------------------
-    async def hello(self, outbox: Outbox, hello: Hello) -> Visitor | None:
-        """Open or resume a chat for a visitor socket; None when it was turned away."""
+    async def hello(self, outbox: Outbox, hello: Hello, *, only_resume: bool = False) -> Visitor | None:
+        """Open or resume a chat for a visitor socket; None when it was turned away.
+
+        ``only_resume``: a chat that cannot be resumed is not replaced by a new one (a
+        practice chat's player, ``chat.practice``)."""
         live = self.live
         now = live.clock()
         if hello["resume"]:
@@ -75,6 +78,8 @@ class Visitors:
                 outbox.close(1000)
                 return None
             outbox.send(codes.RESUME_FAILED.frame())
+        if only_resume:
+            return None
         token, chat_id = secrets.token_urlsafe(32), secrets.token_urlsafe(12)
         st = S.ChatState(id=chat_id, state="queued", lang=hello["lang"], channel=hello["channel"],
                          started=now, token=hash_token(token), vnode=live.node, vconn=outbox.conn,
@@ -213,7 +218,7 @@ class Visitors:
             active = frame["active"]
             await self.live.commit(lambda tx, local: self._tx_typing(tx, local, vis.id, active))
         elif frame["type"] == "leave":
-            if not await self.ending.end(vis.id, "visitor"):
+            if not await self.ending.end(vis.id, "visitor", survey=not frame.get("quick", False)):
                 raise FrameError.of(codes.CHAT_ENDED)
         else:
             assert_never(frame)         # mypy: every visitor frame type has its branch
@@ -294,7 +299,10 @@ class Visitors:
             self.live.queue_changed()
         elif kind == "ended":
             vis.state = "ended"
-            vis.outbox.send({"type": "ended", "by": n["by"]})
+            ended: dict[str, Any] = {"type": "ended", "by": n["by"]}
+            if isinstance(payload, dict) and payload.get("survey"):
+                ended["survey"] = payload["survey"]     # the one-time token (referral.survey)
+            vis.outbox.send(ended)
             vis.outbox.close(1000)
         elif kind == "frame":
             vis.outbox.send(payload)

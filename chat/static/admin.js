@@ -8,7 +8,8 @@ I.add({
   accounts_caption: "Alla konton med roll, status, utbildning och tvåstegsverifiering.",
   col_user: "Användare", col_role: "Roll", col_status: "Status", col_training: "Utbildning",
   col_2fa: "Tvåstegsverifiering", col_actions: "Åtgärder",
-  role_volunteer: "Volontär", role_supervisor: "Handledare", role_coordinator: "Samordnare", role_admin: "Administratör",
+  role_volunteer: "Volontär", role_supervisor: "Handledare", role_coordinator: "Samordnare", role_admin: "Administratör", role_trainee: "Praktikant",
+  shifts: "Följda pass: {n} av {r}", shifts_none: "Inga följda pass ännu", shifts_marked: "{d} (markerat av {m})",
   status_active: "Aktivt", status_disabled: "Avstängt", status_reset: "Återställt, väntar på inloggning",
   training_valid: "Giltig", training_missing: "Saknas", training_expired: "Utgången",
   training_not_applicable: "Behövs inte för rollen",
@@ -37,7 +38,8 @@ I.add({
   accounts_caption: "Every account with role, status, training and two-step verification.",
   col_user: "User", col_role: "Role", col_status: "Status", col_training: "Training",
   col_2fa: "Two-step verification", col_actions: "Actions",
-  role_volunteer: "Volunteer", role_supervisor: "Supervisor", role_coordinator: "Coordinator", role_admin: "Admin",
+  role_volunteer: "Volunteer", role_supervisor: "Supervisor", role_coordinator: "Coordinator", role_admin: "Admin", role_trainee: "Trainee",
+  shifts: "Shadowed shifts: {n} of {r}", shifts_none: "No shadowed shifts yet", shifts_marked: "{d} (marked by {m})",
   status_active: "Active", status_disabled: "Disabled", status_reset: "Reset, awaiting sign-in",
   training_valid: "Valid", training_missing: "Missing", training_expired: "Expired",
   training_not_applicable: "Not needed for the role",
@@ -67,7 +69,8 @@ const $ = (id) => document.getElementById(id);
 let accounts = [];
 let self = null;            /* the signed-in admin: their own account is changed by another admin */
 let lastNotice = null;
-const CHAT_ROLES = ["volunteer", "supervisor"];   /* the roles that answer chats need training */
+/* the roles that answer chats need training; a trainee takes its course on the way to them */
+const TRAINING_ROLES = ["volunteer", "supervisor", "trainee"];
 
 let vocab = null;           /* GET /api/vocabularies: the skills' words and labels */
 
@@ -103,6 +106,9 @@ function el(tag, attrs, text) {
   return e;
 }
 
+// Shadowed shifts expected of a trainee before answering alone (volunteer.shadowed_shifts.SHIFTS_REQUIRED).
+const SHIFTS_REQUIRED = 2;
+
 function trainingText(a) {
   const label = I.t("training_" + a.training);
   const latest = a.trainings.length ? a.trainings[a.trainings.length - 1] : null;
@@ -122,7 +128,7 @@ function render() {
     } else {
       const roleCell = el("td");
       const sel = el("select", { "aria-label": I.t("role_of", { u: a.username }) });
-      for (const r of ["volunteer", "supervisor", "coordinator", "admin"]) {
+      for (const r of ["volunteer", "supervisor", "coordinator", "admin", "trainee"]) {
         const opt = el("option", { value: r }, I.t("role_" + r));
         if (r === a.role) { opt.selected = true; }
         sel.append(opt);
@@ -137,10 +143,20 @@ function render() {
       I.t("status_" + status)));
     tr.append(st);
     const tt = el("td");
-    if (CHAT_ROLES.includes(a.role)) {
+    if (TRAINING_ROLES.includes(a.role)) {
       tt.append(el("span", { class: "tag " + (a.training === "valid" ? "good" : "bad") }, trainingText(a)));
     } else {                            /* coordinators and admins take no chats: nothing is missing */
       tt.append(el("span", { class: "hint" }, I.t("training_not_applicable")));
+    }
+    const shifts = a.shadowed_shifts || [];
+    if (a.role === "trainee" || shifts.length) {           // the training record: shifts shadowed as a trainee
+      const list = el("details", { class: "shifts" });
+      list.append(el("summary", {}, shifts.length
+        ? I.t("shifts", { n: String(shifts.length), r: String(SHIFTS_REQUIRED) }) : I.t("shifts_none")));
+      const ul = el("ul");
+      for (const s of shifts) ul.append(el("li", {}, I.t("shifts_marked", { d: s.day, m: s.marked_by || "–" })));
+      list.append(ul);
+      tt.append(el("br"), list);
     }
     tr.append(tt);
     tr.append(el("td", {}, I.t("tf_" + a.second_factor)));
@@ -162,7 +178,7 @@ function render() {
   const sel = $("t-user");
   const chosen = sel.value;
   sel.textContent = "";
-  for (const a of accounts.filter((x) => CHAT_ROLES.includes(x.role))) {
+  for (const a of accounts.filter((x) => TRAINING_ROLES.includes(x.role))) {
     sel.append(el("option", { value: a.username }, a.username + " – " + a.display_name));
   }
   if (chosen) { sel.value = chosen; }

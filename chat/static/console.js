@@ -8,7 +8,7 @@
 import "./shell.js";
 import { t, has, apply, api } from "./i18n.js";
 import "./console/texts.js";
-import { S, $, toLogin, isSupervisor } from "./console/state.js";
+import { S, $, toLogin, isSupervisor, isTrainee } from "./console/state.js";
 import { banner, notice } from "./console/ui.js";
 import { on, send, connect } from "./console/socket.js";
 import { unlockAudio, seen } from "./console/attention.js";
@@ -18,6 +18,7 @@ import { loadSnippets, startSnippetEditor } from "./console/snippets.js";
 import { startSupervision } from "./console/supervision.js";
 import { startHoursEditor, relabelHours } from "./console/hours.js";
 import { startShifts } from "./console/shifts.js";
+import { startTraining, resumePractice } from "./console/training.js";
 import "./console/chats.js";
 
 const RETRY_MS = 3000;   // how soon the page asks again when the server did not answer at the start
@@ -28,8 +29,10 @@ on("welcome", (f) => {
   renderStatus();
   if (S.supervising) send({ type: "supervise", active: true });
   for (const chat of S.chats.values()) {
-    if (chat.mode !== "own" && !chat.ended) send({ type: "observe", chat: chat.id, active: true });
+    if (chat.mode !== "own" && !chat.ended && !isTrainee()) send({ type: "observe", chat: chat.id, active: true });
   }
+  resumePractice();
+  if (isTrainee()) send({ type: "shadowable" });
 });
 on("status", (f) => { S.status = f.state; renderStatus(); });
 on("reconnect", (f) => { S.reconnectAfter = f.after_ms; });
@@ -80,14 +83,18 @@ async function boot() {
   }
   const roles = S.me.roles || [];
   startShifts(roles.includes("supervisor") || roles.includes("coordinator"), S.me.may_take_chats);
-  const answersChats = roles.includes("volunteer");
-  if (!answersChats) {                // coordinators and admins are not volunteers: no training to miss
+  const trainee = isTrainee();
+  // Coordinators and admins are not volunteers: no training to miss. A trainee is not a volunteer
+  // either, but its console follows chats (with consent) and answers practice chats.
+  if (!roles.includes("volunteer") && !trainee) {
     $("status").hidden = true;
     $("empty").dataset.t = "not_a_volunteer";
     $("empty").textContent = t("not_a_volunteer");
     return;
   }
-  if (!S.me.may_take_chats) { banner(t("not_allowed")); return; }
+  if (trainee) $("status").hidden = true;           // a trainee follows chats and practises, never takes one
+  if (trainee || S.me.may_take_chats || isSupervisor()) startTraining();
+  if (!S.me.may_take_chats && !trainee) { banner(t("not_allowed")); return; }
   await loadSnippets();
   connect();
 }

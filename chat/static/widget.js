@@ -47,7 +47,11 @@
       guard: "Du behöver inte berätta vem du är. Telefonnummer, mejl och personnummer behövs inte här.",
       help: "Tips på stöd", code: "Din kod", codeHelp: "Uppge koden om du kontaktar dem. Den visar inte vem du är.",
       copy: "Kopiera koden", copied: "Koden är kopierad.", call: "Ring {p}",
-      anonymous: "Du kan vara anonym.", failed: "Något gick fel. Försök igen."
+      anonymous: "Du kan vara anonym.", failed: "Något gick fel. Försök igen.",
+      survey: "Vill du svara på tre snabba frågor? Det är frivilligt och anonymt.", step: "Fråga {n} av 3",
+      helped: "Kändes samtalet till hjälp?", knows_where_to_turn: "Vet du var du kan vända dig nu?",
+      would_return: "Skulle du chatta med oss igen?", partly: "Delvis", unsure: "Vet inte", skip: "Hoppa över",
+      thanks: "Tack! Dina svar hjälper oss att bli bättre."
     },
     en: {
       _name: "English", _rtl: false, _reviewed: true,
@@ -86,11 +90,15 @@
       guard: "You don't need to say who you are. No phone numbers, e-mail or ID numbers are needed here.",
       help: "Where to get help", code: "Your code", codeHelp: "Give the code if you contact them. It does not show who you are.",
       copy: "Copy the code", copied: "The code is copied.", call: "Call {p}",
-      anonymous: "You can stay anonymous.", failed: "Something went wrong. Please try again."
+      anonymous: "You can stay anonymous.", failed: "Something went wrong. Please try again.",
+      survey: "Would you answer three quick questions? It is up to you and anonymous.", step: "Question {n} of 3",
+      helped: "Did the chat help you?", knows_where_to_turn: "Do you know where you can turn now?",
+      would_return: "Would you chat with us again?", partly: "Partly", unsure: "Not sure", skip: "Skip",
+      thanks: "Thank you! Your answers help us do better."
     },
     ar: {
       _name: "العربية", _rtl: true, _reviewed: false, language: "اللغة",
-      topic: "عن ماذا تريد أن تتحدث؟", topic_exposed: "شخص ما يؤذيني", topic_uses_violence: "أنا أؤذي شخصًا ما، أو أخاف أنني أفعل ذلك", topic_both: "الاثنان معًا", topic_friend_relative: "أنا قلق على شخص ما", topic_other: "شيء آخر", nobody: "لا يوجد متطوع متصل الآن.", nobodyHelp: "يمكنك البقاء في الدور حتى يتصل أحد، أو العودة لاحقًا.",
+      topic: "عن ماذا تريد أن تتحدث؟", topic_exposed: "شخص ما يؤذيني", topic_uses_violence: "أنا أؤذي شخصًا ما، أو أخاف أنني أفعل ذلك", topic_both: "الاثنان معًا", topic_friend_relative: "أنا قلق على شخص ما", topic_other: "شيء آخر",
       draft: "هذه الترجمة لم يراجعها متحدث أصلي باللغة بعد.", launcher: "تحدّث معنا دون ذكر اسمك",
       title: "تحدّث معنا", minimize: "إغلاق (تستمر المحادثة)", exit: "غادر هذه الصفحة بسرعة",
       exitHint: "أو اضغط على Shift ثلاث مرات", danger: "هل أنت في خطر مباشر؟ اتصل بالرقم 112.",
@@ -119,11 +127,17 @@
       help: "أماكن للحصول على الدعم", code: "رمزك",
       codeHelp: "أعطهم هذا الرمز إذا تواصلت معهم. الرمز لا يكشف من أنت.", copy: "انسخ الرمز",
       copied: "تم نسخ الرمز.", call: "اتصل بالرقم {p}", anonymous: "يمكنك ألا تذكر اسمك.",
-      failed: "حدث خطأ ما. حاول مرة أخرى."
+      failed: "حدث خطأ ما. حاول مرة أخرى.",
+      survey: "هل تريد أن تجيب عن ثلاثة أسئلة سريعة؟ هذا اختياري ولا أحد يعرف من أنت.", step: "السؤال {n} من 3",
+      helped: "هل ساعدتك المحادثة؟", knows_where_to_turn: "هل تعرف الآن إلى أين يمكنك أن تلجأ؟",
+      would_return: "هل ستتحدث معنا مرة أخرى؟", partly: "إلى حدٍّ ما", unsure: "لا أعرف", skip: "تخطَّ",
+      thanks: "شكرًا! إجاباتك تساعدنا أن نصبح أفضل.",
+      nobody: "لا يوجد متطوع متصل الآن.",
+      nobodyHelp: "يمكنك الانتظار في الدور حتى يدخل أحد، أو العودة لاحقًا."
     },
     fa: {
       _name: "فارسی", _rtl: true, _reviewed: false, language: "زبان",
-      topic: "دربارهٔ چه چیزی می‌خواهی حرف بزنی؟", topic_exposed: "کسی به من آسیب می‌زند", topic_uses_violence: "من به کسی آسیب می‌زنم، یا می‌ترسم که این کار را می‌کنم", topic_both: "هر دو", topic_friend_relative: "نگران کسی هستم", topic_other: "چیز دیگری", nobody: "الان هیچ داوطلبی وارد نشده است.", nobodyHelp: "می‌توانی در صف بمانی تا کسی وارد شود، یا بعداً برگردی.",
+      topic: "دربارهٔ چه چیزی می‌خواهی حرف بزنی؟", topic_exposed: "کسی به من آسیب می‌زند", topic_uses_violence: "من به کسی آسیب می‌زنم، یا می‌ترسم که این کار را می‌کنم", topic_both: "هر دو", topic_friend_relative: "نگران کسی هستم", topic_other: "چیز دیگری",
       draft: "این ترجمه هنوز توسط یک فارسی‌زبان بررسی نشده است.", launcher: "گفتگوی ناشناس",
       title: "با ما حرف بزن", minimize: "بستن (گفتگو ادامه دارد)", exit: "سریع از این صفحه خارج شو",
       exitHint: "یا سه بار کلید Shift را بزن", danger: "در خطر فوری هستی؟ با 112 تماس بگیر.",
@@ -153,11 +167,17 @@
       help: "کجا می‌توانی کمک بگیری", code: "کد تو",
       codeHelp: "اگر با آن‌ها تماس گرفتی، این کد را بگو. کد نشان نمی‌دهد تو کی هستی.", copy: "کپی کردن کد",
       copied: "کد کپی شد.", call: "تماس با {p}", anonymous: "می‌توانی ناشناس بمانی.",
-      failed: "مشکلی پیش آمد. دوباره امتحان کن."
+      failed: "مشکلی پیش آمد. دوباره امتحان کن.",
+      survey: "می‌خواهی به سه سؤال کوتاه جواب بدهی؟ اختیاری و ناشناس است.", step: "سؤال {n} از 3",
+      helped: "این گفتگو به تو کمک کرد؟", knows_where_to_turn: "حالا می‌دانی برای کمک به کجا می‌توانی بروی؟",
+      would_return: "دوباره با ما گفتگو می‌کنی؟", partly: "تا حدی", unsure: "نمی‌دانم", skip: "رد شدن",
+      thanks: "ممنون! جواب‌هایت به ما کمک می‌کند بهتر شویم.",
+      nobody: "الان هیچ داوطلبی آنلاین نیست.",
+      nobodyHelp: "می‌توانی در صف بمانی تا کسی وارد شود، یا بعداً برگردی."
     },
     so: {
       _name: "Soomaali", _rtl: false, _reviewed: false, language: "Luqadda",
-      topic: "Maxaad rabtaa inaad ka hadasho?", topic_exposed: "Qof baa i dhibaateynaya", topic_uses_violence: "Anigaa qof dhibaateeya, ama waxaan ka baqayaa inaan sidaas sameeyo", topic_both: "Labadaba", topic_friend_relative: "Qof baan ka welwelsanahay", topic_other: "Wax kale", nobody: "Hadda ma jiro mutadawac soo galay.", nobodyHelp: "Waad sugi kartaa safka ilaa qof soo galo, ama dib u soo noqo goor dambe.",
+      topic: "Maxaad rabtaa inaad ka hadasho?", topic_exposed: "Qof baa i dhibaateynaya", topic_uses_violence: "Anigaa qof dhibaateeya, ama waxaan ka baqayaa inaan sidaas sameeyo", topic_both: "Labadaba", topic_friend_relative: "Qof baan ka welwelsanahay", topic_other: "Wax kale",
       draft: "Turjumaaddan weli ma hubin qof Soomaali ku dhashay.", launcher: "Si qarsoodi ah ula sheekayso",
       title: "Nala hadal", minimize: "Xir (wadahadalku wuu socdaa)", exit: "Si dhakhso ah uga bax bogga",
       exitHint: "ama saddex jeer riix Shift", danger: "Ma ku jirtaa khatar degdeg ah? Wac 112.",
@@ -192,11 +212,18 @@
       help: "Meelaha caawimaad laga helo", code: "Koodhkaaga",
       codeHelp: "Sii koodhka haddii aad la xiriirto. Ma muujinayo cidda aad tahay.", copy: "Koobiyee koodhka",
       copied: "Koodhka waa la koobiyeeyay.", call: "Wac {p}", anonymous: "Waad qarsoonaan kartaa.",
-      failed: "Wax baa khaldamay. Mar kale isku day."
+      failed: "Wax baa khaldamay. Mar kale isku day.",
+      survey: "Ma rabtaa inaad ka jawaabto saddex su'aalood oo gaaban? Waa ikhtiyaari waana qarsoodi.",
+      step: "Su'aasha {n} ee 3", helped: "Chat-ku ma ku caawiyay?",
+      knows_where_to_turn: "Ma ogtahay hadda meesha aad caawimaad ka heli karto?",
+      would_return: "Mar kale ma nala sheekaysan lahayd?", partly: "Qayb ahaan", unsure: "Ma garanayo",
+      skip: "Ka bood", thanks: "Mahadsanid! Jawaabahaagu waxay naga caawinayaan inaan sii fiicnaanno.",
+      nobody: "Hadda mutadawac ma joogo.",
+      nobodyHelp: "Waad ku sugi kartaa safka ilaa qof soo galo, ama dib u soo noqo mar dambe."
     },
     ti: {
       _name: "ትግርኛ", _rtl: false, _reviewed: false, language: "ቋንቋ", draft: "እዚ ትርጉም ገና ብተዛራባይ ቋንቋ ኣይተመርመረን።",
-      topic: "ብዛዕባ እንታይ ክትዛረብ ትደሊ?", topic_exposed: "ሓደ ሰብ ይጎድኣኒ ኣሎ", topic_uses_violence: "ኣነ ንሓደ ሰብ እጎድእ ኣለኹ፣ ወይ ከምዝገብሮ እፈርህ", topic_both: "ክልቲኡ", topic_friend_relative: "ብዛዕባ ሓደ ሰብ ይጭነቕ ኣለኹ", topic_other: "ካልእ ነገር", nobody: "ሕጂ ዝኣተወ ወለንታዊ የለን።", nobodyHelp: "ሓደ ሰብ ክሳብ ዝኣቱ ኣብ መስርዕ ክትጽበ ትኽእል፣ ወይ ጸኒሕካ ተመለስ።",
+      topic: "ብዛዕባ እንታይ ክትዛረብ ትደሊ?", topic_exposed: "ሓደ ሰብ ይጎድኣኒ ኣሎ", topic_uses_violence: "ኣነ ንሓደ ሰብ እጎድእ ኣለኹ፣ ወይ ከምዝገብሮ እፈርህ", topic_both: "ክልቲኡ", topic_friend_relative: "ብዛዕባ ሓደ ሰብ ይጭነቕ ኣለኹ", topic_other: "ካልእ ነገር",
       launcher: "ብዘይ ስም ተዘራረብ", title: "ምሳና ተዛረብ", minimize: "ዕጾ (እቲ ቻት ይቕጽል)", exit: "ካብዚ ገጽ ቀልጢፍካ ውጻእ",
       exitHint: "ወይ ሰለስተ ግዜ Shift ጠውቕ", danger: "ኣብ ህጹጽ ሓደጋ ዲኻ? ናብ 112 ደውል።",
       loading: "እቲ ቻት ክፉት ምዃኑ ንርኢ ኣለና …", open: "እቲ ቻት ሕጂ ክፉት እዩ።", closed: "እቲ ቻት ሕጂ ዕጹው እዩ።",
@@ -219,11 +246,17 @@
       elsewhere: "እቲ ቻት ኣብ ካልእ መስኮት ይቕጽል ኣሎ።",
       guard: "መን ምዃንካ ክትነግር ኣየድልን። ኣብዚ ቁጽሪ ተሌፎን፡ ኢመይል ወይ መለለዪ ቁጽሪ ኣየድልን።", help: "ሓገዝ ኣበይ ክትረክብ", code: "ኮድካ",
       codeHelp: "እንተ ረኺብካዮም ነዚ ኮድ ሃቦም። መን ምዃንካ ኣየርእን።", copy: "ኮድ ቅዳሕ", copied: "እቲ ኮድ ተቐዲሑ።",
-      call: "ናብ {p} ደውል", anonymous: "ስምካ ከይገለጽካ ክትከውን ትኽእል ኢኻ።", failed: "ገለ ጌጋ ተፈጢሩ። እንደገና ፈትን።"
+      call: "ናብ {p} ደውል", anonymous: "ስምካ ከይገለጽካ ክትከውን ትኽእል ኢኻ።", failed: "ገለ ጌጋ ተፈጢሩ። እንደገና ፈትን።",
+      survey: "ንሰለስተ ሓጸርቲ ሕቶታት ክትምልስ ትደሊ ዲኻ? ብድሌትካ እዩ፡ መን ምዃንካ ድማ ኣይፍለጥን።", step: "ሕቶ {n} ካብ 3",
+      helped: "እቲ ቻት ሓጊዙካ ድዩ?", knows_where_to_turn: "ሕጂ ንሓገዝ ናበይ ክትከይድ ከም እትኽእል ትፈልጥ ዲኻ?",
+      would_return: "ደጊምካ ምሳና ክትዘራረብ ዲኻ?", partly: "ብከፊል", unsure: "ኣይፈልጥን", skip: "ሕለፍ",
+      thanks: "የቐንየልና! መልስታትካ ክንመሓየሽ ይሕግዘና።",
+      nobody: "ሕጂ ዝኣተወ ወለንተኛ የለን።",
+      nobodyHelp: "ሓደ ሰብ ክሳብ ዝኣቱ ኣብ መስርዕ ክትጽበ ትኽእል ኢኻ፡ ወይ ደሓር ተመለስ።"
     },
     uk: {
       _name: "Українська", _rtl: false, _reviewed: false, language: "Мова",
-      topic: "Про що ти хочеш поговорити?", topic_exposed: "Хтось мене кривдить", topic_uses_violence: "Я кривджу когось або боюся, що кривджу", topic_both: "І те, і те", topic_friend_relative: "Я хвилююся за когось", topic_other: "Щось інше", nobody: "Зараз немає жодного волонтера в мережі.", nobodyHelp: "Ти можеш чекати в черзі, доки хтось увійде, або повернутися пізніше.",
+      topic: "Про що ти хочеш поговорити?", topic_exposed: "Хтось мене кривдить", topic_uses_violence: "Я кривджу когось або боюся, що кривджу", topic_both: "І те, і те", topic_friend_relative: "Я хвилююся за когось", topic_other: "Щось інше",
       draft: "Цей переклад ще не перевірив носій мови.", launcher: "Анонімний чат", title: "Поговори з нами",
       minimize: "Закрити (чат триває)", exit: "Швидко покинути сторінку", exitHint: "або натисни Shift тричі",
       danger: "Ти в безпосередній небезпеці? Телефонуй 112.", loading: "Перевіряємо, чи чат відкритий …",
@@ -254,7 +287,13 @@
       help: "Де отримати підтримку", code: "Твій код",
       codeHelp: "Назви цей код, якщо звернешся до них. Він не показує, хто ти.", copy: "Скопіювати код",
       copied: "Код скопійовано.", call: "Зателефонувати {p}", anonymous: "Можна звернутися анонімно.",
-      failed: "Щось пішло не так. Спробуй ще раз."
+      failed: "Щось пішло не так. Спробуй ще раз.",
+      survey: "Хочеш відповісти на три короткі запитання? Це за бажанням і анонімно.", step: "Запитання {n} з 3",
+      helped: "Чи допоміг тобі чат?", knows_where_to_turn: "Чи знаєш ти тепер, куди можна звернутися?",
+      would_return: "Чи захочеш ти ще поговорити з нами в чаті?", partly: "Частково", unsure: "Не знаю",
+      skip: "Пропустити", thanks: "Дякуємо! Твої відповіді допомагають нам ставати кращими.",
+      nobody: "Зараз немає жодного волонтера онлайн.",
+      nobodyHelp: "Можеш почекати в черзі, поки хтось увійде, або повернутися пізніше."
     }
   };
 
@@ -361,7 +400,7 @@
     h("div.jc-row", {}, h("button.jc-primary", { type: "submit", t: "send" }),
       $.endButton = h("button.jc-secondary", { onclick: leave, t: "end" })));
   $.ended = h("div.jc-view", { hidden: true },
-    $.endedText = h("p.jc-big"), $.services = h("div.jc-cards"),
+    $.endedText = h("p.jc-big"), $.survey = h("div.jc-survey", { hidden: true }), $.services = h("div.jc-cards"),
     h("button.jc-primary", { onclick: restart, t: "again" }));
   $.panel = h("section.jc-panel", { id: "jc-panel", hidden: true, "aria-labelledby": "jc-title" },
     h("header.jc-head", {}, $.title,
@@ -399,7 +438,7 @@
     if (e) e.preventDefault();
     exited = true;
     blank();
-    if (ws && ws.readyState === 1) { try { ws.send('{"type":"leave"}'); ws.close(1000); } catch (x) { /* leaving */ } }
+    if (ws && ws.readyState === 1) { try { ws.send('{"type":"leave","quick":true}'); ws.close(1000); } catch (x) { /* leaving */ } }
     ws = null;
     wipe();
     location.replace(EXIT_URL);
@@ -607,7 +646,7 @@
         break;
       case "typing": theirTyping = f.active ? 1 : 0; renderTyping(); break;
       case "referral": referral(f); break;
-      case "ended": over(T["by_" + f.by] || T.ended); break;
+      case "ended": over(T["by_" + f.by] || T.ended); if (f.survey) ask(f.survey); break;
       case "reconnect": reconnectIn = Math.max(0, Math.min(f.after_ms || 0, 5000)); break;
       case "error":
         if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; }
@@ -618,7 +657,7 @@
   }
 
   function over(text, services) {
-    wipe(); show("ended");
+    wipe(); show("ended"); $.survey.hidden = true; $.survey.textContent = "";
     $.endedText.textContent = text;
     $.services.textContent = "";
     if (services) $.services.appendChild(cards(services));
@@ -690,7 +729,33 @@
   }
   function restart() {
     wipe(); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
+    $.survey.textContent = ""; $.survey.hidden = true;
     say(""); show("start"); hours = null; renderHours(); fetchInfo();
+  }
+
+  /* after the chat: three questions, one at a time, skippable; the token is kept in this closure only */
+  var QS = [["helped", "yes partly no"], ["knows_where_to_turn", "yes no unsure"], ["would_return", "yes no unsure"]];
+  function ask(token) {
+    var given = {}, n = 0, box = $.survey;
+    function done() {
+      if (n) fetch(new URL("../api/survey", base), { method: "POST", credentials: "omit", keepalive: true,
+        headers: { "content-type": "application/json" }, body: JSON.stringify({ token: token, answers: given }) })
+        .catch(() => { /* lost: one answer fewer in the statistics */ });
+      box.textContent = "";
+      if (n) box.appendChild(h("p", { role: "status", t: "thanks" })); else box.hidden = true;
+    }
+    function step() {
+      if (n === QS.length) return done();
+      var q = QS[n], row = h("div.jc-row", { role: "group", "aria-labelledby": "jc-q" });
+      q[1].split(" ").forEach(a => row.appendChild(h("button.jc-secondary", { "data-answer": a, t: a,
+        onclick: () => { given[q[0]] = a; n++; step(); } })));
+      box.textContent = "";
+      box.append(h("p", { t: "survey" }), h("p.jc-help", { text: fmt(T.step, { n: n + 1 }) }),
+        h("p.jc-big", { id: "jc-q", t: q[0] }), row, h("button.jc-link", { t: "skip", onclick: done }));
+      row.firstChild.focus();
+    }
+    box.hidden = false;
+    step();
   }
 
   /* service cards (closed, referral) */

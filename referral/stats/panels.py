@@ -14,7 +14,7 @@ from html import escape
 from typing import Any, Callable
 
 from ..vocab import ROLES
-from . import charts, words
+from . import charts, survey as survey_stats, words
 from . import topics as topic_stats
 from .words import t
 
@@ -54,8 +54,11 @@ def section(panel_id: str, title: str, *body: str) -> str:
 
 
 def table(ctx: Ctx, table_id: str, title: str, rows: list[tuple[str, Any, Any]], *, unit: str = "",
-          share_of: Any = None, head: str = "", quiet: bool = False) -> str:
-    """Label, this period (with its share of ``share_of`` when given), the year earlier."""
+          share_of: Any = None, head: str = "", quiet: bool = False, units: list[str] | None = None) -> str:
+    """Label, this period (with its share of ``share_of`` when given), the year earlier.
+
+    ``units``: one unit a row, where the rows differ (else ``unit`` for all).
+    """
     now, before = ctx.spans()
     share = isinstance(share_of, int) and share_of > 0
     cols = [f'<th scope="col">{escape(head)}</th>', f'<th scope="col">{escape(ctx.t("this_period").capitalize())}'
@@ -65,12 +68,13 @@ def table(ctx: Ctx, table_id: str, title: str, rows: list[tuple[str, Any, Any]],
     if before:
         cols.append(f'<th scope="col">{escape(ctx.t("year_earlier").capitalize())}<span class="span">{escape(before)}</span></th>')
     body = []
-    for label, a, b in rows:
-        cells = [f'<th scope="row">{escape(label)}</th>', f"<td>{escape(ctx.num(a, unit))}</td>"]
+    for i, (label, a, b) in enumerate(rows):
+        u = units[i] if units else unit
+        cells = [f'<th scope="row">{escape(label)}</th>', f"<td>{escape(ctx.num(a, u))}</td>"]
         if share:
             cells.append(f"<td>{escape(ctx.num(a / share_of, '%') if isinstance(a, int) else ctx.num(a))}</td>")
         if before:
-            cells.append(f"<td>{escape(ctx.num(b, unit))}</td>")
+            cells.append(f"<td>{escape(ctx.num(b, u))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     cap = ' class="visually-hidden"' if quiet else ""
     return (f'<table id="{table_id}"><caption{cap}>{escape(title)}</caption><thead><tr>{"".join(cols)}</tr></thead>'
@@ -282,12 +286,33 @@ def intake_topic(ctx: Ctx) -> str:
     return section("p-intake-topic", ctx.t("intake_topic"), *body)
 
 
+def outcomes(ctx: Ctx) -> str:
+    """What the chats achieved: the anonymous survey beside the referrals suggested and redeemed."""
+    if "survey" not in ctx.out:
+        return ""
+    keys = survey_stats.outcome_keys(ctx.out)
+    rows = [(ctx.t(f"oc_{key}"), a, b) for key, a, b in keys]
+    units = ["%" if key in survey_stats.RATIOS else "" for key, _, _ in keys]
+    return section("p-outcomes", ctx.t("outcomes"),
+                   table(ctx, "t-outcomes", ctx.t("outcomes"), rows, units=units, quiet=True))
+
+
+def survey(ctx: Ctx) -> str:
+    """The post-chat survey's answers, question by question (no answer counted too)."""
+    if "survey" not in ctx.out:
+        return ""
+    rows = [(f"{ctx.t(f'sq_{q}')} {ctx.t(f'sa_{a}')}", now, before)
+            for q, a, now, before in survey_stats.answer_keys(ctx.out)]
+    return section("p-survey", ctx.t("survey"),
+                   table(ctx, "t-survey", ctx.t("survey"), rows, share_of=ctx.fig("survey.responses"), quiet=True))
+
+
 # The dashboard's panels, in order. Add a statistic with one function and one line here.
 PANELS: list[Panel] = [summary, weeks, year_on_year, gender, topic, residence, age, violence, first_contact,
-                       outcome, referrals, intake_topic, language, volunteer_time, care]
+                       outcome, referrals, outcomes, survey, intake_topic, language, volunteer_time, care]
 # The printed half-year report's panels (the tables of the partnership's interim report).
 REPORT_PANELS: list[Panel] = [summary, year_on_year, gender, topic, residence, age, violence, first_contact,
-                              referrals]
+                              referrals, outcomes]
 
 
 def render(ctx: Ctx, panels: list[Panel] | None = None) -> str:

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from .. import geography, vocab
-from . import presets, rollup
+from . import presets, rollup, survey
 from .parts import parts, record_key_sql
 from .scope import ANSWERED, CR, RR, Scope, where
 
@@ -257,7 +257,7 @@ async def referrals(r: _Runner, f: Figures) -> None:
 SPLITS = {
     "volume": volume, "gender_topic": gender_topic, "first_contact": first_contact, "age": ages,
     "residence": residence, "violence": violence, "volunteers": volunteers, "week": weeks,
-    "referrals": referrals,
+    "referrals": referrals, "survey": survey.figures,
 }
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral.record import ChatRecord
 
+from ..survey import SurveyResponse
 from .. import geography, vocab
 from ..models import RecordReferral
 from . import rollup
@@ -187,6 +188,7 @@ async def purge(engine: AsyncEngine, *, today: date, years: int, dry_run: bool) 
         if not dry_run and n:
             old = select(cr.id).where(cr.day < limit)
             await conn.execute(delete(rr).where(rr.record_id.in_(old)))
+            await conn.execute(delete(SurveyResponse).where(SurveyResponse.record_id.in_(old)))
             await conn.execute(delete(cr).where(cr.day < limit))
             await rollup.sync(conn)
     return int(n), limit

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from . import care, disclosure, languages, queries, rollup, topics, volunteer_time
+from . import care, disclosure, languages, queries, rollup, survey, topics, volunteer_time
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -48,6 +48,7 @@ SECTIONS = {
     "volunteer_time": "Volontärtid / Volunteer time",
     "care": "Omsorg om volontärerna / Care for volunteers",
     "topic_routing": "Ämne i frågan och specialister / Intake topic and specialists",
+    "survey": "Enkät efter chatten / Post-chat survey",
 }
 SECTIONS.update(languages.SECTIONS)
 NOT_IN_FLAT_EXPORTS = ("by_week", "volunteer_hours")   # a chart on the dashboard, in JSON; too long for a table
@@ -144,6 +145,7 @@ def _block(fig: Figures, req: Request, secret: bytes, start: date, end: date) ->
     for cell, value in values.items():
         _nest(out, cell, value)
     out.update(_measures(fig, values, req))
+    survey.rate(out)
     return out, withheld
 
 
@@ -281,6 +283,9 @@ def to_table(report: dict[str, Any]) -> str:
         last = section
         label = f"  {item}" if item else SECTIONS.get(section, section)
         lines.append(f"{label:<{width}} {value:>10}  {prev:>10}")
+    lines += ["", "Effekter / Outcomes"]
+    for label, value, prev in survey.outcomes(report):
+        lines.append(f"  {label:<{width - 2}} {_cell_text(value):>10}  {_cell_text(prev):>10}")
     disc = report.get("disclosure", {})
     if report.get("published"):
         lines.append("")

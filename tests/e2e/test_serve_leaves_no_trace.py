@@ -1,7 +1,8 @@
 """The real ``jourchatt serve``, a real chat from both sides, then a search of every byte it wrote.
 
 Marker strings go through every path a visitor's words can take (intake,
-messages both ways, a resent line, a resume, bad frames, a login attempt); the
+messages both ways, a resent line, a resume, bad frames, a login attempt, a trainee's
+whisper, a practice chat's lines both ways); the
 volunteer refers the visitor, who gets cards with one-time codes, and a partner
 redeems one with its API key. The clients connect from 127.0.0.7 with a marker
 user agent. Afterwards no file under the server's working directory (database,
@@ -115,8 +116,8 @@ async def _line(ws, sender: str) -> str:  # type: ignore[no-untyped-def]
             return frame["text"]  # type: ignore[no-any-return]
 
 
-async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: str) -> list[str]:
-    """Hold the chat; the referral codes the visitor was given."""
+async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: str) -> tuple[list[str], str]:
+    """Hold the chat and answer its survey; the referral codes the visitor was given, and the survey token."""
     base = f"http://127.0.0.1:{port}"
     transport = httpx.AsyncHTTPTransport(local_address=CLIENT_ADDR)
     async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
@@ -186,15 +187,55 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
                          headers={"Authorization": f"Bearer {partner_key}"})
         assert r.status_code == 200, r.text
 
+    # A trainee follows the chat with Anna's consent and whispers; then Anna plays the young
+    # person of a practice chat the trainee answers (never recorded, never counted).
+    async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
+        tcookie = await Authenticator().sign_in(c, "tove", PASSWORD)
+    tr = await websockets.connect(f"ws://127.0.0.1:{port}/ws/volunteer",
+                                  additional_headers={"Cookie": tcookie}, **opts)
+    await _recv(tr, "welcome")
+    await tr.send(json.dumps({"type": "shadow", "chat": chat, "active": True}))
+    ask = await _recv(vol, "shadow_request")
+    await vol.send(json.dumps({"type": "shadow_answer", "chat": chat, "trainee": ask["trainee"], "accept": True}))
+    await _recv(tr, "observing")
+    await tr.send(json.dumps({"type": "whisper", "chat": chat, "id": markers["id"], "text": markers["whisper"]}))
+    assert await _line(vol, "whisper") == markers["whisper"]
+    await vol.send(json.dumps({"type": "practice_partners"}))
+    partner = (await _recv(vol, "practice_partners"))["people"][0]["id"]
+    await vol.send(json.dumps({"type": "practice_open", "partner": partner, "lang": "sv"}))
+    practice = (await _recv(vol, "practice_opened"))["chat"]
+    await _recv(tr, "assigned")
+    await vol.send(json.dumps({"type": "practice_visitor", "chat": practice,
+                               "frame": {"type": "message", "id": markers["id"], "text": markers["practice"]}}))
+    assert await _line(tr, "visitor") == markers["practice"]
+    await tr.send(json.dumps({"type": "message", "chat": practice, "id": 1, "text": markers["practice"] + "svar"}))
+    await vol.send(json.dumps({"type": "practice_visitor", "chat": practice, "frame": {"type": "leave"}}))
+    while (await _recv(tr, "ended"))["chat"] != practice:
+        pass
+    await tr.send(json.dumps({"type": "wrapup", "chat": practice, "report": {"topic": "exposed"}}))
+    await _recv(tr, "wrapup_saved")
+    await tr.close()
+
     await vol.send(json.dumps({"type": "end", "chat": chat}))
-    assert (await _recv(vis, "ended"))["by"] == "volunteer"
+    ended = await _recv(vis, "ended")
+    assert ended["by"] == "volunteer" and ended["survey"]
     await _recv(vol, "ended")
+    # The survey, answered from the widget's origin before the wrap-up; bad answers carry markers.
+    async with httpx.AsyncClient(base_url=base, transport=transport,
+                                 headers={"User-Agent": ua, "Origin": base}) as c:
+        r = await c.post("/api/survey", json={"token": ended["survey"], "answers": {"helped": markers["bad"]}})
+        assert r.status_code == 400 and r.json()["field"] == "answers.helped"
+        r = await c.post("/api/survey", json={"token": markers["survey"], "answers": {"helped": "yes"}})
+        assert r.status_code == 400 and r.json()["error"] == "unknown_survey"
+        r = await c.post("/api/survey", json={"token": ended["survey"],
+                                              "answers": {"helped": "partly", "would_return": "yes"}})
+        assert r.status_code == 204, r.text
     await vol.send(json.dumps({"type": "wrapup", "chat": chat,
                                "report": {"topic": "uses_violence", "violence": ["physical"]}}))
     await _recv(vol, "wrapup_saved")
     await vol.close()
     await vis.close()
-    return given
+    return given, ended["survey"]
 
 
 def trace_needles(markers: dict[str, str], codes: list[str], partner_key: str, ua: str) -> dict[str, bytes]:
@@ -296,7 +337,8 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
                                                     postgres_files: PostgresFiles | None) -> None:
     tag = secrets.token_hex(4)
     markers = {k: f"MARKER{k.upper()}{tag}" for k in
-               ("visitor", "volunteer", "missed", "after", "bad", "id", "login")}
+               ("visitor", "volunteer", "missed", "after", "bad", "id", "login", "survey", "whisper",
+                "practice")}
     markers["visitor"] = f"Han tog min telefon igen {markers['visitor']} åäö"
     # In Arabic script too (the chat is held in Arabic): found as UTF-8 or as JSON's \uXXXX escapes.
     markers["arabic"] = f"أخذ هاتفي مرة أخرى {tag}"
@@ -306,6 +348,8 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
         run_cli([*jourchatt_command(), "db", "upgrade"], tmp_path, env)
     run_cli([*jourchatt_command(), "volunteer", "add", "anna", "--display-name", "Anna", "--trained",
              "--language", "sv,ar", "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
+    run_cli([*jourchatt_command(), "volunteer", "add", "tove", "--display-name", "Tove", "--role", "trainee",
+             "--password-stdin"], tmp_path, env, f"{PASSWORD}\n".encode())
     out = run_cli([*jourchatt_command(), "directory", "load", str(Path(__file__).parents[2] / "referral"
                                                               / "directory.seed.toml")], tmp_path, env)
     assert "loaded" in out
@@ -321,7 +365,7 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             await _wait_ready(f"http://127.0.0.1:{port}", proc)
-            given = await _hold_chat(port, markers, ua, partner_key)
+            given, survey_token = await _hold_chat(port, markers, ua, partner_key)
             await asyncio.sleep(0.3)       # the record writer is asynchronous
             # What Prometheus would keep goes under the searched directory too.
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
@@ -344,6 +388,7 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     assert "app.stopped" in log_text                                    # and shut down cleanly
     assert '"lang": "ar"' in log_text or "lang=ar" in log_text          # the chat was held in Arabic
     needles = trace_needles(markers, given, partner_key, ua)
+    needles["survey token"] = survey_token.encode()       # kept only as its keyed hash
     assert files_containing(tmp_path, needles) == []
     scraped_text = (tmp_path / "metrics.txt").read_text()
     assert "anna" not in scraped_text.lower() and 'jourchatt_records_written_total{node=' in scraped_text
@@ -357,3 +402,9 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
     referrals = query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "
                        "ORDER BY id")
     assert [r.replace("|t", "|1").replace("|f", "|0") for r in referrals] == ["samtalsmottagning|0", "stodcentrum|1"]
+    # The survey's answers beside the record, and nothing else: the token forgets the record once used.
+    answers = query(database_url, tmp_path, "SELECT r.helped, r.knows_where_to_turn IS NULL, r.would_return "
+                    "FROM survey_responses r JOIN chat_records c ON c.id = r.record_id")
+    assert [a.replace("|t", "|1") for a in answers] == ["partly|1|yes"]
+    tokens = query(database_url, tmp_path, "SELECT record_id IS NULL FROM survey_tokens")
+    assert [t.replace("t", "1") for t in tokens] == ["1"]

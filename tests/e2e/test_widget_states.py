@@ -49,9 +49,9 @@ async def test_nobody_on_duty_then_a_chat_a_card_said_once_and_one_end_sentence(
     await w.shot("nobody-on-duty")
     assert await w.axe() == []
     # In English too (the same frame, the other texts).
-    await page.get_by_role("button", name="In English").click()
+    await page.get_by_label("Språk").select_option("en")        # the language switch (issue 21)
     await expect(queue.get_by_text("No volunteer is signed in right now.", exact=False)).to_be_visible()
-    await page.get_by_role("button", name="På svenska").click()
+    await page.get_by_label("Language").select_option("sv")
 
     # A volunteer signs in: the chat begins and the nobody-state goes.
     vol, assigned = await volunteer_takes(server)

@@ -35,7 +35,7 @@ UNSAFE = ("POST", "PUT", "DELETE", "PATCH")
 METRICS_TOKEN = "metrics-token-" + "m" * 30
 ALWAYS_OPEN = {"weekly": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 ACCOUNTS = {"untrained": "ulla", "volunteer": "vera", "supervisor": "sara", "coordinator": "cora",
-            "admin": "adam"}
+            "admin": "adam", "trainee": "tova"}
 
 
 @dataclass
@@ -81,6 +81,18 @@ async def issue_code(h: "Harness", n: int) -> dict[str, Any]:
     [issued] = await store.issue_codes(h.server.app.state.db, h.server.hub.code_key, ["umo"],
                                        issued_on=date.today(), valid_days=90)
     return {"code": codes.display(issued.code)}
+
+
+async def issue_survey(h: "Harness", n: int) -> dict[str, Any]:
+    import secrets
+    import time
+
+    from referral import survey
+
+    token = survey.new_token()
+    await survey.issue(h.server.app.state.db, h.server.app.state.survey_key, token, secrets.token_hex(16),
+                       time.time())
+    return {"token": token}
 
 
 TODAY = date.today().isoformat()
@@ -135,6 +147,9 @@ REQUESTS: dict[str, list[Call]] = {
         Call("/api/admin/accounts/target/training", {"kind": "refresher", "completed": TODAY}),
         Call("/api/admin/accounts/target/reset")],
     "GET /api/admin/audit": [Call("/api/admin/audit")],
+    "GET /api/trainees": [Call("/api/trainees")],
+    "POST /api/trainees/{username}/shifts": [Call("/api/trainees/tova/shifts", {"day": TODAY})],
+    "DELETE /api/trainees/{username}/shifts/{day}": [Call(f"/api/trainees/tova/shifts/{TODAY}")],
     "GET /api/opening-hours": [Call("/api/opening-hours")],
     "PUT /api/opening-hours": [Call("/api/opening-hours", ALWAYS_OPEN)],
     "DELETE /api/opening-hours": [Call("/api/opening-hours")],
@@ -154,6 +169,9 @@ REQUESTS: dict[str, list[Call]] = {
         Call("/api/referrals/directory/new-{n}", lambda v: service_doc(f"new-{v['n']}"), ok=201)],
     "DELETE /api/referrals/directory/{service_id}": [Call("/api/referrals/directory/gone-{n}", prepare=add_service)],
     "POST /api/referrals/redeem": [Call("/api/referrals/redeem", lambda v: {"code": v["code"]}, prepare=issue_code)],
+    "POST /api/survey": [Call("/api/survey", lambda v: {"token": v["token"], "answers": {"helped": "yes"}},
+                              ok=204, prepare=issue_survey)],
+    "OPTIONS /api/survey": [Call("/api/survey", ok=204)],
     "GET /api/snippets": [Call("/api/snippets")],
     "PUT /api/snippets": [Call("/api/snippets", {"snippets": [{"title": "Hej", "text": "Hej och välkommen!"}]})],
     "GET /api/stats": [Call("/api/stats?preset=2024")],
@@ -330,7 +348,8 @@ async def check_sockets(h: Harness, failures: list[str]) -> int:
 NO_SUCH_CHAT = "no-such-chat-0000"
 # What each outcome of T.FRAMES must be shown to do before the test passes.
 PROOF = {"ok": {"ok"}, "own": {"own", "other_refused"}, "own+joined": {"own", "other_refused", "joined"},
-         "any": {"any", "missing_refused"}, "unknown_type": {"refused"}, "supervisor_only": {"refused"}}
+         "any": {"any", "missing_refused"}, "unknown_type": {"refused"}, "supervisor_only": {"refused"},
+         "trainees_only": {"refused"}}
 
 
 def sample(kind: str, chat: str) -> dict[str, Any]:
@@ -348,6 +367,11 @@ def sample(kind: str, chat: str) -> dict[str, Any]:
         "offer_reply": {"offer": "0123456789ab", "accept": False}, "offer_cancel": {"offer": "0123456789ab"},
         "colleagues": {}, "debrief": {"chat": chat},
         "route_any": {"chat": chat},
+        "shadowable": {}, "shadow": {"chat": chat, "active": True},
+        "shadow_answer": {"chat": chat, "trainee": "someone", "accept": True}, "practice_partners": {},
+        "practice_open": {"partner": "someone", "lang": "sv"},
+        "practice_visitor": {"chat": chat, "frame": {"type": "message", "id": "p", "text": "hej"}},
+        "practice_resume": {"resume_token": "t" * 24, "last_seq": 0},
     }[kind] | {"type": kind}
 
 
@@ -444,6 +468,42 @@ async def test_every_frame_against_every_role(server: Running) -> None:
         assert (await session.scalars(select(AuditEntry))).all() == []
     await b_vis.send({"type": "message", "id": 1, "text": "är du kvar?"})
     assert (await vol2.line("visitor"))["chat"] == b
+
+    # Trainees: a trainee asks to follow A (Vera's) and C (Sara's); each holder answers its own.
+    await server.add_account("tova", role="trainee", display_name="Tova")
+    tr = await server.volunteer("tova", available=False)
+    for holder, chat in ((vol, a), (sup, c)):
+        await tr.send({"type": "shadow", "chat": chat, "active": True})
+        ask = await holder.expect("shadow_request")
+        await holder.send({"type": "shadow_answer", "chat": chat, "trainee": ask["trainee"], "accept": True})
+        assert (await holder.expect("observed"))["trainees"] == ["Tova"]
+        await tr.send({"type": "shadow", "chat": chat, "active": False})
+        await holder.expect("observed")
+    shown("shadow_answer", "volunteer", "own")
+    shown("shadow_answer", "supervisor", "own")
+    # Practice chats: Vera and Sara each play one that Tova answers.
+    for role, host in (("volunteer", vol), ("supervisor", sup)):
+        await host.send({"type": "practice_partners"})
+        people = (await host.expect("practice_partners"))["people"]
+        shown("practice_partners", role, "ok")
+        await host.send({"type": "practice_open", "partner": next(p["id"] for p in people
+                                                                  if p["display_name"] == "Tova"), "lang": "sv"})
+        practice = (await host.expect("practice_opened"))["chat"]
+        assert (await tr.expect("assigned"))["practice"] is True
+        shown("practice_open", role, "ok")
+        token = ""
+        while not token:
+            token = (await host.expect("practice_frame"))["frame"].get("resume_token") or ""
+        await host.send({"type": "practice_visitor", "chat": practice,
+                         "frame": {"type": "message", "id": "p", "text": "hej"}})
+        assert (await tr.line("visitor"))["chat"] == practice
+        shown("practice_visitor", role, "own")
+        await host.send({"type": "practice_resume", "resume_token": token, "last_seq": 1})
+        while (await host.expect("practice_frame"))["frame"]["type"] != "welcome":
+            pass
+        shown("practice_resume", role, "own")
+        await host.send({"type": "practice_visitor", "chat": practice, "frame": {"type": "leave"}})
+        assert (await tr.expect("ended"))["chat"] == practice
 
     # 2. The visitor, on its own chat.
     await a_vis.send({"type": "intake", "age": 17})

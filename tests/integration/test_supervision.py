@@ -101,7 +101,7 @@ async def test_observe_is_silent_for_the_visitor_and_whispers_reach_only_the_vol
     history = await sup.expect("message")
     assert (history["seq"], history["from"], history["text"]) == (1, "visitor", "hej")
     observed = await vol.expect("observed")
-    assert observed == {"type": "observed", "chat": chat, "supervisors": ["Sara"]}
+    assert observed == {"type": "observed", "chat": chat, "supervisors": ["Sara"], "trainees": []}
 
     # Live lines from both sides reach the observer.
     await vol.send({"type": "message", "chat": chat, "id": 5, "text": "Hej, jag heter Anna"})

@@ -50,6 +50,14 @@ VOLUNTEER_SAMPLES: list[dict[str, Any]] = [
     {"type": "colleagues"},
     {"type": "debrief", "chat": CHAT},
     {"type": "wrapup", "chat": CHAT, "report": {"topic": "uses_violence", "violence": [], "heavy": True}},
+    {"type": "shadowable"},
+    {"type": "shadow", "chat": CHAT, "active": True},
+    {"type": "shadow_answer", "chat": CHAT, "trainee": "acct-2", "accept": False},
+    {"type": "practice_partners"},
+    {"type": "practice_open", "partner": "acct-2", "lang": "en"},
+    {"type": "practice_visitor", "chat": CHAT, "frame": {"type": "message", "id": 1, "text": "hej"}},
+    {"type": "practice_visitor", "chat": CHAT, "frame": {"type": "intake", "age": 15}},
+    {"type": "practice_resume", "resume_token": "r" * 24, "last_seq": 2},
 ]
 
 

@@ -51,7 +51,7 @@ def test_every_notice_the_parts_send_has_a_handler(tmp_path: Path) -> None:
     table = make_hub(tmp_path).live.notices._table
     sent = {("visitor", k) for k in ("line", "assigned", "requeued", "ended", "frame")}
     sent |= {("volunteer", k) for k in ("line", "assigned", "ended", "frame")}
-    sent |= {("observer", "line"), ("observer", "ended"), ("sup", "released")}
+    sent |= {("observer", "line"), ("observer", "ended"), ("sup", "released"), ("trainee", "shadow")}
     sent |= {("offer", "offer"), ("offer", "offer_ended")}   # chat.offers: warm transfer
     assert set(table) == sent
 

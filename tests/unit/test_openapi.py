@@ -75,11 +75,11 @@ def test_the_description_loads_and_every_operation_is_valid() -> None:
 def _handler_bodies() -> dict[str, type]:
     """operationId -> the TypedDict its handler reads the JSON body as (each module's REQUEST_BODIES)."""
     from chat import console
-    from referral import api as referral_api
-    from volunteer import admin, api as volunteer_api, hours_api, shifts_api
+    from referral import api as referral_api, survey_api
+    from volunteer import admin, api as volunteer_api, hours_api, shifts_api, trainees
 
     bodies: dict[str, type] = {}
-    for module in (volunteer_api, admin, referral_api, console, hours_api, shifts_api):
+    for module in (volunteer_api, admin, referral_api, console, hours_api, shifts_api, survey_api, trainees):
         assert not set(bodies) & set(module.REQUEST_BODIES)
         bodies |= module.REQUEST_BODIES
     return bodies

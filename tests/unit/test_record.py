@@ -188,6 +188,7 @@ EXPECTED_COLUMNS = {
     "escalations_help", "escalations_acute", "debrief", "heavy",
     # topic routing (issue 18): a vocabulary word and a yes/no, nothing linkable to the text
     "intake_topic", "specialist",
+    "survey_offered",     # a yes/no: the visitor was offered the survey (issue 20)
 }
 
 

@@ -1,7 +1,7 @@
 /* The chat panels: one per chat of one's own, observed or joined, side by side; and the frames that
  * change them. */
 import { t } from "../i18n.js";
-import { S, $ } from "./state.js";
+import { S, $, isTrainee } from "./state.js";
 import { el, notice } from "./ui.js";
 import { on, send } from "./socket.js";
 import { addLine } from "./log.js";
@@ -85,6 +85,7 @@ function renderHeading(chat) {
     el("span", { class: "tag", text: word("language", chat.lang || "sv") }),
     chat.mode === "observe" ? el("span", { class: "tag watch", t: "observing" }) : null,
     chat.mode === "joined" ? el("span", { class: "tag watch", t: "joined" }) : null,
+    chat.practice ? el("span", { class: "tag practice", text: `${t("practice_host")} ${chat.host || ""}` }) : null,
     chat.volunteer && chat.mode !== "own" ? el("span", { class: "tag", text: chat.volunteer }) : null].filter(Boolean));
 }
 
@@ -107,6 +108,14 @@ function renderTools(chat) {
     tools.push(composer(chat, false));
     chat.suggest = el("section", { class: "suggest" }, el("h4", { t: "suggestions" }), el("div"));
     tools.push(chat.suggest);
+    if (chat.practice) {                    // a practice chat: no alert, no code, no handing over
+      tools.push(el("div", { class: "row" }, el("button", { type: "button", class: "danger", t: "end", onclick: () => {
+        if (window.confirm(t("end_confirm"))) send({ type: "end", chat: chat.id });
+      } })));
+      chat.tools.replaceChildren(...tools);
+      loadSuggestions(chat);
+      return;
+    }
     const [offerToggle, offerFormEl] = offerForm(chat);
     tools.push(el("div", { class: "row" },
       el("button", { type: "button", t: "give_followup", onclick: () => send({ type: "followup", chat: chat.id }) }),
@@ -116,6 +125,9 @@ function renderTools(chat) {
       el("button", { type: "button", class: "danger", t: "end", onclick: () => {
         if (window.confirm(t("end_confirm"))) send({ type: "end", chat: chat.id });
       } })), offerFormEl);
+  } else if (isTrainee()) {                 // following with the volunteer's consent: whisper, or stop
+    tools.push(composer(chat, true), el("div", { class: "row" },
+      el("button", { type: "button", t: "stop_following", onclick: () => send({ type: "shadow", chat: chat.id, active: false }) })));
   } else {
     if (chat.mode === "joined") tools.push(composer(chat, false));
     else tools.push(composer(chat, true));
@@ -165,7 +177,7 @@ on("assigned", (f) => {
   const fresh = !S.chats.has(f.chat);
   const chat = chatPanel(f.chat, "own");
   if (chat.mode !== "own" || chat.ended) { chat.ended = false; }
-  chat.mode = "own"; chat.lang = f.lang;
+  chat.mode = "own"; chat.lang = f.lang; chat.practice = !!f.practice; chat.host = f.host;
   chat.panel.className = "chat";
   chat.presence.hidden = false;
   chat.endedAt = undefined;
@@ -204,8 +216,13 @@ on("observed", (f) => {
   const chat = chatOf(f);
   if (!chat) return;
   chat.observers = f.supervisors || [];
-  chat.watchTag.hidden = chat.observers.length === 0;
-  chat.watchTag.textContent = `${t("observed_by")} ${chat.observers.join(", ")}`;
+  const trainees = f.trainees || [];
+  chat.watchTag.hidden = chat.observers.length === 0 && trainees.length === 0;
+  for (const row of chat.panel.querySelectorAll(".follower")) {
+    if (!trainees.includes(row.dataset.name)) row.remove();
+  }
+  chat.watchTag.textContent = [chat.observers.length ? `${t("observed_by")} ${chat.observers.join(", ")}` : "",
+    trainees.length ? `${t("trainees_follow")} ${trainees.join(", ")}` : ""].filter(Boolean).join(" · ");
 });
 on("observing", (f) => {
   if (!f.active) {

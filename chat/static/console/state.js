@@ -6,10 +6,12 @@
 export const S = {
   me: null, ws: null, lost: false, backoff: 500, reconnectAfter: undefined, stop: false, leaving: false,
   status: "paused", capacity: 1, chats: new Map(), snippets: [], supervising: false, nextId: 1, counter: 0,
-  unseen: 0, audio: null, serviceNames: {},
+  unseen: 0, audio: null, serviceNames: {}, practice: new Map(),
 };
 
 export function $(id) { return document.getElementById(id); }
+
+export function isTrainee() { return !!(S.me && (S.me.roles || []).includes("trainee")); }
 
 export function isSupervisor() { return !!(S.me && (S.me.roles || []).includes("supervisor")); }
 

@@ -15,6 +15,18 @@ function table(caption, heads, rows) {
   return el("div", { class: "table-wrap" }, el("table", {}, el("caption", { t: caption }), el("thead", {}, thead),
     el("tbody", {}, ...rows)));
 }
+/* A supervisor offers a volunteer's chat to a colleague (a warm transfer on the holder's behalf);
+ * a trainee's console takes no chats, so it is never offered one. */
+function handOver(c, volunteers) {
+  const others = volunteers.filter((v) => v.id !== c.volunteer_id && v.state !== "away" && v.load < v.capacity
+    && v.role !== "trainee");
+  if (!others.length) return [];
+  const to = el("select", { ta: "offer_to", "data-key": `${c.chat}:offer-to` },
+    ...others.map((v) => el("option", { value: v.id, text: v.display_name })));
+  return [to, el("button", { type: "button", t: "offer_send", "data-key": `${c.chat}:offer`,
+    onclick: () => send({ type: "offer", chat: c.chat, to: { volunteer: to.value }, note: "" }) })];
+}
+
 function renderOverview(f) {
   const box = $("overview");
   const q = f.queue || { waiting: 0, longest_wait_s: 0 };
@@ -22,7 +34,8 @@ function renderOverview(f) {
   for (const a of f.alerts || []) {
     alerts.append(el("li", { class: a.kind === "acute" ? "acute-alert" : "" },
       el("span", { text: `${t(`kind_${a.kind}`)} – ${a.volunteer} – ${fmtSeconds(a.since_s)} ` }),
-      el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
+      a.kind === "debrief" ? null     // asked for after the chat: nothing left to observe
+        : el("button", { type: "button", t: "observe", "data-key": `${a.alert}:observe`, onclick: () => send({ type: "observe", chat: a.chat, active: true }) }), " ",
       el("button", { type: "button", t: "dismiss", "data-key": `${a.alert}:dismiss`, onclick: () => send({ type: "dismiss", alert: a.alert }) })));
   }
   if (!(f.alerts || []).length) alerts.append(el("li", { t: "no_alerts" }));
@@ -36,6 +49,7 @@ function renderOverview(f) {
         c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
         c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
         "specialist_wait_s" in c ? el("button", { type: "button", t: "route_any", "data-key": `${c.chat}:route_any`, onclick: () => send({ type: "route_any", chat: c.chat }) }) : null,
+        ...(c.state === "active" && !(c.flags || []).includes("practice") ? handOver(c, f.volunteers || []) : []),
         hours,
         el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
           if (window.confirm(t("block_confirm"))) send({ type: "block", chat: c.chat, hours: Number(hours.value) });
@@ -47,7 +61,8 @@ function renderOverview(f) {
       el("td", { text: (c.topic ? word("role", c.topic) : "–") + ("specialist_wait_s" in c ? ` – ${t("kept_for_specialist")} (${fmtSeconds(c.specialist_wait_s)})` : "") }),
       actions);
   });
-  const volRows = (f.volunteers || []).map((v) => el("tr", {}, el("td", { text: v.display_name }),
+  const volRows = (f.volunteers || []).map((v) => el("tr", {},
+    el("td", { text: v.role === "trainee" ? `${v.display_name} (${t("role_trainee")})` : v.display_name }),
     el("td", { text: t(`state_${v.state}`) }), el("td", { text: `${v.load}/${v.capacity}` }),
     el("td", { text: (v.languages || []).map((l) => word("language", l)).join(", ") }),
     el("td", { text: (v.skills || []).map((s) => word("skill", s)).join(", ") || "–" })));
