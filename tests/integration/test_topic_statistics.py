@@ -95,4 +95,4 @@ async def test_api_stats_and_dashboard_show_topic_routing(server: Running) -> No
         page = await client.get("/stats", params={"from": "2026-01-01", "to": "2026-06-30"})
         assert page.status_code == 200
         assert 'id="t-intake-topic"' in page.text
-        assert "nådde en specialist / reached a specialist" in page.text
+        assert "nådde en volontär med kunskap om ämnet" in page.text
