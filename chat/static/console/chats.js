@@ -66,11 +66,14 @@ function chatPanel(id, mode) {
   chat.watchTag = el("span", { class: "tag watch", hidden: true });
   chat.timer = el("p", { class: "timer", hidden: true });
   chat.intakeBox = el("div");
-  chat.log = el("ol", { class: "log", role: "log", "aria-live": "polite", ta: "log", tabindex: "0" });
+  // The lines are a list inside a live region: role="log" on the <ol> itself would take the
+  // list's role from its <li> (axe: listitem).
+  chat.log = el("ol", { class: "log", ta: "log", tabindex: "0" });
+  const logBox = el("div", { role: "log", "aria-live": "polite", ta: "log" }, chat.log);
   chat.typing = el("p", { class: "typing", "aria-live": "polite" });
   chat.status = el("p", { role: "status" });
   chat.tools = el("div", { class: "tools" });
-  chat.panel.append(chat.heading, chat.timer, chat.presence, chat.watchTag, chat.intakeBox, chat.log, chat.typing,
+  chat.panel.append(chat.heading, chat.timer, chat.presence, chat.watchTag, chat.intakeBox, logBox, chat.typing,
     chat.status, chat.tools);
   $("chats").append(chat.panel);
   S.chats.set(id, chat);

@@ -76,12 +76,18 @@ function renderOverview(f) {
   const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement : null;
   if (focused && focused.tagName === "SELECT") return;   // do not pull a menu from under the keyboard
   const focusKey = focused ? focused.dataset.key : undefined;
+  // A choice made in a menu (whom to offer a chat, how long to block) survives the refresh.
+  const chosen = new Map([...box.querySelectorAll("select[data-key]")].map((n) => [n.dataset.key, n.value]));
   box.replaceChildren(
     el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` + (q.for_specialist ? `, ${q.for_specialist} ${t("kept_for_specialist").toLowerCase()}` : "") })),
     el("h3", { t: "alerts" }), alerts,
     table("chats_active", ["state", "volunteer", "since", "lang", "flags", "topic_col", "actions"], chatRows),
     table("volunteers", ["name", "state", "load", "lang", "skills"], volRows),
     table("by_language", ["lang", "waiting_n", "on_duty", "free_n"], langRows));
+  for (const menu of box.querySelectorAll("select[data-key]")) {
+    const value = chosen.get(menu.dataset.key);
+    if (value !== undefined && [...menu.options].some((o) => o.value === value)) menu.value = value;
+  }
   if (focusKey) {                                       // keyboard focus survives the refresh
     const again = [...box.querySelectorAll("[data-key]")].find((n) => n.dataset.key === focusKey);
     (again || $("supervise")).focus();

@@ -80,7 +80,8 @@ function playerPanel(chat, partner) {
   const p = { id: chat, partner, seqs: new Set(), pending: new Map(), token: "", ended: false };
   const headingId = `chat-h-${S.counter}`;
   p.panel = el("article", { class: "chat practice", "aria-labelledby": headingId });
-  p.log = el("ol", { class: "log", role: "log", "aria-live": "polite", ta: "log", tabindex: "0" });
+  p.log = el("ol", { class: "log", ta: "log", tabindex: "0" });
+  const logBox = el("div", { role: "log", "aria-live": "polite", ta: "log" }, p.log);   // a list inside the live region
   p.typing = el("p", { class: "typing", "aria-live": "polite" });
   p.status = el("p", { role: "status" });
   const area = el("textarea", { ta: "practice_say", maxlength: "4000", rows: "3" });
@@ -104,7 +105,7 @@ function playerPanel(chat, partner) {
       send({ type: "practice_visitor", chat, frame: { type: "leave" } });
     } })));
   p.panel.append(el("h3", { id: headingId }, el("span", { text: `${t("practice")} – ${t("practice_play")}` }),
-    el("span", { class: "tag", text: `${t("practice_with")} ${partner}` })), p.log, p.typing, p.status, p.tools);
+    el("span", { class: "tag", text: `${t("practice_with")} ${partner}` })), logBox, p.typing, p.status, p.tools);
   $("chats").append(p.panel);
   $("empty").hidden = true;
   S.practice.set(chat, p);
