@@ -110,7 +110,7 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
 
             # English, one language at a time: the page, the list and the open form; typed text stays.
             await form.get_by_label("Organisation").fill("Stockholms stad, ändrad")
-            await page.get_by_role("button", name="English").click()
+            await page.locator("#lang").select_option("en")   # the staff shell's language menu
             await expect(page.get_by_role("heading", name="Referral directory")).to_be_visible()
             await expect(page.locator("html")).to_have_attribute("lang", "en")
             await expect(form.get_by_label("Kind of service")).to_have_value("stodcentrum")
@@ -118,7 +118,7 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
             await expect(form.get_by_label("Organisation")).to_have_value("Stockholms stad, ändrad")
             assert "Villkor" not in await form.inner_text() and "Sök bland" not in await page.inner_text("body")
             await page.screenshot(path=str(ARTIFACTS / f"directory-english-{pair}.png"), full_page=True)
-            await page.get_by_role("button", name="Svenska").click()
+            await page.locator("#lang").select_option("sv")
             await expect(page.get_by_role("heading", name="Hänvisningskatalogen")).to_be_visible()
             clause = form.locator("fieldset.clause").first
 

@@ -54,7 +54,7 @@ async def test_supervisor_edits_saves_and_removes_the_opening_hours(server: Runn
 
             # Christmas Eve closed: a new exception is "closed all day" until told otherwise.
             await page.get_by_role("button", name="Lägg till undantag").click()
-            date_box = page.get_by_label("Datum", exact=True)
+            date_box = page.get_by_role("group", name="Undantag").get_by_label("Datum", exact=True)
             await expect(date_box).to_be_focused()
             await date_box.fill(eve.isoformat())
             await expect(page.get_by_label("stängt hela dagen")).to_be_checked()
