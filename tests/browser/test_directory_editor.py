@@ -64,6 +64,8 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             ctx, page = await coordinator_page(browser, server, "cora")
+            unsafe: list[dict[str, str]] = []
+            page.on("request", lambda req: unsafe.append(req.headers) if req.method in ("POST", "PUT") else None)
             await page.goto(f"{server.http}/referrals/directory")
             items = page.locator("#services li")
             await expect(items).to_have_count(len(before["services"]))
@@ -166,6 +168,8 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
             await expect(items).to_have_count(1)
             await expect(items.first).to_contain_text("Tjejjouren Test")
             await page.screenshot(path=str(ARTIFACTS / f"directory-added-{pair}.png"), full_page=True)
+            # Every change the page sent carried the CSRF header (chat/csrf.py).
+            assert unsafe and all(h.get("x-jourchatt-csrf") == "1" for h in unsafe)
             await ctx.close()
         finally:
             await browser.close()
