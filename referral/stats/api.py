@@ -141,7 +141,7 @@ def _page_query(request: Request) -> dict[str, Any]:
     query: dict[str, Any] = {k: v for k, v in q.items() if v and k != "lang"}
     if not any(q.get(k) for k in ("from", "to", "preset")):
         query["preset"] = dashboard.default_preset()
-    if q.get("lang") and q["lang"] not in words.LANGS:
+    if "lang" in q and q["lang"] not in words.LANGS:
         # Validated at the edge like every parameter (parse_request names the others).
         raise StatsQueryError(f"lang must be one of {', '.join(words.LANGS)}")
     return query

@@ -253,11 +253,14 @@ def language(ctx: Ctx) -> str:
     """The chat's language: conversations (answered) and every contact, each language by its name."""
     if not ctx.out.get("by_language") and not ctx.out.get("by_language_contacts"):
         return ""
+
+    def named(key: str) -> list[tuple[str, Any, Any]]:      # "arabiska" heads its row as "Arabiska"
+        return [(label[:1].upper() + label[1:], a, b) for label, a, b in split_rows(ctx, key, "language")]
     return section("p-language", ctx.t("languages"),
-                   table(ctx, "t-language", ctx.t("by_language"), split_rows(ctx, "by_language", "language"),
+                   table(ctx, "t-language", ctx.t("by_language"), named("by_language"),
                          share_of=ctx.fig("total")),
                    table(ctx, "t-language-contacts", ctx.t("by_language_contacts"),
-                         split_rows(ctx, "by_language_contacts", "language"), share_of=ctx.fig("contacts")))
+                         named("by_language_contacts"), share_of=ctx.fig("contacts")))
 
 
 def intake_topic(ctx: Ctx) -> str:

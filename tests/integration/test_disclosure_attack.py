@@ -173,5 +173,12 @@ async def test_cell_key_noise_is_the_same_wherever_the_same_records_are_counted(
         assert later["year_earlier"]["counted"] == first["counted"]
         differs += first["counted"] != exact["counted"]
         for cell, n in flatten(first).items():
-            assert n is not None and abs(n - flatten(exact)[cell]) <= 2
+            if n is None:
+                # Withheld, or no value at all (a median of nothing): nothing to average. The care,
+                # topic-routing and language blocks withhold small counts under cellkey rather
+                # than perturb them (docs/statistics.md).
+                assert cell.split(".")[0] in ("care", "topic_routing", "by_language", "by_language_contacts",
+                                              "survey", "volunteer_time") or flatten(exact)[cell] is None, cell
+                continue
+            assert abs(n - flatten(exact)[cell]) <= 2, (cell, n, flatten(exact)[cell])
     assert differs > 0                       # the noise is really there

@@ -74,6 +74,6 @@ async def test_api_stats_and_the_dashboard_show_languages_by_name(server: Runnin
         assert r.json()["by_language"]["uk"] == 6 and r.json()["by_language_contacts"]["so"] == 1
         page = (await c.get("/stats", params={"from": "2023-01-01", "to": "2023-04-30"})).text
     assert 'id="t-language"' in page
-    for label in ("Arabiska / Arabic", "Tigrinja / Tigrinya", "Ukrainska / Ukrainian", "Svenska / Swedish"):
+    for label in ("Arabiska", "Tigrinja", "Ukrainska", "Svenska"):   # one language at a time
         assert label in page
     assert '<th scope="row">ar</th>' not in page

@@ -30,8 +30,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('chat_records') as batch:
-        batch.drop_column('specialist')
-        batch.drop_column('intake_topic')
+    # Plain DROP COLUMN (SQLite >= 3.35 and PostgreSQL): a batch alter would rebuild the
+    # table on SQLite, which the roll-up triggers of 0007 (on chat_records) do not survive.
+    op.drop_column('chat_records', 'specialist')
+    op.drop_column('chat_records', 'intake_topic')
     with op.batch_alter_table('accounts') as batch:
         batch.drop_column('skills')
