@@ -13,6 +13,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
+
+from chat.live.duty import DUTY_KEY
 
 from .test_many_nodes import cluster, recv
 
@@ -32,9 +35,19 @@ async def duty_minutes(db_url: str) -> dict[str, tuple[int, int]]:
 async def test_two_processes_count_each_minute_once(tmp_path: Path) -> None:
     async with cluster(tmp_path) as c:
         a, b = await c.node(), await c.node()
-        # Start well inside a minute, so that no boundary falls while the consoles connect.
-        while not 5 <= time.time() % 60 <= 40:
-            await asyncio.sleep(0.5)
+        # Start well inside a minute, so that no boundary falls while the consoles connect,
+        # and only once this minute has been claimed: a node's first tick may come seconds
+        # after it answers, and would count the minute with whoever had connected by then.
+        r = aioredis.from_url(c.env["JOURCHATT_BROKER_URL"], decode_responses=True)
+        try:
+            while True:
+                now = time.time()
+                claimed = await r.get(DUTY_KEY)
+                if 5 <= now % 60 <= 40 and claimed is not None and int(claimed) >= int(now // 60):
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await r.aclose()
         anna_a = await a.volunteer("anna")
         anna_b = await b.volunteer("anna")           # the same account on the other node: replaces a's
         bo = await a.volunteer("bo")
