@@ -13,7 +13,7 @@ admin must), so an admin can never lock everyone out by mistake.
 from __future__ import annotations
 
 import re
-from typing import Literal, Required, TypedDict, cast
+from typing import Literal, NotRequired, Required, TypedDict, cast
 from datetime import date
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from chat.kernel.web import json_object, refuse
 from . import audit_view
 from .api import require_role
 from .audit import audit
-from .exceptions import AccountError, DuplicateUsername, UnknownAccount
+from .exceptions import AccountError, DuplicateUsername, ShiftsMissing, UnknownAccount
 
 STATIC = Path(__file__).resolve().parents[1] / "chat" / "static"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -53,6 +53,7 @@ class NewAccountBody(TypedDict, total=False):
 
 class RoleBody(TypedDict):
     role: Literal["volunteer", "supervisor", "coordinator", "admin", "trainee"]
+    despite_shifts: NotRequired[bool]     # a trainee short of shadowed shifts gets a chat role all the same
 
 
 class SkillsBody(TypedDict):
@@ -177,9 +178,18 @@ async def act(request: Request) -> Response:
             role = cast(RoleBody, raw).get("role")
             if not isinstance(role, str):
                 return refuse(codes.INVALID_FIELD, "role: a string is required")
-            if await manage.set_role(db, username, role):
+            despite = cast(RoleBody, raw).get("despite_shifts", False)
+            if not isinstance(despite, bool):
+                return refuse(codes.INVALID_FIELD, "despite_shifts: true or false")
+            try:
+                changed, short = await manage.set_role(db, username, role, despite_shifts=despite)
+            except ShiftsMissing as exc:
+                return refuse(codes.SHIFTS_MISSING, str(exc), shadowed=exc.shadowed, required=exc.required)
+            if changed:
                 state.hub.signed_out(target, codes.ROLE_CHANGED)
-            await audit(db, actor=who.id, action="account.role", subject=target)
+            # A trainee given a chat role short of the shadowed shifts: the log says the admin chose so.
+            await audit(db, actor=who.id, action="account.role_despite_shifts" if short
+                        else "account.role", subject=target)
         else:
             body = cast(TrainingBody, raw)
             completed = _date(body.get("completed"), "completed")

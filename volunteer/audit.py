@@ -22,7 +22,7 @@ from chat.kernel.db import Base
 ACTIONS = frozenset({
     # accounts (admin)
     "account.create", "account.disable", "account.enable", "account.reset", "account.role",
-    "account.skills",
+    "account.role_despite_shifts", "account.skills",
     "training.record", "training.shift", "training.shift_unmark",
     # live chats (supervisor)
     "chat.observe", "chat.whisper", "chat.join", "chat.takeover", "chat.transfer", "chat.offer", "chat.end",

@@ -25,6 +25,16 @@ class UnknownAccount(AccountError):
     """No account has that name (or id)."""
 
 
+class ShiftsMissing(AccountError):
+    """A trainee with fewer shadowed shifts than required was to answer chats, unconfirmed."""
+
+    def __init__(self, username: str, shadowed: int, required: int) -> None:
+        super().__init__(f"despite_shifts: {username} has shadowed {shadowed} of the {required} shifts "
+                         "required before answering alone; confirm to give the role anyway")
+        self.shadowed = shadowed
+        self.required = required
+
+
 class HoursError(JourchattError):
     """An opening-hours schedule is invalid; ``where`` names the field (``weekly.mon[1]``)."""
 

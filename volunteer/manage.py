@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from . import sessions as login_sessions
 from . import totp
-from .accounts import TRAINING_KINDS, add_months, check_skills, normalize_username, parse_skills, training_state
+from .accounts import CHAT_ROLES, TRAINING_KINDS, add_months, check_skills, normalize_username, parse_skills, training_state
 
 __all__ = ["normalize_username"]  # re-exported for the CLI
-from .exceptions import AccountError, UnknownAccount
-from .models import ROLES, Account, Training
-from .shadowed_shifts import shifts_by_account
+from .exceptions import AccountError, ShiftsMissing, UnknownAccount
+from .models import ROLES, Account, ShadowedShift, Training
+from .shadowed_shifts import SHIFTS_REQUIRED, shifts_by_account
 from .passwords import check_new_password, hash_password_async, verify_password_async
 
 Maker = async_sessionmaker[AsyncSession]
@@ -205,23 +205,35 @@ async def reset(db: Maker, username: str) -> tuple[str, str]:
     return aid, temporary
 
 
-async def set_role(db: Maker, username: str, role: str) -> bool:
-    """Change the role; a change ends every session of the account. Whether it changed.
+async def set_role(db: Maker, username: str, role: str, *, despite_shifts: bool = False) -> tuple[bool, bool]:
+    """Change the role; a change ends every session of the account. (Whether it changed,
+    whether it gave a trainee short of shadowed shifts a chat role because the admin confirmed.)
 
     Pages ask for the role at every request, but an open console took its powers at
     connect: ending the sessions makes every node close it (``session_expired``), so
     the new role applies from the next login.
+
+    A trainee who has shadowed fewer than ``SHIFTS_REQUIRED`` shifts becomes a chat role
+    only when the admin confirms it (``despite_shifts``): the admin decides, knowingly
+    (``ShiftsMissing`` otherwise).
     """
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}")
     async with db() as session, session.begin():
         account = await _by_name(session, username)
+        short = False
+        if account.role == "trainee" and role in CHAT_ROLES:
+            shadowed = await session.scalar(
+                select(func.count()).select_from(ShadowedShift).where(ShadowedShift.account_id == account.id)) or 0
+            short = shadowed < SHIFTS_REQUIRED
+            if short and not despite_shifts:
+                raise ShiftsMissing(account.username, shadowed, SHIFTS_REQUIRED)
         changed = account.role != role
         account.role = role
         aid = account.id
     if changed:
         await login_sessions.end_all(db, aid)
-    return changed
+    return changed, short
 
 
 async def set_skills(db: Maker, username: str, skills: list[str]) -> tuple[str, list[str]]:

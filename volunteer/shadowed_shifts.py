@@ -24,7 +24,8 @@ from .models import Account, ShadowedShift
 
 Maker = async_sessionmaker[AsyncSession]
 # How many shadowed shifts a trainee needs before answering alone (Tjejjouren: at least two);
-# the lists show the count against it, an admin decides.
+# the lists show the count against it; giving a trainee short of it a chat role takes an
+# admin's confirmation (volunteer.manage.set_role, despite_shifts).
 SHIFTS_REQUIRED = 2
 
 

@@ -192,6 +192,10 @@ WEAK_PASSWORD = _code("weak_password", "Lösenordet är för svagt.", "The passw
 UNKNOWN_ACCOUNT = _code("unknown_account", "Kontot finns inte.", "No such account.", {HTTP, CLI}, status=404)
 USERNAME_TAKEN = _code("username_taken", "Användarnamnet är upptaget.", "The username is taken.",
                        {HTTP, CLI}, status=409)
+SHIFTS_MISSING = _code("shifts_missing", "Praktikanten har skuggat färre pass än vad som krävs innan hen svarar "
+                       "själv. Bekräfta om rollen ska ges ändå.",
+                       "The trainee has shadowed fewer shifts than required before answering alone. "
+                       "Confirm to give the role anyway.", {HTTP}, status=409)
 OWN_ACCOUNT = _code("own_account", "Det egna kontot ändras av en annan administratör.",
                     "Your own account is changed by another admin.", {HTTP}, status=409)
 INVALID_HOURS = _code("invalid_hours", "Öppettiderna är felaktiga.", "The opening hours are invalid.",

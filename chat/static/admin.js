@@ -31,6 +31,7 @@ I.add({
   confirm_reset: "Återställa {u}? Alla inloggningar avslutas och ett nytt lösenord och ny tvåstegsverifiering krävs.",
   confirm_disable: "Stänga av {u}? Alla inloggningar avslutas.",
   role_of: "Roll för {u}", confirm_role: "Ge {u} rollen {r}?", role_ok: "{u} har nu rollen {r}.",
+  confirm_role_short: "{u} har följt {n} av {k} pass som praktikant. Ge {u} rollen {r} ändå, så att hen svarar själv?",
   err_forbidden: "Sidan är bara för administratörer.", err_network: "Ingen kontakt med servern.",
   err_generic: "Det gick inte: {d}",
 }, {
@@ -61,6 +62,7 @@ I.add({
   confirm_reset: "Reset {u}? Every session ends and a new password and two-step verification are required.",
   confirm_disable: "Disable {u}? Every session ends.",
   role_of: "Role of {u}", confirm_role: "Give {u} the role {r}?", role_ok: "{u} now has the role {r}.",
+  confirm_role_short: "{u} has shadowed {n} of {k} shifts as a trainee. Give {u} the role {r} anyway, to answer alone?",
   err_forbidden: "This page is for admins only.", err_network: "No contact with the server.",
   err_generic: "That did not work: {d}",
 });
@@ -216,8 +218,15 @@ async function act(a, action) {
 
 async function changeRole(a, sel) {
   const role = sel.value;
-  if (!window.confirm(I.t("confirm_role", { u: a.username, r: I.t("role_" + role) }))) { sel.value = a.role; return; }
-  const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(a.username) + "/role", { role: role });
+  // A trainee short of the shadowed shifts may still answer alone, if the admin says so knowingly.
+  const shadowed = (a.shadowed_shifts || []).length;
+  const short = a.role === "trainee" && ["volunteer", "supervisor"].includes(role) && shadowed < SHIFTS_REQUIRED;
+  const ask = short
+    ? I.t("confirm_role_short", { u: a.username, n: String(shadowed), k: String(SHIFTS_REQUIRED), r: I.t("role_" + role) })
+    : I.t("confirm_role", { u: a.username, r: I.t("role_" + role) });
+  if (!window.confirm(ask)) { sel.value = a.role; return; }
+  const res = await I.api("POST", "/api/admin/accounts/" + encodeURIComponent(a.username) + "/role",
+    short ? { role: role, despite_shifts: true } : { role: role });
   if (res.status !== 200) { sel.value = a.role; failed(res); return; }
   await load();
   notice("role_ok", { u: a.username, r: I.t("role_" + role) });

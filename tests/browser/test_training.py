@@ -128,6 +128,12 @@ async def test_a_trainee_shadows_a_chat_and_answers_a_practice_chat(server: Runn
             await row.locator("details.shifts summary").click()
             await expect(row).to_contain_text("markerat av Sara")
             await apage.screenshot(path=str(ARTIFACTS / f"admin-training-record-{pair}.png"), full_page=True)
+            # Made a volunteer with one shift of two: the admin is asked knowingly (signed_in accepts).
+            asked: list[str] = []
+            apage.on("dialog", lambda dialog: asked.append(dialog.message))
+            await row.get_by_label("Roll för tove").select_option("volunteer")
+            await expect(apage.locator("#rows tr", has_text="tove")).to_contain_text("Volontär")
+            assert asked and "följt 1 av 2 pass" in asked[0] and "ändå" in asked[0], asked
             await actx.close()
             await tctx.close()
             await sctx.close()

@@ -413,3 +413,37 @@ async def test_a_supervisor_marks_shadowed_shifts_and_admins_see_the_training_re
     assert out[0] == "tove: 2 of 2 shadowed shifts" and out[2].startswith(f"  {today}  marked by cli")
     listing = await cli._run(server.settings, argparse.Namespace(volunteer_command="list"))
     assert any(line.split()[:2] == ["tove", "trainee"] and line.split()[5] == "2" for line in listing)
+
+
+async def test_a_trainee_short_of_shadowed_shifts_answers_alone_only_if_the_admin_confirms(server: Running) -> None:
+    from datetime import date
+
+    for name in ("tove", "tim", "tea"):
+        await server.add_account(name, role="trainee", trained=False, display_name=name.capitalize())
+    async with await server.client("sara", role="supervisor") as sara, await server.client("adam", role="admin") as adam:
+        await sara.post("/api/trainees/tove/shifts", json={"day": date.today().isoformat()})
+        # One shift of two: refused, saying how many and naming what confirms it.
+        r = await adam.post("/api/admin/accounts/tove/role", json={"role": "volunteer"})
+        assert r.status_code == 409, r.text
+        body = r.json()
+        assert (body["error"], body["shadowed"], body["required"]) == ("shifts_missing", 1, 2)
+        assert "despite_shifts" in body["detail"]
+        r = await adam.post("/api/admin/accounts/tove/role", json={"role": "volunteer", "despite_shifts": "ja"})
+        assert r.status_code == 400 and "despite_shifts" in r.json()["detail"]
+        # Other roles than the chat roles need nothing.
+        assert (await adam.post("/api/admin/accounts/tim/role", json={"role": "coordinator"})).status_code == 200
+        accounts = {a["username"]: a for a in (await adam.get("/api/admin/accounts")).json()["accounts"]}
+        assert accounts["tove"]["role"] == "trainee"
+        # The admin confirms: the role is given, and the log says it was given short of the shifts.
+        r = await adam.post("/api/admin/accounts/tove/role", json={"role": "supervisor", "despite_shifts": True})
+        assert r.status_code == 200 and r.json()["account"]["role"] == "supervisor"
+        # With both shifts shadowed no confirmation is asked, and the log says an ordinary role change.
+        for day in ("2026-11-02", "2026-11-09"):
+            assert (await sara.post("/api/trainees/tea/shifts", json={"day": day})).status_code == 200
+        r = await adam.post("/api/admin/accounts/tea/role", json={"role": "volunteer"})
+        assert r.status_code == 200 and r.json()["account"]["role"] == "volunteer"
+        tea = r.json()["account"]["id"]
+    tove = accounts["tove"]["id"]
+    assert await audited(server, "account.role_despite_shifts", tove)
+    assert await audited(server, "account.role", tea)
+    assert not await audited(server, "account.role_despite_shifts", tea)
