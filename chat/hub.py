@@ -141,7 +141,7 @@ class Hub:
             practice_resume=self.practice.on_resume)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision,
-                                     frames=frames, training=training)
+                                     frames=frames, training=training, pending=self.offers.tx_pending)
         self.reconcile = Reconcile(live, delivery=self.delivery, matching=self.matching,
                                    consoles=self.console_side, records=self.records)
         self.timers = Timers(live, lines=self.lines, ending=self.ending, records=self.records,
