@@ -158,6 +158,7 @@ class Hub:
         self.signed_out = self.console_side.signed_out
         self.skills_changed = self.specialists.skills_changed
         self.closed_services = self.referring.closed_services
+        self.anyone_on_duty = self.matching.anyone_on_duty
         self.tick = self.timers.tick
         self.sup = SocketSeams(screen=self.blocks.screen, remember=self.blocks.remember,
                                followup_owner=self.followups.owner, disconnected=self._console_closing)
