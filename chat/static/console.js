@@ -77,7 +77,8 @@ async function boot() {
   $("status").addEventListener("click", () => {
     send({ type: "status", state: S.status === "available" ? "paused" : "available" });
   });
-  document.addEventListener("shell:logout", () => { S.stop = true; });   // the shell signs out
+  // The shell signs out and goes to /login itself: the socket's close sends nowhere else.
+  document.addEventListener("shell:logout", () => { S.stop = true; S.leaving = true; });
   if (isSupervisor()) {
     startSupervision();
     startSnippetEditor();
