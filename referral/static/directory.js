@@ -309,8 +309,9 @@ function edit(s, fresh) {
   uid = 0; clauseCount = 0; deferCount = 0;
   const langs = new Set(doc.languages || ["sv"]);
   // The languages a service may speak, named in the page's language (GET /api/vocabularies:
-  // service_language); a code stored that the list lacks is kept, shown as its code.
-  const offered = vocab.vocabularies.service_language;
+  // service_language); a code stored that the list lacks is kept, shown as its code (as every
+  // code is for the hour a browser may keep a copy of the vocabularies from before the list).
+  const offered = vocab.vocabularies.service_language || [];
   const spoken = [...offered.map((l) => [l.value, word(l)]),
     ...[...langs].filter((x) => !offered.some((l) => l.value === x)).map((x) => [x, x])];
   const form = $("entry");
