@@ -141,7 +141,7 @@ class Hub:
             practice_resume=self.practice.on_resume)
         self.console_side = Consoles(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, referring=self.referring, overseer=self.supervision,
-                                     frames=frames, training=training)
+                                     frames=frames, training=training, pending=self.offers.tx_pending)
         self.reconcile = Reconcile(live, delivery=self.delivery, matching=self.matching,
                                    consoles=self.console_side, records=self.records)
         self.timers = Timers(live, lines=self.lines, ending=self.ending, records=self.records,
@@ -158,6 +158,7 @@ class Hub:
         self.signed_out = self.console_side.signed_out
         self.skills_changed = self.specialists.skills_changed
         self.closed_services = self.referring.closed_services
+        self.anyone_on_duty = self.matching.anyone_on_duty
         self.tick = self.timers.tick
         self.sup = SocketSeams(screen=self.blocks.screen, remember=self.blocks.remember,
                                followup_owner=self.followups.owner, disconnected=self._console_closing)

@@ -12,12 +12,20 @@ nothing; when one does, the chat moves (``Handover.tx_move``: the holder is
 lapses after ``transfer_offer_s`` (a timer in ``jc:due``, so any node ends it); a pool
 offer goes to every free volunteer of the pool, the first to accept takes it, and it is
 declined once all have declined. The offer's bookkeeping lives in ``jc:offer:<id>``
-(who, to whom, until when: never text). The handover note is never stored: it reaches
-each receiver in the offer notice only, sealed when it crosses Pub/Sub, and is not logged.
+(who, to whom, until when) and its id in ``jc:offers`` while it is open. The handover
+note is never written to the database or a log: it reaches each receiver in the offer
+notice (sealed when it crosses Pub/Sub) and waits in the offer's hash sealed like a line
+of the chat (``HANDOVER_SEQ``) until the offer ends, when the hash is deleted.
+
+A console that connects (a reload, a dropped network, another node) is given again
+every offer still open that it may answer (``offer`` with ``resumed`` and the seconds
+left) and every offer it made (``offer_sent`` with ``resumed``): ``tx_pending``, read in
+the transaction that registers the console.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Any
 
@@ -30,7 +38,7 @@ from .kernel import error_codes as codes
 from .kernel.broker import Tx
 from .kernel.exceptions import FrameError
 from .kernel.logs import get_logger
-from .live.context import NODE_TIMEOUT_S, Live, Local, vol_chats, wrapup_chats
+from .live.context import HANDOVER_SEQ, NODE_TIMEOUT_S, Live, Local, vol_chats, wrapup_chats
 from .live.lines import Lines
 from .live.sessions import Console
 from .overview import Overview
@@ -102,14 +110,23 @@ class Offers:
             sender = S.VolState.load(by, await tx.hgetall(S.vol_key(by), watch=False))
             deadline = now + limit
             kind, value = next(iter(target.items()))
-            tx.hset(S.offer_key(offer), {"chat": chat, "from": st.vol, "by": by, "deadline": repr(deadline),
-                                         "cands": ",".join(v.id for v in receivers), "kind": kind})
+            name = sender.name if sender else ""
+            bookkeeping = {"chat": chat, "from": st.vol, "by": by, "deadline": repr(deadline),
+                           "cands": ",".join(v.id for v in receivers), "kind": kind, "value": value,
+                           "name": name}
+            if note:
+                bookkeeping["note"] = live.seal(chat, note, HANDOVER_SEQ)
+            tx.hset(S.offer_key(offer), bookkeeping)
             tx.expire(S.offer_key(offer), limit + OFFER_TTL_MARGIN_S)
             tx.hset(S.chat_key(chat), {"offer": offer})
             tx.zadd(S.DUE, {f"offer:{offer}": deadline})
-            card = {"type": "offer", "offer": offer, "chat": chat, "from": sender.name if sender else "",
-                    "note": note, "lang": st.lang, "intake": live.intake(st), "expires_in_s": int(limit),
-                    "pool": None if kind == "volunteer" else {kind: value}}
+            # The index of open offers; ids whose offer outlived its hash (a lost timer) go.
+            stale = await tx.zrangebyscore(S.OFFERS, -math.inf, now - OFFER_TTL_MARGIN_S, watch=False)
+            if stale:
+                tx.zrem(S.OFFERS, *(o for o, _ in stale))
+            tx.zadd(S.OFFERS, {offer: deadline})
+            tx.expire(S.OFFERS, limit + OFFER_TTL_MARGIN_S)
+            card = self._card(offer, chat, name, note, st, int(limit), kind, value)
             for vol in receivers:
                 live.notify(tx, vol.node, {"k": "offer", "chat": chat, "to": "offer", "vid": vol.id}, local, card)
             return len(receivers)
@@ -119,6 +136,44 @@ class Offers:
                          "expires_in_s": int(limit)})
         await audit(live.sessions, actor=by, action="chat.offer", subject=chat)
         log.info("chat.offered", chat=chat, to=next(iter(target)), receivers=count)     # never the note
+
+    def _card(self, offer: str, chat: str, name: str, note: str, st: S.ChatState, left: int, kind: str,
+              value: str, *, resumed: bool = False) -> dict[str, Any]:
+        """The ``offer`` frame a receiver's console shows as a card."""
+        card = {"type": "offer", "offer": offer, "chat": chat, "from": name, "note": note, "lang": st.lang,
+                "intake": self.live.intake(st), "expires_in_s": left,
+                "pool": None if kind == "volunteer" else {kind: value}}
+        if resumed:
+            card["resumed"] = True
+        return card
+
+    async def tx_pending(self, tx: Tx, vid: str, now: float) -> list[dict[str, Any]]:
+        """The frames that give a console which just connected the offers still open for it: an
+        ``offer`` card for each it may answer, an ``offer_sent`` for each it made, with the seconds
+        left. Read in the transaction that registers the console, watching ``jc:offers``: an offer
+        made or ended meanwhile runs that transaction again, and one made after it reaches the
+        console as a notice (to its new node), so none is lost and none comes twice."""
+        ids = [o for o, _ in await tx.zrangebyscore(S.OFFERS, now, math.inf)]
+        if not ids:
+            return []
+        frames: list[dict[str, Any]] = []
+        for offer, raw in zip(ids, await tx.hgetall_many([S.offer_key(o) for o in ids], watch=False)):
+            left = int(float(raw.get("deadline") or 0) - now) if raw else 0
+            if left < 1:
+                continue
+            chat, cands = raw["chat"], _cands(raw)
+            if vid in cands:
+                st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat), watch=False))
+                if st is None or st.state != "active" or st.vol != raw.get("from"):
+                    continue            # ended or moved: its timer withdraws it at once
+                note = self.live.open(chat, raw["note"], HANDOVER_SEQ) if raw.get("note") else ""
+                frames.append(self._card(offer, chat, raw.get("name", ""), note, st, left, raw.get("kind", ""),
+                                         raw.get("value", ""), resumed=True))
+            elif raw.get("by") == vid:
+                frames.append({"type": "offer_sent", "offer": offer, "chat": chat,
+                               "to": {raw.get("kind", ""): raw.get("value", "")}, "receivers": len(cands),
+                               "expires_in_s": left, "resumed": True})
+        return frames
 
     async def _receivers(self, tx: Tx, st: S.ChatState, by: str, target: dict[str, str],
                          now: float) -> list[S.VolState]:
@@ -197,6 +252,7 @@ class Offers:
             raw = await tx.hgetall(S.offer_key(offer))
             if not raw:
                 tx.zrem(S.DUE, f"offer:{offer}")
+                tx.zrem(S.OFFERS, offer)
                 return False
             st = S.ChatState.load(raw["chat"], await tx.hgetall(S.chat_key(raw["chat"]), watch=False))
             if st is None or st.state != "active" or st.vol != raw.get("from"):
@@ -219,6 +275,7 @@ class Offers:
         chat = raw["chat"]
         tx.delete(S.offer_key(offer))
         tx.zrem(S.DUE, f"offer:{offer}")
+        tx.zrem(S.OFFERS, offer)
         if (await tx.hget(S.chat_key(chat), "offer", watch=False)) == offer:
             tx.hset(S.chat_key(chat), {"offer": ""})
         ended = {"type": "offer_ended", "offer": offer, "chat": chat, "reason": reason, "by": name or None}

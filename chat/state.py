@@ -26,8 +26,11 @@ referral code only as its keyed hash (inside the sealed ``referrals`` field).
     jc:alerts           hash   alert id -> JSON {chat, kind, vid, at} (escalations; chat.supervision)
     jc:block:<hash>     string a blocked address's keyed hash (chat.kernel.addresses), with the block's TTL
     jc:waiting:<hash>   zset   visitors waiting from one address's keyed hash (chat.waiting)
-    jc:offer:<id>       hash   a warm-transfer offer (chat.offers): chat, sender, receivers, deadline;
-                               never its handover note, which only crosses Pub/Sub, sealed
+    jc:offer:<id>       hash   a warm-transfer offer (chat.offers): chat, sender, receivers, deadline,
+                               and its handover note sealed like a line (so a receiver's console that
+                               reconnects gets the card again); deleted when the offer ends
+    jc:offers           zset   offers still open: offer id -> deadline (a console that connects
+                               finds the offers made to it, or by it, here)
 
 A chat's hash also carries, for supervision (chat.supervision): ``obs``
 ("<account>@<node>" of each supervisor observing it), ``joined`` (supervisors
@@ -76,6 +79,7 @@ def tomb_key(token_hash: str) -> str:
 
 
 ALERTS = "jc:alerts"
+OFFERS = "jc:offers"
 
 
 def offer_key(offer: str) -> str:

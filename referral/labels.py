@@ -58,6 +58,12 @@ LABELS: dict[str, dict[str, Label]] = {
         "timeout": ("tidsgräns", "time limit"), "supervisor": ("handledare", "a supervisor"),
     },
     "language": {lang.code: (lang.sv, lang.en) for lang in languages.ALL},
+    "service_language": {
+        **{lang.code: (lang.sv, lang.en) for lang in languages.ALL},
+        "tr": ("turkiska", "Turkish"), "ku": ("kurdiska", "Kurdish"), "fi": ("finska", "Finnish"),
+        "pl": ("polska", "Polish"), "ru": ("ryska", "Russian"), "es": ("spanska", "Spanish"),
+        "de": ("tyska", "German"), "fr": ("franska", "French"),
+    },
 }
 
 # The words, in the order the pages show them (the vocabularies' own order).
@@ -65,6 +71,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "gender": vocab.GENDERS, "role": vocab.ROLES, "violence": vocab.VIOLENCE,
     "service_kind": vocab.SERVICE_KINDS, "first_contact": vocab.FIRST_CONTACT, "non_data": vocab.NON_DATA,
     "outcome": vocab.OUTCOMES, "ended_by": vocab.ENDED_BY, "language": vocab.LANGUAGES,
+    "service_language": vocab.SERVICE_LANGUAGES,
 }
 
 # A volunteer's skills are words of the role and violence vocabularies, labelled as there.

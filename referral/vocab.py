@@ -23,6 +23,10 @@ NON_DATA = ("test", "silent", "prank", "abusive")
 ENDED_BY = ("visitor", "volunteer", "timeout", "supervisor")
 # The chat languages (chat.kernel.languages has their names, direction and translation status).
 LANGUAGES = languages.CODES
+# Languages a service in the referral directory may list as spoken (its ``languages``), as the
+# directory editor offers them: the chat languages first, then others common in Stockholm County.
+# The directory itself takes any ISO 639-1 code; these are the ones with labels.
+SERVICE_LANGUAGES = LANGUAGES + ("tr", "ku", "fi", "pl", "ru", "es", "de", "fr")
 # A volunteer's skills (contract "Topic and specialists"): topics and forms of violence
 # they are trained to talk about; a chat whose intake topic is one of them is routed to them.
 SKILLS = tuple(dict.fromkeys(ROLES + VIOLENCE))

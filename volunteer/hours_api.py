@@ -1,7 +1,9 @@
 """HTTP routes for opening hours.
 
 ``GET /api/opening-hours`` is public (the widget asks before it connects, from
-any allowed origin, so it answers CORS for those). ``PUT`` replaces the schedule
+any allowed origin, so it answers CORS for those); while open it also says whether
+any volunteer is signed in and taking chats (``on_duty``), so the widget never calls
+the chat open with nobody there. ``PUT`` replaces the schedule
 and ``DELETE`` removes it (always open again); both need a signed-in supervisor
 or admin.
 """
@@ -51,6 +53,8 @@ async def _view(request: Request, schedule: hours.Schedule | None) -> JSONRespon
     services = await request.app.state.hub.closed_services(lang if lang in languages.CODES else "sv")
     doc = view(schedule, settings.timezone, datetime.now(timezone.utc), services)
     doc["languages"] = list(settings.languages)   # what the widget's language switch offers
+    # While open: is anyone there to answer? (False: the widget says nobody is signed in right now.)
+    doc["on_duty"] = await request.app.state.hub.anyone_on_duty() if doc["open"] else None
     return JSONResponse(doc)
 
 

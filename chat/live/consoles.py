@@ -36,6 +36,9 @@ from .sessions import Console, Feed
 
 log = get_logger(__name__)
 
+# What a console that connects is given besides its chats (``Offers.tx_pending``: the warm-transfer
+# offers still open for it), read inside the transaction that registers it: (tx, account, now) -> frames.
+Pending = Callable[[Tx, str, float], Awaitable[list[dict[str, Any]]]]
 
 
 
@@ -144,8 +147,9 @@ class Overseer(Protocol):
 class Consoles:
     def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, matching: Matching,
                  ending: Ending, referring: Referring, overseer: Overseer, frames: SupervisionFrames,
-                 training: TrainingFrames) -> None:
+                 training: TrainingFrames, pending: Pending | None = None) -> None:
         self.live = live
+        self.pending = pending
         self.lines = lines
         self.delivery = delivery
         self.matching = matching
@@ -162,8 +166,9 @@ class Consoles:
         now = live.clock()
         vid = profile.id
 
-        async def fn(tx: Tx, local: Local) -> tuple[dict[str, str], tuple[str, str]]:
+        async def fn(tx: Tx, local: Local) -> tuple[dict[str, str], tuple[str, str], list[dict[str, Any]]]:
             raw = await tx.hgetall(S.vol_key(vid))
+            pending = await self.pending(tx, vid, now) if self.pending is not None else []
             vol = S.VolState.load(vid, raw) or S.VolState(id=vid, idle_since=now)
             old = (vol.node, vol.conn)
             vol.node, vol.conn, vol.gone = live.node, outbox.conn, None
@@ -178,12 +183,12 @@ class Consoles:
                 tx.srem(S.nvol_key(old[0]), vid)
                 if old[1]:
                     tx.publish(old[0], json.dumps({"k": "close", "conn": old[1], "code": 4409}))
-            return raw, old
+            return raw, old, pending
 
         key = "c:" + vid
         held = live.notices.hold(key)
         try:
-            raw, old = await live.commit(fn)
+            raw, old, pending = await live.commit(fn)
             previous = live.consoles.get(vid)
             if previous is not None and previous.outbox is not outbox:
                 previous.outbox.close(4409)
@@ -199,6 +204,8 @@ class Consoles:
                 con.wrapups.add(chat_id)
                 outbox.send({"type": "ended", "chat": chat_id, "by": (st.ended_by if st else "") or None,
                              "wrapup_due": True})
+            for frame in pending:       # after its chats: an offer_sent names one of them
+                outbox.send(frame)
         finally:
             live.notices.unhold(key, held)
         for notice in held:

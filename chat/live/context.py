@@ -38,8 +38,9 @@ NODE_TIMEOUT_S = 5.0
 # Shared keys of a live chat or volunteer expire this long after their last write
 # (refreshed while in use); a crash of every node leaves nothing behind for long.
 STATE_TTL_S = 6 * 3600
-# Seq used as associated data for sealed notices, intake answers and referrals.
-NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ, SKILL_SEQ = 0, -1, -2, -3
+# Seq used as associated data for sealed notices, intake answers, referrals, the topic and a
+# warm transfer's handover note (chat.offers), so no sealed value can stand in for another.
+NOTE_SEQ, INTAKE_SEQ, REFERRALS_SEQ, SKILL_SEQ, HANDOVER_SEQ = 0, -1, -2, -3, -4
 # Sealers kept per node; past this the cache starts again (a sealer is cheap to make).
 SEALERS_KEPT = 20000
 

@@ -238,6 +238,19 @@ class Matching:
         self._specialists = (svc, skill_slots, free_skills)
         return self._per_position[0]
 
+    async def anyone_on_duty(self) -> bool | None:
+        """Is any volunteer signed in and taking chats now (``GET /api/opening-hours``'s ``on_duty``)?
+        The count of the last ``POSITION_POLL_S`` if there is one (the positions' own), else one
+        read of the volunteers present; None when the broker cannot say."""
+        now = self.live.clock()
+        if 0 <= now - self._per_position[1] < POSITION_POLL_S:
+            return self._on_duty
+        try:
+            await self.live.broker.read(lambda tx: self._tx_per_position(tx, now))
+        except BrokerError:
+            return None
+        return self._on_duty
+
     async def flush_positions(self, only: Visitor | None = None) -> None:
         """Send each waiting visitor here its position, if it changed: O(waiting) per flush."""
         if only is not None:

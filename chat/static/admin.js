@@ -194,7 +194,7 @@ function render() {
 
 async function load() {
   const res = await I.api("GET", "/api/admin/accounts");
-  if (res.status === 401) { window.location.assign("/login"); return false; }
+  if (res.status === 401) { window.location.assign("/login?next=/admin"); return false; }
   if (res.status === 403) { error(I.t("err_forbidden")); return false; }
   if (res.status !== 200) { error(I.t("err_network")); return false; }
   accounts = res.data.accounts;

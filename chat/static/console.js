@@ -19,11 +19,13 @@ import { startSupervision } from "./console/supervision.js";
 import { startHoursEditor, relabelHours } from "./console/hours.js";
 import { startShifts } from "./console/shifts.js";
 import { startTraining, resumePractice } from "./console/training.js";
+import { forgetOffers } from "./console/handover.js";
 import "./console/chats.js";
 
 const RETRY_MS = 3000;   // how soon the page asks again when the server did not answer at the start
 
 on("welcome", (f) => {
+  forgetOffers();                     // the offers still open follow the welcome
   S.status = f.state; S.capacity = f.capacity;
   $("status").disabled = false;
   renderStatus();
@@ -75,7 +77,8 @@ async function boot() {
   $("status").addEventListener("click", () => {
     send({ type: "status", state: S.status === "available" ? "paused" : "available" });
   });
-  document.addEventListener("shell:logout", () => { S.stop = true; });   // the shell signs out
+  // The shell signs out and goes to /login itself: the socket's close sends nowhere else.
+  document.addEventListener("shell:logout", () => { S.stop = true; S.leaving = true; });
   if (isSupervisor()) {
     startSupervision();
     startSnippetEditor();

@@ -75,7 +75,21 @@ function show(id) {
   (first || heading).focus();
 }
 
+/* The page that sent the person here (?next=/referrals/directory), when it is a page of this site:
+ * a path on this origin, never "//host", a backslash (which browsers read as a slash), a control
+ * character, another scheme, /login itself or an API address. Anything else is ignored. */
+function requested(search, origin) {
+  const raw = new URLSearchParams(search).get("next");
+  if (!raw || raw[0] !== "/" || raw[1] === "/" || /[\\\u0000-\u001f\u007f]/.test(raw)) { return null; }
+  let url;
+  try { url = new URL(raw, origin); } catch (e) { return null; }
+  if (url.origin !== origin || url.pathname === "/login" || url.pathname.startsWith("/api/")) { return null; }
+  return url.pathname + url.search + url.hash;
+}
+
 function destination(me) {
+  const asked = requested(window.location.search, window.location.origin);
+  if (asked) { return asked; }
   const roles = me.roles || [];
   if (roles.includes("volunteer") || roles.includes("supervisor")) { return "/console"; }
   if (roles.includes("admin")) { return "/admin"; }

@@ -72,6 +72,11 @@ function render() {
   header.querySelector("#shell-login").hidden = !!me || here("/login") || here("/partner");
 }
 
+/* /login, coming back here afterwards (login.js takes ?next= only when it is a path of this site). */
+export function loginHref() {
+  return "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+}
+
 function build() {
   header = el("header", { class: "shell", id: "shell" });
   const brand = el("a", { class: "shell-brand", href: "/login", "data-ta": "shell_home" }, "jourchatt");
@@ -84,7 +89,7 @@ function build() {
   const select = el("select", { id: "lang" });
   select.append(el("option", { value: "sv", lang: "sv" }, "Svenska"), el("option", { value: "en", lang: "en" }, "English"));
   label.append(select);
-  const login = el("a", { id: "shell-login", href: "/login", "data-t": "shell_login" }, I.t("shell_login"));
+  const login = el("a", { id: "shell-login", href: loginHref(), "data-t": "shell_login" }, I.t("shell_login"));
   const logout = el("button", { type: "button", id: "logout", "data-t": "shell_logout" }, I.t("shell_logout"));
   tools.append(who, label, login, logout);
   header.append(brand, nav, tools);

@@ -39,7 +39,7 @@
       waiting: "Skickas när anslutningen är tillbaka",
       lost: "Anslutningen bröts. Vi kopplar upp igen …", back: "Ansluten igen.",
       nobody: "Ingen volontär är inloggad just nu.",
-      nobodyHelp: "Du kan vänta kvar i kön tills någon loggar in, eller komma tillbaka senare.",
+      nobodyHelp: "Du kan vänta i kön tills någon loggar in, eller komma tillbaka senare.",
       ended: "Chatten är avslutad.", by_visitor: "Du avslutade chatten.",
       by_volunteer: "Volontären avslutade chatten.", by_timeout: "Chatten avslutades efter en lång tystnad.",
       by_supervisor: "Chatten avslutades av en handledare.", again: "Starta en ny chatt",
@@ -531,13 +531,16 @@
     renderNobody();
     $.intakeBox.hidden = false;
     if (hours.error) { box.appendChild(h("p", { t: "unreachable" })); $.start.hidden = false; return; }
-    box.className = "jc-hours " + (hours.open ? "jc-open" : "jc-shut");
-    if (hours.open) { box.appendChild(h("p.jc-big", { t: "open" })); $.start.hidden = false; return; }
-    box.appendChild(h("p.jc-big", { t: "closed" }));
-    if (hours.next_open) box.appendChild(h("p", { text: fmt(T.opens, { when: when(hours.next_open) }) }));
+    var open = hours.open, no = open && hours.on_duty === false;  // nobody signed in
+    box.className = "jc-hours " + (open && !no ? "jc-open" : "jc-shut");
+    $.start.hidden = !open;
+    if (open && !no) return box.appendChild(h("p.jc-big", { t: "open" }));
+    box.appendChild(h("p.jc-big", { t: no ? "nobody" : "closed" }));
+    if (no) box.appendChild(h("p", { t: "nobodyHelp" }));
+    else if (hours.next_open) box.appendChild(h("p", { text: fmt(T.opens, { when: when(hours.next_open) }) }));
     box.appendChild(h("p", { t: "meanwhile" }));
     box.appendChild(cards(hours.services || []));
-    $.start.hidden = true;
+    if (no) return;
     $.intakeBox.hidden = true;
     if (root.contains(document.activeElement) && document.activeElement.offsetParent === null) $.title.focus();
   }

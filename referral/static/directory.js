@@ -7,12 +7,11 @@
 // An ES module: its texts, Swedish first and English second, go into the staff pages' one
 // translation table (/static/i18n.js), whose #lang control switches the page.
 import { t, add, apply, lang } from "/static/i18n.js";
+import { loginHref } from "/static/shell.js";
 
 const $ = (id) => document.getElementById(id);
 const CSRF = {"X-Jourchatt-CSRF": "1"};
 const CONTACT = ["phone", "sms", "email", "web", "chat", "address"];
-// Languages a service may speak (their names are texts below); a code stored that is not here is kept.
-const SPOKEN = ["sv", "en", "ar", "fa", "so", "ti", "tr", "ku", "fi", "pl", "uk", "ru", "es", "de", "fr"];
 // What each field's error means, in words a coordinator reads (the server's text is the fallback).
 const ADVICE = {
   id: "adv_id", kind: "adv_kind", name: "adv_name", organisation: "adv_max120",
@@ -25,8 +24,6 @@ const ADVICE = {
 
 add({
   page_title: "Hänvisningskatalogen – jourchatt", heading: "Hänvisningskatalogen",
-  login_intro: "Logga in som samordnare.", username: "Användarnamn", password: "Lösenord", otp: "Kod från appen",
-  first_time: "Första gången? Logga in på inloggningssidan och lägg till koden där.", sign_in: "Logga in",
   intro: "Här finns tjänsterna som volontärerna kan hänvisa till. Välj en tjänst för att ändra den, eller lägg till en ny. Varje ändring kontrolleras innan den sparas och gäller direkt i alla chattar.",
   version: "Version {v}.", services_title: "Tjänster", search: "Sök bland tjänsterna", new_service: "Ny tjänst",
   bulk: "Exportera eller importera (JSON)",
@@ -77,15 +74,8 @@ add({
   file_read: "Filen är inläst: {n} tjänster sparade. Katalogen har nu {all} tjänster.",
   file_changed: "Någon annan ändrade katalogen just nu. Läs in filen igen.", number_n: "nummer {n}",
   file_refused: "Filen lästes inte in, inget är ändrat. Det här behöver rättas:",
-  too_many: "För många försök. Vänta en stund.",
-  wrong_login: "Fel användarnamn, lösenord eller kod. Koden måste vara en ny kod från appen.",
-  l_sv: "svenska", l_en: "engelska", l_ar: "arabiska", l_fa: "persiska", l_so: "somaliska", l_ti: "tigrinja",
-  l_tr: "turkiska", l_ku: "kurdiska", l_fi: "finska", l_pl: "polska", l_uk: "ukrainska", l_ru: "ryska",
-  l_es: "spanska", l_de: "tyska", l_fr: "franska",
 }, {
   page_title: "Referral directory – jourchatt", heading: "Referral directory",
-  login_intro: "Sign in as a coordinator.", username: "Username", password: "Password", otp: "Code from the app",
-  first_time: "First time? Sign in on the sign-in page and set up the code there.", sign_in: "Sign in",
   intro: "These are the services volunteers can refer to. Pick a service to change it, or add a new one. Every change is checked before it is saved and applies at once in every chat.",
   version: "Version {v}.", services_title: "Services", search: "Search the services", new_service: "New service",
   bulk: "Export or import (JSON)",
@@ -136,11 +126,6 @@ add({
   file_read: "The file is read: {n} services saved. The directory now has {all} services.",
   file_changed: "Someone else changed the directory just now. Read the file again.", number_n: "number {n}",
   file_refused: "The file was not read, nothing is changed. This needs fixing:",
-  too_many: "Too many attempts. Wait a while.",
-  wrong_login: "Wrong username, password or code. The code must be a new one from the app.",
-  l_sv: "Swedish", l_en: "English", l_ar: "Arabic", l_fa: "Persian", l_so: "Somali", l_ti: "Tigrinya",
-  l_tr: "Turkish", l_ku: "Kurdish", l_fi: "Finnish", l_pl: "Polish", l_uk: "Ukrainian", l_ru: "Russian",
-  l_es: "Spanish", l_de: "German", l_fr: "French",
 });
 
 let version = null;
@@ -206,17 +191,25 @@ function renderList() {
     : t("count_all", {n: services.length});
 }
 
+// Signed out (or a sign-in not finished: a new password or the second factor still to set up):
+// to /login like every staff page, and back here afterwards (login.js takes ?next= for a local path).
 async function load() {
   const me = await api("GET", "/api/me");
-  if (me.status === 401) { $("login").hidden = false; $("editor").hidden = true; return; }
+  if (me.status === 401 || (me.status === 200 && (me.data.second_factor !== "enabled" || me.data.password_change))) {
+    window.location.assign(loginHref());
+    return;
+  }
+  if (me.status !== 200) { say(t("unreadable")); return; }
   if (!(me.data.roles || []).some((r) => r === "coordinator" || r === "admin")) {
     say(t("not_editor"));
     return;
   }
-  $("login").hidden = true;
-  if (!vocab) vocab = (await api("GET", "/api/vocabularies")).data;
-  await reload();
-  $("editor").hidden = false;
+  if (!vocab) {
+    const v = await api("GET", "/api/vocabularies");
+    if (v.status !== 200) { say(t("unreadable")); return; }
+    vocab = v.data;
+  }
+  if (await reload()) $("editor").hidden = false;
 }
 
 async function reload() {
@@ -315,8 +308,12 @@ function edit(s, fresh) {
   const doc = s || {kind: "counselling", anonymous: true, languages: ["sv"], eligibility: [{}]};
   uid = 0; clauseCount = 0; deferCount = 0;
   const langs = new Set(doc.languages || ["sv"]);
-  const spoken = [...SPOKEN, ...[...langs].filter((x) => !SPOKEN.includes(x))]
-    .map((code) => [code, SPOKEN.includes(code) ? t(`l_${code}`) : code]);
+  // The languages a service may speak, named in the page's language (GET /api/vocabularies:
+  // service_language); a code stored that the list lacks is kept, shown as its code (as every
+  // code is for the hour a browser may keep a copy of the vocabularies from before the list).
+  const offered = vocab.vocabularies.service_language || [];
+  const spoken = [...offered.map((l) => [l.value, word(l)]),
+    ...[...langs].filter((x) => !offered.some((l) => l.value === x)).map((x) => [x, x])];
   const form = $("entry");
   form.replaceChildren(
     el("p", {class: "form-error", id: "form-error", tabindex: "-1", hidden: true}),
@@ -587,16 +584,6 @@ async function importFile(event) {
 
 // -- wiring -----------------------------------------------------------------------------------
 
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const r = await api("POST", "/api/login", {username: $("username").value, password: $("password").value,
-                                             otp: $("otp").value});
-  $("password").value = ""; $("otp").value = "";
-  if (r.status === 429) { say(t("too_many")); return; }
-  if (r.status !== 200) { say(t("wrong_login")); return; }
-  if (r.data.second_factor !== "enabled" || r.data.password_change) { window.location.assign("/login"); return; }
-  await load();
-});
 $("new").addEventListener("click", () => edit(null));
 $("entry").addEventListener("submit", submit);
 $("search").addEventListener("input", renderList);

@@ -129,7 +129,9 @@ async def _page_request(request: Request, lang: str) -> Profile | Response:
     """The coordinator or admin viewing a statistics page, or the HTML page that refuses."""
     profile = await current_profile(request)
     if profile is None:
-        return HTMLResponse(dashboard.message_page("sign_in_first", lang, sign_in=True), status_code=401)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return HTMLResponse(dashboard.message_page("sign_in_first", lang, sign_in=True, back_to=here),
+                            status_code=401)
     if profile.role not in ROLES:
         return HTMLResponse(dashboard.message_page("coordinators_only", lang), status_code=403)
     return profile

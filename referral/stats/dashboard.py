@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .. import geography
 from . import panels, words
@@ -51,8 +51,9 @@ def _page(body: str, lang: str) -> str:
     return head(t(lang, "title"), lang) + f"<body>{body}</body></html>"
 
 
-def message_page(key: str, lang: str = "sv", *, sign_in: bool = False) -> str:
-    link = f' <a href="/login">{escape(t(lang, "sign_in"))}</a>' if sign_in else ""
+def message_page(key: str, lang: str = "sv", *, sign_in: bool = False, back_to: str = "/stats") -> str:
+    """A page that only says why (``sign_in``: with a link to /login that comes back to ``back_to``)."""
+    link = f' <a href="/login?next={quote(back_to, safe="")}">{escape(t(lang, "sign_in"))}</a>' if sign_in else ""
     return _page(f'<main><h1>{escape(t(lang, "title"))}</h1><p class="problem">{escape(t(lang, key))}{link}</p></main>',
                  lang)
 

@@ -97,7 +97,7 @@ async def test_first_login_enrols_the_second_factor_and_lands_on_the_console(
     # the fetch without waiting for it (a context destroyed under an awaited promise
     # fails or hangs Playwright), and the test waits for that navigation instead.
     await page.evaluate("void fetch('/api/logout', {method: 'POST', headers: {'X-Jourchatt-CSRF': '1'}})")
-    await page.wait_for_url(f"{site.http}/login")
+    await page.wait_for_url(lambda url: url == f"{site.http}/login?next=/console")   # and back there once signed in
     await page.close()
     page = await context.new_page()
     await page.goto(f"{site.http}/login")
@@ -178,4 +178,45 @@ async def test_pages_reflow_at_200_percent_zoom(site: Running, browser: Browser)
     await expect(page.locator("#rows").get_by_role("row", name="zoe")).to_be_visible()
     assert await page.evaluate(wide) is False          # the table scrolls inside its own box
     await shot(page, "admin-zoom-200")
+    await context.close()
+
+
+async def test_login_returns_to_the_page_that_sent_one_there_only_within_the_site(
+        site: Running, browser: Browser) -> None:
+    """``/login?next=`` (a staff page that found nobody signed in sends one there with it): after
+    signing in the person is back on that page. Only a path of this site is followed; another
+    origin, a scheme, "//host", a backslash, /login itself or an API address is ignored and the
+    role's own page is used."""
+    await site.add_account("cleo", role="coordinator", display_name="Cleo")
+    context = await browser.new_context(locale="sv-SE", viewport={"width": 1024, "height": 768})
+    page = await context.new_page()
+
+    async def sign_in_with(next_: str) -> None:
+        await context.clear_cookies()
+        await page.goto(f"{site.http}/login?next={next_}")
+        await page.locator("#username").fill("cleo")
+        await page.locator("#password").fill(PASSWORD)
+        await page.locator("#otp").fill(await site.code("cleo"))
+        await page.get_by_role("button", name="Logga in").click()
+
+    # The directory, signed out: to /login with next, and back there after signing in.
+    await page.goto(f"{site.http}/referrals/directory?q=1")
+    await expect(page).to_have_url(f"{site.http}/login?next=%2Freferrals%2Fdirectory%3Fq%3D1")
+    await page.locator("#username").fill("cleo")
+    await page.locator("#password").fill(PASSWORD)
+    await page.locator("#otp").fill(await site.code("cleo"))
+    await page.get_by_role("button", name="Logga in").click()
+    await expect(page).to_have_url(f"{site.http}/referrals/directory?q=1")
+    await expect(page.locator("#editor")).to_be_visible()
+    # The shell's sign-in link on a page that refused (the dashboard, signed out) carries it too.
+    await context.clear_cookies()
+    await page.goto(f"{site.http}/stats?preset=2026H2")
+    await expect(page.locator("#shell-login")).to_have_attribute("href", "/login?next=%2Fstats%3Fpreset%3D2026H2")
+    await expect(page.locator("main a[href^='/login']")).to_have_attribute(
+        "href", "/login?next=%2Fstats%3Fpreset%3D2026H2")
+
+    for bad in ("//evil.example/x", "%2F%2Fevil.example", "/%5Cevil.example", "https://evil.example/",
+                "javascript:alert(1)", "/login", "/api/me", "%2F%0Aevil"):
+        await sign_in_with(bad)
+        await expect(page).to_have_url(f"{site.http}/stats", timeout=10_000)    # a coordinator's own page
     await context.close()

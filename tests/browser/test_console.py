@@ -50,10 +50,10 @@ async def test_volunteer_chats_refers_ends_files_and_a_supervisor_joins(server: 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            # Not signed in: the page sends you to /login.
+            # Not signed in: the page sends you to /login, to come back here afterwards.
             anon = await browser.new_page()
             await anon.goto(f"{server.http}/console")
-            await anon.wait_for_url("**/login")
+            await anon.wait_for_url(lambda url: url == f"{server.http}/login?next=/console")
             await anon.close()
 
             # The volunteer signs in on the login page: password, then the authenticator's code.

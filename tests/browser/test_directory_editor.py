@@ -47,6 +47,14 @@ async def coordinator_page(browser: Browser, server: Running, username: str) -> 
     return context, page
 
 
+async def sign_in(page: Page, server: Running, username: str) -> None:
+    """The /login page's form: username, password and a fresh code."""
+    await page.locator("#username").fill(username)
+    await page.locator("#password").fill(PASSWORD)
+    await page.locator("#otp").fill(await server.code(username))
+    await page.get_by_role("button", name="Logga in").click()
+
+
 async def directory(server: Running, cookie: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=server.http, headers={"Cookie": cookie}) as client:
         r = await client.get("/api/referrals/directory")
@@ -96,6 +104,14 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
             await expect(clause.get_by_label("Nacka", exact=True)).to_be_visible()
             await expect(clause.get_by_label("utsatt", exact=True)).to_be_visible()
             assert "0182" not in await form.inner_text() and "uses_violence" not in await form.inner_text()
+            # The languages a service speaks are named as GET /api/vocabularies names them (the page
+            # keeps no table of its own), in the page's language.
+            async with httpx.AsyncClient(base_url=server.http) as c:
+                served = (await c.get("/api/vocabularies")).json()["vocabularies"]["service_language"]
+            spoken = form.locator('[data-field="languages"] .check label')
+            assert await spoken.all_inner_texts() == [entry["sv"] for entry in served]
+            await expect(form.locator('[data-field="languages"]').get_by_label("svenska", exact=True)).to_be_checked()
+            await form.locator('[data-field="languages"]').get_by_label("tyska", exact=True).check()
 
             # Edit: the Swedish description, the upper age, and Nacka added.
             description = form.locator('[data-field="description"]').get_by_label("På svenska")
@@ -108,6 +124,7 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
             assert saved["description"]["sv"] == "Stöd för unga som utsatts för brott. Nytt i testet."
             assert saved["eligibility"][0]["max_age"] == 20
             assert "0182" in saved["eligibility"][0]["municipalities"]
+            assert "de" in saved["languages"]
             await page.screenshot(path=str(ARTIFACTS / f"directory-saved-{pair}.png"), full_page=True)
 
             # English, one language at a time: the page, the list and the open form; typed text stays.
@@ -117,6 +134,8 @@ async def test_coordinator_edits_a_service_in_the_form_sees_a_field_error_and_se
             await expect(page.locator("html")).to_have_attribute("lang", "en")
             await expect(form.get_by_label("Kind of service")).to_have_value("stodcentrum")
             await expect(clause.get_by_label("exposed", exact=True)).to_be_visible()
+            assert await spoken.all_inner_texts() == [entry["en"] for entry in served]
+            await expect(form.locator('[data-field="languages"]').get_by_label("German", exact=True)).to_be_checked()
             await expect(form.get_by_label("Organisation")).to_have_value("Stockholms stad, ändrad")
             assert "Villkor" not in await form.inner_text() and "Sök bland" not in await page.inner_text("body")
             await page.screenshot(path=str(ARTIFACTS / f"directory-english-{pair}.png"), full_page=True)
@@ -257,17 +276,18 @@ async def test_bulk_export_import_json_a_conflict_and_delete(server: Running, tm
             assert "ny-tjanst" not in {s["id"] for s in (await directory(server, cookie))["services"]}
             await ctx.close()
 
-            # Not signed in: the page's own sign-in (password and a fresh code), then the editor.
+            # Not signed in: sent to /login like every staff page (no sign-in form of its own), and
+            # back to the directory once signed in there.
             actx = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
             apage = await actx.new_page()
             await apage.goto(f"{server.http}/referrals/directory")
-            await expect(apage.locator("#login")).to_be_visible()
-            await apage.get_by_label("Användarnamn").fill("cora")
-            await apage.get_by_label("Lösenord").fill(PASSWORD)
-            await apage.get_by_label("Kod från appen").fill(await server.code("cora"))
-            await apage.get_by_role("button", name="Logga in").click()
+            await expect(apage).to_have_url(f"{server.http}/login?next=%2Freferrals%2Fdirectory")
+            await sign_in(apage, server, "cora")
+            await expect(apage).to_have_url(f"{server.http}/referrals/directory")
             await expect(apage.locator("#editor")).to_be_visible()
-            await expect(apage.locator("#login")).to_be_hidden()
+            listed = len((await directory(server, cookie))["services"])
+            await expect(apage.locator("#services li")).to_have_count(listed)
+            assert await apage.locator("#login, #username, #password").count() == 0
             await actx.close()
 
             # A volunteer is told plainly, and gets no editor.

@@ -1,7 +1,7 @@
 """A warm transfer between two consoles, and the debrief button, in real headless Chromium.
 
 Anna offers her chat to Bo with a handover note; Bo's console shows the offer (the note,
-the intake, a countdown) and Bo takes it; only then does the visitor (a websockets
+the intake, a countdown), both pages reload and find the offer again, and Bo takes it; only then does the visitor (a websockets
 client) hear of it. Bo ends the chat, asks for a debrief from the wrap-up and marks it
 heavy; the supervisor's overview shows the debrief alert. axe-core finds no serious
 violation on the offer card or the wrap-up. Screenshots go to test-artifacts/.
@@ -83,6 +83,15 @@ async def test_a_warm_transfer_between_two_consoles_and_the_debrief_button(serve
             await bo.screenshot(path=str(ARTIFACTS / f"transfer-offer-received-{pair}.png"), full_page=True)
             assert await serious_violations(bo) == []
             await vis.none_of("assigned")
+            # Both pages reload while the offer is open: Bo's card comes back (note, time left), and
+            # Anna's panel says again that she waits for an answer.
+            await bo.reload()
+            await expect(card.locator(".note")).to_contain_text(NOTE)
+            await expect(card).to_have_count(1)
+            await expect(card).to_contain_text("s kvar")
+            await anna.reload()
+            panel = anna.locator("article.chat").first
+            await expect(panel.locator("p[role=status]")).to_contain_text("Erbjudandet är skickat till 1")
             await card.get_by_role("button", name="Ta chatten").click()
 
             # The chat is Bo's now; Anna's panel goes; the visitor is told who answers.

@@ -116,7 +116,7 @@ async def test_a_whole_chat_from_the_widget(browser: Browser, server: Running) -
     w = await watched(browser, server)
     page = w.page
     await w.open_widget()
-    await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
+    await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_be_visible()
     await expect(page.get_by_text("Är du i akut fara? Ring 112.", exact=True)).to_be_visible()
     await page.get_by_label("Hur gammal är du?").select_option("16")
     await page.get_by_role("radio", name="Tjej").check()
@@ -245,7 +245,7 @@ async def test_leaving_the_queue_is_one_click(browser: Browser, server: Running)
     await expect(page.get_by_text("Du avslutade chatten.")).to_be_visible()
     assert await page.evaluate("sessionStorage.length") == 0
     await page.get_by_role("button", name="Starta en ny chatt").click()
-    await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
+    await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_be_visible()
     await w.context.close()
 
 
@@ -313,7 +313,7 @@ async def test_out_of_hours_shows_next_opening_and_services(browser: Browser, se
     w = await watched(browser, server, bypass_csp=True)
     page = w.page
     await w.open_widget()
-    await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
+    await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_be_visible()
     # Closing time comes while the page is open: the server's closed frame is shown.
     await hours_store.save(server.app.state.db, parse(closed_schedule()))
     await server.hub.hours.refresh()
@@ -445,7 +445,7 @@ async def test_embedded_on_an_allowed_site_with_one_script_tag(browser: Browser,
         page = w.page
         await page.goto(origin + "/")
         await page.get_by_role("button", name="Chatta anonymt").click()
-        await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()     # CORS for the allowed origin
+        await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_be_visible()     # CORS for the allowed origin
         await page.get_by_label("Var bor du?").select_option("0182")                # places over CORS too
         await page.get_by_role("button", name="Starta chatten").click()
         await expect(page.get_by_text("Du är nummer 1 i kön.")).to_be_visible()

@@ -10,6 +10,7 @@ test-artifacts/ (widget-*.png); axe-core on the new state.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -42,7 +43,7 @@ async def test_nobody_on_duty_then_a_chat_a_card_said_once_and_one_end_sentence(
     queue = page.locator(".jc-view:has(.jc-nobody)")
     await expect(queue.get_by_text("Ingen volontär är inloggad just nu.", exact=False)).to_be_visible()
     await expect(queue.get_by_text("Du är nummer 1 i kön.", exact=False)).to_be_visible()
-    await expect(queue.get_by_text("Du kan vänta kvar i kön tills någon loggar in, eller komma tillbaka senare.")).to_be_visible()
+    await expect(queue.get_by_text("Du kan vänta i kön tills någon loggar in, eller komma tillbaka senare.")).to_be_visible()
     await expect(queue.get_by_text("Här kan du få hjälp under tiden:")).to_be_visible()
     await expect(queue.get_by_role("link", name="Ring 112")).to_have_attribute("href", "tel:112")
     await expect(page.get_by_text("Beräknad väntetid", exact=False)).to_have_count(0)
@@ -56,7 +57,7 @@ async def test_nobody_on_duty_then_a_chat_a_card_said_once_and_one_end_sentence(
     # A volunteer signs in: the chat begins and the nobody-state goes.
     vol, assigned = await volunteer_takes(server)
     await expect(page.get_by_text("Du pratar med Anna.")).to_be_visible()
-    await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=False)).to_be_hidden()
+    await expect(queue.get_by_text("Ingen volontär är inloggad just nu.", exact=False)).to_be_hidden()
 
     # A card whose description says it already: "Du kan vara anonym." once, not twice.
     card = {"id": "samtalsmottagning", "kind": "counselling", "name": "Samtalsmottagningen", "code": "K7QX-42MP",
@@ -98,7 +99,49 @@ async def test_closed_shows_no_intake_under_the_closed_notice(browser: Browser, 
     await server.hub.hours.refresh()
     await page.reload()
     await page.get_by_role("button", name="Chatta anonymt").click()
-    await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
+    await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_be_visible()
     await expect(page.get_by_text("Hur gammal är du?")).to_be_visible()
+    assert w.foreign == []
+    await w.context.close()
+
+
+async def test_before_a_chat_nobody_on_duty_is_said_plainly_not_open(browser: Browser,  # noqa: F811
+                                                                       server: Running) -> None:  # noqa: F811
+    """Within opening hours with nobody signed in and taking chats, the start view does not say
+    "Chatten är öppen nu.": it says nobody is signed in, what the visitor may do (wait in the queue
+    or come back), and where to turn meanwhile; the questions and the start button stay. A paused
+    volunteer does not count; an available one does."""
+    w = await watched(browser, server, bypass_csp=True)        # bypass_csp: only for axe-core
+    page = w.page
+    await w.open_widget()
+    start = page.locator("form.jc-view")
+    await expect(start.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_be_visible()
+    await expect(start.get_by_text("Du kan vänta i kön tills någon loggar in, eller komma tillbaka senare.")).to_be_visible()
+    await expect(start.get_by_text("Här kan du få hjälp under tiden:")).to_be_visible()
+    await expect(start.get_by_role("link", name="Ring 112")).to_have_attribute("href", "tel:112")
+    await expect(page.get_by_text("Chatten är öppen nu.")).to_have_count(0)
+    await expect(page.get_by_text("Hur gammal är du?")).to_be_visible()
+    await expect(page.get_by_role("button", name="Starta chatten")).to_be_visible()
+    await w.shot("nobody-before-chat")
+    assert await w.axe() == []
+    await page.get_by_label("Språk").select_option("en")
+    await expect(start.get_by_text("No volunteer is signed in right now.", exact=True)).to_be_visible()
+    await expect(start.get_by_text("You can wait in the queue until someone signs in, or come back later.")).to_be_visible()
+    await page.get_by_label("Language").select_option("sv")
+
+    # A paused volunteer takes no chats: still nobody. Available: the chat is open.
+    await server.add_account("anna", display_name="Anna")
+    vol = await server.volunteer("anna", available=False)
+    await page.reload()
+    await page.get_by_role("button", name="Chatta anonymt").click()
+    await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_be_visible()
+    await vol.send({"type": "status", "state": "available"})
+    assert (await vol.expect("status"))["state"] == "available"
+    await asyncio.sleep(1.1)                      # the node's count is at most a second old
+    await page.reload()
+    await page.get_by_role("button", name="Chatta anonymt").click()
+    await expect(page.get_by_text("Chatten är öppen nu.")).to_be_visible()
+    await expect(page.get_by_text("Ingen volontär är inloggad just nu.", exact=True)).to_have_count(0)
+    await expect(page.get_by_text("Här kan du få hjälp under tiden:")).to_be_hidden()
     assert w.foreign == []
     await w.context.close()

@@ -34,10 +34,33 @@ async def test_no_schedule_means_always_open_and_a_chat_starts(server: Running) 
     assert [s["id"] for s in body.pop("services")][0] == "emergency-112"   # 112 first
     assert body == {"open": True, "next_open": None, "timezone": "Europe/Stockholm",
                     "configured": False, "today": None, "weekly": None, "exceptions": [],
-                    "languages": ["sv", "en", "ar", "fa", "so", "ti", "uk"]}   # JOURCHATT_LANGUAGES, for the widget
+                    "languages": ["sv", "en", "ar", "fa", "so", "ti", "uk"],   # JOURCHATT_LANGUAGES, for the widget
+                    "on_duty": False}                                          # nobody signed in yet
     assert r.headers["cache-control"] == "no-store"
     vis = await server.visitor({"lang": "sv"})
     assert (await vis.recv())["open"] is True
+
+
+async def test_while_open_the_hours_say_whether_anyone_is_on_duty(server: Running) -> None:
+    """``on_duty``: false with nobody signed in or only a paused volunteer, true once one is
+    available (within the second the node's count may be old), null while closed."""
+    async def on_duty() -> Any:
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            return (await client.get("/api/opening-hours")).json()["on_duty"]
+
+    assert await on_duty() is False
+    await server.add_account("anna", display_name="Anna")
+    vol = await server.volunteer("anna", available=False)
+    await asyncio.sleep(1.1)
+    assert await on_duty() is False                 # paused: takes no chats
+    await vol.send({"type": "status", "state": "available"})
+    await vol.expect("status")
+    await asyncio.sleep(1.1)
+    assert await on_duty() is True
+    await hours_store.save(server.app.state.db, parse(closed_schedule()))
+    await server.hub.hours.refresh()
+    assert await on_duty() is None                  # closed: the widget says so, not who is there
+    await vol.close()
 
 
 async def test_put_needs_a_supervisor_or_admin(server: Running) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from chat import state as S
 from referral.record import ChatRecord
 
 from ..conftest import WS, Running
@@ -148,6 +149,75 @@ async def test_the_receiver_may_take_the_chat_after_the_sender_dropped(server: R
     # Anna comes back: the chat is not hers any more.
     vol = await server.volunteer("anna", available=False)
     assert "assigned" not in [f["type"] for f in await drain(vol, 0.3)]
+
+
+async def test_a_console_that_reconnects_gets_its_open_offers_again_with_the_time_left(server: Running) -> None:
+    """A reload or a dropped network loses no offer: the receiver's new console gets the card again
+    (note, intake, the seconds left) and can take the chat; the sender's gets its wait again. An offer
+    a console declined, or one that is over, is not sent again."""
+    vol, vis, chat = await anna_with_chat(server, {"age": 15})
+    for name in ("bo", "cia"):
+        await server.add_account(name, display_name=name.capitalize())
+    bo = await server.volunteer("bo")
+    cia = await server.volunteer("cia")
+    ids = await colleague_ids(vol)
+    await vol.send({"type": "offer", "chat": chat, "to": {"volunteer": ids["Bo"]}, "note": NOTE})
+    sent = await vol.expect("offer_sent")
+    first = await bo.expect("offer")
+    # The note waits sealed in the offer's hash, never in the clear; the offer is indexed while open.
+    raw = await server.hub.broker.read(lambda tx: tx.hgetall(S.offer_key(sent["offer"]), watch=False))
+    assert raw["note"] and "NOTE-MARKER" not in str(raw)
+    assert [o for o, _ in await server.hub.broker.read(lambda tx: tx.zrange(S.OFFERS, watch=False))] == [sent["offer"]]
+
+    await asyncio.sleep(1.1)                        # a second passes: the card comes back with less time
+    await bo.close()                                # Bo's page reloads
+    bo = await server.volunteer("bo", available=False)
+    again = await bo.expect("offer")
+    assert again["resumed"] is True and "resumed" not in first
+    assert {k: v for k, v in again.items() if k not in ("resumed", "expires_in_s")} == \
+        {k: v for k, v in first.items() if k != "expires_in_s"}
+    assert (again["note"], again["from"], again["intake"]["age"]) == (NOTE, "Anna", 15)
+    assert 50 <= again["expires_in_s"] < first["expires_in_s"] == 60
+    assert "offer" not in [f["type"] for f in await drain(bo, 0.3)]          # once, not twice
+    # Anna's page reloads too: her wait comes back after her chat.
+    await vol.close()
+    vol = await server.volunteer("anna", available=False)
+    frames = [await vol.expect("assigned"), await vol.expect("offer_sent")]
+    assert frames[0]["chat"] == chat and frames[0]["resumed"] is True
+    assert {k: frames[1][k] for k in ("offer", "chat", "to", "receivers", "resumed")} == \
+        {"offer": sent["offer"], "chat": chat, "to": {"volunteer": ids["Bo"]}, "receivers": 1, "resumed": True}
+    assert frames[1]["expires_in_s"] < 60
+    # Bo takes it from the new console; Anna's new console hears of it.
+    await bo.send({"type": "offer_reply", "offer": sent["offer"], "accept": True})
+    assert (await bo.expect("assigned"))["chat"] == chat
+    assert (await vol.expect("released"))["reason"] == "transfer"
+    assert (await vis.expect("assigned"))["volunteer"] == "Bo"
+    assert await server.hub.broker.read(lambda tx: tx.zrange(S.OFFERS, watch=False)) == []
+    assert await server.hub.broker.read(lambda tx: tx.hgetall(S.offer_key(sent["offer"]), watch=False)) == {}
+
+    # A pool offer: Cia declines and reloads (nothing comes back); Anna, free again, reloads and gets it.
+    await bo.send({"type": "offer", "chat": chat, "to": {"language": "sv"}, "note": ""})
+    pool = await bo.expect("offer_sent")
+    assert pool["receivers"] == 2
+    assert (await cia.expect("offer"))["pool"] == {"language": "sv"}
+    assert (await vol.expect("offer"))["note"] == ""
+    await cia.send({"type": "offer_reply", "offer": pool["offer"], "accept": False})
+    assert (await cia.expect("offer_ended"))["reason"] == "declined"
+    await cia.close()
+    cia = await server.volunteer("cia", available=False)
+    await vol.close()
+    vol = await server.volunteer("anna", available=False)
+    assert (await vol.expect("offer"))["offer"] == pool["offer"]
+    assert "offer" not in [f["type"] for f in await drain(cia, 0.3)]
+    # Taken back: over, so a console that connects now gets nothing of it.
+    await bo.send({"type": "offer_cancel", "offer": pool["offer"]})
+    assert (await vol.expect("offer_ended"))["reason"] == "withdrawn"
+    await vol.close()
+    vol = await server.volunteer("anna", available=False)
+    assert not {"offer", "offer_sent"} & {f["type"] for f in await drain(vol, 0.3)}
+    await bo.close()
+    bo = await server.volunteer("bo", available=False)
+    assert not {"offer", "offer_sent"} & {f["type"] for f in await drain(bo, 0.3)}
 
 
 async def test_an_offer_after_the_chat_went_back_to_the_queue_is_withdrawn(server_factory: Any,

@@ -1,17 +1,21 @@
 """Warm transfer across real nodes (``jourchatt serve`` processes sharing Redis and
 PostgreSQL): the sender on one node, the receiver on another; an offer declined, one
 that lapses (its timer fired by whichever node claims it), one taken after the sender's
-console dropped, and one accepted with both consoles there."""
+console dropped, and one accepted with both consoles there; and consoles that reconnect
+on the other node while an offer is open get it again (the card, the wait)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .test_many_nodes import cluster, lines, recv
+import websockets
+
+from .test_many_nodes import AUTHENTICATOR, PASSWORD, Node, cluster, lines, recv
 
 pytestmark = pytest.mark.slow
 
@@ -85,4 +89,51 @@ async def test_offers_across_nodes_declined_lapsed_sender_dropped_and_accepted(t
     logs = sorted(tmp_path.glob("node-*.log"))
     assert len(logs) == 2
     for log in logs:
+        assert "NODE-NOTE-MARKER" not in log.read_text(), log.name
+
+
+async def reconnect(node: Node, username: str) -> Any:
+    """A console that comes back on ``node`` (a reload): signed in, its welcome read, nothing else."""
+    async with node.cluster.http_client(node.base) as c:
+        cookie = await AUTHENTICATOR.sign_in(c, username, PASSWORD)
+    ws = await websockets.connect(f"ws://127.0.0.1:{node.port}/ws/volunteer",
+                                  additional_headers={"Cookie": cookie}, **node.cluster.ws_options())
+    assert json.loads(await ws.recv())["type"] == "welcome"
+    return ws
+
+
+async def test_consoles_that_reconnect_on_another_node_get_the_open_offer_again(tmp_path: Path) -> None:
+    async with cluster(tmp_path) as c:
+        a, b = await c.node(), await c.node()
+        anna = await a.volunteer("anna")
+        vis = await a.visitor({"lang": "sv"})
+        await recv(vis, "assigned")
+        chat = (await recv(anna, "assigned"))["chat"]
+        bo = await b.volunteer("bo")
+        sent = await offer(anna, chat, (await ids_of(anna))["Bo"])
+        first = await recv(bo, "offer")
+
+        # Bo's network drops on B; his console comes back on A: the card again, note and all.
+        await asyncio.sleep(1.1)
+        await bo.close()
+        bo = await reconnect(a, "bo")
+        again = await recv(bo, "offer")
+        assert (again["offer"], again["note"], again["from"], again["resumed"]) == (sent, NOTE, "Anna", True)
+        assert again["expires_in_s"] < first["expires_in_s"]
+        # Anna's reloads on B: her wait for the answer again.
+        await anna.close()
+        anna = await reconnect(b, "anna")
+        waiting = await recv(anna, "offer_sent")
+        assert (waiting["offer"], waiting["resumed"], waiting["receivers"]) == (sent, True, 1)
+
+        # Bo takes the chat from his new console; Anna's new one and the visitor hear of it.
+        await bo.send(json.dumps({"type": "offer_reply", "offer": sent, "accept": True}))
+        assert (await recv(bo, "assigned"))["chat"] == chat
+        assert (await recv(anna, "released"))["reason"] == "transfer"
+        assert (await recv(anna, "offer_ended"))["reason"] == "accepted"
+        assert (await recv(vis, "assigned"))["volunteer"] == "Bo"
+        for ws in (anna, bo, vis):
+            await ws.close()
+
+    for log in sorted(tmp_path.glob("node-*.log")):
         assert "NODE-NOTE-MARKER" not in log.read_text(), log.name

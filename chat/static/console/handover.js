@@ -81,6 +81,21 @@ on("offer_sent", (f) => {
     el("button", { type: "button", t: "offer_take_back", onclick: () => send({ type: "offer_cancel", offer: f.offer }) }));
 });
 
+/* The socket connected again (a new welcome): the server sends every offer still open to or from this
+ * console right after it (offer/offer_sent with resumed), so the cards and waits shown before go; one
+ * that ended while the socket was down would otherwise stay. */
+export function forgetOffers() {
+  for (const card of incoming.values()) { clearInterval(card.timer); card.remove(); }
+  incoming.clear();
+  const box = $("offers");
+  if (box) box.remove();
+  for (const chatId of outgoing.keys()) {
+    const chat = S.chats.get(chatId);
+    if (chat && !chat.ended) chat.status.textContent = "";
+  }
+  outgoing.clear();
+}
+
 /* An offer made to this console: a card with the chat's language, the intake, the note; take or decline. */
 function offersBox() {
   let box = $("offers");
@@ -111,7 +126,9 @@ on("offer", (f) => {
         onclick: () => send({ type: "offer_reply", offer: f.offer, accept: true }) }),
       el("button", { type: "button", t: "offer_decline",
         onclick: () => send({ type: "offer_reply", offer: f.offer, accept: false }) })));
-  const until = Date.now() + f.expires_in_s * 1000;
+  const until = Date.now() + f.expires_in_s * 1000;       // after a reconnection: the time left
+  const shown = incoming.get(f.offer);
+  if (shown) { clearInterval(shown.timer); shown.remove(); }
   const tick = () => { left.textContent = t("offer_left", { s: Math.max(0, Math.round((until - Date.now()) / 1000)) }); };
   tick();
   card.timer = setInterval(tick, 1000);

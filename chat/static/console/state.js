@@ -20,5 +20,5 @@ export function isSupervisor() { return !!(S.me && (S.me.roles || []).includes("
 export function toLogin() {
   if (S.leaving) return;
   S.leaving = true;
-  location.href = "/login";
+  location.href = "/login?next=/console";          // and back here once signed in
 }
