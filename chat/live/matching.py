@@ -284,7 +284,8 @@ class Matching:
         async def fn(tx: Tx) -> tuple[int | None, float]:
             rank = await tx.zrank(S.QUEUE, vis.id, watch=False)
             per, at = self._per_position
-            if rank is not None and not 0 <= now - at < POSITION_POLL_S:
+            # A chat kept for its volunteer is promised by that volunteer's load: read it fresh.
+            if rank is not None and (vis.kept_for or not 0 <= now - at < POSITION_POLL_S):
                 per = await self._tx_per_position(tx, now)
             return rank, per
 
