@@ -86,12 +86,15 @@ class FollowUps:
             st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
             raw = await tx.hgetall(S.vol_key(vid))
             vol = S.VolState.load(vid, raw)
-            if st is None or st.state != "queued" or vol is None or not vol.available:
+            if st is None or st.state != "queued":
                 return ""
-            beat = await tx.zscore(S.NODES, vol.node, watch=False)
+            beat = await tx.zscore(S.NODES, vol.node, watch=False) if vol is not None and vol.node else None
+            if vol is None or not vol.available or beat is None or beat < now - NODE_TIMEOUT_S:
+                # Off duty: nothing to wait for now; an ordinary chat, whose young person may
+                # still say "someone else now" (followup_choice) and be answered.
+                tx.hset(S.chat_key(chat), {"fvol": vid})
+                return ""
             held = vol_chats(raw)
-            if beat is None or beat < now - NODE_TIMEOUT_S:
-                return ""
             if len(held) + len(wrapup_chats(raw)) >= vol.capacity:
                 if live.settings.followup_wait_s <= 0:
                     return ""
@@ -181,6 +184,9 @@ class FollowUps:
             return vol.name, until
 
         name, until = await live.commit(fn)
+        if not name:                    # off duty: no presence hash, the account's own name then
+            chosen = await live.read_chat(chat)
+            name = (await shifts.display_name(live.sessions, chosen.fvol) if chosen is not None else None) or ""
         if wait:
             vis.kept_for = (await live.read_chat(chat) or S.ChatState(id=chat)).fvol
             vis.kept_until = until

@@ -172,6 +172,10 @@ async def test_an_off_duty_volunteer_has_nothing_to_wait_for(server: Running) ->
     assert away["key"] == "followup_away_unbooked"
     await back.send({"type": "followup_choice", "wait": True})
     assert (await back.expect("error"))["code"] == "followup_not_waiting"
+    # "Someone else now" is answered (the widget offers it), though nothing was kept.
+    await back.send({"type": "followup_choice", "wait": False})
+    got = await back.expect("followup_kept")
+    assert got["kept"] is False and got["reason"] == "choice" and got["volunteer"] == "Sara"
     # An ordinary chat in the queue: whoever comes first takes it.
     await server.volunteer("bo")
     assert (await back.expect("assigned"))["volunteer"] == "Bo"
