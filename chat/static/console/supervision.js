@@ -80,7 +80,8 @@ function renderOverview(f) {
   // A choice made in a menu (whom to offer a chat, how long to block) survives the refresh.
   const chosen = new Map([...box.querySelectorAll("select[data-key]")].map((n) => [n.dataset.key, n.value]));
   box.replaceChildren(
-    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` + (q.for_specialist ? `, ${q.for_specialist} ${t("kept_for_specialist").toLowerCase()}` : "") })),
+    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` + (q.for_specialist ? `, ${q.for_specialist} ${t("kept_for_specialist").toLowerCase()}` : "")
+      + (q.for_volunteer ? `, ${q.for_volunteer} ${t("kept_for_own")}` : "") })),
     el("h3", { t: "alerts" }), alerts,
     table("chats_active", ["state", "volunteer", "since", "lang", "flags", "topic_col", "actions"], chatRows),
     table("volunteers", ["name", "state", "load", "lang", "skills"], volRows),
