@@ -166,7 +166,8 @@ class FollowUps:
 
         async def fn(tx: Tx, local: Local) -> tuple[str, float]:
             st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
-            if st is None or st.state != "queued" or not st.fvol:
+            # Once answered, back in the queue (handed back, transferred) it is an ordinary chat.
+            if st is None or st.state != "queued" or not st.fvol or st.waited is not None:
                 raise FrameError.of(codes.FOLLOWUP_NOT_WAITING)
             until = st.funtil or 0.0
             raw = await tx.hgetall(S.vol_key(st.fvol), watch=False)

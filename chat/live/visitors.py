@@ -304,7 +304,7 @@ class Visitors:
             return
         kind = n["k"]
         if kind == "assigned":
-            vis.state, vis.last_queued = "active", None
+            vis.state, vis.last_queued, vis.kept_for = "active", None, ""
             vis.outbox.send({"type": "assigned", "volunteer": n["name"]})
         elif kind == "requeued":
             vis.state, vis.last_queued = "queued", None

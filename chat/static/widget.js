@@ -717,7 +717,7 @@
       case "closed": over(f.text || T.closed, f.services); break;
       case "queued": show("queue"); renderQueue(f); break;
       case "assigned":
-        volunteerName = f.volunteer || "";
+        volunteerName = f.volunteer || ""; fuBox(null);
         if (view !== "chat") show("chat");
         say(volunteerName ? fmt(T.talkingTo, { name: volunteerName }) : "");
         break;
@@ -731,8 +731,8 @@
       case "referral": referral(f); break;
       case "followup": given(f); break;
       case "followup_away": fuName = f.volunteer; fuCanWait = f.kept; fuBox(f.text, f.kept ? 1 : 2); break;
-      case "followup_kept":
-        if (!f.kept && f.reason !== "choice") fuCanWait = false;
+      case "followup_kept":  // also after a reload: the name comes with it
+        fuName = f.volunteer; fuCanWait = f.kept || (fuCanWait && f.reason === "choice");
         fuBox(f.text, f.kept ? 1 : fuCanWait ? 3 : 0);
         break;
       case "ended": over(T["by_" + f.by] || T.ended); if (f.survey) ask(f.survey); break;

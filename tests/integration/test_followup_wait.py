@@ -79,7 +79,15 @@ async def test_a_busy_volunteers_chat_is_kept_for_them_and_goes_to_them_when_fre
     await sara.send({"type": "wrapup", "chat": first, "report": {"topic": "exposed"}})
     await sara.expect("wrapup_saved")
     assert (await back.expect("assigned"))["volunteer"] == "Sara"
-    await sara.expect("assigned")
+    chat = (await sara.expect("assigned"))["chat"]
+    # Answered, then handed on: an ordinary chat now (not kept again), nothing to choose.
+    await sara.send({"type": "transfer", "chat": chat, "to": {"queue": "sv"}})
+    await sara.expect("transferred")
+    await back.line("system")                       # "Du kopplas vidare till en annan volontär …"
+    state = await server.hub.live.read_chat(chat)
+    assert state is not None and state.fvol and not state.fkeep
+    await back.send({"type": "followup_choice", "wait": True})
+    assert (await back.expect("error"))["code"] == "followup_not_waiting"
 
 
 async def test_someone_else_now_releases_it_and_it_keeps_its_place(server: Running) -> None:
