@@ -38,6 +38,16 @@ log = get_logger(__name__)
 KEEP_CHECK_S = 5.0
 
 
+async def on_duty(tx: Tx, vid: str, now: float) -> tuple[S.VolState, dict[str, str]] | None:
+    """Inside ``tx``: volunteer ``vid`` taking chats (available, on a live node), with its raw hash."""
+    raw = await tx.hgetall(S.vol_key(vid), watch=False)
+    vol = S.VolState.load(vid, raw)
+    beat = await tx.zscore(S.NODES, vol.node, watch=False) if vol is not None and vol.node else None
+    if vol is None or not vol.available or beat is None or beat < now - NODE_TIMEOUT_S:
+        return None
+    return vol, raw
+
+
 class FollowUps:
     def __init__(self, live: Live, *, matching: Matching) -> None:
         self.live = live
@@ -84,16 +94,16 @@ class FollowUps:
 
         async def fn(tx: Tx, local: Local) -> str:
             st = S.ChatState.load(chat, await tx.hgetall(S.chat_key(chat)))
-            raw = await tx.hgetall(S.vol_key(vid))
-            vol = S.VolState.load(vid, raw)
+            await tx.hgetall(S.vol_key(vid))            # watched: its load decides
+            found = await on_duty(tx, vid, now)
             if st is None or st.state != "queued":
                 return ""
-            beat = await tx.zscore(S.NODES, vol.node, watch=False) if vol is not None and vol.node else None
-            if vol is None or not vol.available or beat is None or beat < now - NODE_TIMEOUT_S:
+            if found is None:
                 # Off duty: nothing to wait for now; an ordinary chat, whose young person may
                 # still say "someone else now" (followup_choice) and be answered.
                 tx.hset(S.chat_key(chat), {"fvol": vid})
                 return ""
+            vol, raw = found
             held = vol_chats(raw)
             if len(held) + len(wrapup_chats(raw)) >= vol.capacity:
                 if live.settings.followup_wait_s <= 0:
@@ -175,10 +185,10 @@ class FollowUps:
                 if st.fkeep:
                     tx.hset(S.chat_key(chat), {"fkeep": ""})
                 return raw.get("name", ""), until
-            vol = S.VolState.load(st.fvol, raw)
-            beat = await tx.zscore(S.NODES, vol.node, watch=False) if vol is not None and vol.node else None
-            if vol is None or not vol.available or beat is None or beat < now - NODE_TIMEOUT_S or now >= until:
+            found = await on_duty(tx, st.fvol, now)
+            if found is None or now >= until:
                 raise FrameError.of(codes.FOLLOWUP_NOT_WAITING)
+            vol = found[0]
             if not st.fkeep:
                 tx.hset(S.chat_key(chat), {"fkeep": "1"})
                 tx.zadd(S.DUE, {f"fkeep:{chat}": min(until, now + KEEP_CHECK_S)})
@@ -224,11 +234,8 @@ class FollowUps:
             reason = ""
             if now >= until:
                 reason = "timeout"
-            else:
-                vol = S.VolState.load(st.fvol, await tx.hgetall(S.vol_key(st.fvol), watch=False))
-                beat = await tx.zscore(S.NODES, vol.node, watch=False) if vol is not None and vol.node else None
-                if vol is None or not vol.available or beat is None or beat < now - NODE_TIMEOUT_S:
-                    reason = "away"
+            elif await on_duty(tx, st.fvol, now) is None:
+                reason = "away"
             if not reason:
                 tx.zadd(S.DUE, {f"fkeep:{chat}": min(until, now + KEEP_CHECK_S)})
                 return ""
