@@ -179,6 +179,9 @@ class Matching:
                                        "name": vol.name}, local)
             live.notify(tx, vol.node, {"k": "assigned", "chat": chat_id, "to": "volunteer",
                                        "vid": vid}, local)
+            if st.fkeep and st.fvol == vid:     # kept for them: a young person back with their code
+                live.notify(tx, vol.node, {"k": "frame", "chat": chat_id, "to": "volunteer", "vid": vid}, local,
+                            {"type": "followup_returned", "chat": chat_id})
         return pairs
 
     @staticmethod

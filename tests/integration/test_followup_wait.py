@@ -80,6 +80,7 @@ async def test_a_busy_volunteers_chat_is_kept_for_them_and_goes_to_them_when_fre
     await sara.expect("wrapup_saved")
     assert (await back.expect("assigned"))["volunteer"] == "Sara"
     chat = (await sara.expect("assigned"))["chat"]
+    assert (await sara.expect("followup_returned"))["chat"] == chat
     # Answered, then handed on: an ordinary chat now (not kept again), nothing to choose.
     await sara.send({"type": "transfer", "chat": chat, "to": {"queue": "sv"}})
     await sara.expect("transferred")
@@ -249,3 +250,4 @@ async def test_kept_across_two_nodes_on_redis(tmp_path: Path) -> None:
         await anna.send({"type": "wrapup", "chat": chat, "report": {"topic": "exposed"}})
         await anna.expect("wrapup_saved")
         assert (await back.expect("assigned", timeout=8))["volunteer"] == "Anna"
+        assert (await anna.expect("followup_returned"))["chat"] != chat
