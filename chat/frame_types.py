@@ -57,7 +57,12 @@ class Leave(TypedDict):
     quick: NotRequired[bool]        # quick exit: no survey is offered
 
 
-VisitorFrame = Union[Hello, IntakeFrame, VisitorMessage, VisitorTyping, Leave]
+class FollowupChoice(TypedDict):
+    type: Literal["followup_choice"]
+    wait: bool                      # wait for the follow-up code's volunteer, or anyone free now
+
+
+VisitorFrame = Union[Hello, IntakeFrame, VisitorMessage, VisitorTyping, Leave, FollowupChoice]
 # What the player of a practice chat sends as the young person (chat.practice).
 PlayedFrame = Union[IntakeFrame, VisitorMessage, VisitorTyping, Leave]
 

@@ -25,7 +25,7 @@ from referral import geography, vocab
 
 from .kernel import error_codes as codes
 from .kernel.exceptions import FrameError
-from .frame_types import (Block, Colleagues, Debrief, Dismiss, End, Escalate, Followup, Hello, Intake, IntakeFrame,
+from .frame_types import (Block, Colleagues, Debrief, Dismiss, End, Escalate, Followup, FollowupChoice, Hello, Intake, IntakeFrame,
                           Join, Leave, Observe, Offer, OfferCancel, OfferReply, PracticeOpen, PracticePartners,
                           PracticeResume, PracticeVisitor, Refer, Report, RouteAny, Shadow, ShadowAnswer, Shadowable, Status,
                           Supervise, Takeover, Transfer, VisitorFrame,
@@ -246,9 +246,13 @@ def _v_leave(obj: Frame) -> Leave:
     return {"type": "leave", "quick": _bool(obj, "quick")}
 
 
+def _v_followup_choice(obj: Frame) -> FollowupChoice:
+    return {"type": "followup_choice", "wait": _bool(obj, "wait")}
+
+
 _VISITOR: dict[str, Callable[[Frame], VisitorFrame]] = {
     "hello": _v_hello, "intake": _v_intake, "message": _v_message,
-    "typing": _v_typing, "leave": _v_leave,
+    "typing": _v_typing, "leave": _v_leave, "followup_choice": _v_followup_choice,
 }
 
 
@@ -478,7 +482,7 @@ def _o_practice_visitor(obj: Frame) -> PracticeVisitor:
     if not isinstance(inner, dict) or inner.get("type") not in PLAYED_TYPES:
         raise _bad("frame", f"must be a young person's frame: one of {', '.join(PLAYED_TYPES)}")
     played = _VISITOR[inner["type"]](inner)
-    assert played["type"] != "hello"
+    assert played["type"] != "hello" and played["type"] != "followup_choice"
     return {"type": "practice_visitor", "chat": _chat(obj), "frame": played}
 
 

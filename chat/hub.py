@@ -110,7 +110,7 @@ class Hub:
         self.referring = Referring(live, store)
         self.overview = Overview(live)
         self.blocks = Blocks(live, ending=self.ending, overview=self.overview)
-        self.followups = FollowUps(live)
+        self.followups = FollowUps(live, matching=self.matching)
         self.supervision = Supervision(live, lines=self.lines, delivery=self.delivery, ending=self.ending,
                                        overview=self.overview)
         self.handover = Handover(live, lines=self.lines, matching=self.matching, overview=self.overview,
@@ -118,10 +118,12 @@ class Hub:
         self.alerts = Alerts(live, lines=self.lines, overview=self.overview)
         self.offers = Offers(live, lines=self.lines, handover=self.handover, overview=self.overview)
         self.care = Care(live, overview=self.overview)
-        self.specialists = Specialists(live, matching=self.matching, overview=self.overview)
+        self.specialists = Specialists(live, matching=self.matching, overview=self.overview,
+                                       followups=self.followups)
         self.visitor_side = Visitors(live, lines=self.lines, delivery=self.delivery, matching=self.matching,
                                      ending=self.ending, records=self.records, referring=self.referring,
-                                     hours_source=self.hours, returning=self.followups.returns)
+                                     hours_source=self.hours, returning=self.followups.returns,
+                                     choosing=self.followups.on_choice)
         frames = SupervisionFrames(
             escalate=self.alerts.on_escalate, transfer=self.handover.on_transfer,
             followup=self.followups.on_followup, supervise=self.overview.on_supervise,
@@ -147,6 +149,7 @@ class Hub:
         self.timers = Timers(live, lines=self.lines, ending=self.ending, records=self.records,
                              matching=self.matching, reconcile=self.reconcile, referring=self.referring)
         self.timers.handlers["offer"] = self.offers.expire
+        self.timers.handlers["fkeep"] = self.followups.check_kept
 
         # The endpoints' calls go straight to the part that owns them.
         self.visitor_hello = self.visitor_side.hello

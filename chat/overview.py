@@ -36,16 +36,27 @@ class _Specialists:
         self.now, self.wait_s = now, wait_s
         self.on_duty: set[str] = set()
         self.free: set[str] = set()
+        self.vols_on_duty: set[str] = set()
         for vid, raw in zip(vids, vraws):
             vol = S.VolState.load(vid, raw)
             if vol is None or not vol.available or vol.node not in alive:
                 continue
+            self.vols_on_duty.add(vid)
             self.on_duty |= vol.skills
             if len(vol_chats(raw)) + len(wrapup_chats(raw)) < vol.capacity:
                 self.free |= vol.skills
 
+    def kept_for_volunteer(self, st: S.ChatState) -> int | None:
+        """Seconds until a chat kept for the volunteer of its follow-up code goes to anyone; None if not kept
+        (routing's rule: kept while that volunteer is on duty and its time is not up)."""
+        if not st.kept_for(self.now) or st.fvol not in self.vols_on_duty:
+            return None
+        return int(math.ceil((st.funtil or 0.0) - self.now))
+
     def kept(self, st: S.ChatState, topic: str | None) -> int | None:
         """Seconds until a chat kept for a busy specialist goes to anyone; None if not kept."""
+        if self.kept_for_volunteer(st) is not None:
+            return None
         if st.state != "queued" or st.anyone or not topic or topic not in self.on_duty or topic in self.free:
             return None
         left = st.started + self.wait_s - self.now
@@ -151,7 +162,7 @@ class Overview:
                            "volunteer": names.get(a["vid"], ""), "since_s": int(now - a["at"])})
         longest = 0.0
         specialists = _Specialists(vids, vraws, alive, now, self.live.settings.specialist_wait_s)
-        kept = 0
+        kept = for_volunteer = 0
         for chat, raw, st in zip(listed, craws, states):
             if st is None:
                 continue
@@ -178,6 +189,11 @@ class Overview:
             if fallback is not None:
                 kept += 1
                 entry["specialist_wait_s"] = fallback       # seconds until it goes to anyone
+            own = specialists.kept_for_volunteer(st)
+            if own is not None:
+                for_volunteer += 1
+                entry["kept_for"] = names.get(st.fvol, "")   # came back with this volunteer's code
+                entry["followup_wait_s"] = own               # seconds until it goes to anyone
             chats.append(entry)
         volunteers = []
         for vid, raw in zip(vids, vraws):
@@ -194,7 +210,7 @@ class Overview:
         waiting += [st for st in (S.ChatState.load(c, r) for c, r in rest) if st is not None and st.state == "queued"]
         return {"type": "overview",
                 "queue": {"waiting": len(queue), "longest_wait_s": int(math.floor(longest)),
-                          "for_specialist": kept},
+                          "for_specialist": kept, "for_volunteer": for_volunteer},
                 "chats": chats, "volunteers": volunteers, "alerts": alerts,
                 "languages": per_language(waiting, volunteers, now)}
 

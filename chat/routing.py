@@ -25,6 +25,11 @@ Rules
   to anyone. With no such volunteer on duty it is routed at once like any chat.
   A chat waiting for a specialist never blocks the chats behind it: they are
   matched past it, and it keeps its place (it is first again when it falls back).
+* A chat kept for a named volunteer (``keep``: a young person back with a follow-up
+  code, ``chat.followup_frames``) goes to that volunteer, before any other chat, as
+  soon as they have a free slot, and to nobody else while they are on duty (available)
+  and its ``keep_until`` has not passed; like a chat kept for a specialist it blocks
+  nobody and keeps its place. With that volunteer not on duty it is routed like any chat.
 * The queue is bounded (``max_queue``); overflow policy: refuse the newcomer
   (``QueueFull``), never drop someone already waiting.
 """
@@ -69,6 +74,8 @@ class _Waiting:
     lang: str
     since: float
     skill: str | None = None     # wait for a volunteer with this skill (until since + the wait)
+    keep: str | None = None      # kept for this volunteer (a follow-up code) until keep_until
+    keep_until: float = 0.0
 
 
 @dataclass
@@ -101,13 +108,16 @@ class Router:
 
     # -- the queue ---------------------------------------------------------------
     def enqueue(self, chat: str, lang: str, now: float, *, front: bool = False,
-                skill: str | None = None, since: float | None = None) -> None:
-        """Queue ``chat``; ``skill`` asks for a specialist, waited for from ``since`` (default now)."""
+                skill: str | None = None, since: float | None = None,
+                keep: str | None = None, keep_until: float = 0.0) -> None:
+        """Queue ``chat``; ``skill`` asks for a specialist, waited for from ``since`` (default now);
+        ``keep`` keeps it for that volunteer until ``keep_until`` while they are on duty."""
         if chat in self._queue:
             return
         if not front and len(self._queue) >= self.max_queue:
             raise QueueFull(chat)
-        self._queue[chat] = _Waiting(lang, now if since is None else since, skill or None)
+        self._queue[chat] = _Waiting(lang, now if since is None else since, skill or None,
+                                     keep or None, keep_until)
         if front:
             self._queue.move_to_end(chat, last=False)
 
@@ -186,13 +196,24 @@ class Router:
                     out[skill] = out.get(skill, 0) + v.capacity
         return out
 
+    def _kept(self, w: _Waiting, now: float) -> bool:
+        """Is the chat kept for its named volunteer now (on duty, and its time not up)?"""
+        if w.keep is None or now >= w.keep_until:
+            return False
+        v = self._volunteers.get(w.keep)
+        return v is not None and v.available
+
+    def holding_for_volunteer(self, now: float) -> dict[str, str]:
+        """Chats now kept for a named volunteer (busy: a free one takes them at the next match)."""
+        return {chat: w.keep for chat, w in self._queue.items() if w.keep is not None and self._kept(w, now)}
+
     def holding_for_specialist(self, now: float) -> dict[str, float]:
         """Chats now kept for a busy specialist -> when they fall back to anyone."""
         on_duty = self.skills_on_duty()
         free = {s for v in self._volunteers.values() if v.eligible() for s in v.skills}
         return {chat: w.since + self.specialist_wait_s for chat, w in self._queue.items()
                 if w.skill in on_duty and w.skill not in free
-                and now < w.since + self.specialist_wait_s}
+                and now < w.since + self.specialist_wait_s and not self._kept(w, now)}
 
     def estimate_for(self, chat: str, now: float) -> int:
         """An honest estimate for one waiting chat (rounded up to 30 s).
@@ -272,12 +293,21 @@ class Router:
             return bool(stamp)
 
         order = {chat: i for i, chat in enumerate(self._queue)}
-        # First the topic chats, in arrival order, each to a free specialist: a chat that
+        kept = {chat for chat, w in self._queue.items() if self._kept(w, now)}
+        # First the chats kept for a named volunteer, each to that volunteer if they are free:
+        # nobody else takes them, so they come before anything that volunteer could be given.
+        for chat in sorted(kept, key=order.__getitem__):
+            w = self._queue[chat]
+            if w.keep in stamp:
+                assert w.keep is not None
+                if not assign(chat, w.keep):
+                    return sorted(out, key=lambda pair: order[pair[0]])
+        # Then the topic chats, in arrival order, each to a free specialist: a chat that
         # arrived earlier without a topic must not take the specialist a topic chat needs
         # while anyone else is free for it (it gets that one in the pass below).
         for chat, waiting in list(self._queue.items()):
             skill = waiting.skill
-            if skill is not None and skill in on_duty:
+            if skill is not None and skill in on_duty and chat not in kept:
                 # A specialist speaking the chat's language, then any specialist.
                 chosen = best(heaps.get((skill, waiting.lang))) or best(heaps.get((skill,)))
                 if chosen is not None and not assign(chat, chosen):
@@ -286,7 +316,8 @@ class Router:
         # (and blocks nobody) until its time is up, then goes like any chat.
         for chat, waiting in list(self._queue.items()):
             skill = waiting.skill
-            if skill is not None and skill in on_duty and now < waiting.since + self.specialist_wait_s:
+            if chat in kept or (skill is not None and skill in on_duty
+                                and now < waiting.since + self.specialist_wait_s):
                 continue
             chosen = best(heaps.get(waiting.lang))       # a speaker of the chat's language first
             if chosen is None:

@@ -44,6 +44,11 @@ topic, sealed like the intake: matching opens it), ``anyone`` ("1" once a
 supervisor handed it to any volunteer) and ``spec`` ("1"/"0": whether the
 volunteer who first took a topic chat held the topic as a skill, for the record);
 a volunteer's hash carries ``skills`` (plain words from the vocabularies).
+
+For follow-up codes (``chat.followup_frames``) a queued chat that came back with a code
+whose volunteer is on duty but busy carries ``fvol`` (that volunteer's account), ``funtil``
+(until when it may be kept for them) and ``fkeep`` ("1" while it is kept: matching gives it
+to nobody else); the young person's ``followup_choice`` and the ``fkeep`` timer clear it.
 """
 
 from __future__ import annotations
@@ -173,6 +178,15 @@ class ChatState:
     shadows: str = ""              # trainees following with the volunteer's consent: "<account>,..."
     asks: str = ""                 # trainees asking to follow: "<account>@<node>,..." (chat.shadowing)
     host: str = ""                 # a practice chat's player: "<account>" (chat.practice)
+    fvol: str = ""                 # came back with a follow-up code of this volunteer (chat.followup_frames)
+    funtil: float | None = None    # it may be kept for them until then (wall clock)
+    fkeep: bool = False            # kept for ``fvol`` now: matching gives it to nobody else
+
+    def kept_for(self, now: float) -> str:
+        """The volunteer a queued chat is kept for now ("" when none; their being on duty aside)."""
+        if self.state == "queued" and self.fkeep and self.fvol and now < (self.funtil or 0.0):
+            return self.fvol
+        return ""
 
     @classmethod
     def load(cls, chat_id: str, raw: dict[str, str]) -> ChatState | None:
@@ -211,6 +225,9 @@ class ChatState:
         s.shadows = raw.get("shadows", "")
         s.asks = raw.get("asks", "")
         s.host = raw.get("host", "")
+        s.fvol = raw.get("fvol", "")
+        s.funtil = _float(raw.get("funtil", ""))
+        s.fkeep = raw.get("fkeep") == "1"
         return s
 
     @property

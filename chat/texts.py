@@ -155,6 +155,38 @@ TEXTS: dict[str, dict[str, str]] = {
         "ti": "{name} ሕጂ ምስ ካልእ ሰብ ይዛረብ ኣሎ። ኣብ መስርዕ ኣለኻ፣ ምስቲ ቀዳማይ ናጻ ዝኾነ ድማ ክትዛረብ ኢኻ። ን{name} ክትጽበ እንተመረጽካ፣ ድሕሪ ቁሩብ ብኮድካ ተመለስ።",
         "uk": "{name} зараз розмовляє з кимось іншим. Ти в черзі й поговориш із тим, хто першим звільниться. Якщо хочеш зачекати саме на {name}, повернися зі своїм кодом трохи згодом.",
     },
+    "followup_kept": {
+        "sv": "{name} pratar med någon annan just nu. Vi håller din plats åt {name} i högst {m} minuter, "
+              "så får du prata med {name} när hen blir ledig. Vill du inte vänta kan du prata med någon annan nu.",
+        "en": "{name} is talking with someone else right now. We keep your place for {name} for at most {m} "
+              "minutes, so you can talk with {name} when they are free. If you don't want to wait, you can talk "
+              "with someone else now.",
+        "ar": "{name} يتحدث مع شخص آخر الآن. نحتفظ بمكانك لـ {name} لمدة {m} دقيقة على الأكثر، لتتحدث مع {name} عندما يصبح متاحًا. إذا لم ترد الانتظار، يمكنك التحدث مع شخص آخر الآن.",
+        "fa": "{name} الان با کس دیگری حرف می‌زند. جای تو را حداکثر {m} دقیقه برای {name} نگه می‌داریم تا وقتی آزاد شد با {name} حرف بزنی. اگر نمی‌خواهی صبر کنی، می‌توانی الان با کس دیگری حرف بزنی.",
+        "so": "{name} hadda wuxuu la hadlayaa qof kale. Boosaskaaga waxaan u haynaa {name} ugu badnaan {m} daqiiqo, si aad ula hadasho {name} marka uu bannaanaado. Haddii aadan rabin inaad sugto, hadda waad la hadli kartaa qof kale.",
+        "ti": "{name} ሕጂ ምስ ካልእ ሰብ ይዛረብ ኣሎ። ቦታኻ ን{name} ክሳብ {m} ደቒቕ ንሕዘልካ፣ {name} ናጻ ምስ ኮነ ምስኡ ክትዛረብ። ክትጽበ እንተዘይደሊኻ፣ ሕጂ ምስ ካልእ ሰብ ክትዛረብ ትኽእል።",
+        "uk": "{name} зараз розмовляє з кимось іншим. Ми тримаємо твоє місце для {name} щонайбільше {m} хв, щоб ти поговорив(-ла) з {name}, коли звільниться. Якщо не хочеш чекати, можеш поговорити з кимось іншим зараз.",
+    },
+    "followup_released": {
+        "sv": "{name} kan inte ta din chatt just nu. Nu får du prata med den som blir ledig först. "
+              "Du behåller din plats i kön.",
+        "en": "{name} cannot take your chat right now. You will talk with whoever is free first. "
+              "You keep your place in the queue.",
+        "ar": "{name} لا يستطيع استلام محادثتك الآن. ستتحدث مع أول من يصبح متاحًا. تحتفظ بمكانك في الدور.",
+        "fa": "{name} الان نمی‌تواند گفتگوی تو را بگیرد. با اولین کسی که آزاد شود حرف می‌زنی. جایت در صف حفظ می‌شود.",
+        "so": "{name} hadda ma qaadan karo chat-kaaga. Waxaad la hadli doontaa qofka ugu horreeya ee bannaanaada. Boosaskaagii safka wuu kuu haray.",
+        "ti": "{name} ሕጂ ቻትካ ክወስድ ኣይክእልን። ምስቲ ቀዳማይ ናጻ ዝኾነ ክትዛረብ ኢኻ። ቦታኻ ኣብ መስርዕ ይተርፈካ።",
+        "uk": "{name} зараз не може взяти твій чат. Ти поговориш із тим, хто першим звільниться. Твоє місце в черзі зберігається.",
+    },
+    "followup_someone_else": {
+        "sv": "Okej. Du får prata med den som blir ledig först. Du behåller din plats i kön.",
+        "en": "Okay. You will talk with whoever is free first. You keep your place in the queue.",
+        "ar": "حسنًا. ستتحدث مع أول من يصبح متاحًا. تحتفظ بمكانك في الدور.",
+        "fa": "باشه. با اولین کسی که آزاد شود حرف می‌زنی. جایت در صف حفظ می‌شود.",
+        "so": "Hagaag. Waxaad la hadli doontaa qofka ugu horreeya ee bannaanaada. Boosaskaagii safka wuu kuu haray.",
+        "ti": "ሕራይ። ምስቲ ቀዳማይ ናጻ ዝኾነ ክትዛረብ ኢኻ። ቦታኻ ኣብ መስርዕ ይተርፈካ።",
+        "uk": "Добре. Ти поговориш із тим, хто першим звільниться. Твоє місце в черзі зберігається.",
+    },
     "blocked": {
         "sv": "Chatten är inte tillgänglig just nu.",
         "en": "The chat is not available right now.",
@@ -226,6 +258,16 @@ def shift_when(lang: str, start: datetime, end: datetime, today: date) -> str:
         if days > 6:
             day += f" {start.day}/{start.month}"
     return f"{day} {_clock(start, lang)}–{_clock(end, lang)}"
+
+
+def followup_kept(lang: str, name: str, wait_s: int) -> str:
+    """A returning chat is kept for its busy volunteer, at most ``wait_s`` seconds (whole minutes, up)."""
+    return text("followup_kept", lang).format(name=name, m=max(1, -(-wait_s // 60)))
+
+
+def followup_released(lang: str, name: str) -> str:
+    """A chat kept for its volunteer goes to anyone now (time up, volunteer gone, a supervisor)."""
+    return text("followup_released", lang).format(name=name)
 
 
 def followup_away(lang: str, name: str, when: str | None, *, busy: bool = False) -> str:

@@ -147,6 +147,7 @@ FRAMES: dict[str, tuple[str, str, str]] = {
     "message":   ("ok",           "own",             "own+joined"),
     "typing":    ("ok",           "own",             "own+joined"),
     "leave":     ("ok",           "unknown_type",    "unknown_type"),
+    "followup_choice": ("ok",     "unknown_type",    "unknown_type"),
     "status":    ("unknown_type", "ok",              "ok"),
     "refer":     ("unknown_type", "own",             "own"),
     "end":       ("unknown_type", "own",             "own+joined"),

@@ -126,6 +126,8 @@ RESUME_FAILED = _code("resume_failed", "Chatten kunde inte återupptas; en ny ch
                       "The chat could not be resumed; a new chat starts.", {VISITOR})
 FOLLOWUP_UNKNOWN = _code("followup_unknown", "Uppföljningskoden är okänd eller för gammal.",
                          "The follow-up code is unknown or expired.", {VISITOR})
+FOLLOWUP_NOT_WAITING = _code("followup_not_waiting", "Det finns ingen volontär att vänta på i den här chatten "
+                             "just nu.", "There is no volunteer to wait for in this chat now.", {VISITOR})
 INTERNAL_ERROR = _code("internal_error", "Något gick fel hos oss; försök igen.",
                        "Something went wrong on our side; please try again.", SOCKETS | {HTTP}, status=500)
 UNAVAILABLE = _code("unavailable", "Tjänsten är tillfälligt otillgänglig, försök igen.",

@@ -71,6 +71,8 @@ SETTINGS_HELP: dict[str, str] = {
     "JOURCHATT_IDLE_WARN_S": "Seconds of silence in a chat before both sides are warned. Default 600.",
     "JOURCHATT_SPECIALIST_WAIT_S": "Seconds a chat with a topic waits for a busy volunteer with that "
                                    "skill before it goes to anyone. Default 120.",
+    "JOURCHATT_FOLLOWUP_WAIT_S": "Seconds a chat that came back with a follow-up code is kept for its "
+                                 "volunteer while they are on duty but busy, before it goes to anyone. Default 600.",
     "JOURCHATT_IDLE_CLOSE_S": "Seconds after the warning before a silent chat is closed. Default 300.",
     "JOURCHATT_WRAPUP_TIMEOUT_S": "Seconds a volunteer has to file the wrap-up before the record "
     "is written without it. Default 1800.",
@@ -130,6 +132,7 @@ class Settings:
     volunteer_grace_s: float = 20.0
     idle_warn_s: float = 600.0
     specialist_wait_s: float = 120.0
+    followup_wait_s: float = 600.0
     idle_close_s: float = 300.0
     wrapup_timeout_s: float = 1800.0
     transfer_offer_s: float = 60.0

@@ -46,6 +46,8 @@ class Matching:
         self._on_duty = True                      # at the last count, was any volunteer taking chats?
         # (mean chat length, skill -> specialists' slots on duty, skills with a free specialist)
         self._specialists: tuple[float, dict[str, int], set[str]] = (float(DEFAULT_SERVICE_TIME_S), {}, set())
+        # volunteer on duty -> (slots, has a free one), for chats kept for a named volunteer
+        self._vols: dict[str, tuple[int, bool]] = {}
         self._last_poll = 0.0
         # Local visitors waiting here that the last full queue view did not list.
         self.unlisted: set[str] = set()
@@ -147,7 +149,8 @@ class Matching:
                     topic = None
                 if topic:
                     topics[chat_id] = topic
-                router.enqueue(st.id, st.lang, now, skill=None if st.anyone else topic, since=st.started)
+                router.enqueue(st.id, st.lang, now, skill=None if st.anyone else topic, since=st.started,
+                               keep=st.kept_for(now) or None, keep_until=st.funtil or 0.0)
             got = router.match(now)
             pairs.extend(got)
             free -= len(got)
@@ -165,6 +168,8 @@ class Matching:
             topic = topics.get(chat_id)
             if topic and not st.spec:
                 fields["spec"] = "1" if topic in vol.skills else "0"
+            if st.fkeep:
+                fields["fkeep"] = ""        # answered: not kept again should it come back to the queue
             tx.hset(S.chat_key(chat_id), fields)
             S.left_queue(tx, st)
             held.add(chat_id)
@@ -174,6 +179,9 @@ class Matching:
                                        "name": vol.name}, local)
             live.notify(tx, vol.node, {"k": "assigned", "chat": chat_id, "to": "volunteer",
                                        "vid": vid}, local)
+            if st.fkeep and st.fvol == vid:     # kept for them: a young person back with their code
+                live.notify(tx, vol.node, {"k": "frame", "chat": chat_id, "to": "volunteer", "vid": vid}, local,
+                            {"type": "followup_returned", "chat": chat_id})
         return pairs
 
     @staticmethod
@@ -226,9 +234,11 @@ class Matching:
         slots = 0
         skill_slots: dict[str, int] = {}
         free_skills: set[str] = set()
+        vols: dict[str, tuple[int, bool]] = {}
         for vol, raw in await self.on_duty(tx, now, watch=False):
             slots += vol.capacity
             busy = len(vol_chats(raw)) + len(parse_wraps(raw.get("wraps", ""))) >= vol.capacity
+            vols[vol.id] = (vol.capacity, not busy)
             for skill in vol.skills:
                 skill_slots[skill] = skill_slots.get(skill, 0) + vol.capacity
                 if not busy:
@@ -236,6 +246,7 @@ class Matching:
         self._per_position = (svc / max(slots, 1), now)
         self._on_duty = slots > 0
         self._specialists = (svc, skill_slots, free_skills)
+        self._vols = vols
         return self._per_position[0]
 
     async def anyone_on_duty(self) -> bool | None:
@@ -289,7 +300,8 @@ class Matching:
         async def fn(tx: Tx) -> tuple[int | None, float]:
             rank = await tx.zrank(S.QUEUE, vis.id, watch=False)
             per, at = self._per_position
-            if rank is not None and not 0 <= now - at < POSITION_POLL_S:
+            # A chat kept for its volunteer is promised by that volunteer's load: read it fresh.
+            if rank is not None and (vis.kept_for or not 0 <= now - at < POSITION_POLL_S):
                 per = await self._tx_per_position(tx, now)
             return rank, per
 
@@ -301,13 +313,22 @@ class Matching:
             self._tell_position(vis, rank + 1, self._estimate(vis, rank + 1, per_position, 1), self._on_duty)
 
     def _estimate(self, vis: Visitor, position: int, per_position: float, ahead: int) -> int:
-        """Seconds to promise: by place in line, or, for a chat kept for a busy specialist,
-        also by when one of them is likely free (``routing.specialist_wait``).
+        """Seconds to promise: by place in line, or, for a chat kept for a busy specialist or
+        for its own volunteer, also by when one of them is likely free (``routing.specialist_wait``).
 
         ``ahead`` counts the kept chats of its topic ahead of it that this node holds
         (others' topics are sealed and not read for an estimate)."""
         plain = position * per_position
         svc, skill_slots, free_skills = self._specialists
+        now = self.live.clock()
+        if vis.kept_for and now < vis.kept_until and vis.kept_for in self._vols:
+            # Kept for a named volunteer (a follow-up code): until one of their slots frees,
+            # but never past the time it is released to anyone, plus its place in line.
+            slots, free = self._vols[vis.kept_for]
+            if free:
+                return Router.round_wait(0.0)
+            return Router.round_wait(specialist_wait(plain, ahead=1, service_time_s=svc, slots=slots,
+                                                     fallback_in_s=vis.kept_until - now))
         topic = vis.topic
         if not topic or not skill_slots.get(topic) or topic in free_skills:
             return Router.round_wait(plain)

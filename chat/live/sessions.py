@@ -58,6 +58,8 @@ class Visitor:
     last_queued: tuple[int, int, bool] | None = None
     token: str = ""             # hash of the resume token (its key's TTL is refreshed with the chat's)
     topic: str | None = None    # the intake topic, for an honest estimate while kept for a specialist
+    kept_for: str = ""          # the volunteer the chat is kept for (a follow-up code), as last heard
+    kept_until: float = 0.0
 
 
 @dataclass(eq=False)

@@ -19,7 +19,7 @@ from volunteer.hours_store import HoursSource
 
 from .. import state as S
 from .. import texts
-from ..frame_types import Hello, IntakeFrame, VisitorFrame
+from ..frame_types import FollowupChoice, Hello, IntakeFrame, VisitorFrame
 from ..kernel.broker import BrokerError, Tx
 from ..kernel import error_codes as codes
 from ..kernel.exceptions import FrameError
@@ -38,12 +38,14 @@ log = get_logger(__name__)
 
 # A new chat that came with a follow-up code: (its visitor, the account that gave the code or "").
 Returning = Callable[[Visitor, str], Awaitable[None]]
+# Its young person's followup_choice: wait for that volunteer, or anyone free now.
+Choosing = Callable[[Visitor, FollowupChoice], Awaitable[None]]
 
 
 class Visitors:
     def __init__(self, live: Live, *, lines: Lines, delivery: Delivery, matching: Matching,
                  ending: Ending, records: Records, referring: Referring, hours_source: HoursSource,
-                 returning: Returning) -> None:
+                 returning: Returning, choosing: Choosing) -> None:
         self.live = live
         self.lines = lines
         self.delivery = delivery
@@ -53,6 +55,7 @@ class Visitors:
         self.referring = referring
         self.hours = hours_source
         self.returning = returning
+        self.choosing = choosing
         self._tz = ZoneInfo(live.settings.timezone)
         live.notices.register("visitor", ("assigned", "requeued", "ended", "frame"), self._on_notice)
 
@@ -148,6 +151,8 @@ class Visitors:
                 vis.topic = self.live.skill(st)
             except Exception:           # an unreadable seal (a rotated secret): no preference then
                 vis.topic = None
+        if st.kept_for(self.live.clock()):
+            vis.kept_for, vis.kept_until = st.fvol, st.funtil or 0.0
         self.live.visitors[st.id] = vis
         self.live.outboxes[outbox.conn] = outbox
         return vis
@@ -187,6 +192,11 @@ class Visitors:
             outbox.send({"type": "welcome", "resume_token": token, "open": True, "resumed": True})
             replayed = await self.delivery.replay(st.id, vis.feed, outbox, "visitor", vis.lang)
             if st.state == "queued":
+                if vis.kept_for:        # still kept for the volunteer of its follow-up code
+                    wait_s = int(max(0.0, vis.kept_until - self.live.clock()))
+                    name = await self.live.vol_name(vis.kept_for)
+                    outbox.send({"type": "followup_kept", "kept": True, "volunteer": name, "wait_s": wait_s,
+                                 "text": texts.followup_kept(vis.lang, name, wait_s)})
                 await self.matching.flush_positions(only=vis)
             else:
                 outbox.send({"type": "assigned", "volunteer": await self.live.vol_name(st.vol)})
@@ -220,6 +230,8 @@ class Visitors:
         elif frame["type"] == "leave":
             if not await self.ending.end(vis.id, "visitor", survey=not frame.get("quick", False)):
                 raise FrameError.of(codes.CHAT_ENDED)
+        elif frame["type"] == "followup_choice":
+            await self.choosing(vis, frame)
         else:
             assert_never(frame)         # mypy: every visitor frame type has its branch
 
@@ -292,7 +304,7 @@ class Visitors:
             return
         kind = n["k"]
         if kind == "assigned":
-            vis.state, vis.last_queued = "active", None
+            vis.state, vis.last_queued, vis.kept_for = "active", None, ""
             vis.outbox.send({"type": "assigned", "volunteer": n["name"]})
         elif kind == "requeued":
             vis.state, vis.last_queued = "queued", None
@@ -305,4 +317,7 @@ class Visitors:
             vis.outbox.send(ended)
             vis.outbox.close(1000)
         elif kind == "frame":
+            if isinstance(payload, dict) and payload.get("type") == "followup_kept" and not payload.get("kept"):
+                vis.kept_for = ""       # released (its time was up, its volunteer left, a supervisor)
+                self.live.queue_changed()
             vis.outbox.send(payload)

@@ -12,6 +12,16 @@
   var TEXTS = {
     sv: {
       _name: "Svenska", _rtl: false, _reviewed: true,
+      fuAsk: "Har du en kod från förra gången?",
+      fuHelp: "Skriv koden du fick av volontären, så kan du prata med samma person igen. Du kan hoppa över det.",
+      fuBad: "Koden ser inte rätt ut. Kolla den, eller töm rutan.",
+      fuUnknown: "Vi hittade inte koden. Den kan vara felskriven eller för gammal. Du står i kön ändå och får prata med den som blir ledig först.",
+      fuWait: "Vänta på {name}",
+      fuOther: "Prata med någon annan nu",
+      fuLeave: "Gå nu och kom tillbaka då",
+      fuKeep: "Spara din kod: {code}",
+      fuTitle: "Din kod för att prata med samma person igen",
+      fuGiven: "Skriv ner koden eller spara den på ett säkert ställe. Vi sparar den inte åt dig. Den gäller i {n} dagar.",
       language: "Språk", draft: "Översättningen är inte granskad än.", launcher: "Chatta anonymt", title: "Prata med oss",
       minimize: "Stäng (chatten fortsätter)", exit: "Lämna sidan snabbt",
       exitHint: "eller tryck på Skift tre gånger", danger: "Är du i akut fara? Ring 112.",
@@ -55,6 +65,16 @@
     },
     en: {
       _name: "English", _rtl: false, _reviewed: true,
+      fuAsk: "Do you have a code from last time?",
+      fuHelp: "Type the code the volunteer gave you to talk with the same person again. You can skip this.",
+      fuBad: "The code does not look right. Check it, or empty the box.",
+      fuUnknown: "We could not find the code. It may be mistyped or too old. You are in the queue anyway and will talk with whoever is free first.",
+      fuWait: "Wait for {name}",
+      fuOther: "Talk with someone else now",
+      fuLeave: "Leave now and come back then",
+      fuKeep: "Keep your code: {code}",
+      fuTitle: "Your code to talk with the same person again",
+      fuGiven: "Write the code down or keep it somewhere safe. We do not save it for you. It is valid for {n} days.",
       language: "Language", draft: "This translation is not reviewed yet.", launcher: "Chat anonymously", title: "Talk to us",
       minimize: "Close (the chat goes on)", exit: "Exit this page",
       exitHint: "or press Shift three times", danger: "In immediate danger? Call 112.",
@@ -98,6 +118,16 @@
     },
     ar: {
       _name: "العربية", _rtl: true, _reviewed: false, language: "اللغة",
+      fuAsk: "هل لديك رمز من المرة السابقة؟",
+      fuHelp: "اكتب الرمز الذي أعطاك إياه المتطوع لتتحدث مع الشخص نفسه مرة أخرى. يمكنك تخطي هذا.",
+      fuBad: "الرمز لا يبدو صحيحًا. تحقق منه، أو أفرغ الخانة.",
+      fuUnknown: "لم نجد الرمز. ربما كُتب بشكل خاطئ أو أصبح قديمًا. أنت في الدور على أي حال وستتحدث مع أول من يصبح متاحًا.",
+      fuWait: "انتظر {name}",
+      fuOther: "تحدّث مع شخص آخر الآن",
+      fuLeave: "غادر الآن وعُد في ذلك الوقت",
+      fuKeep: "احتفظ برمزك: {code}",
+      fuTitle: "رمزك للتحدث مع الشخص نفسه مرة أخرى",
+      fuGiven: "اكتب الرمز أو احفظه في مكان آمن. نحن لا نحفظه لك. الرمز صالح لمدة {n} يومًا.",
       topic: "عن ماذا تريد أن تتحدث؟", topic_exposed: "شخص ما يؤذيني", topic_uses_violence: "أنا أؤذي شخصًا ما، أو أخاف أنني أفعل ذلك", topic_both: "الاثنان معًا", topic_friend_relative: "أنا قلق على شخص ما", topic_other: "شيء آخر",
       draft: "هذه الترجمة لم يراجعها متحدث أصلي باللغة بعد.", launcher: "تحدّث معنا دون ذكر اسمك",
       title: "تحدّث معنا", minimize: "إغلاق (تستمر المحادثة)", exit: "غادر هذه الصفحة بسرعة",
@@ -137,6 +167,16 @@
     },
     fa: {
       _name: "فارسی", _rtl: true, _reviewed: false, language: "زبان",
+      fuAsk: "از دفعهٔ قبل کد داری؟",
+      fuHelp: "کدی را که داوطلب به تو داد بنویس تا دوباره با همان نفر حرف بزنی. می‌توانی این را رد کنی.",
+      fuBad: "کد درست به نظر نمی‌رسد. آن را بررسی کن یا خانه را خالی کن.",
+      fuUnknown: "کد را پیدا نکردیم. شاید اشتباه نوشته شده یا قدیمی شده است. به هر حال در صف هستی و با اولین کسی که آزاد شود حرف می‌زنی.",
+      fuWait: "منتظر {name} بمان",
+      fuOther: "الان با کس دیگری حرف بزن",
+      fuLeave: "الان برو و آن موقع برگرد",
+      fuKeep: "کدت را نگه دار: {code}",
+      fuTitle: "کد تو برای حرف زدن دوباره با همان نفر",
+      fuGiven: "کد را یادداشت کن یا جای امنی نگه دار. ما آن را برایت ذخیره نمی‌کنیم. این کد {n} روز اعتبار دارد.",
       topic: "دربارهٔ چه چیزی می‌خواهی حرف بزنی؟", topic_exposed: "کسی به من آسیب می‌زند", topic_uses_violence: "من به کسی آسیب می‌زنم، یا می‌ترسم که این کار را می‌کنم", topic_both: "هر دو", topic_friend_relative: "نگران کسی هستم", topic_other: "چیز دیگری",
       draft: "این ترجمه هنوز توسط یک فارسی‌زبان بررسی نشده است.", launcher: "گفتگوی ناشناس",
       title: "با ما حرف بزن", minimize: "بستن (گفتگو ادامه دارد)", exit: "سریع از این صفحه خارج شو",
@@ -177,6 +217,16 @@
     },
     so: {
       _name: "Soomaali", _rtl: false, _reviewed: false, language: "Luqadda",
+      fuAsk: "Ma haysaa kood markii hore laguu siiyay?",
+      fuHelp: "Qor koodhka uu mutadawacu ku siiyay si aad mar kale ula hadasho isla qofka. Waad ka boodi kartaa.",
+      fuBad: "Koodhku uma eka mid sax ah. Hubi, ama sanduuqa bannee.",
+      fuUnknown: "Koodhka ma helin. Waxaa laga yaabaa in si khaldan loo qoray ama uu duugoobay. Si kastaba waxaad ku jirtaa safka, waxaadna la hadli doontaa qofka ugu horreeya ee bannaanaada.",
+      fuWait: "Sug {name}",
+      fuOther: "Hadda la hadal qof kale",
+      fuLeave: "Hadda bax oo markaas soo noqo",
+      fuKeep: "Kaydi koodhkaaga: {code}",
+      fuTitle: "Koodhkaaga si aad mar kale ula hadasho isla qofka",
+      fuGiven: "Qor koodhka ama meel ammaan ah ku kaydi. Annagu kuuma kaydinno. Wuxuu shaqeynayaa {n} maalmood.",
       topic: "Maxaad rabtaa inaad ka hadasho?", topic_exposed: "Qof baa i dhibaateynaya", topic_uses_violence: "Anigaa qof dhibaateeya, ama waxaan ka baqayaa inaan sidaas sameeyo", topic_both: "Labadaba", topic_friend_relative: "Qof baan ka welwelsanahay", topic_other: "Wax kale",
       draft: "Turjumaaddan weli ma hubin qof Soomaali ku dhashay.", launcher: "Si qarsoodi ah ula sheekayso",
       title: "Nala hadal", minimize: "Xir (wadahadalku wuu socdaa)", exit: "Si dhakhso ah uga bax bogga",
@@ -223,6 +273,16 @@
     },
     ti: {
       _name: "ትግርኛ", _rtl: false, _reviewed: false, language: "ቋንቋ", draft: "እዚ ትርጉም ገና ብተዛራባይ ቋንቋ ኣይተመርመረን።",
+      fuAsk: "ካብ ዝሓለፈ ግዜ ኮድ ኣለካ ድዩ?",
+      fuHelp: "ምስ ሓደ ሰብ ደጊምካ ክትዛረብ፡ እቲ ወለንተኛ ዝሃበካ ኮድ ጽሓፍ። ክትሓልፎ ትኽእል ኢኻ።",
+      fuBad: "እቲ ኮድ ቅኑዕ ኣይመስልን። ፈትሾ፡ ወይ ነቲ ሳጹን ኣጥፍኦ።",
+      fuUnknown: "ነቲ ኮድ ኣይረኸብናዮን። ብጌጋ ተጻሒፉ ወይ ኣረጊቱ ክኸውን ይኽእል። ብዝኾነ ኣብ መስርዕ ኣለኻ፡ ምስቲ ቀዳማይ ናጻ ዝኾነ ድማ ክትዛረብ ኢኻ።",
+      fuWait: "ን{name} ተጸበ",
+      fuOther: "ሕጂ ምስ ካልእ ሰብ ተዛረብ",
+      fuLeave: "ሕጂ ኺድ እሞ ሽዑ ተመለስ",
+      fuKeep: "ኮድካ ዓቅብ፦ {code}",
+      fuTitle: "ምስ ሓደ ሰብ ደጊምካ ንምዝራብ ኮድካ",
+      fuGiven: "ነቲ ኮድ ጽሓፎ ወይ ኣብ ውሑስ ቦታ ዓቅቦ። ንሕና ኣይንዕቅበልካን ኢና። ን{n} መዓልታት ይሰርሕ።",
       topic: "ብዛዕባ እንታይ ክትዛረብ ትደሊ?", topic_exposed: "ሓደ ሰብ ይጎድኣኒ ኣሎ", topic_uses_violence: "ኣነ ንሓደ ሰብ እጎድእ ኣለኹ፣ ወይ ከምዝገብሮ እፈርህ", topic_both: "ክልቲኡ", topic_friend_relative: "ብዛዕባ ሓደ ሰብ ይጭነቕ ኣለኹ", topic_other: "ካልእ ነገር",
       launcher: "ብዘይ ስም ተዘራረብ", title: "ምሳና ተዛረብ", minimize: "ዕጾ (እቲ ቻት ይቕጽል)", exit: "ካብዚ ገጽ ቀልጢፍካ ውጻእ",
       exitHint: "ወይ ሰለስተ ግዜ Shift ጠውቕ", danger: "ኣብ ህጹጽ ሓደጋ ዲኻ? ናብ 112 ደውል።",
@@ -256,6 +316,16 @@
     },
     uk: {
       _name: "Українська", _rtl: false, _reviewed: false, language: "Мова",
+      fuAsk: "Маєш код з минулого разу?",
+      fuHelp: "Введи код, який дав тобі волонтер, щоб знову поговорити з тією самою людиною. Можна пропустити.",
+      fuBad: "Код виглядає неправильно. Перевір його або очисти поле.",
+      fuUnknown: "Ми не знайшли цей код. Можливо, він написаний з помилкою або застарів. Ти все одно в черзі й поговориш із тим, хто першим звільниться.",
+      fuWait: "Чекати на {name}",
+      fuOther: "Поговорити з кимось іншим зараз",
+      fuLeave: "Піти зараз і повернутися тоді",
+      fuKeep: "Збережи свій код: {code}",
+      fuTitle: "Твій код, щоб знову поговорити з тією самою людиною",
+      fuGiven: "Запиши код або збережи його в надійному місці. Ми його за тебе не зберігаємо. Він дійсний {n} днів.",
       topic: "Про що ти хочеш поговорити?", topic_exposed: "Хтось мене кривдить", topic_uses_violence: "Я кривджу когось або боюся, що кривджу", topic_both: "І те, і те", topic_friend_relative: "Я хвилююся за когось", topic_other: "Щось інше",
       draft: "Цей переклад ще не перевірив носій мови.", launcher: "Анонімний чат", title: "Поговори з нами",
       minimize: "Закрити (чат триває)", exit: "Швидко покинути сторінку", exitHint: "або натисни Shift тричі",
@@ -312,10 +382,12 @@
   var counter = 0, idPrefix = Math.random().toString(36).slice(2, 8), retry = 0;
   var reconnectIn = -1, hours = null, places = null, volunteerName = "", exited = false, typingSent = 0;
   var typingTimer = 0, theirTyping = 0, shifts = [], answers = null;
+  // A follow-up code: the one typed in (for the hello) and what the queue says of its volunteer. Memory only.
+  var fuCode = "", fuName = "", fuText = "", fuCanWait = false;
 
   function load() { try { return JSON.parse(sessionStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; } }
   function keep() { try { sessionStorage.setItem(KEY, JSON.stringify({ t: token, l: lang })); } catch (e) { /* private mode */ } }
-  function wipe() { token = null; try { sessionStorage.removeItem(KEY); } catch (e) { /* nothing kept */ } }
+  function wipe() { token = null; fuCode = ""; try { sessionStorage.removeItem(KEY); } catch (e) { /* nothing kept */ } }
   function pick(l) { return offered.indexOf(l) >= 0 ? l : "sv"; }
   // Right to left, a number, name or time put into a sentence is isolated (FSI…PDI, as <bdi>).
   function fmt(s, v) { return s.replace(/\{(\w+)\}/g, (_, k) => T._rtl ? "\u2068" + v[k] + "\u2069" : v[k]); }
@@ -372,6 +444,11 @@
   $.districtField = field($.district, "district");
   $.districtField.hidden = true;
   $.start = h("button.jc-primary", { type: "submit", t: "start" });
+  $.fuIn = h("input.jc-code-in", { id: "jc-fu", dir: "ltr", maxlength: "20", autocomplete: "off", spellcheck: "false",
+    autocapitalize: "characters", "aria-describedby": "jc-fu-help" });
+  $.fuErr = h("p.jc-guard", { role: "alert" });
+  $.fuAsk = h("details.jc-fu", {}, h("summary", { t: "fuAsk" }), field($.fuIn, "code"),
+    h("p.jc-help", { id: "jc-fu-help", t: "fuHelp" }), $.fuErr);
   /* hidden while closed */
   $.intakeBox = h("div.jc-intake", {},
     h("h3", { t: "promiseTitle" }), h("p", { t: "promise" }), h("p", { t: "kept" }), h("p", { t: "notKept" }),
@@ -381,14 +458,15 @@
     choices("gender", ["girl", "boy", "nonbinary"]),
     field($.muni, "where"), $.districtField,
     choices("first", ["yes", "no"]),
-    $.start);
+    $.fuAsk, $.start);
   $.form = h("form.jc-view", { onsubmit: startChat }, $.hoursBox, $.intakeBox);
   $.queueInfo = h("p.jc-big", { role: "status" });
   /* queued.on_duty false */
   $.nobody = h("div.jc-nobody", { hidden: true }, h("p", { t: "nobodyHelp" }), h("p", { t: "meanwhile" }),
     $.nobodyCards = h("div.jc-cards"));
+  $.fu = h("div.jc-fu-box", { role: "status", hidden: true });
   $.queue = h("div.jc-view", { hidden: true },
-    $.queueInfo, $.nobody, h("p.jc-help", { t: "queueHelp" }),
+    $.queueInfo, $.fu, $.nobody, h("p.jc-help", { t: "queueHelp" }),
     h("button.jc-secondary", { onclick: leave, t: "leaveQueue" }));
   $.log = h("ol.jc-log");
   $.logBox = h("div", { role: "log", "aria-labelledby": "jc-title" }, $.log);
@@ -432,7 +510,7 @@
     d.style.visibility = "hidden";
     d.style.background = "#fff";
     if (root.parentNode) root.parentNode.removeChild(root);
-    $.log.textContent = "";
+    $.log.textContent = ""; $.fu.textContent = "";
   }
   function quickExit(e) {
     if (e) e.preventDefault();
@@ -469,6 +547,7 @@
     for (var i = 0; i < nodes.length; i++) nodes[i].textContent = T[nodes[i].getAttribute("data-t")];
     nodes = root.querySelectorAll("[data-ta]");
     for (i = 0; i < nodes.length; i++) nodes[i].setAttribute("aria-label", T[nodes[i].getAttribute("data-ta")]);
+    for (var n of root.querySelectorAll("[data-tf]")) n.textContent = fmt(T[n.dataset.tf], n.dataset);  // with values
     $.draft.hidden = !!T._reviewed;
     $.lang.value = lang;
     document.getElementById("jc-history").href = new URL("history.html#" + lang, base).href;
@@ -578,6 +657,9 @@
   /* the socket: hello, resume with last_seq, reconnect */
   function startChat(e) {
     e.preventDefault();
+    var c = $.fuIn.value.trim();  // checked as the server does (chat/frames.py _FOLLOWUP)
+    if (c && !/^[A-Za-z0-9 -]{4,20}$/.test(c)) { $.fuErr.textContent = T.fuBad; $.fuAsk.open = true; $.fuIn.focus(); return; }
+    $.fuErr.textContent = ""; $.fuIn.value = ""; fuCode = c; fuBox(null);
     token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = "";
     show("queue"); renderQueue(null); say(T.connecting);
     answers = intake();
@@ -590,6 +672,7 @@
     sock.onopen = () => {
       var hello = { type: "hello", lang: lang, channel: CHANNEL, resume: token, last_seq: lastSeq };
       if (answers && answers.topic && !token) hello.topic = answers.topic;
+      if (fuCode && !token) hello.followup = fuCode;
       send(hello);
       if (answers && !token) send(Object.assign({ type: "intake" }, answers));
     };
@@ -637,7 +720,7 @@
       case "closed": over(f.text || T.closed, f.services); break;
       case "queued": show("queue"); renderQueue(f); break;
       case "assigned":
-        volunteerName = f.volunteer || "";
+        volunteerName = f.volunteer || ""; fuBox(null);
         if (view !== "chat") show("chat");
         say(volunteerName ? fmt(T.talkingTo, { name: volunteerName }) : "");
         break;
@@ -649,11 +732,19 @@
         break;
       case "typing": theirTyping = f.active ? 1 : 0; renderTyping(); break;
       case "referral": referral(f); break;
+      case "followup": given(f); break;
+      case "followup_away": fuName = f.volunteer; fuCanWait = f.kept; fuBox(f.text, f.kept ? 1 : 2); break;
+      case "followup_kept":  // also after a reload: the name comes with it
+        fuName = f.volunteer; fuCanWait = f.kept || (fuCanWait && f.reason === "choice");
+        fuBox(f.text, f.kept ? 1 : fuCanWait ? 3 : 0);
+        break;
       case "ended": over(T["by_" + f.by] || T.ended); if (f.survey) ask(f.survey); break;
       case "reconnect": reconnectIn = Math.max(0, Math.min(f.after_ms || 0, 5000)); break;
       case "error":
         if (f.code === "resume_failed") { token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; }
         else if (f.code === "chat_ended") { if (view !== "ended") over(T.ended); }
+        else if (f.code === "followup_unknown") fuBox(T.fuUnknown, 0);
+        else if (f.code === "followup_not_waiting") { fuCanWait = false; fuBox(fuText, 0); }
         else if (f.code !== "replaced") say(T.failed);
         break;
     }
@@ -731,9 +822,37 @@
     if (!send({ type: "leave" })) over(T.by_visitor);
   }
   function restart() {
-    wipe(); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
+    wipe(); fuBox(null); lastSeq = 0; seen = {}; pending = {}; $.log.textContent = ""; $.services.textContent = "";
     $.survey.textContent = ""; $.survey.hidden = true;
     say(""); show("start"); hours = null; renderHours(); fetchInfo();
+  }
+
+  /* follow-up codes: the box in the queue (mode 1 kept for the volunteer, 2 they are off, 3 released by
+   * choice, 0 text only) and a code the volunteer gave, shown once and kept nowhere */
+  function fuBox(text, mode) {
+    $.fu.hidden = text == null;
+    $.fu.textContent = "";
+    if (text == null) return;
+    fuText = text;
+    var row = h("div.jc-row"), btn = (a, pressed, fn) => row.appendChild(h("button.jc-secondary",
+      Object.assign(a, { "aria-pressed": pressed, onclick: fn })));
+    var choose = wait => () => send({ type: "followup_choice", wait: wait });
+    $.fu.append(h("p", { text: text }), row);
+    if (mode & 1) {
+      btn({ "data-tf": "fuWait", "data-name": fuName, text: fmt(T.fuWait, { name: fuName }) }, String(mode == 1), choose(true));
+      btn({ t: "fuOther" }, String(mode == 3), choose(false));
+    }
+    if (mode == 2) {
+      btn({ t: "fuOther" }, null, choose(false));
+      btn({ t: "fuLeave" }, null, leave);
+      if (fuCode) $.fu.appendChild(h("p", {}, ...fmtNodes(T.fuKeep, { code: h("bdi.jc-code-value", { dir: "ltr", text: fuCode }) })));
+    }
+  }
+  function given(f) {
+    var done = h("span.jc-copied", { role: "status" });
+    place(h("li.jc-msg.jc-followup", {}, h("p.jc-big", { t: "fuTitle" }),
+      h("p.jc-code-value", { dir: "ltr", text: f.code }), h("p", { "data-tf": "fuGiven", "data-n": f.valid_days, text: fmt(T.fuGiven, { n: f.valid_days }) }),
+      h("button.jc-secondary", { t: "copy", onclick: () => copy(f.code, done) }), done), lastSeq + 0.5);
   }
 
   /* after the chat: three questions, one at a time, skippable; the token is kept in this closure only */

@@ -4,7 +4,8 @@ Marker strings go through every path a visitor's words can take (intake,
 messages both ways, a resent line, a resume, bad frames, a login attempt, a trainee's
 whisper, a practice chat's lines both ways); the
 volunteer refers the visitor, who gets cards with one-time codes, and a partner
-redeems one with its API key. The clients connect from 127.0.0.7 with a marker
+redeems one with its API key; the volunteer gives a follow-up code, and a young person
+comes back with it while she is busy (the chat is kept for her, then released). The clients connect from 127.0.0.7 with a marker
 user agent. Afterwards no file under the server's working directory (database,
 WAL, secret, logs, and a scrape of ``/metrics``) may contain any marker, a referral code (in any spelling),
 the partner's key, the client's address or its user agent, and the record must
@@ -81,7 +82,8 @@ def record_rows(database_url: str, tmp_path: Path) -> list[tuple]:  # type: igno
     rows = []
     for line in out.splitlines():
         v: list[object] = list(line.split("|"))
-        v[1] = int(v[1])                              # age
+        v = [None if x == "" else x for x in v]       # NULL as SQLite gives it
+        v[1] = int(v[1]) if v[1] is not None else None  # age
         v[6], v[8] = v[6] == "t", v[8] == "t"         # booleans as SQLite gives them (1/0)
         rows.append(tuple(int(x) if isinstance(x, bool) else x for x in v))
     return rows
@@ -117,7 +119,8 @@ async def _line(ws, sender: str) -> str:  # type: ignore[no-untyped-def]
 
 
 async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: str) -> tuple[list[str], str]:
-    """Hold the chat and answer its survey; the referral codes the visitor was given, and the survey token."""
+    """Hold the chat and answer its survey; the referral codes and the follow-up code the visitor
+    was given, and the survey token."""
     base = f"http://127.0.0.1:{port}"
     transport = httpx.AsyncHTTPTransport(local_address=CLIENT_ADDR)
     async with httpx.AsyncClient(base_url=base, transport=transport, headers={"User-Agent": ua}) as c:
@@ -186,6 +189,20 @@ async def _hold_chat(port: int, markers: dict[str, str], ua: str, partner_key: s
         r = await c.post("/api/referrals/redeem", json={"code": given[1].lower()},
                          headers={"Authorization": f"Bearer {partner_key}"})
         assert r.status_code == 200, r.text
+    # A follow-up code given in the chat; a young person back with it (in another spelling) while
+    # Anna is busy has the chat kept for her, chooses someone else now, and leaves the queue.
+    await vol.send(json.dumps({"type": "followup", "chat": chat}))
+    await _recv(vol, "followup_given")
+    fcode = (await _recv(vis, "followup"))["code"]
+    back = await websockets.connect(f"ws://127.0.0.1:{port}/ws/visitor", additional_headers={"Origin": base}, **opts)
+    await back.send(json.dumps({"type": "hello", "lang": "sv", "followup": fcode.lower().replace("-", " ")}))
+    assert (await _recv(back, "followup_away"))["kept"] is True
+    await back.send(json.dumps({"type": "followup_choice", "wait": False}))
+    assert (await _recv(back, "followup_kept"))["reason"] == "choice"
+    await back.send(json.dumps({"type": "leave"}))
+    await _recv(back, "ended")
+    await back.close()
+    given.append(fcode)              # searched for like the referral codes, in every spelling
 
     # A trainee follows the chat with Anna's consent and whispers; then Anna plays the young
     # person of a practice chat the trainee answers (never recorded, never counted).
@@ -398,7 +415,8 @@ async def test_a_served_chat_leaves_only_the_record(tmp_path: Path, database_url
 
     assert query(database_url, tmp_path, "SELECT count(*) FROM shifts") == ["1"]
     rows = record_rows(database_url, tmp_path)
-    assert rows == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1)]
+    assert sorted(rows) == [("completed", 16, "girl", "0180", "bromma", "uses_violence", 1, "no", 1),
+                            ("left_queued", None, "not_stated", None, None, None, 0, "not_stated", 0)]
     referrals = query(database_url, tmp_path, "SELECT service_id, redeemed_on IS NOT NULL FROM record_referrals "
                        "ORDER BY id")
     assert [r.replace("|t", "|1").replace("|f", "|0") for r in referrals] == ["samtalsmottagning|0", "stodcentrum|1"]

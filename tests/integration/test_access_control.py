@@ -22,6 +22,7 @@ import httpx
 import websockets
 from sqlalchemy import select
 
+from chat import followup
 from chat import frames as frame_vocab
 from chat.kernel.db import Base
 from referral import codes, store
@@ -356,6 +357,7 @@ def sample(kind: str, chat: str) -> dict[str, Any]:
     """A well-formed frame of every type, naming ``chat`` where the type names one."""
     return {
         "hello": {"lang": "sv"}, "intake": {"age": 16}, "leave": {}, "status": {"state": "available"},
+        "followup_choice": {"wait": True},
         "message": {"chat": chat, "id": "m", "text": "hej"}, "typing": {"chat": chat, "active": True},
         "refer": {"chat": chat, "services": ["emergency-112"]}, "end": {"chat": chat},
         "wrapup": {"chat": chat, "report": {"topic": "exposed"}}, "escalate": {"chat": chat, "kind": "help"},
@@ -622,6 +624,18 @@ async def test_every_frame_against_every_role(server: Running) -> None:
     await sup.send({"type": "dismiss", "alert": alert})
     assert await error_code(sup) == "unknown_alert"
     shown("dismiss", "supervisor", "ok")
+
+    # A young person back with Vilma's follow-up code while she is full: the chat is kept for
+    # her, and the young person may choose (here: to go on waiting), then leaves.
+    vilma_id = await server.hub.live.broker.read(lambda tx: tx.hgetall(f"jc:chat:{b}", watch=False))
+    returning = await server.visitor({"lang": "sv", "followup": await followup.issue(
+        server.app.state.db, server.settings.secret, vilma_id["vol"])})
+    assert (await returning.expect("followup_away"))["kept"] is True
+    await returning.send({"type": "followup_choice", "wait": True})
+    assert (await returning.expect("followup_kept"))["kept"] is True
+    shown("followup_choice", "visitor", "ok")
+    await returning.send({"type": "leave"})
+    await returning.expect("ended")
 
     # 5. What ends or moves chats. Vera ends A and files its wrap-up, then hands a new chat D on.
     await vol.send({"type": "end", "chat": a})

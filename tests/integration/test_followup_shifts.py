@@ -1,6 +1,7 @@
 """A young person back with a follow-up code while their volunteer is off is told when
 that volunteer is next booked, and stays in the queue to talk with someone else now;
-while the volunteer is busy with another chat, they are told that instead."""
+while the volunteer is busy with another chat, they are told that instead (and the chat
+is kept for them: tests/integration/test_followup_wait.py)."""
 
 from __future__ import annotations
 
@@ -80,5 +81,6 @@ async def test_unbooked_and_busy_volunteers_are_told_as_such(server: Running) ->
     await vol.expect("assigned")
     again = await server.visitor({"lang": "sv", "followup": code})
     busy = await again.expect("followup_away")
-    assert busy["busy"] is True and busy["key"] == "followup_busy"
+    # On duty but busy: the chat is kept for her (tests/integration/test_followup_wait.py).
+    assert busy["busy"] is True and busy["kept"] is True and busy["key"] == "followup_kept"
     assert busy["text"].startswith("Sara pratar med någon annan just nu.")

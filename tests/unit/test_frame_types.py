@@ -22,6 +22,8 @@ VISITOR_SAMPLES: list[dict[str, Any]] = [
     {"type": "message", "id": "c-1", "text": "hej"},
     {"type": "typing", "active": True},
     {"type": "leave"},
+    {"type": "followup_choice", "wait": True},
+    {"type": "followup_choice", "wait": False},
 ]
 VOLUNTEER_SAMPLES: list[dict[str, Any]] = [
     {"type": "status", "state": "available"},

@@ -184,6 +184,12 @@ VISITOR_BAD_FIELDS = [
     ("active", {"type": "typing", "active": "true"}),
     ("active", {"type": "typing", "active": 1}),
     ("active", {"type": "typing", "active": None}),
+    # followup_choice: wait for the follow-up code's volunteer, or not
+    ("wait", {"type": "followup_choice"}),
+    ("wait", {"type": "followup_choice", "wait": None}),
+    ("wait", {"type": "followup_choice", "wait": "true"}),
+    ("wait", {"type": "followup_choice", "wait": 0}),
+    ("wait", {"type": "followup_choice", "wait": [True]}),
 ]
 
 
@@ -351,6 +357,18 @@ def test_intake_null_district_is_accepted_with_any_municipality(municipality: An
 def test_message_accepts_ids_at_their_limits_and_keeps_text_as_sent(msg_id: Any) -> None:
     frame = visitor({"type": "message", "id": msg_id, "text": "  hej\n"})
     assert frame == {"type": "message", "id": msg_id, "text": "  hej\n"}
+
+
+def test_followup_choice_is_parsed_without_other_fields() -> None:
+    assert visitor({"type": "followup_choice", "wait": True}) == {"type": "followup_choice", "wait": True}
+    assert visitor({"type": "followup_choice", "wait": False, "chat": "abcdefgh12"}) == {
+        "type": "followup_choice", "wait": False}
+
+
+def test_a_practice_chat_cannot_play_a_followup_choice() -> None:
+    err = volunteer_error({"type": "practice_visitor", "chat": "abcdefgh12",
+                           "frame": {"type": "followup_choice", "wait": True}})
+    assert err.code == "invalid_field" and err.detail.startswith("frame: ")
 
 
 def test_typing_and_leave_are_parsed() -> None:

@@ -48,7 +48,7 @@ function renderOverview(f) {
         el("button", { type: "button", t: "observe", "data-key": `${c.chat}:observe`, onclick: () => send({ type: "observe", chat: c.chat, active: true }) }),
         c.state === "active" ? el("button", { type: "button", t: "join", "data-key": `${c.chat}:join`, onclick: () => send({ type: "join", chat: c.chat }) }) : null,
         c.state === "active" ? el("button", { type: "button", t: "takeover", "data-key": `${c.chat}:takeover`, onclick: () => send({ type: "takeover", chat: c.chat }) }) : null,
-        "specialist_wait_s" in c ? el("button", { type: "button", t: "route_any", "data-key": `${c.chat}:route_any`, onclick: () => send({ type: "route_any", chat: c.chat }) }) : null,
+        "specialist_wait_s" in c || "followup_wait_s" in c ? el("button", { type: "button", t: "route_any", "data-key": `${c.chat}:route_any`, onclick: () => send({ type: "route_any", chat: c.chat }) }) : null,
         ...(c.state === "active" && !(c.flags || []).includes("practice") ? handOver(c, f.volunteers || []) : []),
         hours,
         el("button", { type: "button", class: "danger", t: "block", "data-key": `${c.chat}:block`, onclick: () => {
@@ -58,7 +58,8 @@ function renderOverview(f) {
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: word("language", c.lang) }),
       el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }),
-      el("td", { text: (c.topic ? word("role", c.topic) : "–") + ("specialist_wait_s" in c ? ` – ${t("kept_for_specialist")} (${fmtSeconds(c.specialist_wait_s)})` : "") }),
+      el("td", { text: (c.topic ? word("role", c.topic) : "–") + ("specialist_wait_s" in c ? ` – ${t("kept_for_specialist")} (${fmtSeconds(c.specialist_wait_s)})` : "")
+        + ("followup_wait_s" in c ? ` – ${t("kept_for_volunteer", { name: c.kept_for })} (${fmtSeconds(c.followup_wait_s)})` : "") }),
       actions);
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {},
@@ -79,7 +80,8 @@ function renderOverview(f) {
   // A choice made in a menu (whom to offer a chat, how long to block) survives the refresh.
   const chosen = new Map([...box.querySelectorAll("select[data-key]")].map((n) => [n.dataset.key, n.value]));
   box.replaceChildren(
-    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` + (q.for_specialist ? `, ${q.for_specialist} ${t("kept_for_specialist").toLowerCase()}` : "") })),
+    el("p", { class: "queue" }, el("strong", { t: "queue" }), el("span", { text: `: ${q.waiting} ${t("waiting")}, ${t("longest")} ${fmtSeconds(q.longest_wait_s)}` + (q.for_specialist ? `, ${q.for_specialist} ${t("kept_for_specialist").toLowerCase()}` : "")
+      + (q.for_volunteer ? `, ${q.for_volunteer} ${t("kept_for_own")}` : "") })),
     el("h3", { t: "alerts" }), alerts,
     table("chats_active", ["state", "volunteer", "since", "lang", "flags", "topic_col", "actions"], chatRows),
     table("volunteers", ["name", "state", "load", "lang", "skills"], volRows),
