@@ -18,7 +18,7 @@
       fuUnknown: "Vi hittade inte koden. Den kan vara felskriven eller för gammal. Du står i kön ändå och får prata med den som blir ledig först.",
       fuWait: "Vänta på {name}",
       fuOther: "Prata med någon annan nu",
-      fuLeave: "Gå nu och kom tillbaka då",
+      fuLeave: "Gå nu och kom tillbaka en annan gång",
       fuKeep: "Spara din kod: {code}",
       fuTitle: "Din kod för att prata med samma person igen",
       fuGiven: "Skriv ner koden eller spara den på ett säkert ställe. Vi sparar den inte åt dig. Den gäller i {n} dagar.",
@@ -71,7 +71,7 @@
       fuUnknown: "We could not find the code. It may be mistyped or too old. You are in the queue anyway and will talk with whoever is free first.",
       fuWait: "Wait for {name}",
       fuOther: "Talk with someone else now",
-      fuLeave: "Leave now and come back then",
+      fuLeave: "Leave now and come back another time",
       fuKeep: "Keep your code: {code}",
       fuTitle: "Your code to talk with the same person again",
       fuGiven: "Write the code down or keep it somewhere safe. We do not save it for you. It is valid for {n} days.",
@@ -124,7 +124,7 @@
       fuUnknown: "لم نجد الرمز. ربما كُتب بشكل خاطئ أو أصبح قديمًا. أنت في الدور على أي حال وستتحدث مع أول من يصبح متاحًا.",
       fuWait: "انتظر {name}",
       fuOther: "تحدّث مع شخص آخر الآن",
-      fuLeave: "غادر الآن وعُد في ذلك الوقت",
+      fuLeave: "غادر الآن وعُد في وقت آخر",
       fuKeep: "احتفظ برمزك: {code}",
       fuTitle: "رمزك للتحدث مع الشخص نفسه مرة أخرى",
       fuGiven: "اكتب الرمز أو احفظه في مكان آمن. نحن لا نحفظه لك. الرمز صالح لمدة {n} يومًا.",
@@ -173,7 +173,7 @@
       fuUnknown: "کد را پیدا نکردیم. شاید اشتباه نوشته شده یا قدیمی شده است. به هر حال در صف هستی و با اولین کسی که آزاد شود حرف می‌زنی.",
       fuWait: "منتظر {name} بمان",
       fuOther: "الان با کس دیگری حرف بزن",
-      fuLeave: "الان برو و آن موقع برگرد",
+      fuLeave: "الان برو و وقت دیگری برگرد",
       fuKeep: "کدت را نگه دار: {code}",
       fuTitle: "کد تو برای حرف زدن دوباره با همان نفر",
       fuGiven: "کد را یادداشت کن یا جای امنی نگه دار. ما آن را برایت ذخیره نمی‌کنیم. این کد {n} روز اعتبار دارد.",
@@ -223,7 +223,7 @@
       fuUnknown: "Koodhka ma helin. Waxaa laga yaabaa in si khaldan loo qoray ama uu duugoobay. Si kastaba waxaad ku jirtaa safka, waxaadna la hadli doontaa qofka ugu horreeya ee bannaanaada.",
       fuWait: "Sug {name}",
       fuOther: "Hadda la hadal qof kale",
-      fuLeave: "Hadda bax oo markaas soo noqo",
+      fuLeave: "Hadda bax oo mar kale soo noqo",
       fuKeep: "Kaydi koodhkaaga: {code}",
       fuTitle: "Koodhkaaga si aad mar kale ula hadasho isla qofka",
       fuGiven: "Qor koodhka ama meel ammaan ah ku kaydi. Annagu kuuma kaydinno. Wuxuu shaqeynayaa {n} maalmood.",
@@ -279,7 +279,7 @@
       fuUnknown: "ነቲ ኮድ ኣይረኸብናዮን። ብጌጋ ተጻሒፉ ወይ ኣረጊቱ ክኸውን ይኽእል። ብዝኾነ ኣብ መስርዕ ኣለኻ፡ ምስቲ ቀዳማይ ናጻ ዝኾነ ድማ ክትዛረብ ኢኻ።",
       fuWait: "ን{name} ተጸበ",
       fuOther: "ሕጂ ምስ ካልእ ሰብ ተዛረብ",
-      fuLeave: "ሕጂ ኺድ እሞ ሽዑ ተመለስ",
+      fuLeave: "ሕጂ ኺድ እሞ ካልእ ግዜ ተመለስ",
       fuKeep: "ኮድካ ዓቅብ፦ {code}",
       fuTitle: "ምስ ሓደ ሰብ ደጊምካ ንምዝራብ ኮድካ",
       fuGiven: "ነቲ ኮድ ጽሓፎ ወይ ኣብ ውሑስ ቦታ ዓቅቦ። ንሕና ኣይንዕቅበልካን ኢና። ን{n} መዓልታት ይሰርሕ።",
@@ -322,7 +322,7 @@
       fuUnknown: "Ми не знайшли цей код. Можливо, він написаний з помилкою або застарів. Ти все одно в черзі й поговориш із тим, хто першим звільниться.",
       fuWait: "Чекати на {name}",
       fuOther: "Поговорити з кимось іншим зараз",
-      fuLeave: "Піти зараз і повернутися тоді",
+      fuLeave: "Піти зараз і повернутися іншим разом",
       fuKeep: "Збережи свій код: {code}",
       fuTitle: "Твій код, щоб знову поговорити з тією самою людиною",
       fuGiven: "Запиши код або збережи його в надійному місці. Ми його за тебе не зберігаємо. Він дійсний {n} днів.",
@@ -376,6 +376,7 @@
 
   var saved = load();
   var offered = Object.keys(TEXTS);  // narrowed to the server's JOURCHATT_LANGUAGES once it answers
+  var said = [""];  // the status line as a key and its values, so a language switch says it again
   var lang = pick(saved.l || data.lang || (document.documentElement.lang || "sv").slice(0, 2));
   var T = TEXTS[lang];
   var ws = null, view = "start", token = saved.t || null, lastSeq = 0, seen = {}, pending = {};
@@ -552,7 +553,7 @@
     $.lang.value = lang;
     document.getElementById("jc-history").href = new URL("history.html#" + lang, base).href;
     if (token) keep();
-    renderHours(); fillPlaces(); renderQueue(lastQueue); renderTyping();
+    renderHours(); fillPlaces(); renderQueue(lastQueue); renderTyping(); say(said[0], said[1]);
     if (lang !== was && view === "start") fetchHours();  // the service cards in the new language
   }
   function toggle(open) {
@@ -572,7 +573,7 @@
     if (name !== "chat") { theirTyping = 0; renderTyping(); }
     if (root.contains(document.activeElement) && document.activeElement.offsetParent === null) $.title.focus();
   }
-  function say(text) { $.status.textContent = text; }
+  function say(key, v) { said = [key, v]; $.status.textContent = key ? fmt(T[key], v || {}) : ""; }
 
   /* before the chat: opening hours and places */
   function fetchHours() {
@@ -661,7 +662,7 @@
     if (c && !/^[A-Za-z0-9 -]{4,20}$/.test(c)) { $.fuErr.textContent = T.fuBad; $.fuAsk.open = true; $.fuIn.focus(); return; }
     $.fuErr.textContent = ""; $.fuIn.value = ""; fuCode = c; fuBox(null);
     token = null; lastSeq = 0; seen = {}; pending = {}; $.log.textContent = "";
-    show("queue"); renderQueue(null); say(T.connecting);
+    show("queue"); renderQueue(null); say("connecting");
     answers = intake();
     connect();
   }
@@ -687,7 +688,7 @@
     ws = null;
     if (exited || (view !== "queue" && view !== "chat")) return;
     if (code === 4409) return over(T.elsewhere);
-    say(T.lost);
+    say("lost");
     var delay = reconnectIn >= 0 ? reconnectIn : Math.min(8000, 500 * Math.pow(2, retry++)) * (0.5 + Math.random() / 2);
     reconnectIn = -1;
     setTimeout(connect, delay);
@@ -714,7 +715,7 @@
       case "welcome":
         retry = 0;
         if (f.resume_token) { token = f.resume_token; keep(); }
-        say(f.resumed ? T.back : "");
+        say(f.resumed ? "back" : "");
         for (var id in pending) if (pending[id].state !== "delivered") post(id);  // resend: same id, same text
         break;
       case "closed": over(f.text || T.closed, f.services); break;
@@ -722,7 +723,7 @@
       case "assigned":
         volunteerName = f.volunteer || ""; fuBox(null);
         if (view !== "chat") show("chat");
-        say(volunteerName ? fmt(T.talkingTo, { name: volunteerName }) : "");
+        say(volunteerName ? "talkingTo" : "", { name: volunteerName });
         break;
       case "message": line(f); break;
       case "ack":
@@ -745,7 +746,7 @@
         else if (f.code === "chat_ended") { if (view !== "ended") over(T.ended); }
         else if (f.code === "followup_unknown") fuBox(T.fuUnknown, 0);
         else if (f.code === "followup_not_waiting") { fuCanWait = false; fuBox(fuText, 0); }
-        else if (f.code !== "replaced") say(T.failed);
+        else if (f.code !== "replaced") say("failed");
         break;
     }
   }

@@ -79,6 +79,8 @@ async def test_a_code_given_is_shown_large_copyable_and_kept_nowhere(browser: Br
     await expect(box.get_by_text("الرمز صالح لمدة \u206814\u2069 يومًا.", exact=False)).to_be_visible()
     assert await page.locator("#jourchatt").get_attribute("dir") == "rtl"
     assert await code.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    # The status line follows the language too (it said "Du pratar med Anna." in Swedish).
+    await expect(page.locator("p.jc-status")).to_contain_text("أنت تتحدث مع")
     await w.shot("followup-given-ar")
     await page.get_by_label("اللغة").select_option("sv")
 
@@ -173,7 +175,7 @@ async def test_an_off_volunteer_someone_else_now_or_leave_and_come_back(browser:
     await expect(box.locator("bdi.jc-code-value")).to_have_text(code)
     await w.shot("followup-off")
     assert await w.axe() == []
-    await box.get_by_role("button", name="Gå nu och kom tillbaka då").click()
+    await box.get_by_role("button", name="Gå nu och kom tillbaka en annan gång").click()
     await expect(page.get_by_text("Du avslutade chatten.")).to_be_visible()
     assert await page.evaluate("sessionStorage.length") == 0
     await w.context.close()
