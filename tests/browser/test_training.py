@@ -129,11 +129,11 @@ async def test_a_trainee_shadows_a_chat_and_answers_a_practice_chat(server: Runn
             await expect(row).to_contain_text("markerat av Sara")
             await apage.screenshot(path=str(ARTIFACTS / f"admin-training-record-{pair}.png"), full_page=True)
             # Made a volunteer with one shift of two: the admin is asked knowingly (signed_in accepts).
-            asked: list[str] = []
-            apage.on("dialog", lambda dialog: asked.append(dialog.message))
-            await row.get_by_label("Roll för tove").select_option("volunteer")
-            await expect(apage.locator("#rows tr", has_text="tove")).to_contain_text("Volontär")
-            assert asked and "följt 1 av 2 pass" in asked[0] and "ändå" in asked[0], asked
+            async with apage.expect_event("dialog") as asked:
+                await row.get_by_label("Roll för tove").select_option("volunteer")
+            question = (await asked.value).message
+            assert "följt 1 av 2 pass" in question and "ändå" in question, question
+            await expect(apage.locator("#notice")).to_contain_text("tove har nu rollen Volontär")
             await actx.close()
             await tctx.close()
             await sctx.close()
