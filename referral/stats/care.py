@@ -11,49 +11,52 @@ straight from ``chat_records`` (one grouped query; the roll-up does not hold the
     heavy               heavy conversations (an acute flag, the topic uses_violence, or
                         marked heavy in the wrap-up)
 
-Counts only, never a reason (there is none to count). In a published report every count
-from 1 to the threshold less one is withheld, as elsewhere (``report.SUPPRESSED``).
+Counts only, never a reason (there is none to count). The block joins the report's
+table of cells (``disclosure.Table``) like every other one, so a published report
+withholds or perturbs its counts by the report's method (``disclosure.publish``);
+``chats`` are the same conversations as the report's ``total`` (a line between them).
+With ``keys`` each count also gets its records' key sum (for the cell key method; a
+record counts its key once per escalation, as it counts in the cell).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from . import disclosure
+from .parts import record_key_sql
 from .scope import CR, Scope, where
 
 KEYS = ("chats", "escalations_help", "escalations_acute", "chats_escalated", "debriefs", "heavy")
 
 
-async def figures(conn: AsyncConnection, scope: Scope) -> dict[str, int]:
-    """The care counts of ``scope`` (zeros when it has no records)."""
-    def count(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+async def figures(conn: AsyncConnection, scope: Scope, *, keys: bool = False) -> tuple[dict[str, int], dict[str, int]]:
+    """The care counts of ``scope`` (zeros when it has no records), and their key sums (zeros
+    unless ``keys``)."""
+    rk: Any = record_key_sql(conn.dialect.name) if keys else literal(0)
+
+    def count(cond: Any) -> tuple[Any, Any]:
+        return (func.coalesce(func.sum(case((cond, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((cond, rk), else_=0)), 0))
+
+    def total(column: Any) -> tuple[Any, Any]:
+        return func.coalesce(func.sum(column), 0), func.coalesce(func.sum(column * rk), 0)
 
     escalated = (CR.c.escalations_help > 0) | (CR.c.escalations_acute > 0)
-    row = (await conn.execute(select(
-        func.count(),
-        func.coalesce(func.sum(CR.c.escalations_help), 0),
-        func.coalesce(func.sum(CR.c.escalations_acute), 0),
-        count(escalated),
-        count(CR.c.debrief.is_(True)),
-        count(CR.c.heavy.is_(True)),
-    ).where(and_(*where(scope, "answered"))))).one()
-    return {key: int(value or 0) for key, value in zip(KEYS, row)}
+    columns = [(func.count(), func.coalesce(func.sum(rk), 0)), total(CR.c.escalations_help),
+               total(CR.c.escalations_acute), count(escalated), count(CR.c.debrief.is_(True)),
+               count(CR.c.heavy.is_(True))]
+    row = (await conn.execute(select(*(c for pair in columns for c in pair))
+                              .where(and_(*where(scope, "answered"))))).one()
+    counts = {key: int(row[2 * i] or 0) for i, key in enumerate(KEYS)}
+    sums = {key: int(row[2 * i + 1] or 0) for i, key in enumerate(KEYS)}
+    return counts, sums
 
 
-def publishable(counts: dict[str, int], *, publish: bool, threshold: int,
-                suppressed: dict[str, bool]) -> dict[str, Any]:
-    """``counts`` as the report shows them: exact, or with small counts withheld."""
-    if not publish:
-        return dict(counts)
-    return {k: (suppressed if 0 < v < threshold else v) for k, v in counts.items()}
-
-
-def withheld(block: dict[str, Any], suppressed: dict[str, bool], threshold: int,
-             prefix: str = "care") -> list[dict[str, str]]:
-    """The cells of ``block`` withheld, as ``disclosure.suppressed`` lists them."""
-    return [{"cell": f"{prefix}.{k}", "reason": f"a count from 1 to {threshold - 1}"}
-            for k, v in block.items() if v == suppressed]
+def add_to(table: disclosure.Table, counts: dict[str, int], keys: dict[str, int], prefix: str = "care") -> None:
+    """The care block as cells of a report's table, tied to its ``total`` (the same conversations)."""
+    table.add_block(prefix, counts, keys)
+    table.line("total", [f"{prefix}.chats"])
