@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import disclosure
@@ -36,23 +36,25 @@ KEYS = ("chats", "escalations_help", "escalations_acute", "chats_escalated", "de
 async def figures(conn: AsyncConnection, scope: Scope, *, keys: bool = False) -> tuple[dict[str, int], dict[str, int]]:
     """The care counts of ``scope`` (zeros when it has no records), and their key sums (zeros
     unless ``keys``)."""
-    rk: Any = record_key_sql(conn.dialect.name) if keys else literal(0)
+    rk: Any = record_key_sql(conn.dialect.name) if keys else None
 
-    def count(cond: Any) -> tuple[Any, Any]:
-        return (func.coalesce(func.sum(case((cond, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((cond, rk), else_=0)), 0))
+    def count(cond: Any) -> list[Any]:
+        n = func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+        return [n, func.coalesce(func.sum(case((cond, rk), else_=0)), 0)] if keys else [n]
 
-    def total(column: Any) -> tuple[Any, Any]:
-        return func.coalesce(func.sum(column), 0), func.coalesce(func.sum(column * rk), 0)
+    def total(column: Any) -> list[Any]:
+        n = func.coalesce(func.sum(column), 0)
+        return [n, func.coalesce(func.sum(column * rk), 0)] if keys else [n]
 
     escalated = (CR.c.escalations_help > 0) | (CR.c.escalations_acute > 0)
-    columns = [(func.count(), func.coalesce(func.sum(rk), 0)), total(CR.c.escalations_help),
-               total(CR.c.escalations_acute), count(escalated), count(CR.c.debrief.is_(True)),
-               count(CR.c.heavy.is_(True))]
-    row = (await conn.execute(select(*(c for pair in columns for c in pair))
+    columns = [[func.count(), func.coalesce(func.sum(rk), 0)] if keys else [func.count()],
+               total(CR.c.escalations_help), total(CR.c.escalations_acute), count(escalated),
+               count(CR.c.debrief.is_(True)), count(CR.c.heavy.is_(True))]
+    row = (await conn.execute(select(*(c for group in columns for c in group))
                               .where(and_(*where(scope, "answered"))))).one()
-    counts = {key: int(row[2 * i] or 0) for i, key in enumerate(KEYS)}
-    sums = {key: int(row[2 * i + 1] or 0) for i, key in enumerate(KEYS)}
+    width = 2 if keys else 1
+    counts = {key: int(row[width * i] or 0) for i, key in enumerate(KEYS)}
+    sums = {key: int(row[width * i + 1] or 0) if keys else 0 for i, key in enumerate(KEYS)}
     return counts, sums
 
 
