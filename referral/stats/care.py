@@ -1,7 +1,8 @@
 """Care for volunteers in the statistics: escalations, debriefs and heavy chats of a period.
 
-Counted over the answered conversations of the scope (``scope.where(.., "answered")``),
-straight from ``chat_records`` (one grouped query; the roll-up does not hold them):
+Counted over the answered conversations of the scope, straight from ``chat_records``
+(the roll-up does not hold them), in the one grouped scan of the records beside the
+splits (``beside.read``, with the intake topics and the languages), folded here:
 
     chats               answered conversations
     escalations_help    calls for help (a chat may have several)
@@ -23,39 +24,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import case, func
 
 from . import disclosure
-from .parts import record_key_sql
-from .scope import CR, Scope, where
+from .scope import ANSWERED, CR
 
 KEYS = ("chats", "escalations_help", "escalations_acute", "chats_escalated", "debriefs", "heavy")
 
 
-async def figures(conn: AsyncConnection, scope: Scope, *, keys: bool = False) -> tuple[dict[str, int], dict[str, int]]:
-    """The care counts of ``scope`` (zeros when it has no records), and their key sums (zeros
-    unless ``keys``)."""
-    rk: Any = record_key_sql(conn.dialect.name) if keys else None
+# What each care count sums over a group of answered records (``beside.read`` reads them).
+SUMS = {"chats": "n", "escalations_help": "help", "escalations_acute": "acute", "chats_escalated": "escalated",
+        "debriefs": "debrief", "heavy": "heavy"}
 
-    def count(cond: Any) -> list[Any]:
-        n = func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-        return [n, func.coalesce(func.sum(case((cond, rk), else_=0)), 0)] if keys else [n]
 
-    def total(column: Any) -> list[Any]:
-        n = func.coalesce(func.sum(column), 0)
-        return [n, func.coalesce(func.sum(column * rk), 0)] if keys else [n]
+def columns(rk: Any) -> dict[str, tuple[Any, Any]]:
+    """The sums ``SUMS`` names, each with its record-key sum (``rk`` is the record key, or 0):
+    an escalation count sums a record's key once per escalation, as it counts it."""
+    def flag(cond: Any) -> tuple[Any, Any]:
+        return (func.coalesce(func.sum(case((cond, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((cond, rk), else_=0)), 0))
 
-    escalated = (CR.c.escalations_help > 0) | (CR.c.escalations_acute > 0)
-    columns = [[func.count(), func.coalesce(func.sum(rk), 0)] if keys else [func.count()],
-               total(CR.c.escalations_help), total(CR.c.escalations_acute), count(escalated),
-               count(CR.c.debrief.is_(True)), count(CR.c.heavy.is_(True))]
-    row = (await conn.execute(select(*(c for group in columns for c in group))
-                              .where(and_(*where(scope, "answered"))))).one()
-    width = 2 if keys else 1
-    counts = {key: int(row[width * i] or 0) for i, key in enumerate(KEYS)}
-    sums = {key: int(row[width * i + 1] or 0) if keys else 0 for i, key in enumerate(KEYS)}
-    return counts, sums
+    def total(column: Any) -> tuple[Any, Any]:
+        return func.coalesce(func.sum(column), 0), func.coalesce(func.sum(column * rk), 0)
+
+    return {"help": total(CR.c.escalations_help), "acute": total(CR.c.escalations_acute),
+            "escalated": flag((CR.c.escalations_help > 0) | (CR.c.escalations_acute > 0)),
+            "debrief": flag(CR.c.debrief.is_(True)), "heavy": flag(CR.c.heavy.is_(True))}
+
+
+def empty() -> tuple[dict[str, int], dict[str, int]]:
+    return {key: 0 for key in KEYS}, {key: 0 for key in KEYS}
+
+
+def fold(counts: dict[str, int], sums: dict[str, int], outcome: str, values: dict[str, tuple[int, int]]) -> None:
+    """One grouped row of records: ``values`` maps each name of ``SUMS`` to (sum, key sum);
+    only answered conversations count."""
+    if outcome not in ANSWERED:
+        return
+    for key, name in SUMS.items():
+        n, k = values[name]
+        counts[key] += int(n or 0)
+        sums[key] += int(k or 0)
 
 
 def add_to(table: disclosure.Table, counts: dict[str, int], keys: dict[str, int], prefix: str = "care") -> None:

@@ -4,9 +4,9 @@
 ``by_language_contacts``: every record (the report's ``contacts``) per language. Every
 language of the table is listed, 0 included, so a language nobody wrote in shows as 0.
 
-One GROUP BY over the records of the report's scope (period, target group, municipality),
-read from ``chat_records`` itself: the daily roll-up has no language column, and the
-range scan of ``ix_chat_records_report`` it uses is the same one the other splits start with.
+Read from ``chat_records`` itself (the daily roll-up has no language column), in the one
+grouped scan of the records beside the splits (``beside.read``, with care and the intake
+topics) over the report's scope (period, target group, municipality), folded here (``fold``).
 
 Published (``publish=true``): the counts are cells of the report's table
 (``disclosure.Table``), tied to ``total`` and ``contacts`` by their lines, and made
@@ -16,16 +16,10 @@ the cells that would give them away, or perturbed by their own cell keys.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, literal, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from chat.kernel import languages
 
 from . import disclosure
-from .parts import record_key_sql
-from .scope import ANSWERED, CR, Scope, where
+from .scope import ANSWERED
 
 KEYS = ("by_language", "by_language_contacts")
 TOTALS = {"by_language": "total", "by_language_contacts": "contacts"}    # the figure each adds up to
@@ -34,21 +28,19 @@ SECTIONS = {"by_language": "Språk, samtal / Language, conversations",
 Counts = dict[str, dict[str, int]]
 
 
-async def count(conn: AsyncConnection, scope: Scope, *, keys: bool = False) -> tuple[Counts, Counts]:
-    """``{"by_language": {lang: n}, "by_language_contacts": {lang: n}}``, exact, and the
-    same shape of record-key sums (zeros unless ``keys``)."""
-    rk: Any = func.coalesce(func.sum(record_key_sql(conn.dialect.name)), 0) if keys else literal(0)
-    stmt = (select(CR.c.lang, CR.c.outcome, func.count(), rk).where(*where(scope, "contacts"))
-            .group_by(CR.c.lang, CR.c.outcome))
-    counts: Counts = {key: {code: 0 for code in languages.CODES} for key in KEYS}
-    sums: Counts = {key: {code: 0 for code in languages.CODES} for key in KEYS}
-    for lang, outcome, n, k in (await conn.execute(stmt)).all():
-        for key in KEYS:
-            if key == "by_language" and outcome not in ANSWERED:
-                continue
-            counts[key][lang] = counts[key].get(lang, 0) + int(n)
-            sums[key][lang] = sums[key].get(lang, 0) + int(k or 0)
-    return counts, sums
+def empty() -> tuple[Counts, Counts]:
+    """Zero counts and key sums for every language of the table."""
+    return ({key: {code: 0 for code in languages.CODES} for key in KEYS},
+            {key: {code: 0 for code in languages.CODES} for key in KEYS})
+
+
+def fold(counts: Counts, sums: Counts, lang: str, outcome: str, n: int, key: int) -> None:
+    """One grouped row of records (``beside.read``): their language and outcome, how many, their key sum."""
+    for block in KEYS:
+        if block == "by_language" and outcome not in ANSWERED:
+            continue
+        counts[block][lang] = counts[block].get(lang, 0) + int(n)
+        sums[block][lang] = sums[block].get(lang, 0) + int(key or 0)
 
 
 def add_to(table: disclosure.Table, counts: Counts, keys: Counts) -> None:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import care, disclosure, languages, queries, rollup, survey, topics, volunteer_time
+from . import beside, care, disclosure, languages, queries, rollup, survey, topics, volunteer_time
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
@@ -142,12 +142,12 @@ async def _period(conn: AsyncConnection, scope: Scope, *, keys: bool, splits: tu
                   use_rollup: bool) -> tuple[Figures, topics.TopicFigures]:
     """Every count of one period in one table: the splits, and the care, topic and language blocks."""
     fig = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
-    care.add_to(fig, *await care.figures(conn, scope, keys=keys))
-    routing = await topics.figures(conn, scope, keys=keys)                # issue 18: topic routing
-    topics.add_to(fig, routing)
+    read = await beside.read(conn, scope, keys=keys)            # care, topic routing, languages: one scan
+    care.add_to(fig, *read.care)
+    topics.add_to(fig, read.topics)
     if splits == tuple(queries.SPLITS):
-        languages.add_to(fig, *await languages.count(conn, scope, keys=keys))
-    return fig, routing
+        languages.add_to(fig, *read.languages)
+    return fig, read.topics
 
 
 async def build(engine: AsyncEngine, req: Request, *, secret: bytes,

@@ -5,7 +5,9 @@ Over the records of a report's scope (``scope.where``), from two columns the cha
 writes (``referral.record``): ``intake_topic`` (the widget's question; not the
 wrap-up's ``topic``, the volunteer's judgement) and ``specialist`` (whether the
 volunteer who took a topic chat held that topic as a skill; null when no volunteer
-took it). One grouped query per scope; waits are kept to 10 s, so the groups are few.
+took it). Read in the one grouped scan of the records beside the splits
+(``beside.read``, with care and the languages), folded here (``TopicFigures.fold``);
+waits are kept to 10 s, so the groups are few.
 
 The block, ``topic_routing`` in ``GET /api/stats`` and the partnership report::
 
@@ -26,13 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from .. import vocab
 from . import disclosure
-from .parts import record_key_sql
-from .scope import ANSWERED, CR, Scope, where
 
 SUPPRESSED = disclosure.SUPPRESSED
 NOT_STATED = "not_stated"
@@ -55,28 +52,21 @@ class TopicFigures:
         sums = self.keys.setdefault(which, {})
         sums[topic] = sums.get(topic, 0) + int(key or 0)
 
-
-async def figures(conn: AsyncConnection, scope: Scope, *, keys: bool = False) -> TopicFigures:
-    answered = case((CR.c.outcome.in_(ANSWERED), 1), else_=0)
-    rk: Any = func.coalesce(func.sum(record_key_sql(conn.dialect.name)), 0) if keys else literal(0)
-    q = (select(CR.c.intake_topic, CR.c.specialist, answered.label("answered"), CR.c.wait_s,
-                func.count().label("n"), rk)
-         .where(and_(*where(scope, "all")))
-         .group_by(CR.c.intake_topic, CR.c.specialist, answered, CR.c.wait_s))
-    f = TopicFigures()
-    for topic, specialist, was_answered, wait_s, n, k in (await conn.execute(q)).all():
-        key = topic if topic in vocab.ROLES else NOT_STATED
-        f.add("contacts", key, n, k)
-        if key == NOT_STATED or not was_answered:
-            continue
-        f.add("answered", key, n, k)
+    def fold(self, topic: str | None, specialist: bool | None, answered: bool, wait_s: int, n: int,
+             key: int) -> None:
+        """One grouped row of records (``beside.read``): their intake topic, whether the one who took
+        them held it as a skill, whether a volunteer answered, their wait, how many, their key sum."""
+        t = topic if topic in vocab.ROLES else NOT_STATED
+        self.add("contacts", t, n, key)
+        if t == NOT_STATED or not answered:
+            return
+        self.add("answered", t, n, key)
         if specialist is True:
-            f.add("specialist", key, n, k)
+            self.add("specialist", t, n, key)
         elif specialist is False:
-            f.add("other", key, n, k)
-        hist = f.waits.setdefault((key, specialist is True), {})
-        hist[int(wait_s)] = hist.get(int(wait_s), 0) + n
-    return f
+            self.add("other", t, n, key)
+        hist = self.waits.setdefault((t, specialist is True), {})
+        hist[int(wait_s)] = hist.get(int(wait_s), 0) + int(n)
 
 
 def _median(hist: dict[int, int]) -> float | None:
