@@ -7,8 +7,11 @@ genders, of the topics, of the age bands, of the municipalities, of the
 first-contact answers), ``total`` as the answered outcomes, ``age_stated`` as
 ``counted`` minus the age band ``not_stated``, the queue block repeating
 ``total`` and ``by_outcome.left_queued``, referrals redeemed never more than
-suggested, a form of violence never more than ``counted``. Every count is a
-whole number and never negative.
+suggested, a form of violence never more than ``counted``; the blocks beside them
+too: the languages add up to ``total`` (conversations) and to ``contacts``, the intake
+topics to ``contacts``, ``care.chats`` is ``total``, and a topic's specialist and other
+chats, and the care counts of conversations, are never more than what they are part
+of. Every count is a whole number and never negative.
 
 Exports used to say why each cell was withheld, and "fewer than 5" bounded a cell
 to 1–4 (with that, the attacker recovered 726 cells of 150 data sets). Every withheld
@@ -37,6 +40,8 @@ from referral import vocab
 
 ANSWERED = ("completed", "visitor_left", "dropped")
 SUPPRESSED = {"suppressed": True}
+# Figures inside the count blocks that are not counts (no relation ties them to a count).
+MEASURES = ("median_wait_s", "median_wait_specialist_s", "response_rate")
 
 
 def flatten(block: dict[str, Any], prefix: str = "") -> dict[str, int | None]:
@@ -45,6 +50,8 @@ def flatten(block: dict[str, Any], prefix: str = "") -> dict[str, int | None]:
 
     def walk(node: dict[str, Any], name: str) -> None:
         for key, value in node.items():
+            if key in MEASURES:
+                continue
             if value == SUPPRESSED:
                 out[name + key] = None
             elif isinstance(value, dict):
@@ -93,10 +100,19 @@ def relations(cells: dict[str, Any], p: str = "") -> tuple[list[tuple[str, list[
     for kind in ("suggested", "redeemed"):
         eq(f"{p}referrals_total.{kind}", [f"{p}referrals.{s}.{kind}" for s in services])
     eq(p + "counted", [p + "age_stated", p + "by_age_band.not_stated"])
+    eq(p + "total", group("by_language."))
+    eq(p + "contacts", group("by_language_contacts."))
+    eq(p + "contacts", group("topic_routing.by_intake_topic."))
+    eq(p + "total", [p + "care.chats"])
     eq(p + "queue.answered", [p + "total"])
     eq(p + "queue.left_queue", [p + "by_outcome.left_queued"])
     les = [(f"{p}referrals.{s}.redeemed", f"{p}referrals.{s}.suggested") for s in services]
     les += [(c, p + "counted") for c in group("by_violence.")]
+    for t in vocab.ROLES:
+        row = f"{p}topic_routing.{t}."
+        les += [(row + "reached_specialist", row + "answered"), (row + "other_volunteer", row + "answered"),
+                (row + "answered", f"{p}topic_routing.by_intake_topic.{t}")]
+    les += [(f"{p}care.{k}", p + "care.chats") for k in ("chats_escalated", "debriefs", "heavy")]
     les = [(a, b) for a, b in les if a in have and b in have]
     return eqs, les
 

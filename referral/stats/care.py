@@ -1,7 +1,8 @@
 """Care for volunteers in the statistics: escalations, debriefs and heavy chats of a period.
 
-Counted over the answered conversations of the scope (``scope.where(.., "answered")``),
-straight from ``chat_records`` (one grouped query; the roll-up does not hold them):
+Counted over the answered conversations of the scope, straight from ``chat_records``
+(the roll-up does not hold them), in the one grouped scan of the records beside the
+splits (``beside.read``, with the intake topics and the languages), folded here:
 
     chats               answered conversations
     escalations_help    calls for help (a chat may have several)
@@ -11,49 +12,62 @@ straight from ``chat_records`` (one grouped query; the roll-up does not hold the
     heavy               heavy conversations (an acute flag, the topic uses_violence, or
                         marked heavy in the wrap-up)
 
-Counts only, never a reason (there is none to count). In a published report every count
-from 1 to the threshold less one is withheld, as elsewhere (``report.SUPPRESSED``).
+Counts only, never a reason (there is none to count). The block joins the report's
+table of cells (``disclosure.Table``) like every other one, so a published report
+withholds or perturbs its counts by the report's method (``disclosure.publish``);
+``chats`` are the same conversations as the report's ``total`` (a line between them).
+With ``keys`` each count also gets its records' key sum (for the cell key method; a
+record counts its key once per escalation, as it counts in the cell).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import case, func
 
-from .scope import CR, Scope, where
+from . import disclosure
+from .scope import ANSWERED, CR
 
 KEYS = ("chats", "escalations_help", "escalations_acute", "chats_escalated", "debriefs", "heavy")
 
 
-async def figures(conn: AsyncConnection, scope: Scope) -> dict[str, int]:
-    """The care counts of ``scope`` (zeros when it has no records)."""
-    def count(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    escalated = (CR.c.escalations_help > 0) | (CR.c.escalations_acute > 0)
-    row = (await conn.execute(select(
-        func.count(),
-        func.coalesce(func.sum(CR.c.escalations_help), 0),
-        func.coalesce(func.sum(CR.c.escalations_acute), 0),
-        count(escalated),
-        count(CR.c.debrief.is_(True)),
-        count(CR.c.heavy.is_(True)),
-    ).where(and_(*where(scope, "answered"))))).one()
-    return {key: int(value or 0) for key, value in zip(KEYS, row)}
+# What each care count sums over a group of answered records (``beside.read`` reads them).
+SUMS = {"chats": "n", "escalations_help": "help", "escalations_acute": "acute", "chats_escalated": "escalated",
+        "debriefs": "debrief", "heavy": "heavy"}
 
 
-def publishable(counts: dict[str, int], *, publish: bool, threshold: int,
-                suppressed: dict[str, bool]) -> dict[str, Any]:
-    """``counts`` as the report shows them: exact, or with small counts withheld."""
-    if not publish:
-        return dict(counts)
-    return {k: (suppressed if 0 < v < threshold else v) for k, v in counts.items()}
+def columns(rk: Any) -> dict[str, tuple[Any, Any]]:
+    """The sums ``SUMS`` names, each with its record-key sum (``rk`` is the record key, or 0):
+    an escalation count sums a record's key once per escalation, as it counts it."""
+    def flag(cond: Any) -> tuple[Any, Any]:
+        return (func.coalesce(func.sum(case((cond, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((cond, rk), else_=0)), 0))
+
+    def total(column: Any) -> tuple[Any, Any]:
+        return func.coalesce(func.sum(column), 0), func.coalesce(func.sum(column * rk), 0)
+
+    return {"help": total(CR.c.escalations_help), "acute": total(CR.c.escalations_acute),
+            "escalated": flag((CR.c.escalations_help > 0) | (CR.c.escalations_acute > 0)),
+            "debrief": flag(CR.c.debrief.is_(True)), "heavy": flag(CR.c.heavy.is_(True))}
 
 
-def withheld(block: dict[str, Any], suppressed: dict[str, bool], threshold: int,
-             prefix: str = "care") -> list[dict[str, str]]:
-    """The cells of ``block`` withheld, as ``disclosure.suppressed`` lists them."""
-    return [{"cell": f"{prefix}.{k}", "reason": f"a count from 1 to {threshold - 1}"}
-            for k, v in block.items() if v == suppressed]
+def empty() -> tuple[dict[str, int], dict[str, int]]:
+    return {key: 0 for key in KEYS}, {key: 0 for key in KEYS}
+
+
+def fold(counts: dict[str, int], sums: dict[str, int], outcome: str, values: dict[str, tuple[int, int]]) -> None:
+    """One grouped row of records: ``values`` maps each name of ``SUMS`` to (sum, key sum);
+    only answered conversations count."""
+    if outcome not in ANSWERED:
+        return
+    for key, name in SUMS.items():
+        n, k = values[name]
+        counts[key] += int(n or 0)
+        sums[key] += int(k or 0)
+
+
+def add_to(table: disclosure.Table, counts: dict[str, int], keys: dict[str, int], prefix: str = "care") -> None:
+    """The care block as cells of a report's table, tied to its ``total`` (the same conversations)."""
+    table.add_block(prefix, counts, keys)
+    table.line("total", [f"{prefix}.chats"])

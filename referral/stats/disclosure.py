@@ -29,13 +29,24 @@ Two methods, chosen per export:
     again) reveals nothing new. Totals are cells like any other: a total gets
     its own noise from its own records' key sum, so published tables are not
     additive, by design, and the same total is the same number in every table.
+
+Every block of counts of a report goes through the one entry point, ``publish``:
+a ``Table`` of cells (``"care.debriefs"``, ``"by_language.ti"``,
+``"topic_routing.uses_violence.answered"``), their record-key sums (for
+``cellkey``) and their lines (for ``suppress``). A block that is a dict of counts,
+or a dict of dicts, joins a table with ``Table.add_block``; ``publish_block``
+makes one such block safe on its own, and ``nest`` turns published cells back
+into the block's shape. A report puts all its blocks into one table, so the lines
+between blocks (``by_language`` adds up to ``total``) are checked together.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Union
 
 from . import inference
 
@@ -44,6 +55,10 @@ NOISE = (-2, -1, 0, 1, 2)
 PROBABILITIES = (0.05, 0.20, 0.50, 0.20, 0.05)
 KEY_MODULUS = 2 ** 32
 METHODS = ("suppress", "cellkey")
+# A withheld count, as JSON shows it (never a number).
+SUPPRESSED: dict[str, bool] = {"suppressed": True}
+# A block of counts: a dict of counts, or a dict of dicts (of dicts ...) of counts.
+Block = Mapping[str, Union[int, "Block"]]
 
 
 @dataclass
@@ -155,3 +170,95 @@ def perturb(count: int, key: float) -> int:
 def cellkey(counts: dict[str, int], keys: dict[str, int], secret: bytes) -> dict[str, int]:
     """Every cell perturbed by its own cell key."""
     return {cell: perturb(n, cell_key(secret, keys.get(cell, 0))) for cell, n in counts.items()}
+
+
+# -- one mechanism for every block of counts ---------------------------------------------
+
+@dataclass
+class Table:
+    """Cells (exact counts), each cell's record-key sum (``cellkey``), and the lines between
+    them (``suppress``): a total and parts that add up to it. A line may also tie parts that
+    add up to *at most* the total (topic chats that reached a specialist or not, of those
+    answered): suppression then withholds more than it must, never less."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    keys: dict[str, int] = field(default_factory=dict)
+    lines: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def add(self, cell: str, n: int, key: int = 0) -> None:
+        self.counts[cell] = self.counts.get(cell, 0) + int(n)
+        self.keys[cell] = self.keys.get(cell, 0) + int(key or 0)
+
+    def line(self, total: str, parts: list[str]) -> None:
+        self.lines.append((total, parts))
+
+    def add_block(self, prefix: str, block: Block, keys: Block | None = None) -> list[str]:
+        """Every count of ``block`` as a cell ``prefix.key`` (``prefix.key.key2`` for a dict of
+        dicts), with its key sum from ``keys`` (the same shape) if given; the cells added."""
+        flat, flat_keys = flatten(block, prefix), flatten(keys or {}, prefix)
+        for cell, n in flat.items():
+            self.add(cell, n, flat_keys.get(cell, 0))
+        return list(flat)
+
+
+def flatten(block: Block, prefix: str = "") -> dict[str, int]:
+    """``{"a": 1, "b": {"c": 2}}`` under ``p`` -> ``{"p.a": 1, "p.b.c": 2}``."""
+    out: dict[str, int] = {}
+    for key, value in block.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name))
+        else:
+            out[name] = int(value)
+    return out
+
+
+def nest(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The inverse of ``flatten``: the cells under ``prefix`` back in their block's shape."""
+    out: dict[str, Any] = {}
+    head = f"{prefix}." if prefix else ""
+    for cell, value in values.items():
+        if not cell.startswith(head):
+            continue
+        *path, last = cell[len(head):].split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return out
+
+
+def publish(table: Table, *, method: str = "suppress", threshold: int = DEFAULT_THRESHOLD,
+            secret: bytes = b"") -> tuple[dict[str, Any], list[str]]:
+    """Every cell of ``table`` as published, and the withheld cells (in the order withheld).
+
+    ``suppress``: a withheld cell is ``SUPPRESSED``, the others exact (``suppress``);
+    ``cellkey``: every cell perturbed by its own key (``cellkey``), nothing withheld.
+    Lines naming a cell the table does not hold are left out (a report asked for one split).
+    """
+    if method == "cellkey":
+        return dict(cellkey(table.counts, table.keys, secret)), []
+    if method != "suppress":
+        raise ValueError(f"unknown disclosure method {method!r}; one of {', '.join(METHODS)}")
+    have = table.counts
+    lines = [(total, parts) for total, parts in table.lines
+             if total in have and parts and all(p in have for p in parts)]
+    sup = suppress(have, lines, threshold)
+    return {cell: (SUPPRESSED if cell in sup else n) for cell, n in have.items()}, list(sup.reasons)
+
+
+def publish_block(block: Block, *, prefix: str = "", method: str = "suppress",
+                  threshold: int = DEFAULT_THRESHOLD, secret: bytes = b"", keys: Block | None = None,
+                  lines: Iterable[tuple[str, list[str]]] = ()) -> tuple[dict[str, Any], list[str]]:
+    """One block of counts made safe on its own: its published shape, and its withheld cells.
+
+    ``lines`` name cells as ``prefix.key...``; a block whose counts add up to a published
+    figure outside it should rather join that figure's ``Table`` (``Table.add_block``),
+    so that the two are checked together."""
+    table = Table()
+    table.add_block(prefix, block, keys)
+    for total, parts in lines:
+        table.line(total, parts)
+    values, withheld = publish(table, method=method, threshold=threshold, secret=secret)
+    return nest(values, prefix), withheld
+

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Callable
 
-from ..vocab import ROLES
+from .. import geography
+from ..vocab import GENDERS, ROLES
 from . import charts, survey as survey_stats, words
 from . import topics as topic_stats
 from .words import t
@@ -93,6 +94,11 @@ def _items(rows: list[tuple[str, Any, Any]], ctx: Ctx) -> list[tuple[str, Any, s
     return [(label, a, ctx.num(a)) for label, a, _ in rows]
 
 
+def _cap(label: str) -> str:
+    """A label heading its row: first letter capital, the rest as written (Enskede-Årsta-Vantör)."""
+    return label[:1].upper() + label[1:]
+
+
 def _counted(ctx: Ctx) -> Any:
     return ctx.fig("counted")
 
@@ -168,6 +174,55 @@ def year_on_year(ctx: Ctx) -> str:
 
 def residence(ctx: Ctx) -> str:
     return _split_panel(ctx, "p-residence", "by_residence", "municipality", "residence", "t-residence")
+
+
+def district(ctx: Ctx) -> str:
+    """Where in the municipality they live (Stockholm's stadsdelsområden): one table per
+    municipality with districts, each district's share of the municipality's residents."""
+    now, before = ctx.out.get("by_district") or {}, ctx.before.get("by_district") or {}
+    tables = []
+    for code in geography.DISTRICTS:
+        if code not in now and code not in before:
+            continue
+        a, b = now.get(code) or {}, before.get(code) or {}
+        keys = [*a, *(k for k in b if k not in a)]
+        rows = [(_cap(words.label(ctx.lang, "district", k)), a.get(k), b.get(k)) for k in keys]
+        title = ctx.t("district_in", m=words.label(ctx.lang, "municipality", code))
+        tables.append(table(ctx, f"t-district-{code}", title, rows, share_of=ctx.fig(f"by_residence.{code}"),
+                            head=ctx.t("district")))
+    return section("p-district", ctx.t("district_title"), *tables) if tables else ""
+
+
+def topic_gender(ctx: Ctx) -> str:
+    """Who the conversation was about, by gender: the cross table of the counted conversations
+    (as the partnership's interim report reads it: most who are exposed are girls, most who
+    use violence are boys), this period and, below it, the year earlier."""
+    if not isinstance(ctx.out.get("by_topic_gender"), dict):
+        return ""
+    topics = (*ROLES, "not_stated")
+    now, before = ctx.spans()
+
+    def cross(block: dict[str, Any], table_id: str, caption: str) -> str:
+        cells = block.get("by_topic_gender") or {}
+        head = "".join(f'<th scope="col">{escape(_cap(words.label(ctx.lang, "gender", g)))}</th>'
+                       for g in GENDERS)
+        body = []
+        for t in topics:
+            row = cells.get(t) or {}
+            body.append(f'<tr><th scope="row">{escape(_cap(words.label(ctx.lang, "role", t)))}</th>'
+                        + "".join(f"<td>{escape(ctx.num(row.get(g)))}</td>" for g in GENDERS)
+                        + f'<td>{escape(ctx.num(words.dig(block, f"by_topic.{t}")))}</td></tr>')
+        body.append(f'<tr class="sum"><th scope="row">{escape(ctx.t("in_all"))}</th>'
+                    + "".join(f'<td>{escape(ctx.num(words.dig(block, f"by_gender.{g}")))}</td>' for g in GENDERS)
+                    + f'<td>{escape(ctx.num(block.get("counted")))}</td></tr>')
+        return (f'<table id="{table_id}" class="cross"><caption>{escape(caption)}</caption><thead><tr>'
+                f'<th scope="col">{escape(ctx.t("topic"))}</th>{head}'
+                f'<th scope="col">{escape(ctx.t("in_all"))}</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
+
+    out = [cross(ctx.out, "t-topic-gender", f'{ctx.t("this_period").capitalize()}: {now}')]
+    if ctx.before.get("by_topic_gender"):
+        out.append(cross(ctx.before, "t-topic-gender-before", f'{ctx.t("year_earlier").capitalize()}: {before}'))
+    return section("p-topic-gender", ctx.t("topic_gender"), *out)
 
 
 def age(ctx: Ctx) -> str:
@@ -311,11 +366,13 @@ def survey(ctx: Ctx) -> str:
 
 
 # The dashboard's panels, in order. Add a statistic with one function and one line here.
-PANELS: list[Panel] = [summary, weeks, year_on_year, gender, topic, residence, age, violence, first_contact,
-                       outcome, referrals, outcomes, survey, intake_topic, language, volunteer_time, care]
-# The printed half-year report's panels (the tables of the partnership's interim report).
-REPORT_PANELS: list[Panel] = [summary, year_on_year, gender, topic, residence, age, violence, first_contact,
-                              referrals, outcomes]
+PANELS: list[Panel] = [summary, weeks, year_on_year, gender, topic, topic_gender, residence, district, age,
+                       violence, first_contact, outcome, referrals, outcomes, survey, intake_topic, language,
+                       volunteer_time, care]
+# The printed half-year report's panels: the tables of the partnership's interim report (seed 001:
+# conversations, residents, gender, who it was about and by gender, district, mean age, referrals).
+REPORT_PANELS: list[Panel] = [summary, year_on_year, gender, topic, topic_gender, residence, district, age,
+                              violence, first_contact, referrals, outcomes]
 
 
 def render(ctx: Ctx, panels: list[Panel] | None = None) -> str:

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from .. import geography, vocab
-from . import presets, rollup, survey
+from . import disclosure, presets, rollup, survey
 from .parts import parts, record_key_sql
 from .scope import ANSWERED, CR, RR, Scope, where
 
@@ -48,20 +48,11 @@ AGE_BANDS = (("under_13", None, 12), ("13-15", 13, 15), ("16-17", 16, 17), ("18-
 
 
 @dataclass
-class Figures:
-    """A report's exact counts per cell, their record-key sums, the lines between cells, and the measures."""
+class Figures(disclosure.Table):
+    """A report's exact counts per cell, their record-key sums, the lines between cells
+    (``disclosure.Table``), and the measures that are not counts."""
 
-    counts: dict[str, int] = field(default_factory=dict)
-    keys: dict[str, int] = field(default_factory=dict)
-    lines: list[tuple[str, list[str]]] = field(default_factory=list)
     measures: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, cell: str, n: int, key: int = 0) -> None:
-        self.counts[cell] = self.counts.get(cell, 0) + int(n)
-        self.keys[cell] = self.keys.get(cell, 0) + int(key or 0)
-
-    def line(self, total: str, parts: list[str]) -> None:
-        self.lines.append((total, parts))
 
 
 class _Runner:

@@ -1,8 +1,10 @@
 """A report: the figures of a period beside the same period a year earlier,
 exact for coordinators or made safe for publication, as JSON, CSV or a table.
 
-``build`` runs the queries (``queries``) and disclosure control
-(``disclosure``); ``to_csv`` and ``to_table`` render what ``build``
+``build`` runs the queries (``queries``, and the blocks read beside them: ``care``,
+``topics``, ``languages``, ``survey``), puts every count of a period into one table
+of cells and lines, and makes it safe in one go (``disclosure.publish``: withheld or
+perturbed, whichever the request's method); ``to_csv`` and ``to_table`` render what ``build``
 returned, so every format shows the same numbers. In a published report a
 withheld count is ``{"suppressed": true}`` in JSON and ``..`` in CSV and tables
 (never a number), and ``disclosure.suppressed`` lists each withheld cell and why.
@@ -17,14 +19,14 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import care, disclosure, languages, queries, rollup, survey, topics, volunteer_time
+from . import beside, care, disclosure, languages, queries, rollup, survey, topics, volunteer_time
 from .partnerships import Partnership
 from .queries import Figures
 from .scope import Scope
 
-SUPPRESSED = {"suppressed": True}
+SUPPRESSED = disclosure.SUPPRESSED
 CSV_SUPPRESSED = ".."
 SECTIONS = {
     "contacts": "Kontakter / Contacts",
@@ -83,30 +85,16 @@ class Request:
         return self.partnership.id if self.partnership else f"{self.start.isoformat()}/{self.end.isoformat()}"
 
 
-def _nest(out: dict[str, Any], cell: str, value: Any) -> None:
-    *path, last = cell.split(".")
-    node = out
-    for part in path:
-        node = node.setdefault(part, {})
-    node[last] = value
-
-
 def _publishable(fig: Figures, req: Request, secret: bytes) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The cells as published (exact, suppressed or perturbed) and the list of what was withheld."""
-    withheld: list[dict[str, str]] = []
     if not req.publish:
-        values: dict[str, Any] = dict(fig.counts)
-    elif req.method == "cellkey":
-        values = dict(disclosure.cellkey(fig.counts, fig.keys, secret))
-    else:
-        sup = disclosure.suppress(fig.counts, fig.lines, req.threshold)
-        values = {c: (SUPPRESSED if c in sup else n) for c, n in fig.counts.items()}
-        # One reason for every withheld cell: telling which are small ("fewer than 5",
-        # so at least 1) would let a reader pin some down by bounds (a withheld total
-        # of 4 over four withheld "small" cells makes each of them 1).
-        reason = withheld_reason(req.threshold)
-        withheld += [{"cell": cell, "reason": reason} for cell in sup.reasons]
-    return values, withheld
+        return dict(fig.counts), []
+    values, hidden = disclosure.publish(fig, method=req.method, threshold=req.threshold, secret=secret)
+    # One reason for every withheld cell: telling which are small ("fewer than 5",
+    # so at least 1) would let a reader pin some down by bounds (a withheld total
+    # of 4 over four withheld "small" cells makes each of them 1).
+    reason = withheld_reason(req.threshold)
+    return values, [{"cell": cell, "reason": reason} for cell in hidden]
 
 
 def withheld_reason(threshold: int) -> str:
@@ -139,14 +127,27 @@ def _measures(fig: Figures, values: dict[str, Any], req: Request) -> dict[str, A
     return out
 
 
-def _block(fig: Figures, req: Request, secret: bytes, start: date, end: date) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def _block(fig: Figures, req: Request, secret: bytes, start: date, end: date,
+           routing: topics.TopicFigures) -> tuple[dict[str, Any], list[dict[str, str]]]:
     values, withheld = _publishable(fig, req, secret)
     out: dict[str, Any] = {"period": {"from": start.isoformat(), "to": end.isoformat()}}
-    for cell, value in values.items():
-        _nest(out, cell, value)
+    out.update(disclosure.nest(values))
     out.update(_measures(fig, values, req))
+    topics.waits(out.setdefault(topics.PREFIX, {}), routing, publish=req.publish, threshold=req.threshold)
     survey.rate(out)
     return out, withheld
+
+
+async def _period(conn: AsyncConnection, scope: Scope, *, keys: bool, splits: tuple[str, ...],
+                  use_rollup: bool) -> tuple[Figures, topics.TopicFigures]:
+    """Every count of one period in one table: the splits, and the care, topic and language blocks."""
+    fig = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
+    read = await beside.read(conn, scope, keys=keys)            # care, topic routing, languages: one scan
+    care.add_to(fig, *read.care)
+    topics.add_to(fig, read.topics)
+    if splits == tuple(queries.SPLITS):
+        languages.add_to(fig, *read.languages)
+    return fig, read.topics
 
 
 async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
@@ -158,25 +159,15 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
         if use_rollup and scope.rollup:
             await rollup.sync(conn)          # the roll-up is exact for every day read below
             await conn.commit()
-        now = await queries.figures(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
-        before = (await queries.figures(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
+        now, routing = await _period(conn, scope, keys=keys, splits=splits, use_rollup=use_rollup)
+        before = (await _period(conn, scope.year_earlier(), keys=keys, splits=splits, use_rollup=use_rollup)
                   if req.compare else None)
         tz = ZoneInfo(req.timezone)
         time_now = await volunteer_time.figures(conn, scope.start, scope.end, tz=tz, hour_value=req.hour_value)
         time_before = (await volunteer_time.figures(conn, scope.year_earlier().start, scope.year_earlier().end,
                                                     tz=tz, hour_value=req.hour_value) if req.compare else None)
-        cared = [await care.figures(conn, scope)]
-        if before is not None:
-            cared.append(await care.figures(conn, scope.year_earlier()))
-        whole = splits == tuple(queries.SPLITS)
-        lang_now = await languages.count(conn, scope) if whole else None
-        lang_before = await languages.count(conn, scope.year_earlier()) if whole and req.compare else None
-        routing = await topics.figures(conn, scope)                       # issue 18: topic routing
-        routing_before = await topics.figures(conn, scope.year_earlier()) if req.compare else None
-    out, withheld = _block(now, req, secret, scope.start, scope.end)
+    out, withheld = _block(now, req, secret, scope.start, scope.end, routing)
     out["volunteer_time"] = time_now
-    out["care"] = care.publishable(cared[0], publish=req.publish, threshold=req.threshold, suppressed=SUPPRESSED)
-    withheld += care.withheld(out["care"], SUPPRESSED, req.threshold)
     if req.preset:
         out["period"]["preset"] = req.preset
     p = req.partnership
@@ -188,16 +179,9 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
     }
     if before is not None:
         ys = scope.year_earlier()
-        out["year_earlier"], withheld_before = _block(before, req, secret, ys.start, ys.end)
+        out["year_earlier"], withheld_before = _block(before[0], req, secret, ys.start, ys.end, before[1])
         out["year_earlier"]["volunteer_time"] = time_before
-        out["year_earlier"]["care"] = care.publishable(cared[1], publish=req.publish, threshold=req.threshold,
-                                                       suppressed=SUPPRESSED)
-        withheld_before += care.withheld(out["year_earlier"]["care"], SUPPRESSED, req.threshold)
         withheld += [{**w, "cell": f"year_earlier.{w['cell']}"} for w in withheld_before]
-    out["topic_routing"] = topics.block(routing, publish=req.publish, threshold=req.threshold)
-    if routing_before is not None and "year_earlier" in out:
-        out["year_earlier"]["topic_routing"] = topics.block(routing_before, publish=req.publish,
-                                                            threshold=req.threshold)
     out["published"] = req.publish
     out["disclosure"] = {"method": req.method if req.publish else "exact"}
     if req.publish:
@@ -211,9 +195,6 @@ async def build(engine: AsyncEngine, req: Request, *, secret: bytes,
             out["disclosure"]["note"] = (
                 f"counts of 1 to {req.threshold - 1} are withheld, and further cells where a total "
                 "would reveal a withheld one")
-    if lang_now is not None:
-        languages.add_to(out, lang_now, lang_before, publish=req.publish, threshold=req.threshold,
-                         reason=withheld_reason(req.threshold))
     return out
 
 

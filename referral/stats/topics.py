@@ -5,7 +5,9 @@ Over the records of a report's scope (``scope.where``), from two columns the cha
 writes (``referral.record``): ``intake_topic`` (the widget's question; not the
 wrap-up's ``topic``, the volunteer's judgement) and ``specialist`` (whether the
 volunteer who took a topic chat held that topic as a skill; null when no volunteer
-took it). One grouped query per scope; waits are kept to 10 s, so the groups are few.
+took it). Read in the one grouped scan of the records beside the splits
+(``beside.read``, with care and the languages), folded here (``TopicFigures.fold``);
+waits are kept to 10 s, so the groups are few.
 
 The block, ``topic_routing`` in ``GET /api/stats`` and the partnership report::
 
@@ -13,9 +15,12 @@ The block, ``topic_routing`` in ``GET /api/stats`` and the partnership report::
      "<topic>": {"answered": n, "reached_specialist": n, "other_volunteer": n,
                  "median_wait_s": s, "median_wait_specialist_s": s}, ...}
 
-A published report withholds counts of 1 to threshold - 1 (and, where a total would
-give one away, its neighbour), and the waits of a topic whose answered count is
-withheld, like every other figure (``disclosure``).
+The counts are cells of the report's table (``disclosure.Table``, ``add_to``):
+``by_intake_topic`` adds up to ``contacts``, and a topic's ``reached_specialist`` and
+``other_volunteer`` to at most its ``answered`` (a line, so neither can be worked out
+from the other). A published report withholds or perturbs them with every other
+count (``disclosure.publish``); a median wait is withheld when its count is withheld
+or fewer than the threshold (``waits``), as the queue's are.
 """
 
 from __future__ import annotations
@@ -23,14 +28,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from .. import vocab
-from .scope import ANSWERED, CR, Scope, where
+from . import disclosure
 
-SUPPRESSED = {"suppressed": True}
+SUPPRESSED = disclosure.SUPPRESSED
 NOT_STATED = "not_stated"
+PREFIX = "topic_routing"
+COUNTS = ("answered", "reached_specialist", "other_volunteer")
 
 
 @dataclass
@@ -40,28 +44,29 @@ class TopicFigures:
     specialist: dict[str, int] = field(default_factory=dict)
     other: dict[str, int] = field(default_factory=dict)
     waits: dict[tuple[str, bool], dict[int, int]] = field(default_factory=dict)   # (topic, specialist) -> hist
+    keys: dict[str, dict[str, int]] = field(default_factory=dict)     # the same four counts' record-key sums
 
+    def add(self, which: str, topic: str, n: int, key: int) -> None:
+        counts: dict[str, int] = getattr(self, which)
+        counts[topic] = counts.get(topic, 0) + int(n)
+        sums = self.keys.setdefault(which, {})
+        sums[topic] = sums.get(topic, 0) + int(key or 0)
 
-async def figures(conn: AsyncConnection, scope: Scope) -> TopicFigures:
-    answered = case((CR.c.outcome.in_(ANSWERED), 1), else_=0)
-    q = (select(CR.c.intake_topic, CR.c.specialist, answered.label("answered"), CR.c.wait_s,
-                func.count().label("n"))
-         .where(and_(*where(scope, "all")))
-         .group_by(CR.c.intake_topic, CR.c.specialist, answered, CR.c.wait_s))
-    f = TopicFigures()
-    for topic, specialist, was_answered, wait_s, n in (await conn.execute(q)).all():
-        key = topic if topic in vocab.ROLES else NOT_STATED
-        f.contacts[key] = f.contacts.get(key, 0) + n
-        if key == NOT_STATED or not was_answered:
-            continue
-        f.answered[key] = f.answered.get(key, 0) + n
+    def fold(self, topic: str | None, specialist: bool | None, answered: bool, wait_s: int, n: int,
+             key: int) -> None:
+        """One grouped row of records (``beside.read``): their intake topic, whether the one who took
+        them held it as a skill, whether a volunteer answered, their wait, how many, their key sum."""
+        t = topic if topic in vocab.ROLES else NOT_STATED
+        self.add("contacts", t, n, key)
+        if t == NOT_STATED or not answered:
+            return
+        self.add("answered", t, n, key)
         if specialist is True:
-            f.specialist[key] = f.specialist.get(key, 0) + n
+            self.add("specialist", t, n, key)
         elif specialist is False:
-            f.other[key] = f.other.get(key, 0) + n
-        hist = f.waits.setdefault((key, specialist is True), {})
-        hist[int(wait_s)] = hist.get(int(wait_s), 0) + n
-    return f
+            self.add("other", t, n, key)
+        hist = self.waits.setdefault((t, specialist is True), {})
+        hist[int(wait_s)] = hist.get(int(wait_s), 0) + int(n)
 
 
 def _median(hist: dict[int, int]) -> float | None:
@@ -84,38 +89,38 @@ def _merge(*hists: dict[int, int]) -> dict[int, int]:
     return out
 
 
-def block(f: TopicFigures, *, publish: bool = False, threshold: int = 5) -> dict[str, Any]:
-    """The JSON block; with ``publish`` small counts are withheld (see the module docstring)."""
-    def small(n: int) -> bool:
-        return publish and 0 < n < threshold
-
-    contacts: dict[str, Any] = {t: f.contacts.get(t, 0) for t in (*vocab.ROLES, NOT_STATED)}
-    withheld = [t for t, n in contacts.items() if small(n)]
-    if len(withheld) == 1:              # the total of contacts would give a lone withheld cell away
-        others = sorted((n, t) for t, n in contacts.items() if t not in withheld and n > 0)
-        if others:
-            withheld.append(others[0][1])
-    for t in withheld:
-        contacts[t] = SUPPRESSED
-    out: dict[str, Any] = {"by_intake_topic": contacts}
+def add_to(table: disclosure.Table, f: TopicFigures) -> None:
+    """The counts of ``f`` as cells of a report's table (``topic_routing.…``), with their lines."""
+    topics = (*vocab.ROLES, NOT_STATED)
+    sums = f.keys
+    cells = table.add_block(f"{PREFIX}.by_intake_topic", {t: f.contacts.get(t, 0) for t in topics},
+                            sums.get("contacts", {}))
+    table.line("contacts", cells)
     for t in vocab.ROLES:
-        answered = f.answered.get(t, 0)
-        spec, other = f.specialist.get(t, 0), f.other.get(t, 0)
-        row: dict[str, Any] = {
-            "answered": answered, "reached_specialist": spec, "other_volunteer": other,
-            "median_wait_s": _median(_merge(f.waits.get((t, True), {}), f.waits.get((t, False), {}))),
-            "median_wait_specialist_s": _median(f.waits.get((t, True), {})),
-        }
-        if publish:
-            if small(answered):
-                row = {k: SUPPRESSED for k in row}
-            elif small(spec) or small(other):
-                # answered = specialist + other + (topic given after the chat was taken):
-                # withhold both parts so neither can be worked out from the other.
-                row["reached_specialist"] = row["other_volunteer"] = SUPPRESSED
-                row["median_wait_specialist_s"] = SUPPRESSED
-        out[t] = row
-    return out
+        row = {"answered": f.answered.get(t, 0), "reached_specialist": f.specialist.get(t, 0),
+               "other_volunteer": f.other.get(t, 0)}
+        row_keys = {"answered": sums.get("answered", {}).get(t, 0),
+                    "reached_specialist": sums.get("specialist", {}).get(t, 0),
+                    "other_volunteer": sums.get("other", {}).get(t, 0)}
+        table.add_block(f"{PREFIX}.{t}", row, row_keys)
+        table.line(f"{PREFIX}.{t}.answered", [f"{PREFIX}.{t}.reached_specialist", f"{PREFIX}.{t}.other_volunteer"])
+
+
+def waits(block_: dict[str, Any], f: TopicFigures, *, publish: bool = False, threshold: int = 5) -> None:
+    """Put each topic's median waits into its published row (``block_`` is ``topic_routing``).
+
+    Published, a median is withheld when the count it is over is withheld, or fewer than
+    the threshold records stand behind it."""
+    def hidden(value: Any, n: int) -> bool:
+        return publish and (value == SUPPRESSED or 0 < n < threshold)
+
+    for t in vocab.ROLES:
+        row = block_.setdefault(t, {})
+        both = _median(_merge(f.waits.get((t, True), {}), f.waits.get((t, False), {})))
+        spec = _median(f.waits.get((t, True), {}))
+        row["median_wait_s"] = SUPPRESSED if hidden(row.get("answered"), f.answered.get(t, 0)) else both
+        row["median_wait_specialist_s"] = (SUPPRESSED if hidden(row.get("reached_specialist"), f.specialist.get(t, 0))
+                                           else spec)
 
 
 def cell(block_: dict[str, Any] | None, *path: str) -> Any:

@@ -97,6 +97,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "volunteers": ("Volontärer som tog chattar", "Volunteers who took chats"),
     "summary": ("Översikt", "Summary"), "gender": ("Kön", "Gender"), "topic": ("Vem samtalet gällde", "Who the conversation was about"),
     "residence": ("Bor i kommun", "Lives in municipality"), "age": ("Ålder", "Age"),
+    "district_title": ("Bor i stadsdel", "Lives in district"), "district": ("Stadsdel", "District"),
+    "district_in": ("Stadsdelar i {m}", "Districts of {m}"),
+    "district_not_stated": ("stadsdel inte angiven", "district not stated"),
+    "topic_gender": ("Vem samtalet gällde, efter kön", "Who the conversation was about, by gender"),
     "violence": ("Former av våld", "Forms of violence"), "first_contact": ("Första kontakt med stöd", "First contact with support"),
     "outcome": ("Hur samtalen slutade", "How the conversations ended"),
     "non_data": ("Samtal som inte räknas (test, tysta, skämt, kränkande)", "Conversations not counted (test, silent, prank, abusive)"),
@@ -170,6 +174,10 @@ def label(lang: str, family: str, value: str) -> str:
         if value == "other":
             return labels.OTHER_MUNICIPALITY[1 if lang == "en" else 0]
         return geography.MUNICIPALITIES.get(value, value)
+    if family == "district":
+        if value == "not_stated":
+            return t(lang, "district_not_stated")
+        return next((names[value] for names in geography.DISTRICTS.values() if value in names), value)
     if family == "age":
         if value == "under_13":
             return t(lang, "age_under_13")

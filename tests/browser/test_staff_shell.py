@@ -205,6 +205,16 @@ async def test_a_coordinator_reads_the_statistics_prints_the_report_and_opens_th
     await expect(page.locator(".goals")).to_contain_text("Nå fler unga våldsutövare")
     assert "228" in await page.inner_text("#t-summary") and "151" in await page.inner_text("#t-gender")
     assert "Stödcentrum för unga brottsutsatta och vittnen" in await page.inner_text("#t-referrals")
+    # The interim report's tables: where in Stockholm they live (57 each in Bromma, Farsta and
+    # Södermalm, 57 who did not say), and who the conversation was about by gender.
+    districts = await page.inner_text("#t-district-0180")
+    for name in ("Bromma", "Farsta", "Södermalm", "Stadsdel inte angiven"):
+        assert re.search(rf"{name}\s+57\s+25 %", districts), (name, districts)
+    assert re.search(r"Rinkeby-Kista\s+0\s", districts), districts
+    cross = await page.inner_text("#t-topic-gender")
+    assert re.search(r"Utövar våld(\s+(\d+|\.\.|–)){5}", cross), cross
+    assert re.search(r"Totalt\s+151\s+35\s+0\s+42\s+228", cross), cross
+    assert await page.locator("#t-topic-gender-before").count() == 1
     assert "..” " in await page.inner_text(".report-foot") or "..”," in await page.inner_text(".report-foot")
     for code in CODES:
         assert code not in await page.inner_text("main"), code

@@ -61,10 +61,23 @@ async def test_care_counts_beside_the_year_before_and_withheld_for_publication(e
 
     published = await report.build(engine, report.Request(start=date(2026, 1, 1), end=date(2026, 6, 30),
                                                           publish=True, threshold=3), secret=SECRET)
-    assert published["care"]["chats"] == 4 and published["care"]["escalations_help"] == 3
+    assert published["care"]["escalations_help"] == 3
     assert published["care"]["debriefs"] == report.SUPPRESSED
-    assert {"cell": "care.debriefs", "reason": "a count from 1 to 2"} in published["disclosure"]["suppressed"]
+    reason = report.withheld_reason(3)
+    assert {"cell": "care.debriefs", "reason": reason} in published["disclosure"]["suppressed"]
+    # care.chats are the report's conversations (total): one leaver of five contacts is withheld,
+    # so are the completed ones and the total that would give it away, and so care.chats too.
+    assert published["by_outcome"]["left_queued"] == published["total"] == report.SUPPRESSED
+    assert published["care"]["chats"] == report.SUPPRESSED
+    assert {"cell": "care.chats", "reason": reason} in published["disclosure"]["suppressed"]
     assert ".." in report.to_csv(published)
+
+    # With the cell key method the care counts are perturbed like every other count (never
+    # withheld), and care.chats, the same records as total, is the same number as total.
+    noisy = await report.build(engine, report.Request(start=date(2026, 1, 1), end=date(2026, 6, 30),
+                                                      publish=True, method="cellkey"), secret=SECRET)
+    assert all(isinstance(v, int) and abs(v - out["care"][k]) <= 2 for k, v in noisy["care"].items())
+    assert noisy["care"]["chats"] == noisy["total"]
 
 
 async def test_api_stats_carries_the_care_block(server: Running) -> None:

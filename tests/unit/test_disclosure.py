@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from referral.stats import disclosure
 from referral.stats.disclosure import cellkey, perturb, suppress
 from referral.stats.parts import record_key
@@ -150,3 +152,83 @@ def test_lines_that_share_cells_are_checked_together() -> None:
     out = suppress(counts, lines, 5)
     assert {"nd", "t2"} <= set(out.reasons)
     assert inference.pinned(counts, lines, {c: (0, None) for c in out.reasons}) == []
+
+
+# -- the one mechanism for every block of counts (disclosure.publish, publish_block, Table) ----
+
+HIDDEN = disclosure.SUPPRESSED
+
+
+def test_a_dict_of_counts_is_made_safe_in_its_own_shape() -> None:
+    care = {"chats": 40, "escalations_help": 3, "debriefs": 0, "heavy": 12}
+    out, withheld = disclosure.publish_block(care, prefix="care", threshold=5)
+    assert out == {"chats": 40, "escalations_help": HIDDEN, "debriefs": 0, "heavy": 12}
+    assert withheld == ["care.escalations_help"]
+    # Exact when nothing is small: the block comes back as it went in.
+    assert disclosure.publish_block({"a": 0, "b": 7}, prefix="x") == ({"a": 0, "b": 7}, [])
+
+
+def test_a_dict_of_dicts_keeps_its_nesting_and_its_lines_take_a_second_cell() -> None:
+    routing = {"by_intake_topic": {"exposed": 30, "uses_violence": 2, "other": 9},
+               "uses_violence": {"answered": 9, "reached_specialist": 7, "other_volunteer": 2}}
+    lines = [("t.uses_violence.answered", ["t.uses_violence.reached_specialist", "t.uses_violence.other_volunteer"])]
+    out, withheld = disclosure.publish_block(routing, prefix="t", lines=lines, threshold=5)
+    assert out["by_intake_topic"] == {"exposed": 30, "uses_violence": HIDDEN, "other": 9}   # no line: alone
+    # other_volunteer (2) is small; answered = specialist + other would give it away, so
+    # the specialists go too (the total stays).
+    assert out["uses_violence"] == {"answered": 9, "reached_specialist": HIDDEN, "other_volunteer": HIDDEN}
+    assert set(withheld) == {"t.by_intake_topic.uses_violence", "t.uses_violence.other_volunteer",
+                             "t.uses_violence.reached_specialist"}
+
+
+def test_a_block_joins_a_table_and_is_checked_with_the_figure_it_adds_up_to() -> None:
+    table = disclosure.Table()
+    table.add("total", 35)
+    cells = table.add_block("by_language", {"sv": 20, "ar": 7, "ti": 2, "uk": 6})
+    table.line("total", cells)
+    values, withheld = disclosure.publish(table, threshold=5)
+    # ti alone would follow from the published total: uk (the smallest other) goes too.
+    assert withheld == ["by_language.ti", "by_language.uk"]
+    assert disclosure.nest(values, "by_language") == {"sv": 20, "ar": 7, "ti": HIDDEN, "uk": HIDDEN}
+    assert values["total"] == 35
+    # The same block on its own, without the total, withholds only the small one: which is
+    # why a report puts every block into its one table.
+    alone, hidden = disclosure.publish_block({"sv": 20, "ar": 7, "ti": 2, "uk": 6}, prefix="by_language")
+    assert hidden == ["by_language.ti"] and alone["uk"] == 6
+
+
+def test_lines_naming_a_cell_the_table_does_not_hold_are_left_out() -> None:
+    table = disclosure.Table()
+    table.add_block("care", {"chats": 3, "heavy": 0})
+    table.line("total", ["care.chats"])            # a report asked for one split: no total
+    values, withheld = disclosure.publish(table, threshold=5)
+    assert values == {"care.chats": HIDDEN, "care.heavy": 0} and withheld == ["care.chats"]
+
+
+def test_the_cell_key_method_perturbs_every_block_and_withholds_nothing() -> None:
+    records = [f"{i:06x}" + "0" * 26 for i in range(0, 9000, 41)]
+    key = sum(record_key(r) for r in records[:3])
+    block = {"by_topic": {"exposed": 3, "other": 0}, "care": {"chats": 3}}
+    keys = {"by_topic": {"exposed": key, "other": 0}, "care": {"chats": key}}
+    seen = set()
+    for i in range(60):
+        secret = bytes([i]) * 32
+        out, withheld = disclosure.publish_block(block, keys=keys, method="cellkey", secret=secret,
+                                                 lines=[("by_topic.exposed", ["care.chats"])])
+        assert withheld == []
+        assert out["by_topic"]["other"] == 0                        # a zero stays zero
+        assert abs(out["by_topic"]["exposed"] - 3) <= 2
+        # The same records in two blocks: the same noise, so nothing is learnt by comparing.
+        assert out["by_topic"]["exposed"] == out["care"]["chats"]
+        seen.add(out["care"]["chats"])
+    assert len(seen) > 1                                              # and the noise is really there
+
+
+def test_a_table_keeps_each_cells_key_sum_and_an_unknown_method_is_refused() -> None:
+    table = disclosure.Table()
+    table.add_block("a", {"x": 2, "y": {"z": 5}}, {"x": 11, "y": {"z": 13}})
+    table.add("a.x", 1, 4)
+    assert table.counts == {"a.x": 3, "a.y.z": 5} and table.keys == {"a.x": 15, "a.y.z": 13}
+    assert disclosure.nest(disclosure.flatten({"x": 2, "y": {"z": 5}}, "a"), "a") == {"x": 2, "y": {"z": 5}}
+    with pytest.raises(ValueError, match="unknown disclosure method"):
+        disclosure.publish(table, method="round")
