@@ -142,7 +142,8 @@ async def test_the_statistics_pages_speak_one_language_and_the_report_is_an_audi
         assert r.status_code == 200 and "visas som" in r.text                # always the suppressed figures
         assert (await coord.get("/stats/report", params={"preset": "2025X"})).status_code == 400
         r = await anon.get("/stats/report")
-        assert r.status_code == 401 and 'href="/login"' in r.text
+        # Signed out: the way to sign in, and back to this page afterwards.
+        assert r.status_code == 401 and 'href="/login?next=%2Fstats%2Freport"' in r.text
         r = await vol.get("/stats/report")
         assert r.status_code == 403 and "Bara samordnare" in r.text
     audit = [(a.action, a.subject) for a in await entries(server.app.state.db)]
