@@ -22,6 +22,19 @@ def _hhmm(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%H:%M")
 
 
+def _until(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """The end of a span as read on its first day: midnight after it is ``24:00`` (a whole
+    day reads 00:00-24:00, not 00:00-00:00)."""
+    local = end.astimezone(tz)
+    if local.time() == time(0) and local.date() > start.astimezone(tz).date():
+        return "24:00"
+    return _hhmm(end, tz)
+
+
+def _interval(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    return f"{_hhmm(start, tz)}-{_until(start, end, tz)}"
+
+
 def _open(schedule: hours.Schedule | None, day: date, tz: ZoneInfo) -> list[Span]:
     if schedule is None:
         return [(datetime.combine(day, time(0), tz), datetime.combine(day + timedelta(days=1), time(0), tz))]
@@ -59,9 +72,9 @@ def days(schedule: hours.Schedule | None, found: list[Booked], lo: datetime, hi:
         gaps = uncovered(opened, [(b.start, b.end) for b in mine])
         out.append({
             "date": day.isoformat(),
-            "open": [f"{_hhmm(s, tz)}-{_hhmm(e, tz)}" for s, e in opened],
-            "shifts": [{**b.to_json(tz), "from": _hhmm(b.start, tz), "until": _hhmm(b.end, tz)} for b in mine],
-            "uncovered": [f"{_hhmm(s, tz)}-{_hhmm(e, tz)}" for s, e in gaps],
+            "open": [_interval(s, e, tz) for s, e in opened],
+            "shifts": [{**b.to_json(tz), "from": _hhmm(b.start, tz), "until": _until(b.start, b.end, tz)} for b in mine],
+            "uncovered": [_interval(s, e, tz) for s, e in gaps],
             "uncovered_min": sum(int((e - s).total_seconds()) // 60 for s, e in gaps),
         })
         day += timedelta(days=1)

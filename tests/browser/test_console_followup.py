@@ -4,6 +4,8 @@ free volunteer with one click, and the young person is told."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import async_playwright, expect
 from sqlalchemy import select
 
@@ -42,6 +44,8 @@ async def test_a_chat_kept_for_its_volunteer_in_the_overview_and_handed_on(serve
             row = overview.locator("tbody tr", has_text="Väntar på Sara (uppföljningskod)")
             await expect(row).to_be_visible()
             await expect(overview).not_to_contain_text("undefined")
+            # No topic: the cell says who the chat waits for, without a lone dash before it.
+            await expect(row.locator("td").nth(5)).to_have_text(re.compile(r"^Väntar på Sara \(uppföljningskod\) \(\d+ min\)$"))
             await expect(overview.locator("p.queue")).to_contain_text("1 väntar på sin volontär")
             await spage.screenshot(path=str(ARTIFACTS / "console-followup-kept.png"), full_page=True)
             await row.get_by_role("button", name="Ge till första lediga").click()

@@ -58,8 +58,10 @@ function renderOverview(f) {
     return el("tr", { "data-chat": c.chat }, el("td", { text: t(`state_${c.state}`) }), el("td", { text: c.volunteer || "–" }),
       el("td", { text: fmtSeconds(c.since_s) }), el("td", { text: word("language", c.lang) }),
       el("td", { text: (c.flags || []).map((x) => t(`flag_${x}`)).join(", ") }),
-      el("td", { text: (c.topic ? word("role", c.topic) : "–") + ("specialist_wait_s" in c ? ` – ${t("kept_for_specialist")} (${fmtSeconds(c.specialist_wait_s)})` : "")
-        + ("followup_wait_s" in c ? ` – ${t("kept_for_volunteer", { name: c.kept_for })} (${fmtSeconds(c.followup_wait_s)})` : "") }),
+      el("td", { text: [c.topic ? word("role", c.topic) : "",        // "–" alone only when there is nothing to say
+        "specialist_wait_s" in c ? `${t("kept_for_specialist")} (${fmtSeconds(c.specialist_wait_s)})` : "",
+        "followup_wait_s" in c ? `${t("kept_for_volunteer", { name: c.kept_for })} (${fmtSeconds(c.followup_wait_s)})` : ""]
+        .filter(Boolean).join(" – ") || "–" }),
       actions);
   });
   const volRows = (f.volunteers || []).map((v) => el("tr", {},
