@@ -186,7 +186,8 @@ class FollowUps:
                     tx.hset(S.chat_key(chat), {"fkeep": ""})
                 return raw.get("name", ""), until
             found = await on_duty(tx, st.fvol, now)
-            if found is None or now >= until:
+            # A supervisor handed it to anyone (route_any): that stands; the young person cannot undo it.
+            if found is None or now >= until or st.anyone:
                 raise FrameError.of(codes.FOLLOWUP_NOT_WAITING)
             vol = found[0]
             if not st.fkeep:

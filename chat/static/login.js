@@ -83,7 +83,10 @@ function requested(search, origin) {
   if (!raw || raw[0] !== "/" || raw[1] === "/" || /[\\\u0000-\u001f\u007f]/.test(raw)) { return null; }
   let url;
   try { url = new URL(raw, origin); } catch (e) { return null; }
-  if (url.origin !== origin || url.pathname === "/login" || url.pathname.startsWith("/api/")) { return null; }
+  // Checked again after parsing: dot segments ("/.//host", "/x/..//host", "/%2e//host") collapse
+  // into a path that begins "//", which a browser reads as another host.
+  if (url.origin !== origin || url.pathname.startsWith("//") || url.pathname.includes("\\")
+      || url.pathname === "/login" || url.pathname.startsWith("/api/")) { return null; }
   return url.pathname + url.search + url.hash;
 }
 

@@ -247,6 +247,20 @@ def publish(table: Table, *, method: str = "suppress", threshold: int = DEFAULT_
     return {cell: (SUPPRESSED if cell in sup else n) for cell, n in have.items()}, list(sup.reasons)
 
 
+def measure_withheld(published: Any, exact: int, *, method: str = "suppress",
+                     threshold: int = DEFAULT_THRESHOLD) -> bool:
+    """Is a measure over a count (a median wait over the chats answered, the mean age over
+    those who gave one) to be withheld, given the count as published and as it is?
+
+    ``suppress``: when its count is withheld, or fewer than ``threshold`` records stand
+    behind it. ``cellkey``: decided on the published count alone (not a number, or under
+    ``threshold``): deciding on the exact count would tell, beside the perturbed count,
+    on which side of the threshold the exact one lies, and so often the exact count."""
+    if method == "cellkey":
+        return not isinstance(published, int) or published < threshold
+    return published == SUPPRESSED or 0 < exact < threshold
+
+
 def publish_block(block: Block, *, prefix: str = "", method: str = "suppress",
                   threshold: int = DEFAULT_THRESHOLD, secret: bytes = b"", keys: Block | None = None,
                   lines: Iterable[tuple[str, list[str]]] = ()) -> tuple[dict[str, Any], list[str]]:

@@ -107,10 +107,11 @@ def _measures(fig: Figures, values: dict[str, Any], req: Request) -> dict[str, A
     out: dict[str, Any] = {}
     if "mean_age" in m:
         n = m["mean_age"]["n"]
-        hide = req.publish and 0 < n < req.threshold
-        out["mean_age"] = SUPPRESSED if hide else m["mean_age"]["value"]
         # A cell of its own (queries.ages), withheld or perturbed like the others.
         out["age_stated"] = values.get("age_stated", SUPPRESSED if (small and 0 < n < req.threshold) else n)
+        hide = req.publish and disclosure.measure_withheld(out["age_stated"], n, method=req.method,
+                                                           threshold=req.threshold)
+        out["mean_age"] = SUPPRESSED if hide else m["mean_age"]["value"]
     if "queue" in m:
         q = dict(m["queue"])
         answered, left = values.get("total"), values.get("by_outcome.left_queued")
@@ -119,7 +120,8 @@ def _measures(fig: Figures, values: dict[str, Any], req: Request) -> dict[str, A
             q["left_queue_share"] = round(left / (answered + left), 3) if answered + left else None
         else:
             q["left_queue_share"] = SUPPRESSED
-        if req.publish and 0 < m["queue"]["answered"] < req.threshold:
+        if req.publish and disclosure.measure_withheld(answered, m["queue"]["answered"], method=req.method,
+                                                       threshold=req.threshold):
             q["median_wait_s"] = q["p90_wait_s"] = SUPPRESSED
         out["queue"] = q
     if "volunteers" in m:
@@ -133,7 +135,8 @@ def _block(fig: Figures, req: Request, secret: bytes, start: date, end: date,
     out: dict[str, Any] = {"period": {"from": start.isoformat(), "to": end.isoformat()}}
     out.update(disclosure.nest(values))
     out.update(_measures(fig, values, req))
-    topics.waits(out.setdefault(topics.PREFIX, {}), routing, publish=req.publish, threshold=req.threshold)
+    topics.waits(out.setdefault(topics.PREFIX, {}), routing, publish=req.publish, threshold=req.threshold,
+                 method=req.method)
     survey.rate(out)
     return out, withheld
 

@@ -106,13 +106,15 @@ def add_to(table: disclosure.Table, f: TopicFigures) -> None:
         table.line(f"{PREFIX}.{t}.answered", [f"{PREFIX}.{t}.reached_specialist", f"{PREFIX}.{t}.other_volunteer"])
 
 
-def waits(block_: dict[str, Any], f: TopicFigures, *, publish: bool = False, threshold: int = 5) -> None:
+def waits(block_: dict[str, Any], f: TopicFigures, *, publish: bool = False, threshold: int = 5,
+          method: str = "suppress") -> None:
     """Put each topic's median waits into its published row (``block_`` is ``topic_routing``).
 
-    Published, a median is withheld when the count it is over is withheld, or fewer than
-    the threshold records stand behind it."""
+    Published, a median is withheld as ``disclosure.measure_withheld`` says: under
+    ``suppress`` when the count it is over is withheld or small, under ``cellkey`` when
+    that count as published is small."""
     def hidden(value: Any, n: int) -> bool:
-        return publish and (value == SUPPRESSED or 0 < n < threshold)
+        return publish and disclosure.measure_withheld(value, n, method=method, threshold=threshold)
 
     for t in vocab.ROLES:
         row = block_.setdefault(t, {})

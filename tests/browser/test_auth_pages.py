@@ -216,7 +216,9 @@ async def test_login_returns_to_the_page_that_sent_one_there_only_within_the_sit
         "href", "/login?next=%2Fstats%3Fpreset%3D2026H2")
 
     for bad in ("//evil.example/x", "%2F%2Fevil.example", "/%5Cevil.example", "https://evil.example/",
-                "javascript:alert(1)", "/login", "/api/me", "%2F%0Aevil"):
+                "javascript:alert(1)", "/login", "/api/me", "%2F%0Aevil",
+                # dot segments that collapse into "//host" once parsed
+                "/.//evil.example", "/x/..//evil.example", "/%2e//evil.example", "%2F.%2F%2Fevil.example"):
         await sign_in_with(bad)
         await expect(page).to_have_url(f"{site.http}/stats", timeout=10_000)    # a coordinator's own page
     await context.close()

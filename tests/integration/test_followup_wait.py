@@ -214,6 +214,9 @@ async def test_the_overview_shows_the_kept_chat_and_route_any_releases_it(server
     overview = await sup.expect("overview")
     [row] = [c for c in overview["chats"] if c["chat"] == chat]
     assert "kept_for" not in row and overview["queue"]["for_volunteer"] == 0
+    # The young person cannot undo the supervisor's choice by asking to wait again.
+    await back.send({"type": "followup_choice", "wait": True})
+    assert (await back.expect("error"))["code"] == "followup_not_waiting"
     await server.volunteer("bo")
     assert (await back.expect("assigned"))["volunteer"] == "Bo"
 

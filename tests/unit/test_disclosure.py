@@ -232,3 +232,17 @@ def test_a_table_keeps_each_cells_key_sum_and_an_unknown_method_is_refused() -> 
     assert disclosure.nest(disclosure.flatten({"x": 2, "y": {"z": 5}}, "a"), "a") == {"x": 2, "y": {"z": 5}}
     with pytest.raises(ValueError, match="unknown disclosure method"):
         disclosure.publish(table, method="round")
+
+
+def test_a_measure_under_cellkey_is_withheld_by_the_published_count_alone() -> None:
+    # Decided on the exact count, a median shown beside a perturbed 3 would say the exact count
+    # is at least 5 (so exactly 5, the noise being at most 2); on the published one it says nothing.
+    for exact in (3, 4, 5, 6, 7):
+        assert disclosure.measure_withheld(3, exact, method="cellkey") is True
+        assert disclosure.measure_withheld(6, exact, method="cellkey") is False
+    assert disclosure.measure_withheld(disclosure.SUPPRESSED, 9, method="cellkey") is True
+    # suppress: withheld with its count, or over fewer than the threshold records.
+    assert disclosure.measure_withheld(disclosure.SUPPRESSED, 9) is True
+    assert disclosure.measure_withheld(4, 4) is True
+    assert disclosure.measure_withheld(5, 5) is False
+    assert disclosure.measure_withheld(0, 0) is False       # nothing to measure: the measure is None anyway
