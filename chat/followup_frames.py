@@ -110,6 +110,7 @@ class FollowUps:
                     return ""
                 # On duty but busy: kept for them, so that nobody else takes it meanwhile.
                 tx.hset(S.chat_key(chat), {"fvol": vid, "funtil": repr(until), "fkeep": "1"})
+                S.kept_index(tx, chat, True)
                 tx.zadd(S.DUE, {f"fkeep:{chat}": min(until, now + KEEP_CHECK_S)})
                 return "kept"
             fields = {"state": "active", "vol": vid, "last_vol": vid, "last_act": repr(now), "warned": "0"}
@@ -184,6 +185,7 @@ class FollowUps:
             if not wait:
                 if st.fkeep:
                     tx.hset(S.chat_key(chat), {"fkeep": ""})
+                    S.kept_index(tx, chat, False)
                 return raw.get("name", ""), until
             found = await on_duty(tx, st.fvol, now)
             # A supervisor handed it to anyone (route_any): that stands; the young person cannot undo it.
@@ -192,6 +194,7 @@ class FollowUps:
             vol = found[0]
             if not st.fkeep:
                 tx.hset(S.chat_key(chat), {"fkeep": "1"})
+                S.kept_index(tx, chat, True)
                 tx.zadd(S.DUE, {f"fkeep:{chat}": min(until, now + KEEP_CHECK_S)})
             return vol.name, until
 
@@ -217,6 +220,7 @@ class FollowUps:
         """Inside ``tx``: the chat is no longer kept for its volunteer; the young person is told."""
         name = (await tx.hgetall(S.vol_key(st.fvol), watch=False)).get("name", "") if st.fvol else ""
         tx.hset(S.chat_key(chat), {"fkeep": ""})
+        S.kept_index(tx, chat, False)
         self.live.notify(tx, st.vnode, {"k": "frame", "chat": chat, "to": "visitor"}, local,
                          {"type": "followup_kept", "kept": False, "volunteer": name, "reason": reason,
                           "text": texts.followup_released(st.lang, name)})

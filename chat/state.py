@@ -61,6 +61,11 @@ VOLS = "jc:vols"
 DUE = "jc:due"
 NODES = "jc:nodes"
 SVC = "jc:svc"
+# The chats kept for a named volunteer (``fkeep``): matching reads them beside the queue's head,
+# for such a chat may stand behind others and still goes to its volunteer first. Ids only;
+# a stale id (answered, gone) is dropped by the matching that finds it.
+KEPT = "jc:kept"
+KEPT_TTL_S = 86400.0
 
 
 def chat_key(chat: str) -> str:
@@ -317,3 +322,12 @@ class VolState:
                 "capacity": str(self.capacity), "langs": ",".join(sorted(self.langs)),
                 "idle_since": _encode(self.idle_since), "gone": _encode(self.gone), "name": self.name,
                 "skills": ",".join(sorted(self.skills))}
+
+
+def kept_index(tx: Any, chat: str, kept: bool) -> None:
+    """Inside ``tx``: ``chat`` joins (or leaves) the index of chats kept for a named volunteer."""
+    if kept:
+        tx.sadd(KEPT, chat)
+        tx.expire(KEPT, KEPT_TTL_S)
+    else:
+        tx.srem(KEPT, chat)

@@ -123,17 +123,30 @@ class Matching:
         pairs: list[tuple[str, str]] = []
         by_id: dict[str, S.ChatState] = {}
         topics: dict[str, str] = {}
+        # A chat kept for a named volunteer (a follow-up code) goes to them before any other
+        # chat, wherever it stands in the queue: read those of the volunteers on duty first.
+        kept_ids = sorted(await tx.smembers(S.KEPT, watch=False))
+        if kept_ids:
+            for chat_id, raw in zip(kept_ids, await tx.hgetall_many([S.chat_key(c) for c in kept_ids])):
+                st = S.ChatState.load(chat_id, raw)
+                if st is None or st.state != "queued" or not st.fkeep:
+                    tx.srem(S.KEPT, chat_id)        # answered, released or gone: a stale id
+                    continue
+                if st.kept_for(now) in vols:
+                    by_id[chat_id] = st
+                    router.enqueue(st.id, st.lang, now, since=st.started, keep=st.fvol, keep_until=st.funtil or 0.0)
         # Only the head of the queue can be matched: as many chats as there are free slots,
         # read page by page past the chats kept for a busy specialist (they block nobody).
         lo, at_lo, read = -math.inf, 0, 0
         while free > 0 and read < MAX_READ:
             want = free + at_lo
             page = await tx.zrangebyscore(S.QUEUE, lo, math.inf, limit=want)
-            fresh = [(c, score) for c, score in page if c not in by_id]
-            if not fresh:
+            if not page:
                 break
+            # Chats read already (the kept ones above, the last page's at ``lo``) are skipped.
+            fresh = [(c, score) for c, score in page if c not in by_id]
             read += len(fresh)
-            states = await tx.hgetall_many([S.chat_key(c) for c, _ in fresh])
+            states = await tx.hgetall_many([S.chat_key(c) for c, _ in fresh]) if fresh else []
             for (chat_id, _), raw in zip(fresh, states):
                 st = S.ChatState.load(chat_id, raw)
                 if st is None:
@@ -170,6 +183,7 @@ class Matching:
                 fields["spec"] = "1" if topic in vol.skills else "0"
             if st.fkeep:
                 fields["fkeep"] = ""        # answered: not kept again should it come back to the queue
+                S.kept_index(tx, chat_id, False)
             tx.hset(S.chat_key(chat_id), fields)
             S.left_queue(tx, st)
             held.add(chat_id)

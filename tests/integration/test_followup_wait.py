@@ -254,3 +254,31 @@ async def test_kept_across_two_nodes_on_redis(tmp_path: Path) -> None:
         await anna.expect("wrapup_saved")
         assert (await back.expect("assigned", timeout=8))["volunteer"] == "Anna"
         assert (await anna.expect("followup_returned"))["chat"] != chat
+
+
+async def test_a_kept_chat_behind_others_goes_to_its_volunteer_first(server: Running) -> None:
+    """The matching reads only the head of the queue; a chat kept for Sara that stands behind
+    an ordinary chat still goes to her the moment she is free, and the ordinary one waits."""
+    await server.add_account("sara", display_name="Sara")
+    await server.add_account("bo", display_name="Bo")
+    code = await code_for(server, "sara")
+    sara = await server.volunteer("sara")
+    _, first = await busy(server, sara)
+    await sara.send({"type": "status", "state": "paused"})      # ordinary chats queue up meanwhile
+    ahead = await server.visitor({"lang": "sv"})
+    assert (await ahead.expect("queued"))["position"] == 1
+    await sara.send({"type": "status", "state": "available"})
+    back = await server.visitor({"lang": "sv", "followup": code})
+    assert (await back.expect("followup_away"))["kept"] is True
+    # Sara files her wrap-up: one free slot, and the kept chat is hers, ahead of the earlier one.
+    await sara.send({"type": "end", "chat": first})
+    await sara.expect("ended")
+    await sara.send({"type": "wrapup", "chat": first, "report": {"topic": "exposed"}})
+    await sara.expect("wrapup_saved")
+    assert (await back.expect("assigned"))["volunteer"] == "Sara"
+    await ahead.none_of("assigned", timeout=0.6)
+    # And the index of kept chats holds nothing once it was answered.
+    assert not await server.hub.broker.read(lambda tx: tx.smembers("jc:kept", watch=False))
+    # The earlier chat goes to the next free volunteer as ever.
+    await server.volunteer("bo")
+    assert (await ahead.expect("assigned"))["volunteer"] == "Bo"
