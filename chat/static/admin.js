@@ -72,7 +72,8 @@ let accounts = [];
 let self = null;            /* the signed-in admin: their own account is changed by another admin */
 let lastNotice = null;
 /* the roles that answer chats need training; a trainee takes its course on the way to them */
-const TRAINING_ROLES = ["volunteer", "supervisor", "trainee"];
+const CHAT_ROLES = ["volunteer", "supervisor"];
+const TRAINING_ROLES = [...CHAT_ROLES, "trainee"];
 
 let vocab = null;           /* GET /api/vocabularies: the skills' words and labels */
 
@@ -220,7 +221,7 @@ async function changeRole(a, sel) {
   const role = sel.value;
   // A trainee short of the shadowed shifts may still answer alone, if the admin says so knowingly.
   const shadowed = (a.shadowed_shifts || []).length;
-  const short = a.role === "trainee" && ["volunteer", "supervisor"].includes(role) && shadowed < SHIFTS_REQUIRED;
+  const short = a.role === "trainee" && CHAT_ROLES.includes(role) && shadowed < SHIFTS_REQUIRED;
   const ask = short
     ? I.t("confirm_role_short", { u: a.username, n: String(shadowed), k: String(SHIFTS_REQUIRED), r: I.t("role_" + role) })
     : I.t("confirm_role", { u: a.username, r: I.t("role_" + role) });
